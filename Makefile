@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: Apache-2.0
+# The two commands: `make demo` and `make check`. Both install what is missing (Debian
+# packages, as root), configure and build first.
+BUILD ?= build
+
+.PHONY: all build demo check format format-check clean deps
+
+all: build
+
+deps:
+	scripts/deps.sh build
+
+build: deps
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) -Dwerror=true
+	ninja -C $(BUILD)
+
+demo: build
+	scripts/demo.sh $(BUILD)
+
+check:
+	scripts/check.sh
+
+format:
+	find include src tools tests -name '*.[ch]' | xargs clang-format -i
+
+format-check:
+	scripts/format-check.sh
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan

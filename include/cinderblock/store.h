@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cinderblock/store.h: object stores, as seen by a program that uses them.
+ *
+ * A store holds containers; a container holds objects named by strings that may contain
+ * '/'. The operations mirror OpenStack Cinder's BackupChunkedDriver one to one:
+ *
+ *   put_container          create a container if needed (no failure if it exists)
+ *   list                   every object name in a container that starts with a prefix
+ *   open_writer            write an object; nothing is visible until cb_writer_close() returns 0
+ *   open_reader            stream an object back; a missing object is CB_ENOTFOUND
+ *   delete_object          delete one object; a missing object is not an error
+ *   update_container_name  let the store choose the container of a backup
+ *   get_extra_metadata     opaque JSON the store wants kept with a backup (usually none)
+ *   check                  Cinder's check_for_setup_error
+ *
+ * Stores are chosen by URL: "PATH", "posix:PATH" or "file://PATH" select the posix store
+ * rooted at PATH; "mem:" an in-memory store (tests); "swift://CONTAINER" and "s3://BUCKET"
+ * the object stores where built.
+ *
+ * Lifecycle of a writer: cb_store_open_writer -> cb_writer_write* -> cb_writer_close ->
+ * cb_writer_free. After any error only close and free are legal. cb_writer_free() without a
+ * successful close abandons the object: nothing is left in the store.
+ *
+ * Thread rules: a cb_store may be used from several threads at once; for stores that do not
+ * declare CB_STORE_PARALLEL the library serialises the calls. One writer or reader must be
+ * used by one thread at a time.
+ */
+#ifndef CINDERBLOCK_STORE_H
+#define CINDERBLOCK_STORE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cb_store cb_store;
+typedef struct cb_writer cb_writer;
+typedef struct cb_reader cb_reader;
+
+/**
+ * Called once per listed name. `name` is borrowed for the duration of the call.
+ * @return 0 to go on; any other value stops the listing and is returned by it.
+ */
+typedef int (*cb_list_fn)(const char *name, void *payload);
+
+/** Reads a setting (environment variable) for a store; NULL when unset. */
+typedef const char *(*cb_getenv_fn)(const char *name, void *payload);
+
+#define CB_STORE_OPTS_VERSION 1
+
+/** Options common to every store. Initialise with CB_STORE_OPTS_INIT. */
+typedef struct cb_store_opts {
+    unsigned int version;          /* CB_STORE_OPTS_VERSION */
+    int create_containers;         /* 0: put_container fails on a missing container */
+    const char *availability_zone; /* object-store prefixes: az_<zone>_backup_ (NULL: "nova") */
+    const char *ca_file;           /* TLS: CA bundle (NULL: system default) */
+    int insecure;                  /* TLS: do not verify the server */
+    int retries;                   /* attempts per request for network stores (>= 1) */
+    double retry_backoff;          /* seconds before the first retry, doubled each time */
+    double timeout;                /* seconds a transfer may stall before it fails */
+    const char *storage_policy;    /* swift: X-Storage-Policy on container creation */
+    cb_getenv_fn getenv;           /* settings and credentials (NULL: the process environment) */
+    void *getenv_payload;
+} cb_store_opts;
+
+#define CB_STORE_OPTS_INIT                                                                         \
+    {                                                                                              \
+        .version = CB_STORE_OPTS_VERSION, .create_containers = 1, .retries = 3,                    \
+        .retry_backoff = 2.0, .timeout = 120.0                                                     \
+    }
+
+/** Fixed facts about a store kind. */
+typedef struct cb_store_info {
+    const char *name;             /* URL scheme: "posix", "mem", "swift", "s3" */
+    const char *cinder_driver;    /* Cinder's driver class path, for export records */
+    uint64_t default_object_size; /* Cinder's default object (chunk) size for this driver */
+    uint32_t default_sha_block;   /* Cinder's default sha block size */
+    int flat_prefix;              /* 1: posix-style object prefixes (no '/') */
+} cb_store_info;
+
+/**
+ * Open a store by URL.
+ * @param out   set to the new store; free it with cb_store_free() (NULL on failure)
+ * @param opts  NULL for the defaults
+ * @return 0, CB_EINVAL for a malformed or unknown URL, or another cb_status
+ */
+CB_EXTERN int
+cb_store_open(cb_store **out, const char *url, const cb_store_opts *opts, cb_error *err);
+
+/** Release a store and its state. Accepts NULL. */
+CB_EXTERN void cb_store_free(cb_store *store);
+
+/** Facts about the store's kind. Borrowed; valid while the store lives. */
+CB_EXTERN const cb_store_info *cb_store_get_info(const cb_store *store);
+
+/** The availability zone used in object-store prefixes ("nova" unless set). Borrowed. */
+CB_EXTERN const char *cb_store_availability_zone(const cb_store *store);
+
+/** Create `container` if it does not exist. */
+CB_EXTERN int
+cb_store_put_container(cb_store *store, const char *container, unsigned int flags, cb_error *err);
+
+/**
+ * Call `fn` for every object in `container` whose name starts with `prefix`, in no
+ * particular order. CB_ENOTFOUND if the container does not exist.
+ */
+CB_EXTERN int cb_store_list(cb_store *store,
+                            const char *container,
+                            const char *prefix,
+                            unsigned int flags,
+                            cb_list_fn fn,
+                            void *payload,
+                            cb_error *err);
+
+/**
+ * Call `fn` for every container the store can enumerate (CB_ENOTSUPP if it cannot).
+ */
+CB_EXTERN int cb_store_list_containers(
+    cb_store *store, unsigned int flags, cb_list_fn fn, void *payload, cb_error *err);
+
+/**
+ * Open a writer for `name` in `container`. Nothing is visible until cb_writer_close()
+ * returns 0.
+ * @param extra_metadata  the store's own JSON for this backup (see get_extra_metadata), or NULL
+ * @param out             set to a new writer; free it with cb_writer_free() (NULL on failure)
+ */
+CB_EXTERN int cb_store_open_writer(cb_store *store,
+                                   const char *container,
+                                   const char *name,
+                                   const char *extra_metadata,
+                                   unsigned int flags,
+                                   cb_writer **out,
+                                   cb_error *err);
+
+/** Append `len` bytes. */
+CB_EXTERN int cb_writer_write(cb_writer *w, const void *buf, size_t len, cb_error *err);
+
+/** Commit the object. Upload and integrity errors come out here. */
+CB_EXTERN int cb_writer_close(cb_writer *w, cb_error *err);
+
+/** Release a writer; if it was not closed successfully, the object is discarded. NULL ok. */
+CB_EXTERN void cb_writer_free(cb_writer *w);
+
+/** Open a reader. CB_ENOTFOUND if the object does not exist. */
+CB_EXTERN int cb_store_open_reader(cb_store *store,
+                                   const char *container,
+                                   const char *name,
+                                   const char *extra_metadata,
+                                   unsigned int flags,
+                                   cb_reader **out,
+                                   cb_error *err);
+
+/** Read up to `cap` bytes; `*n_out` is 0 only at the end of the object. */
+CB_EXTERN int cb_reader_read(cb_reader *r, void *buf, size_t cap, size_t *n_out, cb_error *err);
+
+/** Release a reader. Accepts NULL. */
+CB_EXTERN void cb_reader_free(cb_reader *r);
+
+/** Delete one object; a missing object (or container) is not an error. */
+CB_EXTERN int cb_store_delete_object(
+    cb_store *store, const char *container, const char *name, unsigned int flags, cb_error *err);
+
+/**
+ * The container a backup should use: the store's choice given the requested `container`
+ * (NULL when none was asked for).
+ * @param out  a new string the caller frees with free()
+ */
+CB_EXTERN int cb_store_update_container_name(
+    cb_store *store, const char *backup_id, const char *container, char **out, cb_error *err);
+
+/**
+ * JSON text the store wants recorded as the backup's extra_metadata, or NULL for none.
+ * @param json_out  a new string the caller frees with free(), or NULL
+ */
+CB_EXTERN int cb_store_get_extra_metadata(
+    cb_store *store, const char *backup_id, const char *volume_id, char **json_out, cb_error *err);
+
+/** Check the store's configuration and reachability (Cinder's check_for_setup_error). */
+CB_EXTERN int cb_store_check(cb_store *store, cb_error *err);
+
+/**
+ * Convenience: read a whole object into memory, refusing more than `max` bytes.
+ * @param data_out  a new buffer the caller frees with free() (NUL-terminated for text use)
+ */
+CB_EXTERN int cb_store_read_all(cb_store *store,
+                                const char *container,
+                                const char *name,
+                                size_t max,
+                                char **data_out,
+                                size_t *len_out,
+                                cb_error *err);
+
+/** Convenience: write a whole object (open, write, close, free). */
+CB_EXTERN int cb_store_write_all(cb_store *store,
+                                 const char *container,
+                                 const char *name,
+                                 const void *data,
+                                 size_t len,
+                                 cb_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# `make check`: install what is missing, build with -Werror, check formatting, run every
+# test suite, then the unit tests again under ASan+UBSan.
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "dependencies"
+scripts/deps.sh build
+
+step "build ($BUILD, -Werror)"
+[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" -Dwerror=true
+ninja -C "$BUILD"
+
+step "format"
+scripts/format-check.sh
+
+step "tests"
+meson test -C "$BUILD" --print-errorlogs --num-processes 2
+
+step "unit tests under ASan+UBSan"
+[ -f build-asan/build.ninja ] ||
+    meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dbuildtype=debug
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C build-asan --suite unit --print-errorlogs --num-processes 2
+
+step "all checks passed"

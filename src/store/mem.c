@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mem.c: an in-memory store that counts calls and fails on demand (tests only). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "registry.h"
+#include "../util/alloc.h"
+#include "../util/buf.h"
+
+typedef struct mem_object {
+    char *container;
+    char *name;
+    unsigned char *data;
+    size_t len;
+} mem_object;
+
+typedef struct mem_state {
+    pthread_mutex_t lock; /* guards every field below */
+    char **containers;    /* existing container names */
+    size_t n_containers;
+    mem_object *objects; /* committed objects */
+    size_t n_objects;
+    unsigned long calls[CB_MEM_OP_COUNT + 1];   /* per op, and [CB_MEM_ANY] for all */
+    unsigned long fail_at[CB_MEM_OP_COUNT + 1]; /* call number that fails, 0: none */
+    int fail_code[CB_MEM_OP_COUNT + 1];
+    char *extra_metadata;
+    int create;
+} mem_state;
+
+typedef struct mem_writer {
+    cb_writer base;
+    mem_state *st;
+    char *container;
+    char *name;
+    cb_buf data;
+} mem_writer;
+
+typedef struct mem_reader {
+    cb_reader base;
+    mem_state *st;
+    unsigned char *data; /* a private copy taken at open */
+    size_t len;
+    size_t pos;
+} mem_reader;
+
+static const char *const mem_op_names[] = {
+    "put_container",
+    "list",
+    "open_writer",
+    "write",
+    "close",
+    "open_reader",
+    "read",
+    "delete_object",
+    "update_container_name",
+    "get_extra_metadata",
+    "check",
+    "list_containers",
+};
+
+/* Count a call; fail it if asked to. Call with the lock held. */
+static int mem_enter(mem_state *st, cb_mem_op op, cb_error *err)
+{
+    unsigned long n = ++st->calls[op];
+    unsigned long any = ++st->calls[CB_MEM_ANY];
+    if (st->fail_at[op] != 0 && n == st->fail_at[op]) {
+        st->fail_at[op] = 0;
+        return cb_error_set(err, st->fail_code[op], "mem store: injected failure of %s call %lu",
+                            mem_op_names[op], n);
+    }
+    if (st->fail_at[CB_MEM_ANY] != 0 && any == st->fail_at[CB_MEM_ANY]) {
+        st->fail_at[CB_MEM_ANY] = 0;
+        return cb_error_set(err, st->fail_code[CB_MEM_ANY],
+                            "mem store: injected failure of call %lu (%s)", any, mem_op_names[op]);
+    }
+    return 0;
+}
+
+static int mem_has_container(const mem_state *st, const char *container)
+{
+    for (size_t i = 0; i < st->n_containers; i++)
+        if (strcmp(st->containers[i], container) == 0)
+            return 1;
+    return 0;
+}
+
+static mem_object *mem_find(mem_state *st, const char *container, const char *name)
+{
+    for (size_t i = 0; i < st->n_objects; i++)
+        if (strcmp(st->objects[i].container, container) == 0 &&
+            strcmp(st->objects[i].name, name) == 0)
+            return &st->objects[i];
+    return NULL;
+}
+
+static int mem_put_container(void *state, const char *container, unsigned int flags, cb_error *err)
+{
+    mem_state *st = state;
+    int rc;
+    (void)flags;
+    pthread_mutex_lock(&st->lock);
+    if ((rc = mem_enter(st, CB_MEM_PUT_CONTAINER, err)) < 0 || mem_has_container(st, container))
+        goto done;
+    if (!st->create) {
+        rc = cb_error_set(err, CB_ENOTFOUND,
+                          "container '%s' does not exist and creating containers is disabled",
+                          container);
+        goto done;
+    }
+    char **c = cb__realloc(st->containers, (st->n_containers + 1) * sizeof(*c), err);
+    if (c == NULL) {
+        rc = CB_ENOMEM;
+        goto done;
+    }
+    st->containers = c;
+    if ((c[st->n_containers] = cb__strdup(container, err)) == NULL)
+        rc = CB_ENOMEM;
+    else
+        st->n_containers++;
+done:
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static int mem_missing_container(const char *container, cb_error *err)
+{
+    return cb_error_set(err, CB_ENOTFOUND, "container '%s' does not exist", container);
+}
+
+/* Snapshot the matching names, then call back without the lock held, so that a callback
+ * may use the store. */
+static int mem_list(void *state,
+                    const char *container,
+                    const char *prefix,
+                    unsigned int flags,
+                    cb_list_fn fn,
+                    void *payload,
+                    cb_error *err)
+{
+    mem_state *st = state;
+    char **names = NULL;
+    size_t n = 0;
+    int rc;
+    (void)flags;
+    pthread_mutex_lock(&st->lock);
+    if ((rc = mem_enter(st, CB_MEM_LIST, err)) == 0 && !mem_has_container(st, container))
+        rc = mem_missing_container(container, err);
+    if (rc == 0 && (names = cb__calloc(st->n_objects + 1, sizeof(*names), err)) == NULL)
+        rc = CB_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < st->n_objects; i++) {
+        mem_object *o = &st->objects[i];
+        if (strcmp(o->container, container) != 0 || strncmp(o->name, prefix, strlen(prefix)) != 0)
+            continue;
+        if ((names[n++] = cb__strdup(o->name, err)) == NULL)
+            rc = CB_ENOMEM;
+    }
+    pthread_mutex_unlock(&st->lock);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = fn(names[i], payload);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+static int
+mem_list_containers(void *state, unsigned int flags, cb_list_fn fn, void *payload, cb_error *err)
+{
+    mem_state *st = state;
+    char **names = NULL;
+    size_t n = 0;
+    int rc;
+    (void)flags;
+    pthread_mutex_lock(&st->lock);
+    rc = mem_enter(st, CB_MEM_LIST_CONTAINERS, err);
+    if (rc == 0 && (names = cb__calloc(st->n_containers + 1, sizeof(*names), err)) == NULL)
+        rc = CB_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < st->n_containers; i++)
+        if ((names[n++] = cb__strdup(st->containers[i], err)) == NULL)
+            rc = CB_ENOMEM;
+    pthread_mutex_unlock(&st->lock);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = fn(names[i], payload);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+/* ---- writer ---- */
+
+static int mem_writer_write(cb_writer *base, const void *buf, size_t len, cb_error *err)
+{
+    mem_writer *w = (mem_writer *)base;
+    pthread_mutex_lock(&w->st->lock);
+    int rc = mem_enter(w->st, CB_MEM_WRITE, err);
+    pthread_mutex_unlock(&w->st->lock);
+    if (rc < 0)
+        return rc;
+    return cb_buf_put(&w->data, buf, len, err);
+}
+
+static int mem_commit(mem_state *st, mem_writer *w, cb_error *err)
+{
+    if (!mem_has_container(st, w->container))
+        return mem_missing_container(w->container, err);
+    mem_object *o = mem_find(st, w->container, w->name);
+    if (o == NULL) {
+        mem_object *objs = cb__realloc(st->objects, (st->n_objects + 1) * sizeof(*objs), err);
+        if (objs == NULL)
+            return CB_ENOMEM;
+        st->objects = objs;
+        o = &objs[st->n_objects++];
+        o->container = w->container;
+        o->name = w->name;
+        w->container = w->name = NULL;
+    } else {
+        free(o->data);
+    }
+    o->len = w->data.len;
+    o->data = (unsigned char *)cb_buf_detach(&w->data);
+    return 0;
+}
+
+static int mem_writer_close(cb_writer *base, cb_error *err)
+{
+    mem_writer *w = (mem_writer *)base;
+    pthread_mutex_lock(&w->st->lock);
+    int rc = mem_enter(w->st, CB_MEM_CLOSE, err);
+    if (rc == 0)
+        rc = mem_commit(w->st, w, err);
+    pthread_mutex_unlock(&w->st->lock);
+    return rc;
+}
+
+static void mem_writer_free(cb_writer *base)
+{
+    mem_writer *w = (mem_writer *)base;
+    free(w->container);
+    free(w->name);
+    cb_buf_dispose(&w->data);
+    free(w);
+}
+
+static const cb_writer_ops mem_writer_ops = {
+    .write = mem_writer_write,
+    .close = mem_writer_close,
+    .free = mem_writer_free,
+};
+
+static int mem_open_writer(void *state,
+                           const char *container,
+                           const char *name,
+                           const char *extra_metadata,
+                           unsigned int flags,
+                           cb_writer **out,
+                           cb_error *err)
+{
+    mem_state *st = state;
+    int rc;
+    (void)extra_metadata;
+    (void)flags;
+    pthread_mutex_lock(&st->lock);
+    if ((rc = mem_enter(st, CB_MEM_OPEN_WRITER, err)) == 0 && !mem_has_container(st, container))
+        rc = mem_missing_container(container, err);
+    pthread_mutex_unlock(&st->lock);
+    if (rc < 0)
+        return rc;
+    mem_writer *w = cb__calloc(1, sizeof(*w), err);
+    if (w == NULL)
+        return CB_ENOMEM;
+    w->base.ops = &mem_writer_ops;
+    w->st = st;
+    w->container = cb__strdup(container, err);
+    w->name = cb__strdup(name, err);
+    if (w->container == NULL || w->name == NULL) {
+        mem_writer_free(&w->base);
+        return CB_ENOMEM;
+    }
+    *out = &w->base;
+    return 0;
+}
+
+/* ---- reader ---- */
+
+static int mem_reader_read(cb_reader *base, void *buf, size_t cap, size_t *n_out, cb_error *err)
+{
+    mem_reader *r = (mem_reader *)base;
+    pthread_mutex_lock(&r->st->lock);
+    int rc = mem_enter(r->st, CB_MEM_READ, err);
+    pthread_mutex_unlock(&r->st->lock);
+    if (rc < 0)
+        return rc;
+    size_t n = r->len - r->pos < cap ? r->len - r->pos : cap;
+    if (n > 0)
+        memcpy(buf, r->data + r->pos, n);
+    r->pos += n;
+    *n_out = n;
+    return 0;
+}
+
+static void mem_reader_free(cb_reader *base)
+{
+    mem_reader *r = (mem_reader *)base;
+    free(r->data);
+    free(r);
+}
+
+static const cb_reader_ops mem_reader_ops = {
+    .read = mem_reader_read,
+    .free = mem_reader_free,
+};
+
+static int mem_open_reader(void *state,
+                           const char *container,
+                           const char *name,
+                           const char *extra_metadata,
+                           unsigned int flags,
+                           cb_reader **out,
+                           cb_error *err)
+{
+    mem_state *st = state;
+    mem_reader *r = NULL;
+    int rc;
+    (void)extra_metadata;
+    (void)flags;
+    pthread_mutex_lock(&st->lock);
+    mem_object *o = NULL;
+    if ((rc = mem_enter(st, CB_MEM_OPEN_READER, err)) < 0)
+        goto done;
+    if ((o = mem_find(st, container, name)) == NULL) {
+        rc = cb_error_set(err, CB_ENOTFOUND, "object '%s' not found in container '%s'", name,
+                          container);
+        goto done;
+    }
+    if ((r = cb__calloc(1, sizeof(*r), err)) == NULL ||
+        (r->data = cb__malloc(o->len, err)) == NULL) {
+        rc = CB_ENOMEM;
+        goto done;
+    }
+    memcpy(r->data, o->data, o->len);
+    r->len = o->len;
+    r->st = st;
+    r->base.ops = &mem_reader_ops;
+    *out = &r->base;
+    r = NULL;
+done:
+    pthread_mutex_unlock(&st->lock);
+    if (r != NULL)
+        mem_reader_free(&r->base);
+    return rc;
+}
+
+static int mem_delete_object(
+    void *state, const char *container, const char *name, unsigned int flags, cb_error *err)
+{
+    mem_state *st = state;
+    int rc;
+    (void)flags;
+    pthread_mutex_lock(&st->lock);
+    if ((rc = mem_enter(st, CB_MEM_DELETE, err)) == 0) {
+        mem_object *o = mem_find(st, container, name);
+        if (o != NULL) {
+            free(o->container);
+            free(o->name);
+            free(o->data);
+            *o = st->objects[--st->n_objects];
+        }
+    }
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static int mem_update_container_name(
+    void *state, const char *backup_id, const char *container, char **out, cb_error *err)
+{
+    mem_state *st = state;
+    (void)backup_id;
+    pthread_mutex_lock(&st->lock);
+    int rc = mem_enter(st, CB_MEM_UPDATE_CONTAINER_NAME, err);
+    pthread_mutex_unlock(&st->lock);
+    if (rc < 0)
+        return rc;
+    *out = cb__strdup(container ? container : "backups", err);
+    return *out ? 0 : CB_ENOMEM;
+}
+
+static int mem_get_extra_metadata(
+    void *state, const char *backup_id, const char *volume_id, char **json_out, cb_error *err)
+{
+    mem_state *st = state;
+    (void)backup_id;
+    (void)volume_id;
+    pthread_mutex_lock(&st->lock);
+    int rc = mem_enter(st, CB_MEM_GET_EXTRA_METADATA, err);
+    if (rc == 0 && st->extra_metadata != NULL &&
+        (*json_out = cb__strdup(st->extra_metadata, err)) == NULL)
+        rc = CB_ENOMEM;
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static int mem_check(void *state, cb_error *err)
+{
+    mem_state *st = state;
+    pthread_mutex_lock(&st->lock);
+    int rc = mem_enter(st, CB_MEM_CHECK, err);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static void mem_destroy(void *state)
+{
+    mem_state *st = state;
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < st->n_objects; i++) {
+        free(st->objects[i].container);
+        free(st->objects[i].name);
+        free(st->objects[i].data);
+    }
+    for (size_t i = 0; i < st->n_containers; i++)
+        free(st->containers[i]);
+    free(st->objects);
+    free(st->containers);
+    free(st->extra_metadata);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+static const cb_store_ops mem_store_ops = {
+    .version = CB_STORE_OPS_VERSION,
+    .name = "mem",
+    .flags = CB_STORE_PARALLEL,
+    .cinder_driver = "cinder.backup.drivers.swift.SwiftBackupDriver",
+    .default_object_size = 52428800,
+    .default_sha_block = 32768,
+    .put_container = mem_put_container,
+    .list = mem_list,
+    .open_writer = mem_open_writer,
+    .open_reader = mem_open_reader,
+    .delete_object = mem_delete_object,
+    .destroy = mem_destroy,
+    .update_container_name = mem_update_container_name,
+    .get_extra_metadata = mem_get_extra_metadata,
+    .list_containers = mem_list_containers,
+    .check = mem_check,
+};
+
+int cb__mem_store_ctor(const char *location,
+                       const cb_store_opts *opts,
+                       const cb_store_ops **ops_out,
+                       void **state_out,
+                       cb_error *err)
+{
+    (void)location;
+    mem_state *st = cb__calloc(1, sizeof(*st), err);
+    if (st == NULL)
+        return CB_ENOMEM;
+    pthread_mutex_init(&st->lock, NULL);
+    st->create = opts->create_containers;
+    *ops_out = &mem_store_ops;
+    *state_out = st;
+    return 0;
+}
+
+static mem_state *mem_of(cb_store *store)
+{
+    return cb_store_state(store);
+}
+
+unsigned long cb_mem_store_calls(cb_store *store, cb_mem_op op)
+{
+    mem_state *st = mem_of(store);
+    pthread_mutex_lock(&st->lock);
+    unsigned long n = st->calls[op];
+    pthread_mutex_unlock(&st->lock);
+    return n;
+}
+
+void cb_mem_store_fail(cb_store *store, cb_mem_op op, unsigned long nth, int code)
+{
+    mem_state *st = mem_of(store);
+    pthread_mutex_lock(&st->lock);
+    st->fail_at[op] = nth ? st->calls[op] + nth : 0;
+    st->fail_code[op] = code;
+    pthread_mutex_unlock(&st->lock);
+}
+
+int cb_mem_store_object(cb_store *store,
+                        const char *container,
+                        const char *name,
+                        unsigned char **data_out,
+                        size_t *len_out)
+{
+    mem_state *st = mem_of(store);
+    pthread_mutex_lock(&st->lock);
+    mem_object *o = mem_find(st, container, name);
+    if (o != NULL) {
+        *data_out = o->data;
+        *len_out = o->len;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return o ? 0 : CB_ENOTFOUND;
+}
+
+size_t cb_mem_store_count(cb_store *store)
+{
+    mem_state *st = mem_of(store);
+    pthread_mutex_lock(&st->lock);
+    size_t n = st->n_objects;
+    pthread_mutex_unlock(&st->lock);
+    return n;
+}
+
+void cb_mem_store_set_extra_metadata(cb_store *store, const char *json)
+{
+    mem_state *st = mem_of(store);
+    pthread_mutex_lock(&st->lock);
+    free(st->extra_metadata);
+    st->extra_metadata = json ? strdup(json) : NULL;
+    pthread_mutex_unlock(&st->lock);
+}

@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * posix.c: the local directory store (Cinder's PosixBackupDriver semantics, made safe).
+ *
+ * A container is a relative directory under the root, created with its parents; the
+ * container directory gets mode 0770 and objects 0660, as Cinder does. Unlike Cinder:
+ * - every object is written to a temporary name that can never match a backup prefix
+ *   (backup prefixes start with "volume_"), fsynced, renamed into place, and the directory
+ *   fsynced, so a crash never leaves a partial object under a backup's name;
+ * - container and object names that are absolute, contain "." or ".." components, empty
+ *   components, or walk through symbolic links are refused, so nothing escapes the root.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cinderblock/sys/store.h"
+#include "registry.h"
+#include "../util/alloc.h"
+#include "../util/buf.h"
+
+#define POSIX_TMP_PREFIX ".cinderblock-tmp-"
+#define POSIX_MAX_DEPTH 64
+
+typedef struct posix_state {
+    char *root;
+    int create; /* put_container may create missing directories */
+} posix_state;
+
+typedef struct posix_writer {
+    cb_writer base;
+    int dirfd;     /* directory that will hold the object */
+    int fd;        /* the temporary file */
+    char tmp[64];  /* its name inside dirfd */
+    char *leaf;    /* final name inside dirfd */
+    char *display; /* "container/name" for messages */
+    int committed;
+} posix_writer;
+
+typedef struct posix_reader {
+    cb_reader base;
+    int fd;
+    char *display;
+} posix_reader;
+
+/* Refuse absolute paths, empty, "." and ".." components. `what` names the thing for the
+ * message ("container", "object name"). An empty container means the root itself. */
+static int posix_check_relpath(const char *what, const char *path, int allow_empty, cb_error *err)
+{
+    if (path[0] == '\0') {
+        if (allow_empty)
+            return 0;
+        return cb_error_set(err, CB_EINVAL, "%s is empty", what);
+    }
+    if (path[0] == '/')
+        return cb_error_set(err, CB_EINVAL,
+                            "%s '%s' is absolute; it must be a path relative to the store root",
+                            what, path);
+    const char *p = path;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0)
+            return cb_error_set(err, CB_EINVAL, "%s '%s' has an empty path component", what, path);
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return cb_error_set(err, CB_EINVAL,
+                                "%s '%s' contains '%.*s'; it must stay inside the store root", what,
+                                path, (int)n, p);
+        if (slash == NULL)
+            return 0;
+        p = slash + 1;
+    }
+}
+
+static int posix_open_root(const posix_state *st, int create, int *fd_out, cb_error *err)
+{
+    int fd = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+        /* create the root and its parents, one component at a time */
+        char *p = cb__strdup(st->root, err);
+        if (p == NULL)
+            return CB_ENOMEM;
+        for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+            if (s != NULL)
+                *s = '\0';
+            if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+                int e = errno;
+                free(p);
+                return cb_error_set_sys(err, CB_EIO, e, "cannot create store root '%s'", st->root);
+            }
+            if (s == NULL)
+                break;
+            *s = '/';
+        }
+        free(p);
+        fd = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        int e = errno;
+        return cb_error_set_sys(err, e == ENOENT ? CB_ENOTFOUND : CB_EIO, e,
+                                "cannot open store root '%s'", st->root);
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+/*
+ * Open the directory `rel` (components separated by '/', already checked) below `base`,
+ * never following symbolic links. With `create`, missing directories are made; `leaf_mode`
+ * (if non-zero) is applied to the last one when it had to be created.
+ */
+static int posix_open_dirs(int base,
+                           const char *rel,
+                           size_t rel_len,
+                           int create,
+                           mode_t leaf_mode,
+                           const char *display,
+                           int *fd_out,
+                           cb_error *err)
+{
+    int fd = dup(base);
+    char comp[NAME_MAX + 1];
+    size_t i = 0;
+
+    if (fd < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "dup");
+    while (i < rel_len) {
+        size_t n = 0;
+        while (i + n < rel_len && rel[i + n] != '/')
+            n++;
+        if (n > NAME_MAX) {
+            close(fd);
+            return cb_error_set(err, CB_EINVAL, "'%s': a path component is too long", display);
+        }
+        memcpy(comp, rel + i, n);
+        comp[n] = '\0';
+        i += n + 1;
+        int made = 0;
+        int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT && create) {
+            if (mkdirat(fd, comp, 0777) == 0)
+                made = 1;
+            else if (errno != EEXIST)
+                goto fail;
+            next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (next < 0)
+            goto fail;
+        close(fd);
+        fd = next;
+        if (made && leaf_mode != 0 && i >= rel_len && fchmod(fd, leaf_mode) < 0)
+            goto fail;
+    }
+    *fd_out = fd;
+    return 0;
+fail : {
+    int e = errno;
+    close(fd);
+    if (e == ENOENT)
+        return cb_error_set(err, CB_ENOTFOUND, "'%s' does not exist", display);
+    if (e == ELOOP || e == ENOTDIR)
+        return cb_error_set(err, CB_EINVAL,
+                            "'%s': a path component is not a directory (symbolic links are not "
+                            "followed)",
+                            display);
+    return cb_error_set_sys(err, CB_EIO, e, "cannot open directory '%s'", display);
+}
+}
+
+/* Open the container directory. Missing container: CB_ENOTFOUND naming it. */
+static int posix_open_container(
+    const posix_state *st, const char *container, int create, int *fd_out, cb_error *err)
+{
+    int root, rc;
+    if ((rc = posix_check_relpath("container", container, 1, err)) < 0)
+        return rc;
+    if ((rc = posix_open_root(st, create, &root, err)) < 0)
+        return rc;
+    char display[4200];
+    snprintf(display, sizeof(display), "%s/%s", st->root, container);
+    rc = posix_open_dirs(root, container, strlen(container), create, 0770, display, fd_out, err);
+    close(root);
+    if (rc == CB_ENOTFOUND) {
+        cb_error_clear(err);
+        rc = cb_error_set(err, CB_ENOTFOUND, "container '%s' does not exist in store root '%s'",
+                          container, st->root);
+    }
+    return rc;
+}
+
+/* Open the directory that holds object `name` (which may contain '/') inside container
+ * directory `cfd`; *leaf_out points into name at the final component. */
+static int posix_open_parent(int cfd,
+                             const char *name,
+                             int create,
+                             const char *display,
+                             int *fd_out,
+                             const char **leaf_out,
+                             cb_error *err)
+{
+    int rc;
+    if ((rc = posix_check_relpath("object name", name, 0, err)) < 0)
+        return rc;
+    const char *slash = strrchr(name, '/');
+    *leaf_out = slash ? slash + 1 : name;
+    if (strlen(*leaf_out) > NAME_MAX)
+        return cb_error_set(err, CB_EINVAL, "object name '%s' is too long", name);
+    return posix_open_dirs(cfd, name, slash ? (size_t)(slash - name) : 0, create, 0, display,
+                           fd_out, err);
+}
+
+static int
+posix_put_container(void *state, const char *container, unsigned int flags, cb_error *err)
+{
+    posix_state *st = state;
+    int fd, rc;
+    (void)flags;
+    rc = posix_open_container(st, container, st->create, &fd, err);
+    if (rc == CB_ENOTFOUND && !st->create) {
+        cb_error_clear(err);
+        return cb_error_set(err, CB_ENOTFOUND,
+                            "container '%s' does not exist in store root '%s' and creating "
+                            "containers is disabled",
+                            container, st->root);
+    }
+    if (rc < 0)
+        return rc;
+    close(fd);
+    return 0;
+}
+
+/* ---- writer ---- */
+
+static int posix_write_fd(int fd, const void *buf, size_t len, const char *display, cb_error *err)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return cb_error_set_sys(err, CB_EIO, errno, "writing object '%s'", display);
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int posix_writer_write(cb_writer *base, const void *buf, size_t len, cb_error *err)
+{
+    posix_writer *w = (posix_writer *)base;
+    return posix_write_fd(w->fd, buf, len, w->display, err);
+}
+
+static int posix_writer_close(cb_writer *base, cb_error *err)
+{
+    posix_writer *w = (posix_writer *)base;
+    int fd = w->fd;
+    w->fd = -1;
+    if (fsync(fd) < 0) {
+        int e = errno;
+        close(fd);
+        return cb_error_set_sys(err, CB_EIO, e, "fsync of object '%s'", w->display);
+    }
+    if (close(fd) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "closing object '%s'", w->display);
+    if (renameat(w->dirfd, w->tmp, w->dirfd, w->leaf) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "renaming object '%s' into place", w->display);
+    w->committed = 1;
+    /* the rename is durable only once the directory is */
+    if (fsync(w->dirfd) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "fsync of the directory of '%s'", w->display);
+    return 0;
+}
+
+static void posix_writer_free(cb_writer *base)
+{
+    posix_writer *w = (posix_writer *)base;
+    if (w->fd >= 0)
+        close(w->fd);
+    if (!w->committed && w->tmp[0] != '\0')
+        unlinkat(w->dirfd, w->tmp, 0);
+    if (w->dirfd >= 0)
+        close(w->dirfd);
+    free(w->leaf);
+    free(w->display);
+    free(w);
+}
+
+static const cb_writer_ops posix_writer_ops = {
+    .write = posix_writer_write,
+    .close = posix_writer_close,
+    .free = posix_writer_free,
+};
+
+static int posix_open_tmp(posix_writer *w, cb_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned long long seed = (unsigned long long)ts.tv_nsec ^
+                              ((unsigned long long)getpid() << 32) ^
+                              (unsigned long long)(uintptr_t)w;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        char rnd[17];
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        for (int i = 0; i < 16; i++)
+            rnd[i] = hex[(seed >> (i * 4)) & 15];
+        rnd[16] = '\0';
+        snprintf(w->tmp, sizeof(w->tmp), "%s%s", POSIX_TMP_PREFIX, rnd);
+        w->fd =
+            openat(w->dirfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660);
+        if (w->fd >= 0)
+            break;
+        if (errno != EEXIST) {
+            int e = errno;
+            w->tmp[0] = '\0';
+            return cb_error_set_sys(err, CB_EIO, e, "creating a temporary file for '%s'",
+                                    w->display);
+        }
+    }
+    if (w->fd < 0) {
+        w->tmp[0] = '\0';
+        return cb_error_set(err, CB_EIO, "no free temporary name for '%s'", w->display);
+    }
+    /* Cinder chmods objects to 0660 regardless of the umask */
+    if (fchmod(w->fd, 0660) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "chmod of '%s'", w->display);
+    return 0;
+}
+
+static int posix_open_writer(void *state,
+                             const char *container,
+                             const char *name,
+                             const char *extra_metadata,
+                             unsigned int flags,
+                             cb_writer **out,
+                             cb_error *err)
+{
+    posix_state *st = state;
+    const char *leaf;
+    int cfd = -1, rc;
+    (void)extra_metadata;
+    (void)flags;
+
+    posix_writer *w = cb__calloc(1, sizeof(*w), err);
+    if (w == NULL)
+        return CB_ENOMEM;
+    w->base.ops = &posix_writer_ops;
+    w->dirfd = -1;
+    w->fd = -1;
+    if ((w->display = cb__asprintf(err, "%s/%s", container, name)) == NULL) {
+        rc = CB_ENOMEM;
+        goto fail;
+    }
+    if ((rc = posix_open_container(st, container, 0, &cfd, err)) < 0 ||
+        (rc = posix_open_parent(cfd, name, 1, w->display, &w->dirfd, &leaf, err)) < 0)
+        goto fail;
+    if ((w->leaf = cb__strdup(leaf, err)) == NULL) {
+        rc = CB_ENOMEM;
+        goto fail;
+    }
+    if ((rc = posix_open_tmp(w, err)) < 0)
+        goto fail;
+    close(cfd);
+    *out = &w->base;
+    return 0;
+fail:
+    if (cfd >= 0)
+        close(cfd);
+    posix_writer_free(&w->base);
+    return rc;
+}
+
+/* ---- reader ---- */
+
+static int posix_reader_read(cb_reader *base, void *buf, size_t cap, size_t *n_out, cb_error *err)
+{
+    posix_reader *r = (posix_reader *)base;
+    for (;;) {
+        ssize_t n = read(r->fd, buf, cap);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return cb_error_set_sys(err, CB_EIO, errno, "reading object '%s'", r->display);
+        *n_out = (size_t)n;
+        return 0;
+    }
+}
+
+static void posix_reader_free(cb_reader *base)
+{
+    posix_reader *r = (posix_reader *)base;
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->display);
+    free(r);
+}
+
+static const cb_reader_ops posix_reader_ops = {
+    .read = posix_reader_read,
+    .free = posix_reader_free,
+};
+
+static int posix_open_reader(void *state,
+                             const char *container,
+                             const char *name,
+                             const char *extra_metadata,
+                             unsigned int flags,
+                             cb_reader **out,
+                             cb_error *err)
+{
+    posix_state *st = state;
+    const char *leaf;
+    int cfd = -1, dfd = -1, rc;
+    (void)extra_metadata;
+    (void)flags;
+
+    posix_reader *r = cb__calloc(1, sizeof(*r), err);
+    if (r == NULL)
+        return CB_ENOMEM;
+    r->base.ops = &posix_reader_ops;
+    r->fd = -1;
+    if ((r->display = cb__asprintf(err, "%s/%s", container, name)) == NULL) {
+        rc = CB_ENOMEM;
+        goto done;
+    }
+    if ((rc = posix_open_container(st, container, 0, &cfd, err)) < 0 ||
+        (rc = posix_open_parent(cfd, name, 0, r->display, &dfd, &leaf, err)) < 0)
+        goto done;
+    r->fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (r->fd < 0) {
+        int e = errno;
+        rc = e == ENOENT ? cb_error_set(err, CB_ENOTFOUND,
+                                        "object '%s' not found in container '%s'", name, container)
+                         : cb_error_set_sys(err, CB_EIO, e, "cannot open object '%s'", r->display);
+    }
+done:
+    if (rc == CB_ENOTFOUND && err != NULL && strstr(err->msg, "object '") == NULL) {
+        /* a missing intermediate directory also means a missing object */
+        cb_error_clear(err);
+        rc = cb_error_set(err, CB_ENOTFOUND, "object '%s' not found in container '%s'", name,
+                          container);
+    }
+    if (cfd >= 0)
+        close(cfd);
+    if (dfd >= 0)
+        close(dfd);
+    if (rc < 0) {
+        posix_reader_free(&r->base);
+        return rc;
+    }
+    *out = &r->base;
+    return 0;
+}
+
+/* ---- delete ---- */
+
+static int posix_delete_object(
+    void *state, const char *container, const char *name, unsigned int flags, cb_error *err)
+{
+    posix_state *st = state;
+    const char *leaf;
+    int cfd = -1, dfd = -1, rc;
+    (void)flags;
+
+    rc = posix_open_container(st, container, 0, &cfd, err);
+    if (rc == 0)
+        rc = posix_open_parent(cfd, name, 0, name, &dfd, &leaf, err);
+    if (rc == CB_ENOTFOUND) { /* nothing there: deleting it succeeds */
+        cb_error_clear(err);
+        rc = 0;
+        goto done;
+    }
+    if (rc < 0)
+        goto done;
+    if (unlinkat(dfd, leaf, 0) < 0 && errno != ENOENT)
+        rc = cb_error_set_sys(err, CB_EIO, errno, "deleting object '%s/%s'", container, name);
+done:
+    if (cfd >= 0)
+        close(cfd);
+    if (dfd >= 0)
+        close(dfd);
+    return rc;
+}
+
+/* ---- listing ---- */
+
+typedef struct posix_walk {
+    const char *prefix;
+    cb_list_fn fn;
+    void *payload;
+    int files;       /* 1: report files by prefix; 0: report directories (containers) */
+    const char *top; /* for messages */
+    cb_error *err;
+} posix_walk;
+
+static int posix_is_dir(int dfd, const struct dirent *de, int *is_dir, int *is_file)
+{
+    struct stat sb;
+    *is_dir = de->d_type == DT_DIR;
+    *is_file = de->d_type == DT_REG;
+    if (de->d_type != DT_UNKNOWN)
+        return 0;
+    if (fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+        return -1;
+    *is_dir = S_ISDIR(sb.st_mode);
+    *is_file = S_ISREG(sb.st_mode);
+    return 0;
+}
+
+/* May a name under directory `rel` (ending in '/', or "") still start with the prefix? */
+static int posix_prefix_reachable(const char *rel, size_t rel_len, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    return strncmp(rel, prefix, rel_len < plen ? rel_len : plen) == 0;
+}
+
+static int posix_walk_dir(posix_walk *wk, int dfd, cb_buf *rel, int depth)
+{
+    int rc = 0;
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return cb_error_set_sys(wk->err, CB_EIO, e, "cannot list '%s/%s'", wk->top, rel->data);
+    }
+    size_t base_len = rel->len;
+    struct dirent *de;
+    while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
+        int is_dir, is_file;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            strncmp(de->d_name, POSIX_TMP_PREFIX, strlen(POSIX_TMP_PREFIX)) == 0)
+            continue;
+        if (posix_is_dir(dirfd(d), de, &is_dir, &is_file) < 0)
+            continue; /* vanished meanwhile */
+        rel->len = base_len;
+        if ((rc = cb_buf_puts(rel, de->d_name, wk->err)) < 0)
+            break;
+        if (is_file && wk->files && strncmp(rel->data, wk->prefix, strlen(wk->prefix)) == 0) {
+            rc = wk->fn(rel->data, wk->payload);
+        } else if (is_dir && depth < POSIX_MAX_DEPTH) {
+            if (!wk->files && (rc = wk->fn(rel->data, wk->payload)) != 0)
+                break;
+            if ((rc = cb_buf_putc(rel, '/', wk->err)) < 0)
+                break;
+            if (wk->files && !posix_prefix_reachable(rel->data, rel->len, wk->prefix))
+                continue;
+            int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0)
+                continue;
+            rc = posix_walk_dir(wk, sub, rel, depth + 1);
+            close(sub);
+        }
+    }
+    if (rc == 0 && errno != 0)
+        rc = cb_error_set_sys(wk->err, CB_EIO, errno, "cannot list '%s'", wk->top);
+    rel->len = base_len;
+    rel->data[base_len] = '\0';
+    closedir(d);
+    return rc;
+}
+
+static int posix_list(void *state,
+                      const char *container,
+                      const char *prefix,
+                      unsigned int flags,
+                      cb_list_fn fn,
+                      void *payload,
+                      cb_error *err)
+{
+    posix_state *st = state;
+    posix_walk wk = { prefix, fn, payload, 1, container, err };
+    cb_buf rel = CB_BUF_INIT;
+    int cfd, rc;
+    (void)flags;
+
+    if ((rc = posix_open_container(st, container, 0, &cfd, err)) < 0)
+        return rc;
+    if ((rc = cb_buf_puts(&rel, "", err)) == 0)
+        rc = posix_walk_dir(&wk, cfd, &rel, 0);
+    close(cfd);
+    cb_buf_dispose(&rel);
+    return rc;
+}
+
+static int
+posix_list_containers(void *state, unsigned int flags, cb_list_fn fn, void *payload, cb_error *err)
+{
+    posix_state *st = state;
+    posix_walk wk = { "", fn, payload, 0, st->root, err };
+    cb_buf rel = CB_BUF_INIT;
+    int root, rc;
+    (void)flags;
+
+    if ((rc = posix_open_root(st, 0, &root, err)) < 0)
+        return rc;
+    if ((rc = fn("", payload)) == 0 && (rc = cb_buf_puts(&rel, "", err)) == 0)
+        rc = posix_walk_dir(&wk, root, &rel, 0);
+    close(root);
+    cb_buf_dispose(&rel);
+    return rc;
+}
+
+/* ---- the rest of the table ---- */
+
+static int posix_update_container_name(
+    void *state, const char *backup_id, const char *container, char **out, cb_error *err)
+{
+    (void)state;
+    if (container != NULL) {
+        *out = cb__strdup(container, err);
+        return *out ? 0 : CB_ENOMEM;
+    }
+    if (backup_id == NULL || strlen(backup_id) < 4)
+        return cb_error_set(err, CB_EINVAL, "backup id '%s' is too short for a container path",
+                            backup_id ? backup_id : "");
+    /* Cinder's default: id[0:2]/id[2:4]/id */
+    *out = cb__asprintf(err, "%.2s/%.2s/%s", backup_id, backup_id + 2, backup_id);
+    return *out ? 0 : CB_ENOMEM;
+}
+
+static int posix_check(void *state, cb_error *err)
+{
+    posix_state *st = state;
+    struct stat sb;
+    if (stat(st->root, &sb) < 0) {
+        if (errno == ENOENT && st->create)
+            return 0; /* the first backup creates it */
+        return cb_error_set_sys(err, CB_EIO, errno, "store root '%s'", st->root);
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return cb_error_set(err, CB_EINVAL, "store root '%s' is not a directory", st->root);
+    if (access(st->root, W_OK | X_OK) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "store root '%s' is not writable", st->root);
+    return 0;
+}
+
+static void posix_destroy(void *state)
+{
+    posix_state *st = state;
+    if (st == NULL)
+        return;
+    free(st->root);
+    free(st);
+}
+
+static const cb_store_ops posix_store_ops = {
+    .version = CB_STORE_OPS_VERSION,
+    .name = "posix",
+    .flags = CB_STORE_PARALLEL | CB_STORE_FLAT_PREFIX,
+    .cinder_driver = "cinder.backup.drivers.posix.PosixBackupDriver",
+    .default_object_size = 1999994880ULL, /* 61035 * 32768, Cinder's backup_file_size */
+    .default_sha_block = 32768,
+    .put_container = posix_put_container,
+    .list = posix_list,
+    .open_writer = posix_open_writer,
+    .open_reader = posix_open_reader,
+    .delete_object = posix_delete_object,
+    .destroy = posix_destroy,
+    .update_container_name = posix_update_container_name,
+    .list_containers = posix_list_containers,
+    .check = posix_check,
+};
+
+int cb__posix_store_ctor(const char *location,
+                         const cb_store_opts *opts,
+                         const cb_store_ops **ops_out,
+                         void **state_out,
+                         cb_error *err)
+{
+    if (location[0] == '\0')
+        return cb_error_set(err, CB_EINVAL, "posix store: no directory given");
+    posix_state *st = cb__calloc(1, sizeof(*st), err);
+    if (st == NULL)
+        return CB_ENOMEM;
+    /* keep "/" as is, drop other trailing slashes so that messages read well */
+    size_t n = strlen(location);
+    while (n > 1 && location[n - 1] == '/')
+        n--;
+    st->root = cb__strndup(location, n, err);
+    if (st->root == NULL) {
+        free(st);
+        return CB_ENOMEM;
+    }
+    st->create = opts->create_containers;
+    *ops_out = &posix_store_ops;
+    *state_out = st;
+    return 0;
+}

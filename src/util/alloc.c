@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* alloc.c: allocation wrappers; the library never aborts when memory runs out. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+static void *alloc_check(void *p, size_t size, cb_error *err)
+{
+    if (p == NULL)
+        cb_error_set(err, CB_ENOMEM, "out of memory (%zu bytes)", size);
+    return p;
+}
+
+void *cb__malloc(size_t size, cb_error *err)
+{
+    return alloc_check(malloc(size ? size : 1), size, err);
+}
+
+void *cb__calloc(size_t n, size_t size, cb_error *err)
+{
+    return alloc_check(calloc(n ? n : 1, size ? size : 1), n * size, err);
+}
+
+void *cb__realloc(void *ptr, size_t size, cb_error *err)
+{
+    return alloc_check(realloc(ptr, size ? size : 1), size, err);
+}
+
+char *cb__strdup(const char *s, cb_error *err)
+{
+    return cb__strndup(s, strlen(s), err);
+}
+
+char *cb__strndup(const char *s, size_t n, cb_error *err)
+{
+    char *p = cb__malloc(n + 1, err);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+char *cb__asprintf(cb_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        cb_error_set(err, CB_ERROR, "bad format string");
+        return NULL;
+    }
+    char *p = cb__malloc((size_t)n + 1, err);
+    if (p == NULL)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}

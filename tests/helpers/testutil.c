@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* testutil.c: helpers shared by the C test programs. */
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+void tu_fill_random(void *buf, size_t len, uint64_t seed)
+{
+    uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
+    unsigned char *p = buf;
+    while (len > 0) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t n = len < 8 ? len : 8;
+        memcpy(p, &x, n);
+        p += n;
+        len -= n;
+    }
+}
+
+char *tu_mkdtemp(const char *tag)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *path = NULL;
+    if (asprintf(&path, "%s/cb-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag) < 0)
+        return NULL;
+    if (mkdtemp(path) == NULL) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+static int tu_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void tu_rmtree(const char *path)
+{
+    if (path != NULL)
+        nftw(path, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void tu_random_hex(char *out, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[32];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        memset(raw, 7, sizeof(raw));
+    for (size_t i = 0; i < n && i < 64; i++)
+        out[i] = hex[(raw[i / 2] >> ((i & 1) * 4)) & 15];
+    out[n < 64 ? n : 64] = '\0';
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli.c: option parsing shared by every subcommand, the store, messages and exit codes. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum {
+    OPT_STORE = 0x100,
+    OPT_JSON,
+    OPT_NO_CREATE,
+    OPT_AZ,
+    OPT_CA_FILE,
+    OPT_INSECURE,
+    OPT_RETRIES,
+    OPT_RETRY_BACKOFF,
+    OPT_TIMEOUT,
+    OPT_POLICY,
+    OPT_HELP,
+};
+
+static const struct option cli_global_opts[] = {
+    { "store", required_argument, NULL, OPT_STORE },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "verbose", no_argument, NULL, 'v' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "no-create-container", no_argument, NULL, OPT_NO_CREATE },
+    { "availability-zone", required_argument, NULL, OPT_AZ },
+    { "ca-file", required_argument, NULL, OPT_CA_FILE },
+    { "insecure", no_argument, NULL, OPT_INSECURE },
+    { "retries", required_argument, NULL, OPT_RETRIES },
+    { "retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "storage-policy", required_argument, NULL, OPT_POLICY },
+    { "help", no_argument, NULL, OPT_HELP },
+};
+#define CLI_N_GLOBAL (sizeof(cli_global_opts) / sizeof(cli_global_opts[0]))
+
+static int cli_parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int cli_global(cli *c, int opt, const char *arg, const char *usage)
+{
+    unsigned long long n;
+    switch (opt) {
+    case OPT_STORE:
+        c->store_url = arg;
+        return 0;
+    case OPT_JSON:
+        c->json = 1;
+        return 0;
+    case 'v':
+        c->verbose++;
+        return 0;
+    case 'q':
+        c->verbose--;
+        return 0;
+    case OPT_NO_CREATE:
+        c->store_opts.create_containers = 0;
+        return 0;
+    case OPT_AZ:
+        c->store_opts.availability_zone = arg;
+        return 0;
+    case OPT_CA_FILE:
+        c->store_opts.ca_file = arg;
+        return 0;
+    case OPT_INSECURE:
+        c->store_opts.insecure = 1;
+        return 0;
+    case OPT_RETRIES:
+        if (cli_parse_size(arg, &n) < 0 || n < 1 || n > 100)
+            return cli_usage_error(c, usage, "--retries: '%s' is not a number from 1 to 100", arg);
+        c->store_opts.retries = (int)n;
+        return 0;
+    case OPT_RETRY_BACKOFF:
+        if (cli_parse_double(arg, &c->store_opts.retry_backoff) < 0)
+            return cli_usage_error(c, usage, "--retry-backoff: '%s' is not a number of seconds",
+                                   arg);
+        return 0;
+    case OPT_TIMEOUT:
+        if (cli_parse_double(arg, &c->store_opts.timeout) < 0 || c->store_opts.timeout == 0)
+            return cli_usage_error(c, usage, "--timeout: '%s' is not a positive number of seconds",
+                                   arg);
+        return 0;
+    case OPT_POLICY:
+        c->store_opts.storage_policy = arg;
+        return 0;
+    }
+    return -1;
+}
+
+int cli_parse(cli *c,
+              int argc,
+              char **argv,
+              const struct option *cmd_opts,
+              const char *shortopts,
+              cli_opt_fn fn,
+              void *payload,
+              const char *usage,
+              int *first_pos,
+              int *done)
+{
+    struct option all[64];
+    size_t n = 0;
+    char shorts[64];
+    int rc;
+
+    *done = 0;
+    for (size_t i = 0; cmd_opts != NULL && cmd_opts[i].name != NULL && n < 40; i++)
+        all[n++] = cmd_opts[i];
+    for (size_t i = 0; i < CLI_N_GLOBAL; i++)
+        all[n++] = cli_global_opts[i];
+    memset(&all[n], 0, sizeof(all[n]));
+    snprintf(shorts, sizeof(shorts), "+:vq%s", shortopts ? shortopts : "");
+
+    optind = 1;
+    opterr = 0;
+    for (;;) {
+        int opt = getopt_long(argc, argv, shorts, all, NULL);
+        if (opt == -1)
+            break;
+        if (opt == OPT_HELP) {
+            fputs(usage, stdout);
+            *done = 1;
+            return 0;
+        }
+        if (opt == '?')
+            return cli_usage_error(c, usage, "unknown option '%s'", argv[optind - 1]);
+        if (opt == ':')
+            return cli_usage_error(c, usage, "option '%s' needs a value", argv[optind - 1]);
+        if ((rc = cli_global(c, opt, optarg, usage)) >= 0) {
+            if (rc > 0)
+                return rc;
+            continue;
+        }
+        if (fn == NULL || (rc = fn(c, opt, optarg, payload)) != 0)
+            return rc ? rc : CLI_EXIT_USAGE;
+    }
+    *first_pos = optind;
+    return 0;
+}
+
+int cli_open_store(cli *c)
+{
+    cb_error err = { 0 };
+    if (c->store_url == NULL)
+        c->store_url = getenv("CINDERBLOCK_STORE");
+    if (c->store_url == NULL || c->store_url[0] == '\0') {
+        cb_error_set(&err, CB_EINVAL, "no store given: use --store URL or set CINDERBLOCK_STORE");
+        return cli_fail(c, &err);
+    }
+    if (cb_store_open(&c->store, c->store_url, &c->store_opts, &err) < 0)
+        return cli_fail(c, &err);
+    return 0;
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+int cli_fail(cli *c, const cb_error *err)
+{
+    int code = err->code == CB_ECANCELED ? CLI_EXIT_INTERRUPTED : CLI_EXIT_FAIL;
+    if (c->json) {
+        printf("{\"error\": {\"code\": ");
+        cli_json_string(stdout, cb_status_name(err->code));
+        printf(", \"message\": ");
+        cli_json_string(stdout, err->msg);
+        printf(", \"exit\": %d}}\n", code);
+    }
+    fprintf(stderr, "%s: error: %s\n", c->prog, err->msg[0] ? err->msg : "unknown failure");
+    return code;
+}
+
+int cli_usage_error(cli *c, const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", c->prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (usage != NULL)
+        fputs(usage, stderr);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_parse_size(const char *s, unsigned long long *out)
+{
+    char *end;
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        break;
+    default:
+        return -1;
+    }
+    if (*end != '\0' && end[1] != '\0' && !(end[1] == 'i' && end[2] == 'B' && end[3] == '\0') &&
+        !(end[1] == 'B' && end[2] == '\0'))
+        return -1;
+    if (shift && v > (~0ULL >> shift))
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
+void cli_info(const cli *c, const char *fmt, ...)
+{
+    va_list ap;
+    if (c->verbose < 0)
+        return;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli.h: what the cinderblock subcommands share: options, the store, output and exit codes. */
+#ifndef CB_CLI_H
+#define CB_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include <cinderblock/cb.h>
+
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_INTERRUPTED = 130,
+};
+
+typedef struct cli {
+    const char *prog;
+    const char *command;
+    const char *store_url; /* --store, or $CINDERBLOCK_STORE */
+    int json;              /* --json: one JSON document on stdout */
+    int verbose;           /* -v: +1, -q: -1 */
+    cb_store_opts store_opts;
+    cb_store *store;
+} cli;
+
+/* A command's own option: return 0 if handled, CLI_EXIT_USAGE on a bad value. */
+typedef int (*cli_opt_fn)(cli *c, int opt, const char *arg, void *payload);
+
+/*
+ * Parse argv (argv[0] is the command name) with the command's options plus the global
+ * ones. Positional arguments are left in argv[*first_pos .. argc-1].
+ * @return 0, or an exit code (usage error, or 0-exit for --help which sets *done).
+ */
+int cli_parse(cli *c,
+              int argc,
+              char **argv,
+              const struct option *cmd_opts,
+              const char *shortopts,
+              cli_opt_fn fn,
+              void *payload,
+              const char *usage,
+              int *first_pos,
+              int *done);
+
+/* Open c->store from c->store_url; prints the error and returns an exit code on failure. */
+int cli_open_store(cli *c);
+
+/* Print "cinderblock: error: ..." (or a JSON error under --json) and return the exit code. */
+int cli_fail(cli *c, const cb_error *err);
+int cli_usage_error(cli *c, const char *usage, const char *fmt, ...) CB_PRINTF(3, 4);
+
+/* Parse "123", "4K", "50M", "2G" (powers of 1024). */
+int cli_parse_size(const char *s, unsigned long long *out);
+
+/* Print the value as a JSON string literal to f. */
+void cli_json_string(FILE *f, const char *s);
+
+/* Informational message on stderr unless -q. */
+void cli_info(const cli *c, const char *fmt, ...) CB_PRINTF(2, 3);
+
+int cmd_check(cli *c, int argc, char **argv);
+
+#endif

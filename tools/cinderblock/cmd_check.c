@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_check.c: `cinderblock check`: the store's setup check. */
+#include "cli.h"
+
+static const char check_usage[] = "Usage: cinderblock [--store URL] check\n"
+                                  "Check the store's configuration and that it can be reached.\n";
+
+int cmd_check(cli *c, int argc, char **argv)
+{
+    cb_error err = { 0 };
+    int first, done, rc;
+
+    if ((rc = cli_parse(c, argc, argv, NULL, NULL, NULL, NULL, check_usage, &first, &done)) != 0 ||
+        done)
+        return rc;
+    if (first != argc)
+        return cli_usage_error(c, check_usage, "check: unexpected argument '%s'", argv[first]);
+    if ((rc = cli_open_store(c)) != 0)
+        return rc;
+    if (cb_store_check(c->store, &err) < 0)
+        return cli_fail(c, &err);
+    if (c->json) {
+        printf("{\"store\": ");
+        cli_json_string(stdout, c->store_url);
+        printf(", \"kind\": ");
+        cli_json_string(stdout, cb_store_get_info(c->store)->name);
+        printf(", \"ok\": true}\n");
+    } else {
+        printf("store %s (%s): ok\n", c->store_url, cb_store_get_info(c->store)->name);
+    }
+    return CLI_EXIT_OK;
+}
