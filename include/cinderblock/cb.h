@@ -6,12 +6,14 @@
  * devices) into object stores, in OpenStack Cinder's chunked-backup format 1.0.0.
  *   common.h   status codes and the cb_error record
  *   store.h    object stores chosen by URL (posix directory, Swift, S3)
+ *   backup.h   backup, restore, list, show, delete, export and import records
  */
 #ifndef CINDERBLOCK_CB_H
 #define CINDERBLOCK_CB_H
 
 #include "common.h"
 #include "store.h"
+#include "backup.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -121,9 +121,12 @@ int cli_parse(cli *c,
     for (size_t i = 0; i < CLI_N_GLOBAL; i++)
         all[n++] = cli_global_opts[i];
     memset(&all[n], 0, sizeof(all[n]));
-    snprintf(shorts, sizeof(shorts), "+:vq%s", shortopts ? shortopts : "");
+    /* before the command, stop at the command's name; after it, options may follow the
+     * positional arguments (GNU getopt permutes them) */
+    snprintf(shorts, sizeof(shorts), "%s:vq%s", c->command == NULL ? "+" : "",
+             shortopts ? shortopts : "");
 
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then re-reads the ordering mode ("+") */
     opterr = 0;
     for (;;) {
         int opt = getopt_long(argc, argv, shorts, all, NULL);

@@ -62,4 +62,33 @@ void cli_info(const cli *c, const char *fmt, ...) CB_PRINTF(2, 3);
 
 int cmd_check(cli *c, int argc, char **argv);
 
+/* ---- shared by the data commands ---- */
+
+/* SIGINT/SIGTERM set a flag the library polls (cancel hook); a second signal kills. */
+void cli_signals_install(void);
+int cli_cancel_hook(void *payload);
+
+/* A progress line on stderr, only when stderr is a terminal and not -q. */
+typedef struct cli_progress {
+    const cli *c;
+    int tty;
+    double last; /* seconds (monotonic) of the last line */
+    double start;
+    int shown;
+} cli_progress;
+void cli_progress_init(cli_progress *p, const cli *c);
+void cli_progress_fn(const cb_progress *pr, void *payload);
+void cli_progress_done(cli_progress *p);
+
+/* "1.5 GiB" */
+const char *cli_human(unsigned long long bytes, char buf[32]);
+
+int cmd_backup(cli *c, int argc, char **argv);
+int cmd_restore(cli *c, int argc, char **argv);
+int cmd_list(cli *c, int argc, char **argv);
+int cmd_show(cli *c, int argc, char **argv);
+int cmd_delete(cli *c, int argc, char **argv);
+int cmd_export_record(cli *c, int argc, char **argv);
+int cmd_import_record(cli *c, int argc, char **argv);
+
 #endif

@@ -12,6 +12,13 @@ static const char main_usage[] =
     "Cinder's chunked-backup format 1.0.0.\n"
     "\n"
     "Commands:\n"
+    "  backup VOLUME              back up a disk image or block device; prints the backup id\n"
+    "  restore BACKUP_ID TARGET   restore a backup (and its chain) into a file or device\n"
+    "  list [--volume-id UUID]    every backup in the store\n"
+    "  show BACKUP_ID             one backup in full\n"
+    "  delete BACKUP_ID           delete a backup (--cascade: and what depends on it)\n"
+    "  export-record BACKUP_ID    the record `cinder backup-import` takes\n"
+    "  import-record SERVICE URL  accept a record from `cinder backup-export`\n"
     "  check                      check the store's configuration and reachability\n"
     "\n"
     "Global options:\n"
@@ -37,6 +44,13 @@ typedef struct command {
 } command;
 
 static const command main_commands[] = {
+    { "backup", cmd_backup },
+    { "restore", cmd_restore },
+    { "list", cmd_list },
+    { "show", cmd_show },
+    { "delete", cmd_delete },
+    { "export-record", cmd_export_record },
+    { "import-record", cmd_import_record },
     { "check", cmd_check },
 };
 

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cinderblock/backup.h: backups, restores and the catalog of a store.
+ *
+ * A backup of a volume is a set of objects in one container of a store, in Cinder's
+ * chunked-backup format 1.0.0:
+ *   <prefix>-00001 ...   the data objects (compressed or not, one per chunk or changed run)
+ *   <prefix>_sha256file  the SHA-256 of every sha block of the volume
+ *   <prefix>_metadata    the list of objects; written last, so a backup without it is not a
+ *                        backup (an interrupted one leaves nothing that looks complete)
+ * The catalog is the store itself: backups are found by listing `*_metadata` objects.
+ *
+ * Every long operation takes a progress callback and a cancel hook. Cancelling a backup
+ * removes what it wrote and returns CB_ECANCELED.
+ */
+#ifndef CINDERBLOCK_BACKUP_H
+#define CINDERBLOCK_BACKUP_H
+
+#include "common.h"
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What a backup or restore has done so far. */
+typedef struct cb_progress {
+    const char *phase;     /* "backup", "restore", "delete" */
+    uint64_t bytes_done;   /* volume bytes read (backup) or written (restore) */
+    uint64_t bytes_total;  /* volume size */
+    uint64_t objects_done; /* objects written (backup) or restored (restore) */
+    uint64_t bytes_stored; /* bytes sent to the store (after compression) */
+} cb_progress;
+
+/** Progress report; `p` is borrowed for the call. Called from the caller's thread. */
+typedef void (*cb_progress_fn)(const cb_progress *p, void *payload);
+
+/** Polled between pieces of work: return non-zero to cancel. Must be async-safe to read. */
+typedef int (*cb_cancel_fn)(void *payload);
+
+/** One backup as found in a store. Free with cb_backup_info_free(). */
+typedef struct cb_backup_info {
+    char *backup_id;
+    char *volume_id;
+    char *container;
+    char *prefix;      /* the object name prefix (Cinder's service_metadata) */
+    char *parent_id;   /* NULL for a full backup */
+    char *name;        /* NULL when none was given */
+    char *description; /* NULL when none was given */
+    char *created_at;  /* as recorded, e.g. "2024-01-02 03:04:05+00:00" */
+    char *volume_meta; /* Cinder's volume_meta JSON text, or NULL */
+    char *compression; /* the algorithm of the first compressed object, or "none" */
+    uint64_t size;     /* volume size in bytes */
+    uint64_t object_count;
+    uint64_t data_bytes;   /* uncompressed bytes held in this backup's own objects */
+    uint32_t sha_block;    /* 0 when unknown */
+    unsigned chain_length; /* 1 for a full backup, 2 for its first incremental, ... */
+    char *problem;         /* NULL, or why the backup cannot be used (damaged metadata, a
+                              missing parent): cb_backup_list() still reports such backups */
+} cb_backup_info;
+
+CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
+
+#define CB_BACKUP_OPTS_VERSION 1
+
+typedef struct cb_backup_opts {
+    unsigned int version;        /* CB_BACKUP_OPTS_VERSION */
+    const char *volume_id;       /* NULL: a UUID derived from the volume's canonical path */
+    const char *backup_id;       /* NULL: a new random UUID */
+    const char *container;       /* NULL: the store's choice (posix: id[0:2]/id[2:4]/id) */
+    const char *name;            /* Cinder's display_name, or NULL */
+    const char *description;     /* Cinder's display_description, or NULL */
+    const char *compression;     /* Cinder's names, any case (NULL: "zlib") */
+    uint64_t object_size;        /* bytes per object (0: the store's Cinder default) */
+    uint32_t sha_block;          /* bytes per sha block (0: 32768) */
+    const char *const *metadata; /* "KEY=VALUE" strings for volume_meta, or NULL */
+    size_t n_metadata;
+    int64_t now;           /* seconds since the epoch for the timestamps (0: the clock) */
+    long now_usec;         /* microseconds with `now` */
+    int incremental;       /* 1: on top of the newest complete backup of the volume */
+    const char *parent_id; /* incremental on top of this backup */
+    int threads;           /* worker threads (0: online CPUs) */
+    cb_progress_fn progress;
+    void *progress_payload;
+    cb_cancel_fn cancel;
+    void *cancel_payload;
+} cb_backup_opts;
+
+#define CB_BACKUP_OPTS_INIT                                                                        \
+    {                                                                                              \
+        .version = CB_BACKUP_OPTS_VERSION                                                          \
+    }
+
+/**
+ * Back up the volume at `volume_path` (a regular file or a block device).
+ * @param out  set to the new backup's description (free with cb_backup_info_free), or NULL
+ * @return 0; CB_EINVAL for bad options (named); CB_EIO for an unreadable volume;
+ *         CB_ECANCELED when cancelled (what was written is removed); a store error.
+ *         On failure nothing that looks like a backup remains.
+ */
+CB_EXTERN int cb_backup(cb_store *store,
+                        const char *volume_path,
+                        const cb_backup_opts *opts,
+                        cb_backup_info **out,
+                        cb_error *err);
+
+#define CB_RESTORE_OPTS_VERSION 1
+
+typedef struct cb_restore_opts {
+    unsigned int version; /* CB_RESTORE_OPTS_VERSION */
+    int sparse;           /* 1: a new regular file target keeps all-zero ranges as holes */
+    int threads;          /* 0: online CPUs */
+    cb_progress_fn progress;
+    void *progress_payload;
+    cb_cancel_fn cancel;
+    void *cancel_payload;
+} cb_restore_opts;
+
+#define CB_RESTORE_OPTS_INIT                                                                       \
+    {                                                                                              \
+        .version = CB_RESTORE_OPTS_VERSION                                                         \
+    }
+
+/**
+ * Restore backup `backup_id` (with its chain of parents) into `target`: a regular file
+ * (created or truncated to the volume size) or a block device (at least that large; never
+ * truncated). Every object's length and MD5 are verified before its bytes are written.
+ * @return 0; CB_ENOTFOUND for an unknown backup; CB_ECORRUPT for a bad or damaged backup
+ *         (the message names the object); CB_EINVAL for a target that is too small.
+ */
+CB_EXTERN int cb_restore(cb_store *store,
+                         const char *backup_id,
+                         const char *target,
+                         const cb_restore_opts *opts,
+                         cb_error *err);
+
+/**
+ * Every backup in the store (optionally only of `volume_id`), oldest first.
+ * @param out    a new array of `*n_out` entries; free with cb_backup_info_free_array()
+ */
+CB_EXTERN int cb_backup_list(
+    cb_store *store, const char *volume_id, cb_backup_info ***out, size_t *n_out, cb_error *err);
+CB_EXTERN void cb_backup_info_free_array(cb_backup_info **infos, size_t n);
+
+/** One backup in full, with its chain length. CB_ENOTFOUND if unknown. */
+CB_EXTERN int
+cb_backup_show(cb_store *store, const char *backup_id, cb_backup_info **out, cb_error *err);
+
+#define CB_DELETE_CASCADE (1u << 0) /* also delete the backups that depend on it, newest first */
+
+/**
+ * Delete a backup: its _metadata first (so a half-deleted backup never looks complete),
+ * then everything else under its prefix. CB_ENOTFOUND if unknown; CB_EINUSE if other
+ * backups depend on it (named) and CB_DELETE_CASCADE is not given.
+ */
+CB_EXTERN int
+cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags, cb_error *err);
+
+/**
+ * Cinder's export record of a backup: `service_out` is the driver class path, `url_out`
+ * the base64 JSON record that `cinder backup-import` accepts. Free both with free().
+ */
+CB_EXTERN int cb_backup_export_record(
+    cb_store *store, const char *backup_id, char **service_out, char **url_out, cb_error *err);
+
+/**
+ * Accept a record exported by Cinder (or by cinderblock): decode it, check that it belongs
+ * to this kind of store, and that the backup it names is present and complete.
+ * @param out  the backup it names (free with cb_backup_info_free), or NULL
+ */
+CB_EXTERN int cb_backup_import_record(
+    cb_store *store, const char *service, const char *url, cb_backup_info **out, cb_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* backup.h: the state of one backup in progress, shared by backup.c and backup_chunk.c. */
+#ifndef CB_CORE_BACKUP_H
+#define CB_CORE_BACKUP_H
+
+#include "engine.h"
+
+typedef struct cb_bk {
+    cb_store *store;
+    const cb_backup_opts *opts;
+    cb_volume vol;
+    char volume_id[CB_UUID_LEN + 1];
+    char backup_id[CB_UUID_LEN + 1];
+    char ts[15];
+    char created_at[40];
+    char *container;
+    char *prefix;
+    cb_codec_id codec;
+    char *comp_name; /* the configured name, lowercased, as Cinder records it */
+    uint64_t object_size;
+    uint32_t sha_block;
+    size_t piece;       /* bytes read and hashed at a time (a multiple of sha_block) */
+    unsigned char *buf; /* one piece */
+    cb_digest dg;
+    cb_encoder *enc;       /* NULL for "none" */
+    cb_meta meta;          /* the document being built */
+    cb_writer *sha_writer; /* <prefix>_sha256file, streamed while the data is read */
+    cb_pyjson sha_json;
+    int started; /* something may exist under the prefix: clean up on failure */
+    cb_progress progress;
+} cb_bk;
+
+/* Store the volume range [off, off+len) as the next data object. */
+int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err);
+
+/* Read [off, off+len) into buf: holes of a sparse file are filled with zeros, not read.
+ * *all_zero is set when the whole range was a hole. */
+int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int *all_zero, cb_error *err);
+
+/* Between pieces: report progress, honour the cancel hook. */
+int cb__bk_tick(cb_bk *b, cb_error *err);
+
+#endif

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * backup_chunk.c: one data object of a backup. The object's bytes are read a piece at a
+ * time; each piece is hashed per sha block (into the streamed _sha256file), added to the
+ * object's MD5, and compressed straight into the store's writer, so memory does not depend
+ * on the object size. If the compressed object turns out not to be smaller than the data,
+ * it is rewritten raw and recorded as "none", Cinder's rule.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup.h"
+#include "../util/alloc.h"
+
+int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int *all_zero, cb_error *err)
+{
+    size_t done = 0;
+    int rc;
+    *all_zero = 1;
+    while (done < len) {
+        uint64_t data;
+        if ((rc = cb__volume_next_data(&b->vol, off + done, &data, err)) < 0)
+            return rc;
+        size_t hole = data - (off + done) < len - done ? (size_t)(data - (off + done)) : len - done;
+        memset(b->buf + done, 0, hole); /* a hole reads as zeros: no need to read it */
+        done += hole;
+        if (done == len)
+            break;
+        uint64_t end = cb__volume_data_end(&b->vol, off + done);
+        size_t n = end - (off + done) < len - done ? (size_t)(end - (off + done)) : len - done;
+        if (n == 0)
+            n = len - done;
+        if ((rc = cb__volume_pread(&b->vol, b->buf + done, n, off + done, err)) < 0)
+            return rc;
+        *all_zero = 0;
+        done += n;
+    }
+    return 0;
+}
+
+/* Hash every sha block of the piece into the _sha256file stream. */
+static int bk_hash_piece(cb_bk *b, size_t len, int all_zero, cb_error *err)
+{
+    unsigned char sha[32];
+    char hex[65];
+    for (size_t pos = 0; pos < len; pos += b->sha_block) {
+        size_t n = len - pos < b->sha_block ? len - pos : b->sha_block;
+        if (all_zero && n == b->sha_block)
+            memcpy(sha, b->dg.zero_sha, 32);
+        else
+            cb__digest_sha256(&b->dg, b->buf + pos, n, sha);
+        cb__hex(hex, sha, 32);
+        cb_pyjson_stringn(&b->sha_json, hex, 64, err);
+    }
+    return b->sha_json.error.code;
+}
+
+static int bk_sink(const void *data, size_t len, void *payload, cb_error *err)
+{
+    cb_writer *w = payload;
+    return cb_writer_write(w, data, len, err);
+}
+
+typedef struct bk_obj {
+    char *name;
+    uint64_t off, len;
+    cb_writer *w;
+    uint64_t stored; /* bytes handed to the writer */
+} bk_obj;
+
+static int bk_open(cb_bk *b, bk_obj *o, cb_error *err)
+{
+    o->stored = 0;
+    return cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json, 0, &o->w, err);
+}
+
+/* Write [o->off, o->off + o->len) again, uncompressed. */
+static int bk_rewrite_raw(cb_bk *b, bk_obj *o, cb_error *err)
+{
+    int rc, all_zero;
+    cb_writer_free(o->w);
+    o->w = NULL;
+    if ((rc = bk_open(b, o, err)) < 0)
+        return rc;
+    for (uint64_t pos = 0; pos < o->len; pos += b->piece) {
+        size_t n = o->len - pos < b->piece ? (size_t)(o->len - pos) : b->piece;
+        if ((rc = cb__bk_tick(b, err)) < 0 ||
+            (rc = cb__bk_read(b, o->off + pos, n, &all_zero, err)) < 0 ||
+            (rc = cb_writer_write(o->w, b->buf, n, err)) < 0)
+            return rc;
+    }
+    o->stored = o->len;
+    return 0;
+}
+
+/* Read, hash and compress (or copy) every piece of the object into its writer. */
+static int bk_stream(cb_bk *b, bk_obj *o, cb_error *err)
+{
+    int rc, all_zero;
+    cb__digest_md5_begin(&b->dg);
+    if (b->enc != NULL && (rc = cb_encoder_begin(b->enc, o->len, o->name, err)) < 0)
+        return rc;
+    for (uint64_t pos = 0; pos < o->len; pos += b->piece) {
+        size_t n = o->len - pos < b->piece ? (size_t)(o->len - pos) : b->piece;
+        if ((rc = cb__bk_tick(b, err)) < 0 ||
+            (rc = cb__bk_read(b, o->off + pos, n, &all_zero, err)) < 0 ||
+            (rc = bk_hash_piece(b, n, all_zero, err)) < 0)
+            return rc;
+        cb__digest_md5_update(&b->dg, b->buf, n);
+        if (b->enc != NULL)
+            rc = cb_encoder_feed(b->enc, b->buf, n, bk_sink, o->w, err);
+        else
+            rc = cb_writer_write(o->w, b->buf, n, err);
+        if (rc < 0)
+            return rc;
+        b->progress.bytes_done += n;
+    }
+    if (b->enc != NULL && (rc = cb_encoder_end(b->enc, bk_sink, o->w, err)) < 0)
+        return rc;
+    o->stored = b->enc != NULL ? cb_encoder_out_bytes(b->enc) : o->len;
+    return 0;
+}
+
+int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
+{
+    bk_obj o = { .off = off, .len = len };
+    unsigned char md5[16];
+    const char *comp = b->enc != NULL ? b->comp_name : "none";
+    int rc;
+
+    if ((o.name = cb__name_object(b->prefix, b->meta.n_objects + 1, err)) == NULL)
+        return CB_ENOMEM;
+    if ((rc = bk_open(b, &o, err)) < 0 || (rc = bk_stream(b, &o, err)) < 0)
+        goto done;
+    cb__digest_md5_end(&b->dg, md5);
+    if (b->enc != NULL && o.stored >= len) { /* compression did not help: store it raw */
+        comp = "none";
+        if ((rc = bk_rewrite_raw(b, &o, err)) < 0)
+            goto done;
+    }
+    if ((rc = cb_writer_close(o.w, err)) < 0)
+        goto done;
+    b->progress.objects_done++;
+    b->progress.bytes_stored += o.stored;
+    rc = cb__meta_add_object(&b->meta, o.name, off, len, comp, md5, err);
+done:
+    cb_writer_free(o.w);
+    free(o.name);
+    return rc;
+}

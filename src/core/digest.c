@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* digest.c: hashing with OpenSSL's EVP interface, one reusable context per thread. */
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+
+int cb__digest_init(cb_digest *d, size_t sha_block, cb_error *err)
+{
+    memset(d, 0, sizeof(*d));
+    d->sha = EVP_MD_CTX_new();
+    d->md5 = EVP_MD_CTX_new();
+    if (d->sha == NULL || d->md5 == NULL) {
+        cb__digest_dispose(d);
+        return cb_error_set(err, CB_ENOMEM, "cannot allocate digest contexts");
+    }
+    /* the SHA-256 of an all-zero block is a constant: compute it once */
+    void *zero = calloc(1, sha_block ? sha_block : 1);
+    if (zero == NULL) {
+        cb__digest_dispose(d);
+        return cb_error_set(err, CB_ENOMEM, "out of memory");
+    }
+    d->zero_len = 0; /* so that the call below really hashes */
+    cb__digest_sha256(d, zero, sha_block, d->zero_sha);
+    d->zero_len = sha_block;
+    free(zero);
+    return 0;
+}
+
+void cb__digest_dispose(cb_digest *d)
+{
+    EVP_MD_CTX_free(d->sha);
+    EVP_MD_CTX_free(d->md5);
+    d->sha = d->md5 = NULL;
+}
+
+void cb__digest_sha256(cb_digest *d, const void *data, size_t len, unsigned char out[32])
+{
+    if (len == d->zero_len && len != 0 && cb__is_zero(data, len)) {
+        memcpy(out, d->zero_sha, 32);
+        return;
+    }
+    unsigned int n = 32;
+    EVP_DigestInit_ex(d->sha, EVP_sha256(), NULL);
+    EVP_DigestUpdate(d->sha, data, len);
+    EVP_DigestFinal_ex(d->sha, out, &n);
+}
+
+void cb__digest_md5_begin(cb_digest *d)
+{
+    EVP_DigestInit_ex(d->md5, EVP_md5(), NULL);
+}
+
+void cb__digest_md5_update(cb_digest *d, const void *data, size_t len)
+{
+    EVP_DigestUpdate(d->md5, data, len);
+}
+
+void cb__digest_md5_end(cb_digest *d, unsigned char out[16])
+{
+    unsigned int n = 16;
+    EVP_DigestFinal_ex(d->md5, out, &n);
+}
+
+int cb__is_zero(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    /* check a short head byte-wise, then compare the buffer with itself shifted: memcmp is
+     * vectorised, and any non-zero byte breaks the equality chain */
+    size_t head = len < 16 ? len : 16;
+    for (size_t i = 0; i < head; i++)
+        if (p[i] != 0)
+            return 0;
+    return len <= 16 || memcmp(p, p + 16, len - 16) == 0;
+}
+
+void cb__hex(char *out, const unsigned char *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int digest_nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int cb__unhex(unsigned char *out, const char *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = digest_nibble(in[2 * i]), lo = digest_nibble(in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* volume.c: reading volumes and writing restore targets. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "volume.h"
+#include "../util/alloc.h"
+
+static int volume_blocksize(int fd, uint64_t *size_out)
+{
+    unsigned long long size = 0;
+    if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+        return -1;
+    *size_out = size;
+    return 0;
+}
+
+int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
+{
+    struct stat sb;
+    memset(v, 0, sizeof(*v));
+    v->fd = -1;
+    if (path == NULL || path[0] == '\0')
+        return cb_error_set(err, CB_EINVAL, "no volume given");
+    v->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (v->fd < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "cannot open volume '%s'", path);
+    if (fstat(v->fd, &sb) < 0) {
+        int e = errno;
+        cb__volume_close(v);
+        return cb_error_set_sys(err, CB_EIO, e, "cannot stat volume '%s'", path);
+    }
+    if (S_ISBLK(sb.st_mode)) {
+        v->is_block = 1;
+        if (volume_blocksize(v->fd, &v->size) < 0) {
+            int e = errno;
+            cb__volume_close(v);
+            return cb_error_set_sys(err, CB_EIO, e, "cannot get the size of device '%s'", path);
+        }
+    } else if (S_ISREG(sb.st_mode)) {
+        v->size = (uint64_t)sb.st_size;
+    } else {
+        cb__volume_close(v);
+        return cb_error_set(err, CB_EINVAL, "volume '%s' is not a regular file or a block device",
+                            path);
+    }
+    char *canon = realpath(path, NULL);
+    v->path = cb__strdup(path, err);
+    v->canonical = canon ? canon : cb__strdup(path, err);
+    if (v->path == NULL || v->canonical == NULL) {
+        cb__volume_close(v);
+        return CB_ENOMEM;
+    }
+    posix_fadvise(v->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return 0;
+}
+
+void cb__volume_close(cb_volume *v)
+{
+    if (v->fd >= 0)
+        close(v->fd);
+    v->fd = -1;
+    free(v->path);
+    free(v->canonical);
+    v->path = v->canonical = NULL;
+}
+
+int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb_error *err)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t n = pread(v->fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return cb_error_set_sys(err, CB_EIO, errno, "reading volume '%s' at offset %llu",
+                                    v->path, (unsigned long long)off);
+        if (n == 0)
+            return cb_error_set(err, CB_EIO,
+                                "volume '%s' ended at offset %llu: it shrank during the backup",
+                                v->path, (unsigned long long)off);
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+int cb__volume_next_data(const cb_volume *v, uint64_t off, uint64_t *data_out, cb_error *err)
+{
+    (void)err;
+    *data_out = off;
+    if (v->is_block || off >= v->size)
+        return 0;
+    off_t d = lseek(v->fd, (off_t)off, SEEK_DATA);
+    if (d < 0) {
+        /* ENXIO: no data after off (a trailing hole); other errors: no hole support */
+        if (errno == ENXIO)
+            *data_out = v->size;
+        return 0;
+    }
+    *data_out = (uint64_t)d < v->size ? (uint64_t)d : v->size;
+    return 0;
+}
+
+uint64_t cb__volume_data_end(const cb_volume *v, uint64_t off)
+{
+    if (v->is_block || off >= v->size)
+        return v->size;
+    off_t h = lseek(v->fd, (off_t)off, SEEK_HOLE);
+    if (h < 0 || (uint64_t)h > v->size)
+        return v->size;
+    return (uint64_t)h;
+}
+
+/* ---- targets ---- */
+
+static int target_open_file(cb_target *t, const char *path, const struct stat *old, cb_error *err)
+{
+    /* a temporary name in the same directory, so that rename() is atomic */
+    if ((t->tmp_path = cb__asprintf(err, "%s.cinderblock-tmp-XXXXXX", path)) == NULL)
+        return CB_ENOMEM;
+    t->fd = mkostemp(t->tmp_path, O_CLOEXEC);
+    if (t->fd < 0) {
+        int e = errno;
+        free(t->tmp_path);
+        t->tmp_path = NULL;
+        return cb_error_set_sys(err, CB_EIO, e, "cannot create a temporary file next to '%s'",
+                                path);
+    }
+    t->is_new_file = 1;
+    /* a replaced file keeps its mode; a new one stays 0600 (disk images hold secrets) */
+    if ((old != NULL && fchmod(t->fd, old->st_mode & 07777) < 0) ||
+        ftruncate(t->fd, (off_t)t->size) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "cannot size restore target '%s'", path);
+    return 0;
+}
+
+int cb__target_open(cb_target *t, const char *path, uint64_t size, cb_error *err)
+{
+    struct stat sb;
+    memset(t, 0, sizeof(*t));
+    t->fd = -1;
+    t->size = size;
+    if (path == NULL || path[0] == '\0')
+        return cb_error_set(err, CB_EINVAL, "no restore target given");
+    if ((t->path = cb__strdup(path, err)) == NULL)
+        return CB_ENOMEM;
+    if (stat(path, &sb) == 0 && S_ISBLK(sb.st_mode)) {
+        uint64_t dev_size;
+        t->is_block = 1;
+        t->fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (t->fd < 0)
+            return cb_error_set_sys(err, CB_EIO, errno, "cannot open target device '%s'", path);
+        if (volume_blocksize(t->fd, &dev_size) < 0)
+            return cb_error_set_sys(err, CB_EIO, errno, "cannot get the size of '%s'", path);
+        if (dev_size < size)
+            return cb_error_set(err, CB_EINVAL,
+                                "target device '%s' holds %llu bytes; the backup needs %llu", path,
+                                (unsigned long long)dev_size, (unsigned long long)size);
+        return 0;
+    }
+    if (stat(path, &sb) < 0)
+        return target_open_file(t, path, NULL, err);
+    if (!S_ISREG(sb.st_mode))
+        return cb_error_set(err, CB_EINVAL,
+                            "restore target '%s' is not a regular file or a block device", path);
+    return target_open_file(t, path, &sb, err);
+}
+
+int cb__target_pwrite(const cb_target *t, const void *buf, size_t len, uint64_t off, cb_error *err)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = pwrite(t->fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return cb_error_set_sys(err, CB_EIO, errno, "writing '%s' at offset %llu", t->path,
+                                    (unsigned long long)off);
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+int cb__target_commit(cb_target *t, cb_error *err)
+{
+    if (fdatasync(t->fd) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "flushing '%s'", t->path);
+    if (!t->is_new_file)
+        return 0;
+    if (rename(t->tmp_path, t->path) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "renaming the restored file to '%s'", t->path);
+    free(t->tmp_path);
+    t->tmp_path = NULL;
+    /* the rename is durable once the directory is */
+    char *dir = cb__strdup(t->path, err);
+    if (dir == NULL)
+        return CB_ENOMEM;
+    char *slash = strrchr(dir, '/');
+    const char *d = slash == NULL ? "." : (slash == dir ? "/" : (*slash = '\0', dir));
+    int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(dir);
+    return 0;
+}
+
+void cb__target_close(cb_target *t)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+    if (t->tmp_path != NULL)
+        unlink(t->tmp_path);
+    free(t->tmp_path);
+    free(t->path);
+    t->tmp_path = t->path = NULL;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* volume.h: the volume being backed up, and the target of a restore. */
+#ifndef CB_CORE_VOLUME_H
+#define CB_CORE_VOLUME_H
+
+#include <stdint.h>
+
+#include "cinderblock/common.h"
+
+typedef struct cb_volume {
+    int fd;
+    uint64_t size;
+    int is_block;    /* a block device (else a regular file) */
+    char *path;      /* as given */
+    char *canonical; /* realpath(), for the derived volume id */
+} cb_volume;
+
+/* Open a regular file or block device for reading. */
+int cb__volume_open(cb_volume *v, const char *path, cb_error *err);
+void cb__volume_close(cb_volume *v);
+
+/* Read exactly `len` bytes at `off`; a short read means the volume shrank: an error. */
+int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb_error *err);
+
+/*
+ * Where the next data is at or after `off`, for sparse files: *data_out = off when `off`
+ * is in data (or the file system cannot tell), the start of the next data otherwise, or the
+ * volume size when only a hole remains. Holes read as zeros without reading them.
+ */
+int cb__volume_next_data(const cb_volume *v, uint64_t off, uint64_t *data_out, cb_error *err);
+
+/* The end of the data run that starts at `off` (the next hole, or the size). */
+uint64_t cb__volume_data_end(const cb_volume *v, uint64_t off);
+
+typedef struct cb_target {
+    int fd;
+    int is_block;
+    int is_new_file; /* a regular file written to a temporary name, renamed at commit */
+    uint64_t size;   /* the volume size being restored */
+    char *path;      /* the target as given */
+    char *tmp_path;  /* regular files: the temporary name in the same directory */
+} cb_target;
+
+/*
+ * Open a restore target for `size` bytes. A regular file is written under a temporary name
+ * next to it and renamed over it by cb__target_commit(), so a failed restore leaves an
+ * existing file untouched. A block device must hold at least `size` bytes and is written in
+ * place (never truncated).
+ */
+int cb__target_open(cb_target *t, const char *path, uint64_t size, cb_error *err);
+
+/* Write exactly `len` bytes at `off`. */
+int cb__target_pwrite(const cb_target *t, const void *buf, size_t len, uint64_t off, cb_error *err);
+
+/* Flush once at the end (not per object) and move a regular file into place. */
+int cb__target_commit(cb_target *t, cb_error *err);
+
+/* Close; an uncommitted temporary file is removed. */
+void cb__target_close(cb_target *t);
+
+#endif

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_backup.c: `cinderblock backup VOLUME`. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "output.h"
+
+static const char backup_usage[] =
+    "Usage: cinderblock [--store URL] backup VOLUME [options]\n"
+    "Back up VOLUME (a disk image or a block device) and print the new backup's id.\n"
+    "\n"
+    "  --volume-id UUID      the volume's id (default: derived from VOLUME's canonical path,\n"
+    "                        so the same disk keeps its id)\n"
+    "  --backup-id UUID      the new backup's id (default: a random UUID)\n"
+    "  --container NAME      the container (default: the store's; posix: id[0:2]/id[2:4]/id)\n"
+    "  --name TEXT           a name; --description TEXT: a description\n"
+    "  --compression ALG     none|off|no|zlib|gzip|bz2|bzip2|zstd, any case (default: zlib)\n"
+    "  --object-size SIZE    bytes per object, a multiple of the sha block (default: the\n"
+    "                        store's Cinder default; posix 1999994880). SIZE takes K, M, G\n"
+    "  --sha-block SIZE      bytes per change-tracking block (default: 32768)\n"
+    "  --metadata KEY=VALUE  volume metadata kept with the backup (repeatable)\n"
+    "  --incremental         only what changed since the newest backup of this volume\n"
+    "  --parent BACKUP_ID    only what changed since this backup\n"
+    "  --threads N           worker threads (default: the number of CPUs)\n";
+
+enum {
+    BK_VOLUME_ID = 0x200,
+    BK_BACKUP_ID,
+    BK_CONTAINER,
+    BK_NAME,
+    BK_DESCRIPTION,
+    BK_COMPRESSION,
+    BK_OBJECT_SIZE,
+    BK_SHA_BLOCK,
+    BK_METADATA,
+    BK_INCREMENTAL,
+    BK_PARENT,
+    BK_THREADS,
+};
+
+static const struct option backup_opts[] = {
+    { "volume-id", required_argument, NULL, BK_VOLUME_ID },
+    { "backup-id", required_argument, NULL, BK_BACKUP_ID },
+    { "container", required_argument, NULL, BK_CONTAINER },
+    { "name", required_argument, NULL, BK_NAME },
+    { "description", required_argument, NULL, BK_DESCRIPTION },
+    { "compression", required_argument, NULL, BK_COMPRESSION },
+    { "object-size", required_argument, NULL, BK_OBJECT_SIZE },
+    { "sha-block", required_argument, NULL, BK_SHA_BLOCK },
+    { "metadata", required_argument, NULL, BK_METADATA },
+    { "incremental", no_argument, NULL, BK_INCREMENTAL },
+    { "parent", required_argument, NULL, BK_PARENT },
+    { "threads", required_argument, NULL, BK_THREADS },
+    { NULL, 0, NULL, 0 },
+};
+
+typedef struct backup_args {
+    cb_backup_opts o;
+    const char **metadata;
+    size_t n_metadata;
+} backup_args;
+
+static int backup_size_opt(
+    cli *c, const char *name, const char *arg, unsigned long long max, unsigned long long *out)
+{
+    if (cli_parse_size(arg, out) < 0 || *out == 0 || *out > max)
+        return cli_usage_error(c, backup_usage, "%s: '%s' is not a size (bytes, or with K, M, G)",
+                               name, arg);
+    return 0;
+}
+
+static int backup_opt(cli *c, int opt, const char *arg, void *payload)
+{
+    backup_args *a = payload;
+    unsigned long long n;
+    int rc;
+    switch (opt) {
+    case BK_VOLUME_ID:
+        a->o.volume_id = arg;
+        return 0;
+    case BK_BACKUP_ID:
+        a->o.backup_id = arg;
+        return 0;
+    case BK_CONTAINER:
+        a->o.container = arg;
+        return 0;
+    case BK_NAME:
+        a->o.name = arg;
+        return 0;
+    case BK_DESCRIPTION:
+        a->o.description = arg;
+        return 0;
+    case BK_COMPRESSION:
+        a->o.compression = arg;
+        return 0;
+    case BK_OBJECT_SIZE:
+        if ((rc = backup_size_opt(c, "--object-size", arg, 1ULL << 40, &n)) != 0)
+            return rc;
+        a->o.object_size = n;
+        return 0;
+    case BK_SHA_BLOCK:
+        if ((rc = backup_size_opt(c, "--sha-block", arg, 1ULL << 30, &n)) != 0)
+            return rc;
+        a->o.sha_block = (uint32_t)n;
+        return 0;
+    case BK_METADATA: {
+        const char **m = realloc(a->metadata, (a->n_metadata + 1) * sizeof(*m));
+        if (m == NULL)
+            return CLI_EXIT_FAIL;
+        a->metadata = m;
+        m[a->n_metadata++] = arg;
+        return 0;
+    }
+    case BK_INCREMENTAL:
+        a->o.incremental = 1;
+        return 0;
+    case BK_PARENT:
+        a->o.parent_id = arg;
+        return 0;
+    case BK_THREADS:
+        if (cli_parse_size(arg, &n) < 0 || n == 0 || n > 1024)
+            return cli_usage_error(c, backup_usage,
+                                   "--threads: '%s' is not a number from 1 to "
+                                   "1024",
+                                   arg);
+        a->o.threads = (int)n;
+        return 0;
+    }
+    return CLI_EXIT_USAGE;
+}
+
+int cmd_backup(cli *c, int argc, char **argv)
+{
+    backup_args a = { .o = CB_BACKUP_OPTS_INIT };
+    cb_backup_info *info = NULL;
+    cb_error err = { 0 };
+    cli_progress prog;
+    int first, done, rc;
+
+    rc = cli_parse(c, argc, argv, backup_opts, NULL, backup_opt, &a, backup_usage, &first, &done);
+    if (rc != 0 || done)
+        goto out;
+    if (argc - first != 1) {
+        rc = cli_usage_error(c, backup_usage,
+                             argc == first ? "backup: which VOLUME?" : "backup: one VOLUME only");
+        goto out;
+    }
+    if ((rc = cli_open_store(c)) != 0)
+        goto out;
+    a.o.metadata = a.metadata;
+    a.o.n_metadata = a.n_metadata;
+    cli_progress_init(&prog, c);
+    a.o.progress = cli_progress_fn;
+    a.o.progress_payload = &prog;
+    a.o.cancel = cli_cancel_hook;
+    cli_signals_install();
+    int brc = cb_backup(c->store, argv[first], &a.o, &info, &err);
+    cli_progress_done(&prog);
+    if (brc < 0) {
+        rc = cli_fail(c, &err);
+        goto out;
+    }
+    if (c->json) {
+        out_info_json(info, "backup");
+    } else {
+        printf("%s\n", info->backup_id);
+        out_backup_summary(c, info);
+    }
+    rc = CLI_EXIT_OK;
+out:
+    cb_backup_info_free(info);
+    free(a.metadata);
+    return rc;
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_catalog.c: `list`, `show` and `delete`: the backups in a store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "output.h"
+
+static const char list_usage[] = "Usage: cinderblock [--store URL] list [--volume-id UUID]\n"
+                                 "List every backup in the store, oldest first.\n";
+static const char show_usage[] = "Usage: cinderblock [--store URL] show BACKUP_ID\n"
+                                 "Show one backup in full.\n";
+static const char delete_usage[] =
+    "Usage: cinderblock [--store URL] delete BACKUP_ID [--cascade]\n"
+    "Delete a backup (its _metadata first, so a half-deleted backup never looks complete).\n"
+    "A backup that incremental backups depend on is refused unless --cascade is given, which\n"
+    "deletes those first, newest first.\n";
+
+enum { CAT_VOLUME_ID = 0x200, CAT_CASCADE };
+
+static int list_opt(cli *c, int opt, const char *arg, void *payload)
+{
+    (void)c;
+    if (opt != CAT_VOLUME_ID)
+        return CLI_EXIT_USAGE;
+    *(const char **)payload = arg;
+    return 0;
+}
+
+int cmd_list(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = { { "volume-id", required_argument, NULL, CAT_VOLUME_ID },
+                                          { NULL, 0, NULL, 0 } };
+    const char *volume_id = NULL;
+    cb_backup_info **v = NULL;
+    size_t n = 0;
+    cb_error err = { 0 };
+    int first, done, rc;
+
+    rc = cli_parse(c, argc, argv, opts, NULL, list_opt, &volume_id, list_usage, &first, &done);
+    if (rc != 0 || done)
+        return rc;
+    if (first != argc)
+        return cli_usage_error(c, list_usage, "list: unexpected argument '%s'", argv[first]);
+    if ((rc = cli_open_store(c)) != 0)
+        return rc;
+    if (cb_backup_list(c->store, volume_id, &v, &n, &err) < 0)
+        return cli_fail(c, &err);
+    if (c->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, out_info_object(v[i]));
+        json_t *o = json_object();
+        json_object_set_new(o, "backups", arr);
+        out_json(o);
+    } else {
+        out_list_table(v, n);
+    }
+    cb_backup_info_free_array(v, n);
+    return CLI_EXIT_OK;
+}
+
+/* Commands that take exactly one BACKUP_ID. */
+static int cat_one_id(cli *c,
+                      int argc,
+                      char **argv,
+                      const struct option *opts,
+                      cli_opt_fn fn,
+                      void *payload,
+                      const char *usage,
+                      const char **id)
+{
+    int first, done, rc;
+    rc = cli_parse(c, argc, argv, opts, NULL, fn, payload, usage, &first, &done);
+    if (rc != 0 || done)
+        return rc ? rc : -1;
+    if (argc - first != 1)
+        return cli_usage_error(c, usage, "%s: give one BACKUP_ID", argv[0]);
+    *id = argv[first];
+    return cli_open_store(c);
+}
+
+int cmd_show(cli *c, int argc, char **argv)
+{
+    const char *id;
+    cb_backup_info *b = NULL;
+    cb_error err = { 0 };
+    int rc = cat_one_id(c, argc, argv, NULL, NULL, NULL, show_usage, &id);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (cb_backup_show(c->store, id, &b, &err) < 0)
+        return cli_fail(c, &err);
+    if (c->json)
+        out_info_json(b, "backup");
+    else
+        out_show_text(b);
+    cb_backup_info_free(b);
+    return CLI_EXIT_OK;
+}
+
+static int delete_opt(cli *c, int opt, const char *arg, void *payload)
+{
+    (void)c;
+    (void)arg;
+    if (opt != CAT_CASCADE)
+        return CLI_EXIT_USAGE;
+    *(unsigned *)payload |= CB_DELETE_CASCADE;
+    return 0;
+}
+
+int cmd_delete(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = { { "cascade", no_argument, NULL, CAT_CASCADE },
+                                          { NULL, 0, NULL, 0 } };
+    const char *id;
+    unsigned flags = 0;
+    cb_error err = { 0 };
+    int rc = cat_one_id(c, argc, argv, opts, delete_opt, &flags, delete_usage, &id);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    cli_signals_install();
+    if (cb_backup_delete(c->store, id, flags, &err) < 0)
+        return cli_fail(c, &err);
+    if (c->json) {
+        printf("{\"deleted\": ");
+        cli_json_string(stdout, id);
+        printf(", \"cascade\": %s}\n", flags & CB_DELETE_CASCADE ? "true" : "false");
+    } else {
+        cli_info(c, "deleted backup %s\n", id);
+    }
+    return CLI_EXIT_OK;
+}

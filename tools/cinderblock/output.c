@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* output.c: printing backups as text tables or JSON documents. */
+#include <stdio.h>
+#include <string.h>
+
+#include "output.h"
+
+static json_t *out_str(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+json_t *out_info_object(const cb_backup_info *b)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(b->backup_id));
+    json_object_set_new(o, "volume_id", out_str(b->volume_id));
+    json_object_set_new(o, "created_at", out_str(b->created_at));
+    json_object_set_new(o, "parent_id", out_str(b->parent_id));
+    json_object_set_new(o, "incremental", json_boolean(b->parent_id != NULL));
+    json_object_set_new(o, "chain_length", json_integer(b->chain_length));
+    json_object_set_new(o, "size", json_integer((json_int_t)b->size));
+    json_object_set_new(o, "object_count", json_integer((json_int_t)b->object_count));
+    json_object_set_new(o, "data_bytes", json_integer((json_int_t)b->data_bytes));
+    json_object_set_new(o, "container", out_str(b->container));
+    json_object_set_new(o, "prefix", out_str(b->prefix));
+    json_object_set_new(o, "name", out_str(b->name));
+    json_object_set_new(o, "description", out_str(b->description));
+    json_object_set_new(o, "compression", out_str(b->compression));
+    if (b->sha_block)
+        json_object_set_new(o, "sha_block", json_integer(b->sha_block));
+    json_object_set_new(o, "volume_meta", out_str(b->volume_meta));
+    if (b->problem)
+        json_object_set_new(o, "problem", json_string(b->problem));
+    return o;
+}
+
+void out_json(json_t *v)
+{
+    json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(v);
+}
+
+void out_info_json(const cb_backup_info *b, const char *key)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, key, out_info_object(b));
+    out_json(o);
+}
+
+void out_backup_summary(const cli *c, const cb_backup_info *b)
+{
+    char size[32], data[32];
+    cli_info(c, "backup %s of volume %s: %s volume, %llu objects holding %s, in container '%s'\n",
+             b->backup_id, b->volume_id, cli_human(b->size, size),
+             (unsigned long long)b->object_count, cli_human(b->data_bytes, data), b->container);
+}
+
+void out_list_table(cb_backup_info *const *v, size_t n)
+{
+    char size[32];
+    printf("%-36s  %-36s  %-19s  %-36s  %10s  %7s  %s\n", "ID", "VOLUME ID", "CREATED", "PARENT",
+           "SIZE", "OBJECTS", "CONTAINER");
+    for (size_t i = 0; i < n; i++) {
+        const cb_backup_info *b = v[i];
+        char created[26];
+        snprintf(created, sizeof(created), "%.19s", b->created_at ? b->created_at : "-");
+        printf("%-36s  %-36s  %-19s  %-36s  %10s  %7llu  %s%s%s\n", b->backup_id,
+               b->volume_id ? b->volume_id : "-", created, b->parent_id ? b->parent_id : "-",
+               cli_human(b->size, size), (unsigned long long)b->object_count, b->container,
+               b->problem ? "  !! " : "", b->problem ? b->problem : "");
+    }
+}
+
+static void out_kv(const char *k, const char *v)
+{
+    printf("%-14s %s\n", k, v ? v : "-");
+}
+
+void out_show_text(const cb_backup_info *b)
+{
+    char buf[64], human[32];
+    out_kv("id:", b->backup_id);
+    out_kv("volume id:", b->volume_id);
+    out_kv("name:", b->name);
+    out_kv("description:", b->description);
+    out_kv("created:", b->created_at);
+    snprintf(buf, sizeof(buf), "%s (chain of %u)", b->parent_id ? "incremental" : "full",
+             b->chain_length);
+    out_kv("kind:", buf);
+    out_kv("parent:", b->parent_id);
+    snprintf(buf, sizeof(buf), "%llu bytes (%s)", (unsigned long long)b->size,
+             cli_human(b->size, human));
+    out_kv("size:", buf);
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)b->object_count);
+    out_kv("objects:", buf);
+    snprintf(buf, sizeof(buf), "%llu bytes (%s)", (unsigned long long)b->data_bytes,
+             cli_human(b->data_bytes, human));
+    out_kv("data:", buf);
+    out_kv("compression:", b->compression);
+    if (b->sha_block) {
+        snprintf(buf, sizeof(buf), "%u", b->sha_block);
+        out_kv("sha block:", buf);
+    }
+    out_kv("container:", b->container);
+    out_kv("prefix:", b->prefix);
+    out_kv("volume meta:", b->volume_meta);
+    if (b->problem)
+        out_kv("problem:", b->problem);
+}
