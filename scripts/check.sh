@@ -9,7 +9,7 @@ BUILD=${BUILD:-build}
 step() { printf '\n=== %s\n' "$*"; }
 
 step "dependencies"
-scripts/deps.sh build
+scripts/deps.sh build compat
 
 step "build ($BUILD, -Werror)"
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" -Dwerror=true

@@ -53,6 +53,8 @@ typedef struct cb_backup_info {
     uint64_t size;     /* volume size in bytes */
     uint64_t object_count;
     uint64_t data_bytes;   /* uncompressed bytes held in this backup's own objects */
+    uint64_t stored_bytes; /* bytes written to the store: cb_backup() results only (0 when
+                              unknown: Cinder's metadata does not record it) */
     uint32_t sha_block;    /* 0 when unknown */
     unsigned chain_length; /* 1 for a full backup, 2 for its first incremental, ... */
     char *problem;         /* NULL, or why the backup cannot be used (damaged metadata, a

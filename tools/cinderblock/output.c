@@ -22,6 +22,8 @@ json_t *out_info_object(const cb_backup_info *b)
     json_object_set_new(o, "size", json_integer((json_int_t)b->size));
     json_object_set_new(o, "object_count", json_integer((json_int_t)b->object_count));
     json_object_set_new(o, "data_bytes", json_integer((json_int_t)b->data_bytes));
+    if (b->stored_bytes)
+        json_object_set_new(o, "stored_bytes", json_integer((json_int_t)b->stored_bytes));
     json_object_set_new(o, "container", out_str(b->container));
     json_object_set_new(o, "prefix", out_str(b->prefix));
     json_object_set_new(o, "name", out_str(b->name));
@@ -51,10 +53,13 @@ void out_info_json(const cb_backup_info *b, const char *key)
 
 void out_backup_summary(const cli *c, const cb_backup_info *b)
 {
-    char size[32], data[32];
-    cli_info(c, "backup %s of volume %s: %s volume, %llu objects holding %s, in container '%s'\n",
+    char size[32], data[32], stored[32];
+    cli_info(c,
+             "backup %s of volume %s: %s volume, %llu objects holding %s, stored as %s in "
+             "container '%s'\n",
              b->backup_id, b->volume_id, cli_human(b->size, size),
-             (unsigned long long)b->object_count, cli_human(b->data_bytes, data), b->container);
+             (unsigned long long)b->object_count, cli_human(b->data_bytes, data),
+             cli_human(b->stored_bytes, stored), b->container);
 }
 
 void out_list_table(cb_backup_info *const *v, size_t n)
