@@ -70,6 +70,12 @@ static int bk_options(cb_bk *b, cb_error *err)
                        ? o->sha_block
                        : (info->default_sha_block ? info->default_sha_block : CB_DEFAULT_SHA_BLOCK);
     b->object_size = o->object_size ? o->object_size : info->default_object_size;
+    return 0;
+}
+
+/* After the parent is known (it may set the sha block size): sizes and the piece. */
+static int bk_sizes(cb_bk *b, cb_error *err)
+{
     if (b->object_size % b->sha_block != 0)
         return cb_error_set(err, CB_EINVAL,
                             "object size %llu is not a multiple of the sha block size %u",
@@ -79,6 +85,9 @@ static int bk_options(cb_bk *b, cb_error *err)
     if (piece == 0)
         piece = b->sha_block;
     b->piece = (size_t)(piece < b->object_size ? piece : b->object_size);
+    if (b->parent.n > 0 &&
+        (b->changed = cb__calloc(b->object_size / b->sha_block + 1, 1, err)) == NULL)
+        return CB_ENOMEM;
     return 0;
 }
 
@@ -158,6 +167,9 @@ static int bk_meta_begin(cb_bk *b, cb_error *err)
         (o->name && (m->name = cb__strdup(o->name, err)) == NULL) ||
         (o->description && (m->description = cb__strdup(o->description, err)) == NULL))
         return CB_ENOMEM;
+    if (b->parent.n > 0 &&
+        (m->parent_id = cb__strdup(b->parent.layers[0].where.parts.backup_id, err)) == NULL)
+        return CB_ENOMEM;
     if ((rc = cb__volmeta_build(o->metadata, o->n_metadata, &m->volume_meta, err)) < 0)
         return rc;
     return cb_store_get_extra_metadata(b->store, b->backup_id, b->volume_id, &m->extra_json, err);
@@ -197,7 +209,9 @@ static int bk_run(cb_bk *b, cb_error *err)
         return rc;
     for (uint64_t off = 0; off < b->vol.size; off += b->object_size) {
         uint64_t len = b->vol.size - off < b->object_size ? b->vol.size - off : b->object_size;
-        if ((rc = cb__bk_object(b, off, len, err)) < 0)
+        rc = b->parent.n > 0 ? cb__bk_incremental_range(b, off, len, err)
+                             : cb__bk_object(b, off, len, err);
+        if (rc < 0)
             return rc;
     }
     if ((rc = bk_sha_end(b, err)) < 0 || (rc = cb__bk_tick(b, err)) < 0)
@@ -243,6 +257,10 @@ static void bk_dispose(cb_bk *b)
         cb__digest_dispose(&b->dg);
     cb__meta_dispose(&b->meta);
     cb__volume_close(&b->vol);
+    cb__parent_close(&b->pshas);
+    cb__chain_dispose(&b->parent);
+    cb_buf_dispose(&b->zero_blob);
+    free(b->changed);
     free(b->buf);
     free(b->container);
     free(b->prefix);
@@ -280,6 +298,10 @@ int cb_backup(cb_store *store,
     }
     b.progress.bytes_total = b.vol.size;
     if ((rc = bk_ids(&b, err)) < 0)
+        goto done;
+    if ((b.opts->incremental || b.opts->parent_id != NULL) && (rc = cb__bk_parent(&b, err)) < 0)
+        goto done;
+    if ((rc = bk_sizes(&b, err)) < 0)
         goto done;
     if ((rc = bk_run(&b, err)) < 0) {
         bk_cleanup(&b, err);

@@ -3,7 +3,8 @@
 #ifndef CB_CORE_BACKUP_H
 #define CB_CORE_BACKUP_H
 
-#include "engine.h"
+#include "chain.h"
+#include "parent.h"
 
 typedef struct cb_bk {
     cb_store *store;
@@ -28,14 +29,31 @@ typedef struct cb_bk {
     cb_pyjson sha_json;
     int started; /* something may exist under the prefix: clean up on failure */
     cb_progress progress;
+    /* incremental backups */
+    cb_chain parent;        /* the parent and its ancestors, checked (n == 0: full) */
+    cb_parent_shas pshas;   /* the parent's hash list, streamed in step with the volume */
+    unsigned char *changed; /* per sha block of the current range: differs from parent */
+    int hashed;             /* the current object's blocks were hashed by the scan pass */
+    /* all-zero objects (holes of sparse volumes): computed once per length */
+    uint64_t zero_len;
+    unsigned char zero_md5[16];
+    cb_buf zero_blob; /* the compressed form of zero_len zero bytes */
 } cb_bk;
 
 /* Store the volume range [off, off+len) as the next data object. */
 int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err);
 
 /* Read [off, off+len) into buf: holes of a sparse file are filled with zeros, not read.
- * *all_zero is set when the whole range was a hole. */
-int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int *all_zero, cb_error *err);
+ * *all_zero is set when the whole range is a hole; then, unless `need_bytes`, the buffer
+ * is left as it was (the caller only needs to know that the bytes are zeros). */
+int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int need_bytes, int *all_zero, cb_error *err);
+
+/* Incremental: hash the object-sized range [off, off+len), compare with the parent block
+ * by block into b->changed, and store each maximal run of changed blocks as one object. */
+int cb__bk_incremental_range(cb_bk *b, uint64_t off, uint64_t len, cb_error *err);
+
+/* Choose and check the parent of an incremental backup (nothing is written yet). */
+int cb__bk_parent(cb_bk *b, cb_error *err);
 
 /* Between pieces: report progress, honour the cancel hook. */
 int cb__bk_tick(cb_bk *b, cb_error *err);

@@ -12,17 +12,24 @@
 #include "backup.h"
 #include "../util/alloc.h"
 
-int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int *all_zero, cb_error *err)
+int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int need_bytes, int *all_zero, cb_error *err)
 {
     size_t done = 0;
+    uint64_t data;
     int rc;
-    *all_zero = 1;
+    if ((rc = cb__volume_next_data(&b->vol, off, &data, err)) < 0)
+        return rc;
+    *all_zero = data >= off + len;
+    if (*all_zero) { /* a hole: the bytes are zeros without reading them */
+        if (need_bytes)
+            memset(b->buf, 0, len);
+        return 0;
+    }
     while (done < len) {
-        uint64_t data;
-        if ((rc = cb__volume_next_data(&b->vol, off + done, &data, err)) < 0)
+        if (done > 0 && (rc = cb__volume_next_data(&b->vol, off + done, &data, err)) < 0)
             return rc;
         size_t hole = data - (off + done) < len - done ? (size_t)(data - (off + done)) : len - done;
-        memset(b->buf + done, 0, hole); /* a hole reads as zeros: no need to read it */
+        memset(b->buf + done, 0, hole);
         done += hole;
         if (done == len)
             break;
@@ -32,7 +39,6 @@ int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int *all_zero, cb_error *err
             n = len - done;
         if ((rc = cb__volume_pread(&b->vol, b->buf + done, n, off + done, err)) < 0)
             return rc;
-        *all_zero = 0;
         done += n;
     }
     return 0;
@@ -61,6 +67,11 @@ static int bk_sink(const void *data, size_t len, void *payload, cb_error *err)
     return cb_writer_write(w, data, len, err);
 }
 
+static int bk_buf_sink(const void *data, size_t len, void *payload, cb_error *err)
+{
+    return cb_buf_put(payload, data, len, err);
+}
+
 typedef struct bk_obj {
     char *name;
     uint64_t off, len;
@@ -85,7 +96,7 @@ static int bk_rewrite_raw(cb_bk *b, bk_obj *o, cb_error *err)
     for (uint64_t pos = 0; pos < o->len; pos += b->piece) {
         size_t n = o->len - pos < b->piece ? (size_t)(o->len - pos) : b->piece;
         if ((rc = cb__bk_tick(b, err)) < 0 ||
-            (rc = cb__bk_read(b, o->off + pos, n, &all_zero, err)) < 0 ||
+            (rc = cb__bk_read(b, o->off + pos, n, 1, &all_zero, err)) < 0 ||
             (rc = cb_writer_write(o->w, b->buf, n, err)) < 0)
             return rc;
     }
@@ -103,8 +114,8 @@ static int bk_stream(cb_bk *b, bk_obj *o, cb_error *err)
     for (uint64_t pos = 0; pos < o->len; pos += b->piece) {
         size_t n = o->len - pos < b->piece ? (size_t)(o->len - pos) : b->piece;
         if ((rc = cb__bk_tick(b, err)) < 0 ||
-            (rc = cb__bk_read(b, o->off + pos, n, &all_zero, err)) < 0 ||
-            (rc = bk_hash_piece(b, n, all_zero, err)) < 0)
+            (rc = cb__bk_read(b, o->off + pos, n, 1, &all_zero, err)) < 0 ||
+            (!b->hashed && (rc = bk_hash_piece(b, n, all_zero, err)) < 0))
             return rc;
         cb__digest_md5_update(&b->dg, b->buf, n);
         if (b->enc != NULL)
@@ -113,12 +124,88 @@ static int bk_stream(cb_bk *b, bk_obj *o, cb_error *err)
             rc = cb_writer_write(o->w, b->buf, n, err);
         if (rc < 0)
             return rc;
-        b->progress.bytes_done += n;
+        if (!b->hashed)
+            b->progress.bytes_done += n;
     }
     if (b->enc != NULL && (rc = cb_encoder_end(b->enc, bk_sink, o->w, err)) < 0)
         return rc;
     o->stored = b->enc != NULL ? cb_encoder_out_bytes(b->enc) : o->len;
     return 0;
+}
+
+/* MD5 and compressed form of `len` zero bytes, computed once per length: the holes of a
+ * sparse volume then cost neither reading, hashing nor compressing. */
+static int bk_zero_prepare(cb_bk *b, uint64_t len, cb_error *err)
+{
+    int rc = 0;
+    if (b->zero_len == len)
+        return 0;
+    b->zero_len = 0;
+    cb_buf_reset(&b->zero_blob);
+    memset(b->buf, 0, b->piece);
+    cb__digest_md5_begin(&b->dg);
+    if (b->enc != NULL && (rc = cb_encoder_begin(b->enc, len, "zeros", err)) < 0)
+        return rc;
+    for (uint64_t pos = 0; pos < len; pos += b->piece) {
+        size_t n = len - pos < b->piece ? (size_t)(len - pos) : b->piece;
+        cb__digest_md5_update(&b->dg, b->buf, n);
+        if (b->enc != NULL &&
+            (rc = cb_encoder_feed(b->enc, b->buf, n, bk_buf_sink, &b->zero_blob, err)) < 0)
+            return rc;
+    }
+    if (b->enc != NULL && (rc = cb_encoder_end(b->enc, bk_buf_sink, &b->zero_blob, err)) < 0)
+        return rc;
+    cb__digest_md5_end(&b->dg, b->zero_md5);
+    b->zero_len = len;
+    return 0;
+}
+
+/* An object that lies wholly in a hole of the volume. */
+static int bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, cb_error *err)
+{
+    cb_writer *w = NULL;
+    const char *comp = b->enc != NULL ? b->comp_name : "none";
+    uint64_t stored;
+    int rc;
+    if ((rc = bk_zero_prepare(b, len, err)) < 0)
+        return rc;
+    if (!b->hashed) { /* every block hashes to the constant; the last may be shorter */
+        for (uint64_t pos = 0; pos < len; pos += b->sha_block) {
+            unsigned char sha[32];
+            char hex[65];
+            uint64_t n = len - pos < b->sha_block ? len - pos : b->sha_block;
+            if (n == b->sha_block)
+                memcpy(sha, b->dg.zero_sha, 32);
+            else
+                cb__digest_sha256(&b->dg, b->buf, (size_t)n, sha);
+            cb__hex(hex, sha, 32);
+            cb_pyjson_stringn(&b->sha_json, hex, 64, err);
+        }
+        if ((rc = b->sha_json.error.code) < 0)
+            return rc;
+        b->progress.bytes_done += len;
+    }
+    if ((rc = cb_store_open_writer(b->store, b->container, name, b->meta.extra_json, 0, &w, err)) <
+        0)
+        goto done;
+    if (b->enc != NULL && b->zero_blob.len < len) {
+        rc = cb_writer_write(w, b->zero_blob.data, b->zero_blob.len, err);
+        stored = b->zero_blob.len;
+    } else { /* compression would not help (tiny objects): store raw zeros */
+        comp = "none";
+        stored = len;
+        for (uint64_t pos = 0; rc == 0 && pos < len; pos += b->piece)
+            rc = cb_writer_write(w, b->buf, len - pos < b->piece ? (size_t)(len - pos) : b->piece,
+                                 err);
+    }
+    if (rc < 0 || (rc = cb_writer_close(w, err)) < 0 || (rc = cb__bk_tick(b, err)) < 0)
+        goto done;
+    b->progress.objects_done++;
+    b->progress.bytes_stored += stored;
+    rc = cb__meta_add_object(&b->meta, name, off, len, comp, b->zero_md5, err);
+done:
+    cb_writer_free(w);
+    return rc;
 }
 
 int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
@@ -128,8 +215,15 @@ int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
     const char *comp = b->enc != NULL ? b->comp_name : "none";
     int rc;
 
+    uint64_t data;
     if ((o.name = cb__name_object(b->prefix, b->meta.n_objects + 1, err)) == NULL)
         return CB_ENOMEM;
+    if ((rc = cb__volume_next_data(&b->vol, off, &data, err)) < 0)
+        goto done;
+    if (data >= off + len) {
+        rc = bk_zero_object(b, o.name, off, len, err);
+        goto done;
+    }
     if ((rc = bk_open(b, &o, err)) < 0 || (rc = bk_stream(b, &o, err)) < 0)
         goto done;
     cb__digest_md5_end(&b->dg, md5);

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * backup_incr.c: incremental backups (spec §2.3). Every sha block of the volume is hashed
+ * and compared with the parent's hash of the same block; each maximal run of changed blocks
+ * inside one object-sized range becomes one object, so unchanged data is not stored. The
+ * new _sha256file still covers the whole volume. Holes of a sparse volume hash to a
+ * constant without being read.
+ *
+ * Two passes per object-sized range keep memory independent of the range's size: the
+ * first hashes and compares (one flag per block), the second re-reads only the changed
+ * runs (from the page cache, usually) to compress and store them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup.h"
+#include "../util/alloc.h"
+
+/* Pass one: hash the range, emit the hashes, flag the blocks that differ from the parent. */
+static int bk_scan(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
+{
+    uint64_t first = off / b->sha_block;
+    int rc, all_zero;
+    for (uint64_t pos = 0; pos < len; pos += b->piece) {
+        size_t n = len - pos < b->piece ? (size_t)(len - pos) : b->piece;
+        if ((rc = cb__bk_tick(b, err)) < 0 ||
+            (rc = cb__bk_read(b, off + pos, n, 0, &all_zero, err)) < 0)
+            return rc;
+        for (size_t at = 0; at < n; at += b->sha_block) {
+            size_t bl = n - at < b->sha_block ? n - at : b->sha_block;
+            uint64_t index = (off + pos + at) / b->sha_block;
+            unsigned char sha[32], old[32];
+            char hex[65];
+            int have;
+            if (all_zero && bl == b->sha_block) {
+                memcpy(sha, b->dg.zero_sha, 32);
+            } else {
+                if (all_zero) /* a short last block in a hole: hash real zeros */
+                    memset(b->buf + at, 0, bl);
+                cb__digest_sha256(&b->dg, b->buf + at, bl, sha);
+            }
+            if ((rc = cb__parent_get(&b->pshas, index, old, &have, err)) < 0)
+                return rc;
+            if (!have)
+                return cb_error_set(err, CB_ECORRUPT,
+                                    "the hash list of parent backup %s ends before block %llu "
+                                    "of the volume: do a full backup",
+                                    b->parent.layers[0].where.parts.backup_id,
+                                    (unsigned long long)index);
+            b->changed[index - first] = memcmp(sha, old, 32) != 0;
+            cb__hex(hex, sha, 32);
+            cb_pyjson_stringn(&b->sha_json, hex, 64, err);
+        }
+        if ((rc = b->sha_json.error.code) < 0)
+            return rc;
+        b->progress.bytes_done += n;
+    }
+    return 0;
+}
+
+int cb__bk_incremental_range(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
+{
+    uint64_t blocks = (len + b->sha_block - 1) / b->sha_block;
+    int rc;
+    if ((rc = bk_scan(b, off, len, err)) < 0)
+        return rc;
+    /* pass two: one object per maximal run of changed blocks */
+    b->hashed = 1;
+    for (uint64_t i = 0; i < blocks && rc == 0;) {
+        if (!b->changed[i]) {
+            i++;
+            continue;
+        }
+        uint64_t j = i;
+        while (j < blocks && b->changed[j])
+            j++;
+        uint64_t start = i * b->sha_block;
+        uint64_t end = j * b->sha_block < len ? j * b->sha_block : len;
+        rc = cb__bk_object(b, off + start, end - start, err);
+        i = j;
+    }
+    b->hashed = 0;
+    return rc;
+}
+
+/* ---- choosing and checking the parent ---- */
+
+typedef struct bk_candidate {
+    cb_found found;
+    char *created_at;
+} bk_candidate;
+
+static int bk_cand_cmp(const void *a, const void *b)
+{
+    const bk_candidate *x = a, *y = b;
+    int c = strcmp(y->created_at ? y->created_at : "", x->created_at ? x->created_at : "");
+    return c ? c : strcmp(y->found.parts.ts, x->found.parts.ts); /* newest first */
+}
+
+/* The newest backup of this volume whose chain loads and checks completely. */
+static int bk_newest_complete(cb_bk *b, cb_error *err)
+{
+    cb_found *all = NULL;
+    bk_candidate *c = NULL;
+    size_t n = 0, nc = 0;
+    int rc = cb__catalog_scan(b->store, &all, &n, err);
+    if (rc == 0 && (c = cb__calloc(n + 1, sizeof(*c), err)) == NULL)
+        rc = CB_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        cb_meta m;
+        cb_error merr = { 0 };
+        if (strcmp(all[i].parts.volume_id, b->volume_id) != 0 ||
+            cb__catalog_read_meta(b->store, &all[i], &m, &merr) < 0)
+            continue; /* another volume, or damaged: not a candidate */
+        c[nc].found = all[i];
+        c[nc].created_at = m.created_at;
+        m.created_at = NULL;
+        all[i] = (cb_found){ 0 };
+        nc++;
+        cb__meta_dispose(&m);
+    }
+    qsort(c, nc, sizeof(*c), bk_cand_cmp);
+    for (size_t i = 0; rc == 0 && i < nc; i++) {
+        cb_error lerr = { 0 };
+        if (cb__chain_load(b->store, c[i].found.parts.backup_id, &b->parent, &lerr) == 0)
+            break; /* a complete chain: this is the parent */
+    }
+    if (rc == 0 && b->parent.n == 0)
+        rc = cb_error_set(err, CB_ENOTFOUND,
+                          "no complete backup of volume %s to base an incremental backup on: "
+                          "do a full backup first",
+                          b->volume_id);
+    for (size_t i = 0; i < nc; i++) {
+        cb__found_dispose(&c[i].found);
+        free(c[i].created_at);
+    }
+    free(c);
+    cb__catalog_free(all, n);
+    return rc;
+}
+
+static int bk_named_parent(cb_bk *b, cb_error *err)
+{
+    char id[CB_UUID_LEN + 1];
+    cb_error lerr = { 0 };
+    int rc;
+    if ((rc = cb__uuid_normalize(id, b->opts->parent_id, "parent backup id", err)) < 0)
+        return rc;
+    if ((rc = cb__chain_load(b->store, id, &b->parent, &lerr)) == 0)
+        return 0;
+    if (rc == CB_ENOTFOUND && strstr(lerr.msg, id) != NULL && strstr(lerr.msg, "needs") == NULL)
+        return cb_error_set(err, CB_ENOTFOUND, "parent backup %s not found in the store", id);
+    return cb_error_set(err, rc, "parent backup %s is not complete: %s", id, lerr.msg);
+}
+
+int cb__bk_parent(cb_bk *b, cb_error *err)
+{
+    uint64_t block;
+    int rc;
+    if ((rc = b->opts->parent_id ? bk_named_parent(b, err) : bk_newest_complete(b, err)) < 0)
+        return rc;
+    const cb_layer *p = &b->parent.layers[0];
+    const char *pvol = p->meta.volume_id ? p->meta.volume_id : p->where.parts.volume_id;
+    if (strcmp(pvol, b->volume_id) != 0)
+        return cb_error_set(err, CB_EINVAL,
+                            "parent backup %s is of volume %s, not of volume %s (give "
+                            "--volume-id to back up this disk as that volume)",
+                            p->where.parts.backup_id, pvol, b->volume_id);
+    if (b->vol.size > b->parent.size)
+        return cb_error_set(err, CB_EINVAL,
+                            "the volume grew from %llu to %llu bytes since backup %s: do a full "
+                            "backup",
+                            (unsigned long long)b->parent.size, (unsigned long long)b->vol.size,
+                            p->where.parts.backup_id);
+    if ((rc = cb__parent_open(&b->pshas, b->store, &p->where, &block, err)) < 0)
+        return rc;
+    if (b->opts->sha_block == 0 && block <= (1u << 30))
+        b->sha_block = (uint32_t)block; /* follow the parent unless told otherwise */
+    if (block != b->sha_block)
+        return cb_error_set(err, CB_EINVAL,
+                            "the sha block size changed: parent backup %s uses %llu, this backup "
+                            "%u: do a full backup",
+                            p->where.parts.backup_id, (unsigned long long)block, b->sha_block);
+    return 0;
+}
