@@ -13,6 +13,7 @@ a stray object under the prefix.
 import base64
 import json
 import os
+import shutil
 import sys
 import unittest
 
@@ -111,6 +112,25 @@ class CompatTest(unittest.TestCase):
         cdir, _ = find_files(croot, bid)
         self.assertEqual(os.path.relpath(cdir, croot), '%s/%s/%s' % (bid[:2], bid[2:4], bid))
         self.restore_both_ways(data, croot, oroot, bid, 200)
+
+    def test_empty_objects_list(self):
+        """An unchanged incremental on the same parent: "objects": [] from both."""
+        data, croot, oroot, bid = self.pair(500, 'zlib', SHAPES[0])
+        shutil.rmtree(oroot)
+        shutil.copytree(croot, oroot)  # both incrementals start from Cinder's full
+        inc, vid, vol = uuid_for(0xe, 500), uuid_for(0xa, 500), self.work('vol-500')
+        common = ['--backup-id', inc, '--volume-id', vid, '--object-size', '65536',
+                  '--sha-block', '4096', '--container', 'c', '--name', 'inc']
+        got = self.cinder.call('backup', '--root', croot, '--volume', vol, '--parent-id', bid,
+                               '--time', FROZEN, *common)
+        self.assertTrue(got['ok'], got)
+        run_cb(oroot, 'backup', vol, '--parent', bid, *common,
+               env={'CINDERBLOCK_NOW': FROZEN})
+        self.assert_same_json(croot, oroot, inc)
+        meta = json.loads(read(os.path.join(*find_files(oroot, inc)) + '_metadata'))
+        self.assertEqual(meta['objects'], [])
+        self.assertEqual(meta['parent_id'], bid)
+        self.restore_both_ways(data, croot, oroot, inc, 500)
 
     def test_stray_object_refused_by_both(self):
         data, croot, oroot, bid = self.pair(300, 'zlib', SHAPES[0])
