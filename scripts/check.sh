@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # `make check`: install what is missing, build with -Werror, check formatting, run every
-# test suite, then the unit tests again under ASan+UBSan.
+# test suite, then the unit tests again under ASan+UBSan and the pipeline under TSan.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -28,5 +28,12 @@ step "unit tests under ASan+UBSan"
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --suite unit --print-errorlogs --num-processes 2
+
+step "pipeline tests under TSan"
+[ -f build-tsan/build.ninja ] ||
+    meson setup build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug
+ninja -C build-tsan
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    meson test -C build-tsan --suite pipeline --print-errorlogs --num-processes 2
 
 step "all checks passed"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backup.h"
+#include "pipeline.h"
 #include "../util/alloc.h"
 
 int cb__bk_tick(cb_bk *b, cb_error *err)
@@ -207,13 +207,10 @@ static int bk_run(cb_bk *b, cb_error *err)
     b->started = 1;
     if ((rc = bk_sha_begin(b, err)) < 0)
         return rc;
-    for (uint64_t off = 0; off < b->vol.size; off += b->object_size) {
-        uint64_t len = b->vol.size - off < b->object_size ? b->vol.size - off : b->object_size;
-        rc = b->parent.n > 0 ? cb__bk_incremental_range(b, off, len, err)
-                             : cb__bk_object(b, off, len, err);
-        if (rc < 0)
-            return rc;
-    }
+    rc = b->parent.n > 0 ? cb__pl_run(b, CB_PL_SCAN, cb__bk_commit_incremental, err)
+                         : cb__pl_run(b, CB_PL_FULL, cb__bk_commit_full, err);
+    if (rc < 0)
+        return rc;
     if ((rc = bk_sha_end(b, err)) < 0 || (rc = cb__bk_tick(b, err)) < 0)
         return rc;
     return bk_write_metadata(b, err);

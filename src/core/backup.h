@@ -40,17 +40,25 @@ typedef struct cb_bk {
     cb_buf zero_blob; /* the compressed form of zero_len zero bytes */
 } cb_bk;
 
-/* Store the volume range [off, off+len) as the next data object. */
+/* Store a range that lies wholly in a hole as object `name` (cached zeros). */
+int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, cb_error *err);
+
+/* Emit the hex of `n` digests into the _sha256file stream. */
+int cb__bk_emit_digests(cb_bk *b, const unsigned char *digests, size_t n, cb_error *err);
+
+/* The pipeline's committers: full backups store every range as one object; incremental
+ * backups compare the range's digests with the parent's and store the changed runs. */
+struct cb_pl_range;
+int cb__bk_commit_full(cb_bk *b, const struct cb_pl_range *r, cb_error *err);
+int cb__bk_commit_incremental(cb_bk *b, const struct cb_pl_range *r, cb_error *err);
+
+/* Store the volume range [off, off+len) as the next data object (serially). */
 int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err);
 
 /* Read [off, off+len) into buf: holes of a sparse file are filled with zeros, not read.
  * *all_zero is set when the whole range is a hole; then, unless `need_bytes`, the buffer
  * is left as it was (the caller only needs to know that the bytes are zeros). */
 int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int need_bytes, int *all_zero, cb_error *err);
-
-/* Incremental: hash the object-sized range [off, off+len), compare with the parent block
- * by block into b->changed, and store each maximal run of changed blocks as one object. */
-int cb__bk_incremental_range(cb_bk *b, uint64_t off, uint64_t len, cb_error *err);
 
 /* Choose and check the parent of an incremental backup (nothing is written yet). */
 int cb__bk_parent(cb_bk *b, cb_error *err);

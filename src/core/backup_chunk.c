@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backup.h"
+#include "pipeline.h"
 #include "../util/alloc.h"
 
 int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int need_bytes, int *all_zero, cb_error *err)
@@ -161,7 +161,7 @@ static int bk_zero_prepare(cb_bk *b, uint64_t len, cb_error *err)
 }
 
 /* An object that lies wholly in a hole of the volume. */
-static int bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, cb_error *err)
+int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, cb_error *err)
 {
     cb_writer *w = NULL;
     const char *comp = b->enc != NULL ? b->comp_name : "none";
@@ -221,7 +221,7 @@ int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
     if ((rc = cb__volume_next_data(&b->vol, off, &data, err)) < 0)
         goto done;
     if (data >= off + len) {
-        rc = bk_zero_object(b, o.name, off, len, err);
+        rc = cb__bk_zero_object(b, o.name, off, len, err);
         goto done;
     }
     if ((rc = bk_open(b, &o, err)) < 0 || (rc = bk_stream(b, &o, err)) < 0)
@@ -240,5 +240,42 @@ int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
 done:
     cb_writer_free(o.w);
     free(o.name);
+    return rc;
+}
+
+int cb__bk_emit_digests(cb_bk *b, const unsigned char *digests, size_t n, cb_error *err)
+{
+    char hex[65];
+    for (size_t k = 0; k < n; k++) {
+        cb__hex(hex, digests + k * 32, 32);
+        cb_pyjson_stringn(&b->sha_json, hex, 64, err);
+    }
+    return cb_pyjson_status(&b->sha_json, err);
+}
+
+int cb__bk_commit_full(cb_bk *b, const cb_pl_range *r, cb_error *err)
+{
+    int rc;
+    if ((rc = cb__bk_emit_digests(b, r->digests, r->n_digests, err)) < 0)
+        return rc;
+    if (r->zero) { /* the pipeline leaves all-zero objects to us: one cached form */
+        char *name = cb__name_object(b->prefix, r->index + 1, err);
+        if (name == NULL)
+            return CB_ENOMEM;
+        b->hashed = 1;
+        rc = cb__bk_zero_object(b, name, r->off, r->len, err);
+        b->hashed = 0;
+        free(name);
+        if (rc == 0)
+            b->progress.bytes_done += 0; /* counted by the pipeline */
+        return rc;
+    }
+    char *name = cb__name_object(b->prefix, r->index + 1, err);
+    if (name == NULL)
+        return CB_ENOMEM;
+    rc = cb__meta_add_object(&b->meta, name, r->off, r->len, r->compression, r->md5, err);
+    free(name);
+    b->progress.objects_done++;
+    b->progress.bytes_stored += r->stored_bytes;
     return rc;
 }

@@ -6,77 +6,50 @@
  * new _sha256file still covers the whole volume. Holes of a sparse volume hash to a
  * constant without being read.
  *
- * Two passes per object-sized range keep memory independent of the range's size: the
- * first hashes and compares (one flag per block), the second re-reads only the changed
- * runs (from the page cache, usually) to compress and store them.
+ * The pipeline hashes the volume in parallel; the committer compares each range's digests
+ * with the parent's in volume order (one flag per block, so memory depends on the object
+ * size, not the volume), then re-reads only the changed runs (from the page cache,
+ * usually) to compress and store them.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "backup.h"
+#include "pipeline.h"
 #include "../util/alloc.h"
 
-/* Pass one: hash the range, emit the hashes, flag the blocks that differ from the parent. */
-static int bk_scan(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
+int cb__bk_commit_incremental(cb_bk *b, const cb_pl_range *r, cb_error *err)
 {
-    uint64_t first = off / b->sha_block;
-    int rc, all_zero;
-    for (uint64_t pos = 0; pos < len; pos += b->piece) {
-        size_t n = len - pos < b->piece ? (size_t)(len - pos) : b->piece;
-        if ((rc = cb__bk_tick(b, err)) < 0 ||
-            (rc = cb__bk_read(b, off + pos, n, 0, &all_zero, err)) < 0)
-            return rc;
-        for (size_t at = 0; at < n; at += b->sha_block) {
-            size_t bl = n - at < b->sha_block ? n - at : b->sha_block;
-            uint64_t index = (off + pos + at) / b->sha_block;
-            unsigned char sha[32], old[32];
-            char hex[65];
-            int have;
-            if (all_zero && bl == b->sha_block) {
-                memcpy(sha, b->dg.zero_sha, 32);
-            } else {
-                if (all_zero) /* a short last block in a hole: hash real zeros */
-                    memset(b->buf + at, 0, bl);
-                cb__digest_sha256(&b->dg, b->buf + at, bl, sha);
-            }
-            if ((rc = cb__parent_get(&b->pshas, index, old, &have, err)) < 0)
-                return rc;
-            if (!have)
-                return cb_error_set(err, CB_ECORRUPT,
-                                    "the hash list of parent backup %s ends before block %llu "
-                                    "of the volume: do a full backup",
-                                    b->parent.layers[0].where.parts.backup_id,
-                                    (unsigned long long)index);
-            b->changed[index - first] = memcmp(sha, old, 32) != 0;
-            cb__hex(hex, sha, 32);
-            cb_pyjson_stringn(&b->sha_json, hex, 64, err);
-        }
-        if ((rc = b->sha_json.error.code) < 0)
-            return rc;
-        b->progress.bytes_done += n;
-    }
-    return 0;
-}
-
-int cb__bk_incremental_range(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
-{
-    uint64_t blocks = (len + b->sha_block - 1) / b->sha_block;
+    uint64_t first = r->off / b->sha_block;
     int rc;
-    if ((rc = bk_scan(b, off, len, err)) < 0)
+    /* compare with the parent, block by block, in volume order */
+    for (size_t k = 0; k < r->n_digests; k++) {
+        unsigned char old[32];
+        int have;
+        if ((rc = cb__parent_get(&b->pshas, first + k, old, &have, err)) < 0)
+            return rc;
+        if (!have)
+            return cb_error_set(err, CB_ECORRUPT,
+                                "the hash list of parent backup %s ends before block %llu of the "
+                                "volume: do a full backup",
+                                b->parent.layers[0].where.parts.backup_id,
+                                (unsigned long long)(first + k));
+        b->changed[k] = memcmp(r->digests + k * 32, old, 32) != 0;
+    }
+    if ((rc = cb__bk_emit_digests(b, r->digests, r->n_digests, err)) < 0)
         return rc;
-    /* pass two: one object per maximal run of changed blocks */
+    /* one object per maximal run of changed blocks, read again (page cache) and stored */
     b->hashed = 1;
-    for (uint64_t i = 0; i < blocks && rc == 0;) {
+    for (uint64_t i = 0; i < r->n_digests && rc == 0;) {
         if (!b->changed[i]) {
             i++;
             continue;
         }
         uint64_t j = i;
-        while (j < blocks && b->changed[j])
+        while (j < r->n_digests && b->changed[j])
             j++;
         uint64_t start = i * b->sha_block;
-        uint64_t end = j * b->sha_block < len ? j * b->sha_block : len;
-        rc = cb__bk_object(b, off + start, end - start, err);
+        uint64_t end = j * b->sha_block < r->len ? j * b->sha_block : r->len;
+        rc = cb__bk_object(b, r->off + start, end - start, err);
         i = j;
     }
     b->hashed = 0;

@@ -93,7 +93,8 @@ int cb__chain_check_listing(cb_store *store, const cb_layer *l, cb_error *err)
         }
     rc = cb_store_list(store, l->where.container, l->where.prefix, 0, chain_collect, &got, err);
     if (rc == 0) {
-        qsort(got.names, got.n, sizeof(*got.names), chain_strcmp);
+        if (got.n > 1)
+            qsort(got.names, got.n, sizeof(*got.names), chain_strcmp);
         rc = chain_compare(want, l->meta.n_objects, got.names, got.n, l, err);
     }
 done:

@@ -217,7 +217,8 @@ int cb__meta_check(cb_meta *m, const char *prefix, const char *label, cb_error *
             return cb_error_set(err, CB_ECORRUPT, "%s: object '%s' ends beyond 2^64", label,
                                 o->name);
     }
-    qsort(m->objects, m->n_objects, sizeof(m->objects[0]), meta_cmp_offset);
+    if (m->n_objects > 1)
+        qsort(m->objects, m->n_objects, sizeof(m->objects[0]), meta_cmp_offset);
     for (size_t i = 1; i < m->n_objects; i++) {
         cb_meta_object *a = &m->objects[i - 1], *b = &m->objects[i];
         if (strcmp(a->name, b->name) == 0)

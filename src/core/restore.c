@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+#include <time.h>
+
+#include "pipeline.h"
 #include "restore_plan.h"
 #include "../util/alloc.h"
 
@@ -25,15 +29,29 @@ typedef enum rs_mode {
     RS_BUFFER,      /* keep the object in memory until it verified */
 } rs_mode;
 
-typedef struct cb_rs {
+/* What the workers share. */
+typedef struct rs_shared {
     cb_store *store;
     const cb_restore_opts *opts;
     cb_target target;
+    const cb_plan *plan;
+    pthread_mutex_t lock; /* guards next_task, failed, err, bytes, objects, running */
+    pthread_cond_t cond;  /* a worker finished or failed */
+    size_t next_task;
+    int failed;   /* the first failure's code */
+    cb_error err; /* its message */
+    uint64_t bytes, objects;
+    int running; /* workers still going */
+} rs_shared;
+
+/* One worker: its own hashing and decoding contexts and buffers. */
+typedef struct cb_rs {
+    rs_shared *sh;
+    pthread_t thread;
     cb_digest dg;
     cb_decoder *dec[4]; /* one per codec, made when first needed */
     char *io;           /* RS_READ bytes */
     cb_buf obj;         /* RS_BUFFER mode: the object's bytes */
-    cb_progress progress;
 } cb_rs;
 
 typedef struct rs_sink {
@@ -44,22 +62,21 @@ typedef struct rs_sink {
     size_t next;  /* first range that may still be reached */
 } rs_sink;
 
+/* Workers stop as soon as any of them failed or the caller cancelled. */
 static int rs_tick(cb_rs *rs, cb_error *err)
 {
-    const cb_restore_opts *o = rs->opts;
-    if (o->cancel != NULL && o->cancel(o->cancel_payload))
-        return cb_error_set(err, CB_ECANCELED, "restore cancelled");
-    if (o->progress != NULL)
-        o->progress(&rs->progress, o->progress_payload);
-    return 0;
+    pthread_mutex_lock(&rs->sh->lock);
+    int failed = rs->sh->failed;
+    pthread_mutex_unlock(&rs->sh->lock);
+    return failed ? cb_error_set(err, CB_ECANCELED, "restore stopped") : 0;
 }
 
 /* Write `len` bytes at volume offset `off`; with --sparse, all-zero pieces of a new file are
  * left as holes (the file was created empty, so they read as zeros). */
 static int rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, cb_error *err)
 {
-    if (!(rs->opts->sparse && rs->target.is_new_file))
-        return cb__target_pwrite(&rs->target, data, len, off, err);
+    if (!(rs->sh->opts->sparse && rs->sh->target.is_new_file))
+        return cb__target_pwrite(&rs->sh->target, data, len, off, err);
     for (size_t pos = 0; pos < len;) {
         /* pieces aligned to the grain in volume offsets, so holes line up with blocks */
         size_t n = RS_SPARSE_GRAIN - (size_t)((off + pos) % RS_SPARSE_GRAIN);
@@ -67,7 +84,7 @@ static int rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, cb_e
             n = len - pos;
         int rc = cb__is_zero(data + pos, n)
                      ? 0
-                     : cb__target_pwrite(&rs->target, data + pos, n, off + pos, err);
+                     : cb__target_pwrite(&rs->sh->target, data + pos, n, off + pos, err);
         if (rc < 0)
             return rc;
         pos += n;
@@ -98,7 +115,9 @@ static int rs_emit(cb_rs *rs,
         int rc = rs_pwrite(rs, data + (lo - a), (size_t)(hi - lo), lo, err);
         if (rc < 0)
             return rc;
-        rs->progress.bytes_done += hi - lo;
+        pthread_mutex_lock(&rs->sh->lock);
+        rs->sh->bytes += hi - lo;
+        pthread_mutex_unlock(&rs->sh->lock);
     }
     return 0;
 }
@@ -163,7 +182,7 @@ static int rs_fetch(cb_rs *rs,
 
     if ((rc = rs_decoder(rs, o->compression, &dec, err)) < 0 ||
         (rc = cb_decoder_begin(dec, max_out, o->name, err)) < 0 ||
-        (rc = cb_store_open_reader(rs->store, t->layer->where.container, o->name,
+        (rc = cb_store_open_reader(rs->sh->store, t->layer->where.container, o->name,
                                    t->layer->meta.extra_json, 0, &r, err)) < 0)
         goto done;
     cb__digest_md5_begin(&rs->dg);
@@ -198,7 +217,7 @@ static int rs_task(cb_rs *rs, const cb_task *t, cb_error *err)
 {
     int rc;
     size_t next = 0;
-    if (!rs->target.is_block) /* nothing is final until the rename */
+    if (!rs->sh->target.is_block) /* nothing is final until the rename */
         return rs_pass(rs, t, RS_WRITE, err);
     if (t->obj->length <= RS_BUFFER_MAX) {
         if ((rc = rs_pass(rs, t, RS_BUFFER, err)) < 0)
@@ -230,15 +249,131 @@ static int rs_learn_lengths(cb_rs *rs, cb_chain *c, cb_error *err)
     return 0;
 }
 
-static void rs_dispose(cb_rs *rs)
+static void rs_worker_dispose(cb_rs *rs)
 {
     for (size_t i = 0; i < 4; i++)
         cb_decoder_free(rs->dec[i]);
     if (rs->dg.sha != NULL)
         cb__digest_dispose(&rs->dg);
-    cb__target_close(&rs->target);
     cb_buf_dispose(&rs->obj);
     free(rs->io);
+}
+
+static void rs_fail(rs_shared *sh, int rc, const cb_error *err)
+{
+    pthread_mutex_lock(&sh->lock);
+    if (!sh->failed) {
+        sh->failed = rc;
+        sh->err = *err;
+    }
+    pthread_cond_broadcast(&sh->cond);
+    pthread_mutex_unlock(&sh->lock);
+}
+
+/* Take tasks (objects) until none is left; the first failure stops everybody. */
+static void *rs_worker_main(void *arg)
+{
+    cb_rs *rs = arg;
+    rs_shared *sh = rs->sh;
+    for (;;) {
+        cb_error err = { 0 };
+        pthread_mutex_lock(&sh->lock);
+        size_t i = sh->failed ? sh->plan->n_tasks : sh->next_task++;
+        pthread_mutex_unlock(&sh->lock);
+        if (i >= sh->plan->n_tasks)
+            break;
+        int rc = rs_task(rs, &sh->plan->tasks[i], &err);
+        if (rc < 0 && rc != CB_ECANCELED)
+            rs_fail(sh, rc, &err);
+        pthread_mutex_lock(&sh->lock);
+        sh->objects++;
+        pthread_mutex_unlock(&sh->lock);
+    }
+    pthread_mutex_lock(&sh->lock);
+    sh->running--;
+    pthread_cond_broadcast(&sh->cond);
+    pthread_mutex_unlock(&sh->lock);
+    return NULL;
+}
+
+static int rs_worker_init(cb_rs *rs, rs_shared *sh, cb_error *err)
+{
+    memset(rs, 0, sizeof(*rs));
+    rs->sh = sh;
+    if ((rs->io = cb__malloc(RS_READ, err)) == NULL)
+        return CB_ENOMEM;
+    return cb__digest_init(&rs->dg, 0, err);
+}
+
+/* The caller's thread: progress and the cancel hook, until the workers are done. */
+static int rs_supervise(rs_shared *sh, cb_progress *progress, cb_error *err)
+{
+    const cb_restore_opts *o = sh->opts;
+    pthread_mutex_lock(&sh->lock);
+    for (;;) {
+        progress->bytes_done = sh->bytes;
+        progress->objects_done = sh->objects;
+        int running = sh->running, failed = sh->failed;
+        pthread_mutex_unlock(&sh->lock);
+        if (o->progress != NULL)
+            o->progress(progress, o->progress_payload);
+        if (running == 0 || failed)
+            break;
+        if (o->cancel != NULL && o->cancel(o->cancel_payload)) {
+            cb_error cerr = { 0 };
+            cb_error_set(&cerr, CB_ECANCELED, "restore cancelled");
+            rs_fail(sh, CB_ECANCELED, &cerr);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&sh->lock);
+        if (sh->running > 0 && !sh->failed)
+            pthread_cond_timedwait(&sh->cond, &sh->lock, &ts);
+    }
+    if (sh->failed) {
+        if (err->code == 0)
+            *err = sh->err;
+        return sh->failed;
+    }
+    return 0;
+}
+
+/* Restore the plan's objects with `n` workers. */
+static int rs_run(rs_shared *sh, int n, cb_progress *progress, cb_error *err)
+{
+    cb_rs *w = cb__calloc((size_t)n, sizeof(*w), err);
+    int started = 0, rc = 0;
+    if (w == NULL)
+        return CB_ENOMEM;
+    for (; started < n && rc == 0; started++) {
+        if ((rc = rs_worker_init(&w[started], sh, err)) < 0)
+            break;
+        pthread_mutex_lock(&sh->lock);
+        sh->running++;
+        pthread_mutex_unlock(&sh->lock);
+        if (pthread_create(&w[started].thread, NULL, rs_worker_main, &w[started]) != 0) {
+            pthread_mutex_lock(&sh->lock);
+            sh->running--;
+            pthread_mutex_unlock(&sh->lock);
+            rc = cb_error_set(err, CB_ERROR, "cannot start restore threads");
+            rs_worker_dispose(&w[started]);
+            break;
+        }
+    }
+    if (rc < 0)
+        rs_fail(sh, rc, err);
+    int src = rs_supervise(sh, progress, err);
+    for (int i = 0; i < started; i++) {
+        pthread_join(w[i].thread, NULL);
+        rs_worker_dispose(&w[i]);
+    }
+    free(w);
+    return rc < 0 ? rc : src;
 }
 
 int cb_restore(cb_store *store,
@@ -251,36 +386,35 @@ int cb_restore(cb_store *store,
     char id[CB_UUID_LEN + 1];
     cb_chain chain = { 0 };
     cb_plan plan = { 0 };
-    cb_rs rs;
+    cb_progress progress = { .phase = "restore" };
+    rs_shared sh;
+    cb_rs probe;
     int rc;
 
-    memset(&rs, 0, sizeof(rs));
-    rs.target.fd = -1;
-    rs.store = store;
-    rs.opts = opts ? opts : &defaults;
-    rs.progress.phase = "restore";
+    memset(&sh, 0, sizeof(sh));
+    memset(&probe, 0, sizeof(probe));
+    sh.target.fd = -1;
+    sh.store = store;
+    sh.opts = opts ? opts : &defaults;
+    sh.plan = &plan;
+    pthread_mutex_init(&sh.lock, NULL);
+    pthread_cond_init(&sh.cond, NULL);
     if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0 ||
-        (rc = cb__chain_load(store, id, &chain, err)) < 0)
-        goto done;
-    if ((rs.io = cb__malloc(RS_READ, err)) == NULL) {
-        rc = CB_ENOMEM;
-        goto done;
-    }
-    if ((rc = cb__digest_init(&rs.dg, 0, err)) < 0 ||
-        (rc = rs_learn_lengths(&rs, &chain, err)) < 0 ||
+        (rc = cb__chain_load(store, id, &chain, err)) < 0 ||
+        (rc = rs_worker_init(&probe, &sh, err)) < 0 ||
+        (rc = rs_learn_lengths(&probe, &chain, err)) < 0 ||
         (rc = cb__plan_build(&chain, &plan, err)) < 0 ||
-        (rc = cb__target_open(&rs.target, target, chain.size, err)) < 0)
+        (rc = cb__target_open(&sh.target, target, chain.size, err)) < 0)
         goto done;
-    rs.progress.bytes_total = plan.bytes;
-    for (size_t i = 0; rc == 0 && i < plan.n_tasks; i++) {
-        rc = rs_task(&rs, &plan.tasks[i], err);
-        rs.progress.objects_done++;
-    }
-    if (rc == 0 && (rc = rs_tick(&rs, err)) == 0)
-        rc = cb__target_commit(&rs.target, err);
+    progress.bytes_total = plan.bytes;
+    if ((rc = rs_run(&sh, cb__pl_threads(sh.opts->threads), &progress, err)) == 0)
+        rc = cb__target_commit(&sh.target, err);
 done:
-    rs_dispose(&rs);
+    rs_worker_dispose(&probe);
+    cb__target_close(&sh.target);
     cb__plan_dispose(&plan);
     cb__chain_dispose(&chain);
+    pthread_mutex_destroy(&sh.lock);
+    pthread_cond_destroy(&sh.cond);
     return rc;
 }

@@ -168,7 +168,8 @@ int cb__plan_build(const cb_chain *chain, cb_plan *out, cb_error *err)
         cb__plan_dispose(out);
         return rc;
     }
-    qsort(out->tasks, out->n_tasks, sizeof(out->tasks[0]), plan_cmp);
+    if (out->n_tasks > 1)
+        qsort(out->tasks, out->n_tasks, sizeof(out->tasks[0]), plan_cmp);
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mem.h"
 #include "registry.h"
@@ -27,6 +28,8 @@ typedef struct mem_state {
     int fail_code[CB_MEM_OP_COUNT + 1];
     char *extra_metadata;
     int create;
+    char *slow_suffix; /* writes to matching objects sleep slow_usec */
+    unsigned slow_usec;
 } mem_state;
 
 typedef struct mem_writer {
@@ -196,7 +199,14 @@ static int mem_writer_write(cb_writer *base, const void *buf, size_t len, cb_err
     mem_writer *w = (mem_writer *)base;
     pthread_mutex_lock(&w->st->lock);
     int rc = mem_enter(w->st, CB_MEM_WRITE, err);
+    unsigned delay = 0;
+    const char *sfx = w->st->slow_suffix;
+    size_t nl = strlen(w->name), sl = sfx ? strlen(sfx) : 0;
+    if (sfx != NULL && nl >= sl && strcmp(w->name + nl - sl, sfx) == 0)
+        delay = w->st->slow_usec;
     pthread_mutex_unlock(&w->st->lock);
+    if (delay)
+        usleep(delay);
     if (rc < 0)
         return rc;
     return cb_buf_put(&w->data, buf, len, err);
@@ -426,6 +436,7 @@ static void mem_destroy(void *state)
     free(st->objects);
     free(st->containers);
     free(st->extra_metadata);
+    free(st->slow_suffix);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
@@ -521,5 +532,15 @@ void cb_mem_store_set_extra_metadata(cb_store *store, const char *json)
     pthread_mutex_lock(&st->lock);
     free(st->extra_metadata);
     st->extra_metadata = json ? strdup(json) : NULL;
+    pthread_mutex_unlock(&st->lock);
+}
+
+void cb_mem_store_slow_object(cb_store *store, const char *suffix, unsigned usec)
+{
+    mem_state *st = mem_of(store);
+    pthread_mutex_lock(&st->lock);
+    free(st->slow_suffix);
+    st->slow_suffix = suffix ? strdup(suffix) : NULL;
+    st->slow_usec = usec;
     pthread_mutex_unlock(&st->lock);
 }

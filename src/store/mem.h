@@ -41,6 +41,10 @@ int cb_mem_store_object(cb_store *store,
 /** Number of committed objects in every container. */
 size_t cb_mem_store_count(cb_store *store);
 
+/** Make every write to objects whose name ends with `suffix` sleep `usec` (NULL: none), so
+ * tests can make objects finish out of order. */
+void cb_mem_store_slow_object(cb_store *store, const char *suffix, unsigned usec);
+
 /** JSON the store returns from get_extra_metadata (NULL: none). Copied. */
 void cb_mem_store_set_extra_metadata(cb_store *store, const char *json);
 

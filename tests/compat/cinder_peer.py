@@ -253,7 +253,10 @@ def cmd_restore(args, ctxt):
     driver = PosixBackupDriver(ctxt)
     with open(args.target, 'wb') as f:
         driver.restore(backup, target_id, tpool.Proxy(f))
-    return {'restored': args.backup_id}
+    # what Cinder applied from the backup's volume_meta (empty without one)
+    from cinder import db
+    return {'restored': args.backup_id,
+            'volume_metadata': db.volume_metadata_get(ctxt, target_id)}
 
 
 def cmd_export(args, ctxt):

@@ -132,6 +132,19 @@ class CompatTest(unittest.TestCase):
         self.assertEqual(meta['parent_id'], bid)
         self.restore_both_ways(data, croot, oroot, inc, 500)
 
+    def test_volume_metadata_applied_by_cinder(self):
+        vol = self.work('vol-600')
+        data = make_volume(vol, 100000, seed=600)
+        root = self.work('meta-600')
+        _, out, _ = run_cb(root, 'backup', vol, '--metadata', 'owner=ops',
+                           '--metadata', 'note=caf\u00e9 "x"', '--object-size', '65536')
+        bid = out.strip()
+        target = self.work('meta-600-restored')
+        got = self.cinder.call('restore', '--root', root, '--backup-id', bid, '--target', target)
+        self.assertTrue(got['ok'], got)
+        self.assertEqual(read(target), data)
+        self.assertEqual(got['volume_metadata'], {'owner': 'ops', 'note': 'caf\u00e9 "x"'})
+
     def test_stray_object_refused_by_both(self):
         data, croot, oroot, bid = self.pair(300, 'zlib', SHAPES[0])
         odir, prefix = find_files(oroot, bid)

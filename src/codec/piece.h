@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * piece.h: compressing the pieces of one object independently, on any thread, so that a
+ * large object is still compressed in parallel, yet each object remains ONE valid stream
+ * of its algorithm (what Cinder's Python restore needs):
+ *
+ *   zlib  pigz's idea: each piece is raw DEFLATE ending on a byte boundary with no final
+ *         block (ISA-L's igzip, much faster than zlib at a ratio within a few per cent);
+ *         the object is a zlib header, the pieces in order, an empty final block and the
+ *         Adler-32 of the object's bytes. A piece that looks incompressible (by sampling
+ *         its byte entropy) is written as stored blocks without running the compressor.
+ *   bz2   each piece is a complete bzip2 stream; Python (and bzip2) read concatenated
+ *         streams as one.
+ *   zstd  has no such form (one frame, blocks depend on history): not supported here; the
+ *         engine feeds zstd objects to a streaming encoder in order instead.
+ */
+#ifndef CB_CODEC_PIECE_H
+#define CB_CODEC_PIECE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "../util/buf.h"
+
+/* 1 if the codec can compress pieces independently (zlib, bz2). */
+int cb_piece_supported(cb_codec_id id);
+
+typedef struct cb_piece_coder cb_piece_coder; /* one per thread */
+
+int cb_piece_coder_new(cb_piece_coder **out, cb_codec_id id, cb_error *err);
+void cb_piece_coder_free(cb_piece_coder *c);
+
+/* Append the compressed form of one piece to `out`. */
+int cb_piece_compress(
+    cb_piece_coder *c, const void *in, size_t len, cb_buf *out, const char *label, cb_error *err);
+
+/* What goes before the first piece of an object / after the last one. `adler` is the
+ * Adler-32 of all the object's bytes (zlib; ignored by other codecs). */
+int cb_piece_object_begin(cb_codec_id id, cb_buf *out, cb_error *err);
+int cb_piece_object_end(cb_codec_id id, uint32_t adler, cb_buf *out, cb_error *err);
+
+/* Adler-32 running value (start with 1). */
+uint32_t cb_piece_adler32(uint32_t adler, const void *data, size_t len);
+
+/* 1 if a sample of `data` looks incompressible (byte entropy close to 8 bits). Cheap:
+ * looks at a few KiB spread over the buffer. */
+int cb_looks_incompressible(const void *data, size_t len);
+
+#endif

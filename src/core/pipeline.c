@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pipeline.c: reader, workers, per-object sequencers and committer (see pipeline.h). */
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline.h"
+#include "pipeline_impl.h"
+#include "../util/alloc.h"
+
+int cb__pl_threads(int threads)
+{
+    long n = threads > 0 ? threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+/* Record the first failure and wake everybody. Call without pl->lock. */
+void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err)
+{
+    pthread_mutex_lock(&pl->lock);
+    if (!pl->failed) {
+        pl->failed = rc;
+        pl->err = *err;
+        if (pl->err.code == 0)
+            cb_error_set(&pl->err, rc, "backup pipeline failed (%s)", cb_status_name(rc));
+    }
+    pthread_cond_broadcast(&pl->cond_free);
+    pthread_cond_broadcast(&pl->cond_work);
+    pthread_cond_broadcast(&pl->cond_done);
+    pthread_mutex_unlock(&pl->lock);
+}
+
+int cb__pl_failed(cb_pl *pl)
+{
+    pthread_mutex_lock(&pl->lock);
+    int f = pl->failed;
+    pthread_mutex_unlock(&pl->lock);
+    return f;
+}
+
+void cb__pl_release(cb_pl *pl, pl_piece *p)
+{
+    pthread_mutex_lock(&pl->lock);
+    p->next = pl->pool;
+    pl->pool = p;
+    pl->bytes_done += p->len;
+    pthread_cond_signal(&pl->cond_free);
+    pthread_mutex_unlock(&pl->lock);
+}
+
+void cb__pl_obj_done(cb_pl *pl, pl_obj *o)
+{
+    pthread_mutex_lock(&pl->lock);
+    o->done = 1;
+    pthread_cond_broadcast(&pl->cond_done);
+    pthread_mutex_unlock(&pl->lock);
+}
+
+/* ---- workers ---- */
+
+static pl_piece *pl_next_work(cb_pl *pl)
+{
+    pthread_mutex_lock(&pl->lock);
+    while (pl->work_head == NULL && !pl->reader_done && !pl->failed)
+        pthread_cond_wait(&pl->cond_work, &pl->lock);
+    pl_piece *p = pl->work_head;
+    if (p != NULL) {
+        pl->work_head = p->next;
+        if (pl->work_head == NULL)
+            pl->work_tail = NULL;
+    }
+    pthread_mutex_unlock(&pl->lock);
+    return p;
+}
+
+/* SHA-256 of every sha block of the piece, straight into its object's digest array. */
+static void pl_hash(cb_pl *pl, pl_worker *wk, pl_piece *p)
+{
+    cb_bk *b = pl->b;
+    unsigned char *d = p->obj->digests + (p->off - p->obj->off) / b->sha_block * 32;
+    for (size_t at = 0; at < p->len; at += b->sha_block, d += 32) {
+        size_t n = p->len - at < b->sha_block ? p->len - at : b->sha_block;
+        if (p->hole && n == b->sha_block)
+            memcpy(d, wk->dg.zero_sha, 32);
+        else if (p->hole)
+            cb__digest_sha256(&wk->dg, pl->zeros, n, d);
+        else
+            cb__digest_sha256(&wk->dg, p->data + at, n, d);
+    }
+}
+
+static int pl_work_one(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
+{
+    pl_hash(pl, wk, p);
+    if (pl->mode == CB_PL_SCAN) {
+        pl_obj *o = p->obj;
+        pthread_mutex_lock(&o->lock);
+        int last = ++o->hashed == o->n_pieces;
+        pthread_mutex_unlock(&o->lock);
+        cb__pl_release(pl, p);
+        if (last)
+            cb__pl_obj_done(pl, o);
+        return 0;
+    }
+    cb_buf_reset(&p->out);
+    if (wk->coder != NULL && !p->obj->raw) {
+        /* holes were zeroed by the reader in this mode */
+        int rc = cb_piece_compress(wk->coder, p->data, p->len, &p->out, p->obj->name, err);
+        if (rc < 0) {
+            cb__pl_release(pl, p);
+            return rc;
+        }
+    }
+    return cb__pl_deliver(pl, wk, p, err);
+}
+
+static void *pl_worker_main(void *arg)
+{
+    pl_worker *wk = arg;
+    cb_pl *pl = wk->pl;
+    pl_piece *p;
+    while ((p = pl_next_work(pl)) != NULL) {
+        cb_error err = { 0 };
+        if (cb__pl_failed(pl)) { /* drain: give the buffer back, do nothing */
+            cb__pl_release(pl, p);
+            continue;
+        }
+        int rc = pl_work_one(pl, wk, p, &err);
+        if (rc < 0)
+            cb__pl_fail(pl, rc, &err);
+    }
+    return NULL;
+}
+
+/* ---- committer ---- */
+
+static void pl_range_of(const cb_pl *pl, const pl_obj *o, cb_pl_range *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->index = o->index;
+    r->off = o->off;
+    r->len = o->len;
+    r->digests = o->digests;
+    r->n_digests = (size_t)((o->len + pl->b->sha_block - 1) / pl->b->sha_block);
+    r->zero = o->zero;
+    r->compression = o->compression;
+    memcpy(r->md5, o->md5sum, 16);
+    r->stored_bytes = o->stored;
+}
+
+/* Wait for object `index` to be finished; 0 and *o_out, or the failure. Reports progress
+ * and polls the cancel hook while it waits. */
+static int pl_wait_object(cb_pl *pl, uint64_t index, pl_obj **o_out, cb_error *err)
+{
+    for (;;) {
+        struct timespec ts;
+        pthread_mutex_lock(&pl->lock);
+        pl_obj *o = index < pl->created ? pl->objs[index % pl->max_objs] : NULL;
+        int ready = o != NULL && o->done, failed = pl->failed;
+        pl->b->progress.bytes_done = pl->base_done + pl->bytes_done;
+        if (!ready && !failed) {
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 200 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&pl->cond_done, &pl->lock, &ts);
+        }
+        pthread_mutex_unlock(&pl->lock);
+        if (failed)
+            return failed;
+        if (ready) {
+            *o_out = o;
+            return 0;
+        }
+        int rc = cb__bk_tick(pl->b, err);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static int pl_commit_all(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
+{
+    for (uint64_t i = 0; i < pl->n_ranges; i++) {
+        pl_obj *o = NULL;
+        cb_pl_range r;
+        int rc = pl_wait_object(pl, i, &o, err);
+        if (rc < 0)
+            return rc;
+        pl_range_of(pl, o, &r);
+        if ((rc = commit(pl->b, &r, err)) < 0 || (rc = cb__bk_tick(pl->b, err)) < 0)
+            return rc;
+        pthread_mutex_lock(&pl->lock);
+        pl->objs[i % pl->max_objs] = NULL;
+        pl->committed++;
+        pthread_cond_broadcast(&pl->cond_free); /* the reader may wait for an object slot */
+        pthread_mutex_unlock(&pl->lock);
+        cb__pl_obj_free(pl, o);
+    }
+    return 0;
+}
+
+/* ---- setup and teardown ---- */
+
+static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
+{
+    memset(pl, 0, sizeof(*pl));
+    pl->b = b;
+    pl->mode = mode;
+    pl->piece = b->piece;
+    pl->n_workers = cb__pl_threads(b->opts->threads);
+    pl->max_objs = (size_t)pl->n_workers + 3;
+    pl->n_ranges = (b->vol.size + b->object_size - 1) / b->object_size;
+    pl->base_done = b->progress.bytes_done;
+    pthread_mutex_init(&pl->lock, NULL);
+    pthread_cond_init(&pl->cond_free, NULL);
+    pthread_cond_init(&pl->cond_work, NULL);
+    pthread_cond_init(&pl->cond_done, NULL);
+    if ((pl->objs = cb__calloc(pl->max_objs, sizeof(*pl->objs), err)) == NULL ||
+        (pl->zeros = cb__calloc(1, b->sha_block, err)) == NULL ||
+        (pl->workers = cb__calloc((size_t)pl->n_workers, sizeof(*pl->workers), err)) == NULL)
+        return CB_ENOMEM;
+    /* a few pieces per worker keep every stage busy; more would only cost memory */
+    size_t n_pieces = (size_t)pl->n_workers * 3 + 2;
+    for (size_t i = 0; i < n_pieces; i++) {
+        pl_piece *p = cb__calloc(1, sizeof(*p), err);
+        if (p == NULL || (p->data = cb__malloc(pl->piece, err)) == NULL) {
+            free(p);
+            return CB_ENOMEM;
+        }
+        p->next = pl->pool;
+        pl->pool = p;
+    }
+    for (int i = 0; i < pl->n_workers; i++) {
+        pl_worker *wk = &pl->workers[i];
+        int rc;
+        wk->pl = pl;
+        if ((rc = cb__digest_init(&wk->dg, b->sha_block, err)) < 0)
+            return rc;
+        if (mode == CB_PL_FULL && cb_piece_supported(b->codec) &&
+            (rc = cb_piece_coder_new(&wk->coder, b->codec, err)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void pl_free_pieces(pl_piece *p)
+{
+    for (pl_piece *n; p != NULL; p = n) {
+        n = p->next;
+        cb_buf_dispose(&p->out);
+        free(p->data);
+        free(p);
+    }
+}
+
+static void pl_dispose(cb_pl *pl)
+{
+    for (size_t i = 0; pl->objs != NULL && i < pl->max_objs; i++)
+        cb__pl_obj_free(pl, pl->objs[i]);
+    pl_free_pieces(pl->pool);
+    pl_free_pieces(pl->work_head); /* queued after the workers left, on failure */
+    for (int i = 0; pl->workers != NULL && i < pl->n_workers; i++) {
+        if (pl->workers[i].dg.sha != NULL)
+            cb__digest_dispose(&pl->workers[i].dg);
+        cb_piece_coder_free(pl->workers[i].coder);
+    }
+    for (size_t i = 0; i < pl->n_free_enc; i++)
+        cb_encoder_free(pl->free_enc[i]);
+    free(pl->workers);
+    free(pl->objs);
+    free(pl->zeros);
+    pthread_mutex_destroy(&pl->lock);
+    pthread_cond_destroy(&pl->cond_free);
+    pthread_cond_destroy(&pl->cond_work);
+    pthread_cond_destroy(&pl->cond_done);
+}
+
+int cb__pl_run(cb_bk *b, cb_pl_mode mode, cb_pl_commit_fn commit, cb_error *err)
+{
+    cb_pl pl;
+    pthread_t reader;
+    int started = 0, reader_started = 0;
+    int rc = pl_init(&pl, b, mode, err);
+    if (rc == 0) {
+        for (; started < pl.n_workers; started++)
+            if (pthread_create(&pl.workers[started].thread, NULL, pl_worker_main,
+                               &pl.workers[started]) != 0)
+                break;
+        if (started < pl.n_workers)
+            rc = cb_error_set(err, CB_ERROR, "cannot start worker threads");
+        else if (pthread_create(&reader, NULL, cb__pl_reader_main, &pl) != 0)
+            rc = cb_error_set(err, CB_ERROR, "cannot start the reader thread");
+        else
+            reader_started = 1;
+    }
+    if (rc == 0)
+        rc = pl_commit_all(&pl, commit, err);
+    if (rc < 0) /* stop everybody; the first error is already in err (or in pl.err) */
+        cb__pl_fail(&pl, rc, err);
+    pthread_mutex_lock(&pl.lock);
+    pl.reader_done = pl.reader_done || !reader_started;
+    pthread_cond_broadcast(&pl.cond_work);
+    pthread_mutex_unlock(&pl.lock);
+    if (reader_started)
+        pthread_join(reader, NULL);
+    pthread_mutex_lock(&pl.lock);
+    pl.reader_done = 1;
+    pthread_cond_broadcast(&pl.cond_work);
+    pthread_mutex_unlock(&pl.lock);
+    for (int i = 0; i < started; i++)
+        pthread_join(pl.workers[i].thread, NULL);
+    if (rc < 0 && pl.failed && err->code == 0) /* a worker's error, first in time */
+        *err = pl.err;
+    pl_dispose(&pl);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pipeline_impl.h: the pipeline's internal types, shared by pipeline.c and pipeline_obj.c. */
+#ifndef CB_CORE_PIPELINE_IMPL_H
+#define CB_CORE_PIPELINE_IMPL_H
+
+#include <pthread.h>
+
+#include "pipeline.h"
+#include "../codec/piece.h"
+
+typedef struct pl_obj pl_obj;
+typedef struct cb_pl cb_pl;
+
+typedef struct pl_piece {
+    struct pl_piece *next; /* in the free pool or the work queue */
+    pl_obj *obj;
+    size_t index; /* within its object */
+    uint64_t off; /* in the volume */
+    size_t len;
+    int hole;            /* wholly in a hole: `data` was not read (its bytes are zeros) */
+    unsigned char *data; /* pl->piece bytes */
+    cb_buf out;          /* the piece compressed by a worker (zlib, bz2) */
+} pl_piece;
+
+struct pl_obj {
+    uint64_t index, off, len;
+    size_t n_pieces;
+    char *name;
+    unsigned char *digests; /* 32 bytes per sha block, filled by the workers */
+    int zero;               /* wholly in a hole: no pieces, the committer stores it */
+    int raw;                /* sampling said it will not compress: store it as "none" */
+    pthread_mutex_t lock;   /* guards arrived, next_seq, running, hashed */
+    pl_piece **arrived;     /* pieces hashed (and compressed), waiting for their turn */
+    size_t next_seq;        /* the next piece to feed to the writer */
+    int running;            /* a thread is feeding this object now */
+    size_t hashed;          /* CB_PL_SCAN: pieces hashed so far */
+    /* owned by whichever thread is running the sequence */
+    cb_writer *w;
+    void *md5ctx; /* EVP_MD_CTX */
+    uint32_t adler;
+    cb_encoder *enc; /* streaming codecs (zstd) */
+    uint64_t stored; /* bytes handed to the writer */
+    /* results */
+    int done; /* guarded by the pipeline's lock */
+    const char *compression;
+    unsigned char md5sum[16];
+};
+
+typedef struct pl_worker {
+    cb_pl *pl;
+    pthread_t thread;
+    cb_digest dg;          /* SHA-256 context */
+    cb_piece_coder *coder; /* zlib or bz2 pieces, or NULL */
+} pl_worker;
+
+struct cb_pl {
+    cb_bk *b;
+    cb_pl_mode mode;
+    size_t piece;
+    int n_workers;
+    pl_worker *workers;
+    unsigned char *zeros; /* one sha block of zeros */
+    uint64_t n_ranges;
+    pthread_mutex_t lock;     /* guards everything below */
+    pthread_cond_t cond_free; /* a piece came back to the pool, or an object was committed */
+    pthread_cond_t cond_work; /* work queued, or the reader is done, or failure */
+    pthread_cond_t cond_done; /* an object is finished */
+    pl_piece *pool;
+    pl_piece *work_head, *work_tail;
+    pl_obj **objs; /* ring of the objects in flight, by index % max_objs */
+    size_t max_objs;
+    uint64_t created, committed;
+    int reader_done;
+    int failed;   /* the first failure's code, 0 while all is well */
+    cb_error err; /* its message */
+    uint64_t bytes_done, base_done;
+    cb_encoder *free_enc[16]; /* streaming encoders to reuse */
+    size_t n_free_enc;
+};
+
+void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err);
+int cb__pl_failed(cb_pl *pl);
+void cb__pl_release(cb_pl *pl, pl_piece *p);
+void cb__pl_obj_done(cb_pl *pl, pl_obj *o);
+void cb__pl_obj_free(cb_pl *pl, pl_obj *o);
+int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
+void *cb__pl_reader_main(void *arg);
+
+#endif

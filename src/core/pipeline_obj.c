@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pipeline_obj.c: the reader, and each object's sequence from first piece to close. */
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline_impl.h"
+#include "../util/alloc.h"
+
+#define PL_SAMPLES 8
+#define PL_SAMPLE_LEN 4096
+
+void cb__pl_obj_free(cb_pl *pl, pl_obj *o)
+{
+    if (o == NULL)
+        return;
+    for (size_t i = 0; o->arrived != NULL && i < o->n_pieces; i++)
+        if (o->arrived[i] != NULL) {
+            pl_piece *p = o->arrived[i];
+            p->next = pl->pool; /* threads are joined or idle: no lock needed at teardown */
+            pl->pool = p;
+        }
+    cb_writer_free(o->w); /* an unfinished object is abandoned: nothing is committed */
+    EVP_MD_CTX_free(o->md5ctx);
+    if (o->enc != NULL) {
+        if (pl->n_free_enc < sizeof(pl->free_enc) / sizeof(pl->free_enc[0]))
+            pl->free_enc[pl->n_free_enc++] = o->enc;
+        else
+            cb_encoder_free(o->enc);
+    }
+    pthread_mutex_destroy(&o->lock);
+    free(o->arrived);
+    free(o->digests);
+    free(o->name);
+    free(o);
+}
+
+/* ---- the sequence of one object: strictly in piece order, on whichever thread ---- */
+
+static int pl_write(const void *data, size_t len, void *payload, cb_error *err)
+{
+    pl_obj *o = payload;
+    o->stored += len;
+    return cb_writer_write(o->w, data, len, err);
+}
+
+static cb_encoder *pl_take_encoder(cb_pl *pl)
+{
+    cb_encoder *e = NULL;
+    pthread_mutex_lock(&pl->lock);
+    if (pl->n_free_enc > 0)
+        e = pl->free_enc[--pl->n_free_enc];
+    pthread_mutex_unlock(&pl->lock);
+    return e;
+}
+
+static int pl_begin_object(cb_pl *pl, pl_obj *o, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    cb_buf hdr = CB_BUF_INIT;
+    int rc;
+    if ((o->md5ctx = EVP_MD_CTX_new()) == NULL)
+        return cb_error_set(err, CB_ENOMEM, "out of memory");
+    EVP_DigestInit_ex(o->md5ctx, EVP_md5(), NULL);
+    o->adler = 1;
+    if ((rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json, 0, &o->w,
+                                   err)) < 0)
+        return rc;
+    if (o->raw || b->codec == CB_CODEC_NONE)
+        return 0;
+    if (cb_piece_supported(b->codec)) {
+        if ((rc = cb_piece_object_begin(b->codec, &hdr, err)) == 0)
+            rc = pl_write(hdr.data, hdr.len, o, err);
+        cb_buf_dispose(&hdr);
+        return rc;
+    }
+    if ((o->enc = pl_take_encoder(pl)) == NULL &&
+        (rc = cb_encoder_new(&o->enc, b->codec, 0, err)) < 0)
+        return rc;
+    return cb_encoder_begin(o->enc, o->len, o->name, err);
+}
+
+static int pl_sequence_piece(cb_pl *pl, pl_obj *o, pl_piece *p, cb_error *err)
+{
+    int rc;
+    const unsigned char *data = p->data; /* holes were zeroed by the reader in this mode */
+    if (p->index == 0 && (rc = pl_begin_object(pl, o, err)) < 0)
+        return rc;
+    EVP_DigestUpdate(o->md5ctx, data, p->len);
+    if (o->raw || pl->b->codec == CB_CODEC_NONE)
+        return pl_write(data, p->len, o, err);
+    if (cb_piece_supported(pl->b->codec)) {
+        o->adler = cb_piece_adler32(o->adler, data, p->len);
+        return pl_write(p->out.data, p->out.len, o, err);
+    }
+    return cb_encoder_feed(o->enc, data, p->len, pl_write, o, err);
+}
+
+/* Compression did not make the object smaller: write it again, raw (Cinder's rule). */
+static int pl_rewrite_raw(cb_pl *pl, pl_obj *o, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    unsigned char *buf = cb__malloc(pl->piece, err);
+    int rc;
+    if (buf == NULL)
+        return CB_ENOMEM;
+    cb_writer_free(o->w);
+    o->w = NULL;
+    o->stored = 0;
+    rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json, 0, &o->w, err);
+    for (uint64_t pos = 0; rc == 0 && pos < o->len; pos += pl->piece) {
+        size_t n = o->len - pos < pl->piece ? (size_t)(o->len - pos) : pl->piece;
+        if ((rc = cb__volume_pread(&b->vol, buf, n, o->off + pos, err)) == 0)
+            rc = pl_write(buf, n, o, err);
+    }
+    free(buf);
+    return rc;
+}
+
+static int pl_finish_object(cb_pl *pl, pl_obj *o, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    cb_buf tail = CB_BUF_INIT;
+    int rc = 0;
+    unsigned int n = 16;
+    o->compression = (o->raw || b->codec == CB_CODEC_NONE) ? "none" : b->comp_name;
+    if (o->enc != NULL) {
+        rc = cb_encoder_end(o->enc, pl_write, o, err);
+    } else if (strcmp(o->compression, "none") != 0) {
+        if ((rc = cb_piece_object_end(b->codec, o->adler, &tail, err)) == 0)
+            rc = pl_write(tail.data, tail.len, o, err);
+        cb_buf_dispose(&tail);
+    }
+    if (rc == 0 && strcmp(o->compression, "none") != 0 && o->stored >= o->len) {
+        o->compression = "none";
+        rc = pl_rewrite_raw(pl, o, err);
+    }
+    if (rc == 0)
+        rc = cb_writer_close(o->w, err);
+    if (rc == 0)
+        EVP_DigestFinal_ex(o->md5ctx, o->md5sum, &n);
+    return rc;
+}
+
+int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
+{
+    pl_obj *o = p->obj;
+    int rc = 0, finished;
+    (void)wk;
+    pthread_mutex_lock(&o->lock);
+    o->arrived[p->index] = p;
+    if (o->running) { /* the thread feeding this object will take it in turn */
+        pthread_mutex_unlock(&o->lock);
+        return 0;
+    }
+    o->running = 1;
+    while (rc == 0 && o->next_seq < o->n_pieces && o->arrived[o->next_seq] != NULL) {
+        pl_piece *q = o->arrived[o->next_seq];
+        o->arrived[o->next_seq++] = NULL;
+        pthread_mutex_unlock(&o->lock);
+        rc = cb__pl_failed(pl) ? CB_ECANCELED : pl_sequence_piece(pl, o, q, err);
+        cb__pl_release(pl, q);
+        pthread_mutex_lock(&o->lock);
+    }
+    /* checked and cleared under the lock: a piece that arrives now starts a new run */
+    finished = rc == 0 && o->next_seq == o->n_pieces;
+    o->running = 0;
+    pthread_mutex_unlock(&o->lock);
+    if (rc == CB_ECANCELED && err->code == 0)
+        return 0; /* another stage failed first; it reports */
+    if (rc == 0 && finished && (rc = pl_finish_object(pl, o, err)) == 0)
+        cb__pl_obj_done(pl, o);
+    return rc;
+}
+
+/* ---- the reader ---- */
+
+/* Whether an object is worth compressing, from a few samples spread over it. */
+static int pl_sample_raw(cb_pl *pl, uint64_t off, uint64_t len)
+{
+    cb_bk *b = pl->b;
+    unsigned char buf[PL_SAMPLE_LEN * PL_SAMPLES];
+    cb_error err = { 0 };
+    if (b->codec == CB_CODEC_NONE || len < sizeof(buf) * 4)
+        return 0;
+    for (int i = 0; i < PL_SAMPLES; i++) {
+        uint64_t at = off + (len - PL_SAMPLE_LEN) / (PL_SAMPLES - 1) * (uint64_t)i;
+        if (cb__volume_pread(&b->vol, buf + i * PL_SAMPLE_LEN, PL_SAMPLE_LEN, at, &err) < 0)
+            return 0; /* the real read will report it */
+    }
+    for (int i = 0; i < PL_SAMPLES; i++)
+        if (!cb_looks_incompressible(buf + i * PL_SAMPLE_LEN, PL_SAMPLE_LEN))
+            return 0;
+    return 1;
+}
+
+static int pl_new_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    pl_obj *o = cb__calloc(1, sizeof(*o), err);
+    uint64_t data;
+    int rc;
+    if (o == NULL)
+        return CB_ENOMEM;
+    pthread_mutex_init(&o->lock, NULL);
+    o->index = index;
+    o->off = index * b->object_size;
+    o->len = b->vol.size - o->off < b->object_size ? b->vol.size - o->off : b->object_size;
+    o->n_pieces = (size_t)((o->len + pl->piece - 1) / pl->piece);
+    size_t blocks = (size_t)((o->len + b->sha_block - 1) / b->sha_block);
+    *out = o;
+    if ((o->digests = cb__malloc(blocks * 32, err)) == NULL ||
+        (o->arrived = cb__calloc(o->n_pieces, sizeof(*o->arrived), err)) == NULL ||
+        (o->name = cb__name_object(b->prefix, index + 1, err)) == NULL)
+        return CB_ENOMEM;
+    if ((rc = cb__volume_next_data(&b->vol, o->off, &data, err)) < 0)
+        return rc;
+    o->zero = data >= o->off + o->len;
+    if (o->zero) { /* every digest is the zero block's; the committer stores it */
+        cb_digest dg;
+        if ((rc = cb__digest_init(&dg, b->sha_block, err)) < 0)
+            return rc;
+        for (size_t i = 0; i < blocks; i++) {
+            uint64_t n = o->len - (uint64_t)i * b->sha_block;
+            if (n >= b->sha_block)
+                memcpy(o->digests + i * 32, dg.zero_sha, 32);
+            else
+                cb__digest_sha256(&dg, pl->zeros, (size_t)n, o->digests + i * 32);
+        }
+        cb__digest_dispose(&dg);
+        return 0;
+    }
+    o->raw = pl->mode == CB_PL_FULL && pl_sample_raw(pl, o->off, o->len);
+    return 0;
+}
+
+/* Publish an object once there is room for it among the objects in flight. */
+static int pl_publish(cb_pl *pl, pl_obj *o)
+{
+    pthread_mutex_lock(&pl->lock);
+    while (!pl->failed && pl->created - pl->committed >= pl->max_objs)
+        pthread_cond_wait(&pl->cond_free, &pl->lock);
+    int failed = pl->failed;
+    if (!failed) {
+        pl->objs[o->index % pl->max_objs] = o;
+        pl->created++;
+        if (o->zero) {
+            o->done = 1;
+            pthread_cond_broadcast(&pl->cond_done);
+        }
+    }
+    pthread_mutex_unlock(&pl->lock);
+    return failed;
+}
+
+static pl_piece *pl_take_piece(cb_pl *pl)
+{
+    pthread_mutex_lock(&pl->lock);
+    while (pl->pool == NULL && !pl->failed)
+        pthread_cond_wait(&pl->cond_free, &pl->lock);
+    pl_piece *p = pl->failed ? NULL : pl->pool;
+    if (p != NULL)
+        pl->pool = p->next;
+    pthread_mutex_unlock(&pl->lock);
+    return p;
+}
+
+static void pl_queue(cb_pl *pl, pl_piece *p)
+{
+    pthread_mutex_lock(&pl->lock);
+    p->next = NULL;
+    if (pl->work_tail != NULL)
+        pl->work_tail->next = p;
+    else
+        pl->work_head = p;
+    pl->work_tail = p;
+    pthread_cond_signal(&pl->cond_work);
+    pthread_mutex_unlock(&pl->lock);
+}
+
+static int pl_read_piece(cb_pl *pl, pl_obj *o, size_t i, pl_piece *p, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    uint64_t data;
+    int rc;
+    p->obj = o;
+    p->index = i;
+    p->off = o->off + (uint64_t)i * pl->piece;
+    p->len = o->off + o->len - p->off < pl->piece ? (size_t)(o->off + o->len - p->off) : pl->piece;
+    if ((rc = cb__volume_next_data(&b->vol, p->off, &data, err)) < 0)
+        return rc;
+    p->hole = data >= p->off + p->len;
+    if (p->hole) { /* zeros: read nothing; the bytes matter only when stored */
+        if (pl->mode == CB_PL_FULL)
+            memset(p->data, 0, p->len);
+        return 0;
+    }
+    uint64_t end = cb__volume_data_end(&b->vol, data);
+    if (data == p->off && end >= p->off + p->len)
+        return cb__volume_pread(&b->vol, p->data, p->len, p->off, err);
+    /* holes and data mixed: zero the holes, read the data */
+    for (size_t done = 0; done < p->len;) {
+        uint64_t at = p->off + done;
+        if ((rc = cb__volume_next_data(&b->vol, at, &data, err)) < 0)
+            return rc;
+        size_t hole = data - at < p->len - done ? (size_t)(data - at) : p->len - done;
+        memset(p->data + done, 0, hole);
+        done += hole;
+        if (done == p->len)
+            break;
+        end = cb__volume_data_end(&b->vol, p->off + done);
+        size_t n =
+            end - (p->off + done) < p->len - done ? (size_t)(end - (p->off + done)) : p->len - done;
+        if (n == 0)
+            n = p->len - done;
+        if ((rc = cb__volume_pread(&b->vol, p->data + done, n, p->off + done, err)) < 0)
+            return rc;
+        done += n;
+    }
+    return 0;
+}
+
+static int pl_read_object(cb_pl *pl, uint64_t index, cb_error *err)
+{
+    pl_obj *o = NULL;
+    int rc = pl_new_object(pl, index, &o, err);
+    if (rc < 0) {
+        cb__pl_obj_free(pl, o);
+        return rc;
+    }
+    /* once published, the object belongs to the pipeline: a zero object, or one whose last
+     * piece is done, may be committed and freed at any moment, so read nothing from it */
+    size_t n_pieces = o->zero ? 0 : o->n_pieces;
+    if ((rc = pl_publish(pl, o)) != 0) {
+        cb__pl_obj_free(pl, o);
+        return rc;
+    }
+    for (size_t i = 0; i < n_pieces; i++) {
+        pl_piece *p = pl_take_piece(pl);
+        if (p == NULL)
+            return CB_ECANCELED; /* failed elsewhere */
+        if ((rc = pl_read_piece(pl, o, i, p, err)) < 0) {
+            cb__pl_release(pl, p);
+            return rc;
+        }
+        pl_queue(pl, p);
+    }
+    return 0;
+}
+
+void *cb__pl_reader_main(void *arg)
+{
+    cb_pl *pl = arg;
+    cb_error err = { 0 };
+    int rc = 0;
+    for (uint64_t i = 0; rc == 0 && i < pl->n_ranges; i++)
+        rc = pl_read_object(pl, i, &err);
+    if (rc < 0 && err.code != 0)
+        cb__pl_fail(pl, rc, &err);
+    pthread_mutex_lock(&pl->lock);
+    pl->reader_done = 1;
+    pthread_cond_broadcast(&pl->cond_work);
+    pthread_mutex_unlock(&pl->lock);
+    return NULL;
+}
