@@ -4,6 +4,7 @@
 #define ZLIB_CONST
 #include <limits.h>
 #include <stdlib.h>
+#include <isa-l/igzip_lib.h>
 #include <zlib.h>
 
 #include "codec.h"
@@ -12,11 +13,6 @@
 /* zlib.compress(): windowBits 15 and memLevel 8 give the 78 9c header at level 6. */
 #define ZLIB_WINDOW_BITS 15
 #define ZLIB_MEM_LEVEL 8
-
-typedef struct zlib_dec {
-    z_stream zs;
-    int ended; /* the stream's end was seen: later bytes are ignored, like Python does */
-} zlib_dec;
 
 static const char *zlib_reason(const z_stream *zs, int rc)
 {
@@ -92,61 +88,88 @@ static void zlib_enc_free(void *st)
     free(st);
 }
 
+/*
+ * Decoding with ISA-L's inflate: several times zlib's speed, the same checks (the zlib
+ * header, every block, the Adler-32). Like Python's zlib.decompress(), bytes after the end
+ * of the stream are ignored.
+ */
+typedef struct zlib_isal_dec {
+    struct inflate_state st;
+    int ended;
+} zlib_isal_dec;
+
 static int zlib_dec_new(void **out, cb_error *err)
 {
-    zlib_dec *z = cb__calloc(1, sizeof(*z), err);
+    zlib_isal_dec *z = cb__calloc(1, sizeof(*z), err);
     if (z == NULL)
         return CB_ENOMEM;
-    /* windowBits 15 without +16/+32: zlib framing only, as zlib.decompress() insists */
-    int rc = inflateInit2(&z->zs, ZLIB_WINDOW_BITS);
-    if (rc != Z_OK) {
-        free(z);
-        return cb_error_set(err, rc == Z_MEM_ERROR ? CB_ENOMEM : CB_ERROR,
-                            "zlib: cannot start a decompressor: %s", zError(rc));
-    }
     *out = z;
     return 0;
 }
 
 static int zlib_dec_begin(void *st, const char *label, cb_error *err)
 {
-    zlib_dec *z = st;
+    zlib_isal_dec *z = st;
+    (void)label;
+    (void)err;
+    isal_inflate_init(&z->st);
+    z->st.crc_flag = ISAL_ZLIB;
     z->ended = 0;
-    if (inflateReset(&z->zs) != Z_OK)
-        return cb_error_set(err, CB_ERROR, "object '%s': zlib: cannot reset the decompressor",
-                            label);
     return 0;
+}
+
+static const char *zlib_isal_reason(int rc)
+{
+    switch (rc) {
+    case ISAL_INVALID_BLOCK:
+        return "invalid block";
+    case ISAL_INVALID_SYMBOL:
+        return "invalid code";
+    case ISAL_INVALID_LOOKBACK:
+        return "invalid distance too far back";
+    case ISAL_INVALID_WRAPPER:
+        return "incorrect header check";
+    case ISAL_UNSUPPORTED_METHOD:
+        return "unknown compression method";
+    case ISAL_INCORRECT_CHECKSUM:
+        return "incorrect data check";
+    case ISAL_NEED_DICT:
+        return "a preset dictionary is required";
+    }
+    return "invalid stream";
 }
 
 static int zlib_dec_step(void *st, cb_codec_io *io, const char *label, cb_error *err)
 {
-    zlib_dec *z = st;
+    zlib_isal_dec *z = st;
     if (z->ended) {
         io->in += io->in_len;
         io->in_len = 0;
+        io->out = io->buf;
+        io->out_len = 0;
         return 0;
     }
-    zlib_set_io(&z->zs, io);
-    int rc = inflate(&z->zs, Z_NO_FLUSH);
-    zlib_get_io(&z->zs, io);
-    switch (rc) {
-    case Z_STREAM_END:
-        z->ended = 1;
-        return 0;
-    case Z_OK:
-    case Z_BUF_ERROR: /* no progress possible until more input arrives */
-        return 0;
-    case Z_MEM_ERROR:
-        return cb_error_set(err, CB_ENOMEM, "object '%s': zlib: out of memory", label);
-    default: /* Z_DATA_ERROR, Z_NEED_DICT */
+    z->st.next_in = (uint8_t *)io->in;
+    z->st.avail_in = io->in_len > UINT_MAX ? UINT_MAX : (uint32_t)io->in_len;
+    z->st.next_out = io->buf;
+    z->st.avail_out = (uint32_t)CB_CODEC_WINDOW;
+    int rc = isal_inflate(&z->st);
+    size_t used = (size_t)(z->st.next_in - io->in);
+    io->in += used;
+    io->in_len -= used;
+    io->out = io->buf;
+    io->out_len = CB_CODEC_WINDOW - z->st.avail_out;
+    if (rc < 0 || rc == ISAL_NEED_DICT)
         return cb_error_set(err, CB_ECORRUPT, "object '%s': zlib data is corrupt: %s", label,
-                            zlib_reason(&z->zs, rc));
-    }
+                            zlib_isal_reason(rc));
+    if (z->st.block_state == ISAL_BLOCK_FINISH)
+        z->ended = 1;
+    return 0;
 }
 
 static int zlib_dec_end(void *st, const char *label, cb_error *err)
 {
-    const zlib_dec *z = st;
+    const zlib_isal_dec *z = st;
     if (!z->ended)
         return cb_error_set(err, CB_ECORRUPT,
                             "object '%s': zlib data is corrupt: incomplete or truncated stream",
@@ -156,11 +179,7 @@ static int zlib_dec_end(void *st, const char *label, cb_error *err)
 
 static void zlib_dec_free(void *st)
 {
-    zlib_dec *z = st;
-    if (z == NULL)
-        return;
-    inflateEnd(&z->zs);
-    free(z);
+    free(st);
 }
 
 const cb_codec_ops cb_codec__zlib_ops = {

@@ -97,7 +97,7 @@ static void test_codec__corrupt_byte(void **state)
         const char *reason;
     } cases[] = {
         { CB_CODEC_ZLIB, -1, "zlib data is corrupt: incorrect data check" },
-        { CB_CODEC_ZLIB, 0, "zlib data is corrupt: incorrect header check" },
+        { CB_CODEC_ZLIB, 0, "zlib data is corrupt: " },
         { CB_CODEC_BZ2, 100, "bz2 data is corrupt" },
         { CB_CODEC_BZ2, 0, "bz2 data is corrupt: not a bzip2 stream" },
         { CB_CODEC_ZSTD, 0, "zstd data is corrupt: Unknown frame descriptor" },
