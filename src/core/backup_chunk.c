@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pipeline.h"
+#include "../codec/piece.h"
 #include "../util/alloc.h"
 
 int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int need_bytes, int *all_zero, cb_error *err)
@@ -135,25 +136,58 @@ static int bk_stream(cb_bk *b, bk_obj *o, cb_error *err)
 
 /* MD5 and compressed form of `len` zero bytes, computed once per length: the holes of a
  * sparse volume then cost neither reading, hashing nor compressing. */
+/* Zeros in independent pieces (zlib, bz2): every full piece compresses to the same bytes,
+ * so compress one full piece and the short tail once and repeat them. */
+static int bk_zero_pieces(cb_bk *b, uint64_t len, cb_error *err)
+{
+    cb_piece_coder *c = NULL;
+    cb_buf one = CB_BUF_INIT, tail = CB_BUF_INIT;
+    uint64_t full = len / b->piece, rest = len % b->piece;
+    int rc;
+    if ((rc = cb_piece_coder_new(&c, b->codec, err)) < 0 ||
+        (rc = cb_piece_object_begin(b->codec, &b->zero_blob, err)) < 0 ||
+        (full > 0 && (rc = cb_piece_compress(c, b->buf, b->piece, &one, "zeros", err)) < 0) ||
+        (rest > 0 && (rc = cb_piece_compress(c, b->buf, (size_t)rest, &tail, "zeros", err)) < 0))
+        goto done;
+    for (uint64_t i = 0; rc == 0 && i < full; i++)
+        rc = cb_buf_put(&b->zero_blob, one.data, one.len, err);
+    if (rc == 0 && rest > 0)
+        rc = cb_buf_put(&b->zero_blob, tail.data, tail.len, err);
+    /* Adler-32 of n zero bytes: a stays 1, b is n mod 65521 */
+    if (rc == 0)
+        rc = cb_piece_object_end(b->codec, (uint32_t)((len % 65521) << 16 | 1), &b->zero_blob, err);
+done:
+    cb_piece_coder_free(c);
+    cb_buf_dispose(&one);
+    cb_buf_dispose(&tail);
+    return rc;
+}
+
 static int bk_zero_prepare(cb_bk *b, uint64_t len, cb_error *err)
 {
     int rc = 0;
+    int pieces = b->enc != NULL && cb_piece_supported(b->codec);
     if (b->zero_len == len)
         return 0;
     b->zero_len = 0;
     cb_buf_reset(&b->zero_blob);
     memset(b->buf, 0, b->piece);
     cb__digest_md5_begin(&b->dg);
-    if (b->enc != NULL && (rc = cb_encoder_begin(b->enc, len, "zeros", err)) < 0)
+    if (pieces)
+        rc = bk_zero_pieces(b, len, err);
+    else if (b->enc != NULL)
+        rc = cb_encoder_begin(b->enc, len, "zeros", err);
+    if (rc < 0)
         return rc;
     for (uint64_t pos = 0; pos < len; pos += b->piece) {
         size_t n = len - pos < b->piece ? (size_t)(len - pos) : b->piece;
         cb__digest_md5_update(&b->dg, b->buf, n);
-        if (b->enc != NULL &&
+        if (b->enc != NULL && !pieces &&
             (rc = cb_encoder_feed(b->enc, b->buf, n, bk_buf_sink, &b->zero_blob, err)) < 0)
             return rc;
     }
-    if (b->enc != NULL && (rc = cb_encoder_end(b->enc, bk_buf_sink, &b->zero_blob, err)) < 0)
+    if (b->enc != NULL && !pieces &&
+        (rc = cb_encoder_end(b->enc, bk_buf_sink, &b->zero_blob, err)) < 0)
         return rc;
     cb__digest_md5_end(&b->dg, b->zero_md5);
     b->zero_len = len;
