@@ -69,7 +69,10 @@ int cb_encoder_feed(
 int cb_encoder_end(cb_encoder *e, cb_sink_fn sink, void *payload, cb_error *err);
 
 uint64_t cb_encoder_out_bytes(const cb_encoder *e); /* compressed bytes emitted since begin */
-void cb_encoder_free(cb_encoder *e);                /* NULL-safe */
+/* Let the codec use `n` threads of its own inside one stream (zstd; a no-op for the others).
+ * Set it between objects. */
+int cb_encoder_set_workers(cb_encoder *e, int n, cb_error *err);
+void cb_encoder_free(cb_encoder *e); /* NULL-safe */
 
 typedef struct cb_decoder cb_decoder; /* one per thread; reusable across objects */
 
@@ -118,6 +121,8 @@ typedef struct cb_codec_ops {
     int (*enc_step)(
         void *st, cb_codec_io *io, int finish, int *done, const char *label, cb_error *err);
     void (*enc_free)(void *st);
+    /* optional: compress with this many internal threads (zstd); 0 for none */
+    int (*enc_workers)(void *st, int n, cb_error *err);
     int (*dec_new)(void **out, cb_error *err);
     int (*dec_begin)(void *st, const char *label, cb_error *err);
     int (*dec_step)(void *st, cb_codec_io *io, const char *label, cb_error *err);

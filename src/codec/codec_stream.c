@@ -43,6 +43,13 @@ static int codec_stalled(const char *label, const char *name, cb_error *err)
                         label, name);
 }
 
+int cb_encoder_set_workers(cb_encoder *e, int n, cb_error *err)
+{
+    if (e->ops->enc_workers == NULL)
+        return 0;
+    return e->ops->enc_workers(e->st, n, err);
+}
+
 void cb_encoder_free(cb_encoder *e)
 {
     if (e == NULL)

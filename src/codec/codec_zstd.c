@@ -71,6 +71,15 @@ zstd_enc_step(void *st, cb_codec_io *io, int finish, int *done, const char *labe
     return 0;
 }
 
+/* zstd's own threads: still one frame, compressed in parallel jobs. A libzstd built without
+ * threads refuses; then the frame is simply compressed on the calling thread. */
+static int zstd_enc_workers(void *st, int n, cb_error *err)
+{
+    (void)err;
+    ZSTD_CCtx_setParameter(st, ZSTD_c_nbWorkers, n);
+    return 0;
+}
+
 static void zstd_enc_free(void *st)
 {
     ZSTD_freeCCtx(st);
@@ -145,6 +154,7 @@ const cb_codec_ops cb_codec__zstd_ops = {
     .enc_begin = zstd_enc_begin,
     .enc_step = zstd_enc_step,
     .enc_free = zstd_enc_free,
+    .enc_workers = zstd_enc_workers,
     .dec_new = zstd_dec_new,
     .dec_begin = zstd_dec_begin,
     .dec_step = zstd_dec_step,

@@ -77,6 +77,12 @@ static int pl_begin_object(cb_pl *pl, pl_obj *o, cb_error *err)
     if ((o->enc = pl_take_encoder(pl)) == NULL &&
         (rc = cb_encoder_new(&o->enc, b->codec, 0, err)) < 0)
         return rc;
+    /* Objects run in parallel with each other; when there are too few of them to keep every
+     * worker busy (1.86 GiB posix objects), the codec's own threads split each one instead,
+     * still into one frame. */
+    int inner = pl->n_ranges < (uint64_t)pl->n_workers * 2 ? pl->n_workers : 0;
+    if ((rc = cb_encoder_set_workers(o->enc, inner, err)) < 0)
+        return rc;
     return cb_encoder_begin(o->enc, o->len, o->name, err);
 }
 
