@@ -19,8 +19,9 @@
 #include "restore_plan.h"
 #include "../util/alloc.h"
 
-#define RS_READ (1u << 20)          /* bytes fetched from the store at a time */
-#define RS_BUFFER_MAX (64ull << 20) /* objects up to this size are verified in memory */
+#define RS_READ (1u << 20)              /* bytes fetched from the store at a time */
+#define RS_BUFFER_BUDGET (256ull << 20) /* all workers together, for verify-then-write */
+#define RS_BUFFER_MIN (8ull << 20)
 #define RS_SPARSE_GRAIN (64u << 10) /* --sparse skips all-zero pieces of this size */
 
 typedef enum rs_mode {
@@ -41,7 +42,8 @@ typedef struct rs_shared {
     int failed;   /* the first failure's code */
     cb_error err; /* its message */
     uint64_t bytes, objects;
-    int running; /* workers still going */
+    int running;         /* workers still going */
+    uint64_t buffer_max; /* largest object a worker verifies in memory before writing it */
 } rs_shared;
 
 /* One worker: its own hashing and decoding contexts and buffers. */
@@ -219,7 +221,8 @@ static int rs_task(cb_rs *rs, const cb_task *t, cb_error *err)
     size_t next = 0;
     if (!rs->sh->target.is_block) /* nothing is final until the rename */
         return rs_pass(rs, t, RS_WRITE, err);
-    if (t->obj->length <= RS_BUFFER_MAX) {
+    /* objects up to each worker's share of the budget are verified in memory */
+    if (t->obj->length <= rs->sh->buffer_max) {
         if ((rc = rs_pass(rs, t, RS_BUFFER, err)) < 0)
             return rc;
         return rs_emit(rs, t, &next, 0, rs->obj.data, rs->obj.len, err);
@@ -407,7 +410,10 @@ int cb_restore(cb_store *store,
         (rc = cb__target_open(&sh.target, target, chain.size, err)) < 0)
         goto done;
     progress.bytes_total = plan.bytes;
-    if ((rc = rs_run(&sh, cb__pl_threads(sh.opts->threads), &progress, err)) == 0)
+    int n = cb__pl_threads(sh.opts->threads);
+    sh.buffer_max = RS_BUFFER_BUDGET / (uint64_t)n > RS_BUFFER_MIN ? RS_BUFFER_BUDGET / (uint64_t)n
+                                                                   : RS_BUFFER_MIN;
+    if ((rc = rs_run(&sh, n, &progress, err)) == 0)
         rc = cb__target_commit(&sh.target, err);
 done:
     rs_worker_dispose(&probe);
