@@ -213,7 +213,12 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
     pl->mode = mode;
     pl->piece = b->piece;
     pl->n_workers = cb__pl_threads(b->opts->threads);
-    pl->max_objs = (size_t)pl->n_workers + 3;
+    /* a full backup reads one object per worker side by side (their MD5s are serial);
+     * a scan hashes pieces in parallel and needs no more than one object at a time */
+    pl->group = mode == CB_PL_FULL ? (size_t)pl->n_workers : 1;
+    if (pl->group > PL_GROUP_MAX)
+        pl->group = PL_GROUP_MAX;
+    pl->max_objs = 2 * pl->group + 1;
     pl->n_ranges = (b->vol.size + b->object_size - 1) / b->object_size;
     pl->base_done = b->progress.bytes_done;
     pthread_mutex_init(&pl->lock, NULL);

@@ -8,6 +8,8 @@
 #include "pipeline.h"
 #include "../codec/piece.h"
 
+#define PL_GROUP_MAX 64 /* objects read side by side, at most */
+
 typedef struct pl_obj pl_obj;
 typedef struct cb_pl cb_pl;
 
@@ -69,6 +71,7 @@ struct cb_pl {
     pl_piece *work_head, *work_tail;
     pl_obj **objs; /* ring of the objects in flight, by index % max_objs */
     size_t max_objs;
+    size_t group; /* objects read side by side */
     uint64_t created, committed;
     int reader_done;
     int failed;   /* the first failure's code, 0 while all is well */

@@ -326,32 +326,58 @@ static int pl_read_piece(cb_pl *pl, pl_obj *o, size_t i, pl_piece *p, cb_error *
     return 0;
 }
 
-static int pl_read_object(cb_pl *pl, uint64_t index, cb_error *err)
+/* Create and publish the objects [first, first + n). */
+static int
+pl_open_group(cb_pl *pl, uint64_t first, size_t n, pl_obj **group, size_t *pieces, cb_error *err)
 {
-    pl_obj *o = NULL;
-    int rc = pl_new_object(pl, index, &o, err);
-    if (rc < 0) {
-        cb__pl_obj_free(pl, o);
-        return rc;
-    }
-    /* once published, the object belongs to the pipeline: a zero object, or one whose last
-     * piece is done, may be committed and freed at any moment, so read nothing from it */
-    size_t n_pieces = o->zero ? 0 : o->n_pieces;
-    if ((rc = pl_publish(pl, o)) != 0) {
-        cb__pl_obj_free(pl, o);
-        return rc;
-    }
-    for (size_t i = 0; i < n_pieces; i++) {
-        pl_piece *p = pl_take_piece(pl);
-        if (p == NULL)
-            return CB_ECANCELED; /* failed elsewhere */
-        if ((rc = pl_read_piece(pl, o, i, p, err)) < 0) {
-            cb__pl_release(pl, p);
+    for (size_t j = 0; j < n; j++) {
+        pl_obj *o = NULL;
+        int rc = pl_new_object(pl, first + j, &o, err);
+        if (rc < 0) {
+            cb__pl_obj_free(pl, o);
             return rc;
         }
-        pl_queue(pl, p);
+        /* once published, the object belongs to the pipeline: a zero object, or one whose
+         * last piece is done, may be committed and freed at any moment: note what the
+         * reader needs now, and touch the object only while it still has pieces to read */
+        pieces[j] = o->zero ? 0 : o->n_pieces;
+        group[j] = o;
+        if ((rc = pl_publish(pl, o)) != 0) {
+            cb__pl_obj_free(pl, o);
+            return rc;
+        }
     }
     return 0;
+}
+
+/*
+ * Read a group of objects with their pieces interleaved (piece 0 of each, then piece 1 of
+ * each, ...). An object's MD5 and writer take its pieces strictly in order, so reading
+ * several objects side by side is what lets several of them progress at once, with a pool
+ * far smaller than the objects.
+ */
+static int pl_read_group(cb_pl *pl, uint64_t first, size_t n, cb_error *err)
+{
+    pl_obj *group[PL_GROUP_MAX];
+    size_t pieces[PL_GROUP_MAX];
+    int rc = pl_open_group(pl, first, n, group, pieces, err);
+    for (size_t i = 0, more = 1; rc == 0 && more; i++) {
+        more = 0;
+        for (size_t j = 0; rc == 0 && j < n; j++) {
+            if (i >= pieces[j])
+                continue;
+            pl_piece *p = pl_take_piece(pl);
+            if (p == NULL)
+                return CB_ECANCELED; /* failed elsewhere */
+            if ((rc = pl_read_piece(pl, group[j], i, p, err)) < 0) {
+                cb__pl_release(pl, p);
+                return rc;
+            }
+            pl_queue(pl, p);
+            more = more || i + 1 < pieces[j];
+        }
+    }
+    return rc;
 }
 
 void *cb__pl_reader_main(void *arg)
@@ -359,8 +385,10 @@ void *cb__pl_reader_main(void *arg)
     cb_pl *pl = arg;
     cb_error err = { 0 };
     int rc = 0;
-    for (uint64_t i = 0; rc == 0 && i < pl->n_ranges; i++)
-        rc = pl_read_object(pl, i, &err);
+    for (uint64_t i = 0; rc == 0 && i < pl->n_ranges; i += pl->group) {
+        size_t n = pl->n_ranges - i < pl->group ? (size_t)(pl->n_ranges - i) : pl->group;
+        rc = pl_read_group(pl, i, n, &err);
+    }
     if (rc < 0 && err.code != 0)
         cb__pl_fail(pl, rc, &err);
     pthread_mutex_lock(&pl->lock);
