@@ -33,7 +33,6 @@ typedef struct cb_bk {
     cb_chain parent;        /* the parent and its ancestors, checked (n == 0: full) */
     cb_parent_shas pshas;   /* the parent's hash list, streamed in step with the volume */
     unsigned char *changed; /* per sha block of the current range: differs from parent */
-    int hashed;             /* the current object's blocks were hashed by the scan pass */
     /* all-zero objects (holes of sparse volumes): computed once per length */
     uint64_t zero_len;
     unsigned char zero_md5[16];

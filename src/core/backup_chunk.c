@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * backup_chunk.c: one data object of a backup. The object's bytes are read a piece at a
- * time; each piece is hashed per sha block (into the streamed _sha256file), added to the
- * object's MD5, and compressed straight into the store's writer, so memory does not depend
- * on the object size. If the compressed object turns out not to be smaller than the data,
- * it is rewritten raw and recorded as "none", Cinder's rule.
+ * backup_chunk.c: objects stored on the committer's thread: the changed runs of an
+ * incremental backup (already hashed by the pipeline) and all-zero objects, plus the full
+ * backup's committer. An object's bytes are read a piece at a time, added to its MD5 and
+ * compressed straight into the store's writer, so memory does not depend on the object
+ * size. If the compressed object is not smaller than the data, it is rewritten raw and
+ * recorded as "none", Cinder's rule.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,23 +44,6 @@ int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int need_bytes, int *all_zer
         done += n;
     }
     return 0;
-}
-
-/* Hash every sha block of the piece into the _sha256file stream. */
-static int bk_hash_piece(cb_bk *b, size_t len, int all_zero, cb_error *err)
-{
-    unsigned char sha[32];
-    char hex[65];
-    for (size_t pos = 0; pos < len; pos += b->sha_block) {
-        size_t n = len - pos < b->sha_block ? len - pos : b->sha_block;
-        if (all_zero && n == b->sha_block)
-            memcpy(sha, b->dg.zero_sha, 32);
-        else
-            cb__digest_sha256(&b->dg, b->buf + pos, n, sha);
-        cb__hex(hex, sha, 32);
-        cb_pyjson_stringn(&b->sha_json, hex, 64, err);
-    }
-    return b->sha_json.error.code;
 }
 
 static int bk_sink(const void *data, size_t len, void *payload, cb_error *err)
@@ -115,8 +99,7 @@ static int bk_stream(cb_bk *b, bk_obj *o, cb_error *err)
     for (uint64_t pos = 0; pos < o->len; pos += b->piece) {
         size_t n = o->len - pos < b->piece ? (size_t)(o->len - pos) : b->piece;
         if ((rc = cb__bk_tick(b, err)) < 0 ||
-            (rc = cb__bk_read(b, o->off + pos, n, 1, &all_zero, err)) < 0 ||
-            (!b->hashed && (rc = bk_hash_piece(b, n, all_zero, err)) < 0))
+            (rc = cb__bk_read(b, o->off + pos, n, 1, &all_zero, err)) < 0)
             return rc;
         cb__digest_md5_update(&b->dg, b->buf, n);
         if (b->enc != NULL)
@@ -125,8 +108,6 @@ static int bk_stream(cb_bk *b, bk_obj *o, cb_error *err)
             rc = cb_writer_write(o->w, b->buf, n, err);
         if (rc < 0)
             return rc;
-        if (!b->hashed)
-            b->progress.bytes_done += n;
     }
     if (b->enc != NULL && (rc = cb_encoder_end(b->enc, bk_sink, o->w, err)) < 0)
         return rc;
@@ -203,22 +184,6 @@ int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, c
     int rc;
     if ((rc = bk_zero_prepare(b, len, err)) < 0)
         return rc;
-    if (!b->hashed) { /* every block hashes to the constant; the last may be shorter */
-        for (uint64_t pos = 0; pos < len; pos += b->sha_block) {
-            unsigned char sha[32];
-            char hex[65];
-            uint64_t n = len - pos < b->sha_block ? len - pos : b->sha_block;
-            if (n == b->sha_block)
-                memcpy(sha, b->dg.zero_sha, 32);
-            else
-                cb__digest_sha256(&b->dg, b->buf, (size_t)n, sha);
-            cb__hex(hex, sha, 32);
-            cb_pyjson_stringn(&b->sha_json, hex, 64, err);
-        }
-        if ((rc = b->sha_json.error.code) < 0)
-            return rc;
-        b->progress.bytes_done += len;
-    }
     if ((rc = cb_store_open_writer(b->store, b->container, name, b->meta.extra_json, 0, &w, err)) <
         0)
         goto done;
@@ -296,12 +261,8 @@ int cb__bk_commit_full(cb_bk *b, const cb_pl_range *r, cb_error *err)
         char *name = cb__name_object(b->prefix, r->index + 1, err);
         if (name == NULL)
             return CB_ENOMEM;
-        b->hashed = 1;
         rc = cb__bk_zero_object(b, name, r->off, r->len, err);
-        b->hashed = 0;
         free(name);
-        if (rc == 0)
-            b->progress.bytes_done += 0; /* counted by the pipeline */
         return rc;
     }
     char *name = cb__name_object(b->prefix, r->index + 1, err);

@@ -38,7 +38,6 @@ int cb__bk_commit_incremental(cb_bk *b, const cb_pl_range *r, cb_error *err)
     if ((rc = cb__bk_emit_digests(b, r->digests, r->n_digests, err)) < 0)
         return rc;
     /* one object per maximal run of changed blocks, read again (page cache) and stored */
-    b->hashed = 1;
     for (uint64_t i = 0; i < r->n_digests && rc == 0;) {
         if (!b->changed[i]) {
             i++;
@@ -52,7 +51,6 @@ int cb__bk_commit_incremental(cb_bk *b, const cb_pl_range *r, cb_error *err)
         rc = cb__bk_object(b, r->off + start, end - start, err);
         i = j;
     }
-    b->hashed = 0;
     return rc;
 }
 
