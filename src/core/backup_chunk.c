@@ -16,34 +16,7 @@
 
 int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int need_bytes, int *all_zero, cb_error *err)
 {
-    size_t done = 0;
-    uint64_t data;
-    int rc;
-    if ((rc = cb__volume_next_data(&b->vol, off, &data, err)) < 0)
-        return rc;
-    *all_zero = data >= off + len;
-    if (*all_zero) { /* a hole: the bytes are zeros without reading them */
-        if (need_bytes)
-            memset(b->buf, 0, len);
-        return 0;
-    }
-    while (done < len) {
-        if (done > 0 && (rc = cb__volume_next_data(&b->vol, off + done, &data, err)) < 0)
-            return rc;
-        size_t hole = data - (off + done) < len - done ? (size_t)(data - (off + done)) : len - done;
-        memset(b->buf + done, 0, hole);
-        done += hole;
-        if (done == len)
-            break;
-        uint64_t end = cb__volume_data_end(&b->vol, off + done);
-        size_t n = end - (off + done) < len - done ? (size_t)(end - (off + done)) : len - done;
-        if (n == 0)
-            n = len - done;
-        if ((rc = cb__volume_pread(&b->vol, b->buf + done, n, off + done, err)) < 0)
-            return rc;
-        done += n;
-    }
-    return 0;
+    return cb__volume_read_sparse(&b->vol, b->buf, len, off, need_bytes, all_zero, err);
 }
 
 static int bk_sink(const void *data, size_t len, void *payload, cb_error *err)

@@ -286,44 +286,13 @@ static void pl_queue(cb_pl *pl, pl_piece *p)
 
 static int pl_read_piece(cb_pl *pl, pl_obj *o, size_t i, pl_piece *p, cb_error *err)
 {
-    cb_bk *b = pl->b;
-    uint64_t data;
-    int rc;
     p->obj = o;
     p->index = i;
     p->off = o->off + (uint64_t)i * pl->piece;
     p->len = o->off + o->len - p->off < pl->piece ? (size_t)(o->off + o->len - p->off) : pl->piece;
-    if ((rc = cb__volume_next_data(&b->vol, p->off, &data, err)) < 0)
-        return rc;
-    p->hole = data >= p->off + p->len;
-    if (p->hole) { /* zeros: read nothing; the bytes matter only when stored */
-        if (pl->mode == CB_PL_FULL)
-            memset(p->data, 0, p->len);
-        return 0;
-    }
-    uint64_t end = cb__volume_data_end(&b->vol, data);
-    if (data == p->off && end >= p->off + p->len)
-        return cb__volume_pread(&b->vol, p->data, p->len, p->off, err);
-    /* holes and data mixed: zero the holes, read the data */
-    for (size_t done = 0; done < p->len;) {
-        uint64_t at = p->off + done;
-        if ((rc = cb__volume_next_data(&b->vol, at, &data, err)) < 0)
-            return rc;
-        size_t hole = data - at < p->len - done ? (size_t)(data - at) : p->len - done;
-        memset(p->data + done, 0, hole);
-        done += hole;
-        if (done == p->len)
-            break;
-        end = cb__volume_data_end(&b->vol, p->off + done);
-        size_t n =
-            end - (p->off + done) < p->len - done ? (size_t)(end - (p->off + done)) : p->len - done;
-        if (n == 0)
-            n = p->len - done;
-        if ((rc = cb__volume_pread(&b->vol, p->data + done, n, p->off + done, err)) < 0)
-            return rc;
-        done += n;
-    }
-    return 0;
+    /* a hole's bytes matter only when they are stored (full backups) */
+    return cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, pl->mode == CB_PL_FULL,
+                                  &p->hole, err);
 }
 
 /* Create and publish the objects [first, first + n). */

@@ -121,6 +121,45 @@ uint64_t cb__volume_data_end(const cb_volume *v, uint64_t off)
     return (uint64_t)h;
 }
 
+int cb__volume_read_sparse(const cb_volume *v,
+                           void *buf,
+                           size_t len,
+                           uint64_t off,
+                           int need_bytes,
+                           int *all_zero,
+                           cb_error *err)
+{
+    unsigned char *p = buf;
+    uint64_t data;
+    int rc;
+    if ((rc = cb__volume_next_data(v, off, &data, err)) < 0)
+        return rc;
+    *all_zero = data >= off + len;
+    if (*all_zero) {
+        if (need_bytes)
+            memset(p, 0, len);
+        return 0;
+    }
+    if (data == off && cb__volume_data_end(v, data) >= off + len) /* all data: one read */
+        return cb__volume_pread(v, p, len, off, err);
+    for (size_t done = 0; done < len;) { /* holes and data mixed */
+        if (done > 0 && (rc = cb__volume_next_data(v, off + done, &data, err)) < 0)
+            return rc;
+        size_t hole = data - (off + done) < len - done ? (size_t)(data - (off + done)) : len - done;
+        memset(p + done, 0, hole);
+        if ((done += hole) == len)
+            break;
+        uint64_t end = cb__volume_data_end(v, off + done);
+        size_t n = end - (off + done) < len - done ? (size_t)(end - (off + done)) : len - done;
+        if (n == 0)
+            n = len - done;
+        if ((rc = cb__volume_pread(v, p + done, n, off + done, err)) < 0)
+            return rc;
+        done += n;
+    }
+    return 0;
+}
+
 /* ---- targets ---- */
 
 static int target_open_file(cb_target *t, const char *path, const struct stat *old, cb_error *err)

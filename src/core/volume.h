@@ -32,6 +32,19 @@ int cb__volume_next_data(const cb_volume *v, uint64_t off, uint64_t *data_out, c
 /* The end of the data run that starts at `off` (the next hole, or the size). */
 uint64_t cb__volume_data_end(const cb_volume *v, uint64_t off);
 
+/*
+ * Read [off, off+len) into buf, without reading the holes of a sparse file: they are
+ * zeroed in buf. *all_zero is set when the whole range is a hole; then, unless
+ * `need_bytes`, buf is left as it was (the caller only needs to know the bytes are zeros).
+ */
+int cb__volume_read_sparse(const cb_volume *v,
+                           void *buf,
+                           size_t len,
+                           uint64_t off,
+                           int need_bytes,
+                           int *all_zero,
+                           cb_error *err);
+
 typedef struct cb_target {
     int fd;
     int is_block;
