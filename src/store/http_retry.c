@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http_retry.c: the retry policy on top of http.c's single attempts: backoff and one
+ * renewal of credentials per request, the mapping of HTTP statuses to cb_status, and a GET
+ * that resumes a broken body where it stopped.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "http.h"
+
+int cb__http_call(cb_http *h,
+                  cb_http_req *req,
+                  cb_http_prepare_fn prepare,
+                  cb_http_renew_fn renew,
+                  void *payload,
+                  cb_http_resp *resp,
+                  cb_error *err)
+{
+    cb_error last = { 0 };
+    int rc = 0;
+    req->renewed = 0;
+    for (int attempt = 1;; attempt++) {
+        cb_error_clear(&last);
+        if (prepare != NULL && (rc = prepare(req, payload, err)) < 0)
+            return rc;
+        rc = cb__http_perform(h, req, resp, &last);
+        if (rc == 0 && resp->status == 401 && renew != NULL && !req->renewed) {
+            /* credentials expired: renew once, without counting an attempt */
+            req->renewed = 1;
+            cb__http_trace(h, "%s: HTTP 401, authenticating again", req->what);
+            if ((rc = renew(req, payload, err)) < 0)
+                return rc;
+            attempt--;
+            continue;
+        }
+        if (rc == CB_ENOMEM) {
+            cb_error_set(err, last.code, "%s", last.msg);
+            return rc;
+        }
+        int again = rc < 0 || cb__http_retryable_status(resp->status);
+        if (!again)
+            return 0;
+        if (attempt >= cb__http_attempts(h))
+            break;
+        cb__http_backoff(h, attempt, rc == 0 ? resp : NULL);
+    }
+    if (rc < 0)
+        return cb_error_set(err, CB_ENET, "%s (gave up after %d attempt%s)", last.msg,
+                            cb__http_attempts(h), cb__http_attempts(h) == 1 ? "" : "s");
+    return 0; /* a retryable status, still: the caller reports it */
+}
+
+int cb__http_fail(
+    cb_http *h, const cb_http_req *req, const cb_http_resp *resp, const char *detail, cb_error *err)
+{
+    long s = resp->status;
+    int code = s == 401 || s == 403           ? CB_EAUTH
+               : s == 404                     ? CB_ENOTFOUND
+               : cb__http_retryable_status(s) ? CB_ENET
+                                              : CB_EHTTP;
+    const char *why = s == 401   ? "authentication refused"
+                      : s == 403 ? "permission denied"
+                      : s == 404 ? "not found"
+                      : s == 413 ? "too large for the server"
+                      : s == 422 ? "the server's checksum does not match the data sent"
+                      : s == 507 ? "the server is out of space"
+                                 : "unexpected answer";
+    char url[512];
+    cb__http_redact_url(url, sizeof(url), req->url);
+    return cb_error_set(
+        err, code, "%s store: %s: %s %s: HTTP %ld (%s)%s%s%s", cb__http_name(h), req->what,
+        req->method, url, s, why, detail && *detail ? ": " : "", detail ? detail : "",
+        code == CB_ENET && cb__http_attempts(h) > 1 ? " (gave up after every attempt)" : "");
+}
+
+/* ---- a GET that resumes ---- */
+
+/* One GET attempt with the retry policy around it; leaves g->x open on a 2xx answer. */
+static int http_get_attempts(cb_http_get *g, cb_error *err)
+{
+    cb_error last = { 0 };
+    int rc = 0;
+    g->req.renewed = 0;
+    for (int attempt = 1;; attempt++) {
+        cb_error_clear(&last);
+        cb__http_xfer_free(g->x);
+        g->x = NULL;
+        if (g->prepare != NULL && (rc = g->prepare(&g->req, g->payload, err)) < 0)
+            return rc;
+        rc = cb__http_download_begin(g->h, &g->req, &g->resp, &g->x, &last);
+        if (rc == 0 && g->resp.status == 401 && g->renew != NULL && !g->req.renewed) {
+            g->req.renewed = 1;
+            cb__http_trace(g->h, "%s: HTTP 401, authenticating again", g->req.what);
+            if ((rc = g->renew(&g->req, g->payload, err)) < 0)
+                return rc;
+            attempt--;
+            continue;
+        }
+        if (rc == CB_ENOMEM)
+            return cb_error_set(err, rc, "%s", last.msg);
+        if (rc == 0 && !cb__http_retryable_status(g->resp.status))
+            return 0;
+        if (attempt >= cb__http_attempts(g->h))
+            break;
+        cb__http_backoff(g->h, attempt, rc == 0 ? &g->resp : NULL);
+    }
+    if (rc < 0)
+        return cb_error_set(err, CB_ENET, "%s (gave up after %d attempt%s)", last.msg,
+                            cb__http_attempts(g->h), cb__http_attempts(g->h) == 1 ? "" : "s");
+    return 0;
+}
+
+int cb__http_get_open(cb_http_get *g, cb_error *err)
+{
+    int rc = http_get_attempts(g, err);
+    if (rc == 0 && g->resp.status >= 200 && g->resp.status < 300)
+        cb__http_resp_header(&g->resp, "etag", g->etag, sizeof(g->etag));
+    return rc;
+}
+
+/* The body broke off after g->got bytes: ask for the rest of the same version. */
+static int http_get_resume(cb_http_get *g, const cb_error *why, cb_error *err)
+{
+    int rc;
+    if (g->etag[0] == '\0' || g->resumes >= cb__http_attempts(g->h) - 1)
+        return cb_error_set(err, why->code, "%s", why->msg);
+    g->resumes++;
+    cb__http_trace(g->h, "%s: resuming at byte %llu", g->req.what, (unsigned long long)g->got);
+    cb__http_backoff(g->h, g->resumes, NULL);
+    cb__http_req_drop_header(&g->req, "Range");
+    cb__http_req_drop_header(&g->req, "If-Match");
+    if ((rc = cb__http_req_header(&g->req, err, "Range: bytes=%llu-", (unsigned long long)g->got)) <
+            0 ||
+        (rc = cb__http_req_header(&g->req, err, "If-Match: %s", g->etag)) < 0 ||
+        (rc = http_get_attempts(g, err)) < 0)
+        return rc;
+    if (g->resp.status == 412)
+        return cb_error_set(err, CB_ECORRUPT,
+                            "%s store: %s: the object changed while it was being read",
+                            cb__http_name(g->h), g->req.what);
+    if (g->resp.status != 206)
+        return cb__http_fail(g->h, &g->req, &g->resp, "resuming a broken download", err);
+    return 0;
+}
+
+int cb__http_get_read(cb_http_get *g, void *buf, size_t cap, size_t *n_out, cb_error *err)
+{
+    *n_out = 0;
+    for (;;) {
+        cb_error e = { 0 };
+        if (g->x == NULL)
+            return 0;
+        int rc = cb__http_xfer_recv(g->x, buf, cap, n_out, &e);
+        if (rc == 0) {
+            g->got += *n_out;
+            return 0;
+        }
+        if (rc != CB_ENET)
+            return cb_error_set(err, e.code, "%s", e.msg);
+        if ((rc = http_get_resume(g, &e, err)) < 0)
+            return rc;
+    }
+}
+
+void cb__http_get_dispose(cb_http_get *g)
+{
+    cb__http_xfer_free(g->x);
+    g->x = NULL;
+    cb__http_resp_dispose(&g->resp);
+    cb__http_req_dispose(&g->req);
+}
