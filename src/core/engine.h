@@ -13,7 +13,7 @@
 #include "../json/pyjson.h"
 
 #define CB_DEFAULT_SHA_BLOCK 32768u
-#define CB_PIECE_TARGET (4u << 20) /* bytes read and hashed at a time */
+#define CB_PIECE_TARGET (1u << 20) /* bytes the committer thread reads at a time */
 
 /* Cinder's volume_meta string for KEY=VALUE pairs (NULL when there are none). */
 int cb__volmeta_build(const char *const *pairs, size_t n, char **out, cb_error *err);

@@ -211,7 +211,14 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
     memset(pl, 0, sizeof(*pl));
     pl->b = b;
     pl->mode = mode;
-    pl->piece = b->piece;
+    /* pieces: whole sha blocks, never more than an object; a scan only hashes, so smaller
+     * pieces (less memory) keep its workers just as busy */
+    size_t target = mode == CB_PL_FULL ? PL_PIECE_FULL : PL_PIECE_SCAN;
+    pl->piece = target / b->sha_block * b->sha_block;
+    if (pl->piece == 0)
+        pl->piece = b->sha_block;
+    if (pl->piece > b->object_size)
+        pl->piece = (size_t)b->object_size;
     pl->n_workers = cb__pl_threads(b->opts->threads);
     /* a full backup reads one object per worker side by side (their MD5s are serial);
      * a scan hashes pieces in parallel and needs no more than one object at a time */
@@ -230,7 +237,7 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
         (pl->workers = cb__calloc((size_t)pl->n_workers, sizeof(*pl->workers), err)) == NULL)
         return CB_ENOMEM;
     /* a few pieces per worker keep every stage busy; more would only cost memory */
-    size_t n_pieces = (size_t)pl->n_workers * 3 + 2;
+    size_t n_pieces = (size_t)pl->n_workers * (mode == CB_PL_FULL ? 3 : 2) + 2;
     for (size_t i = 0; i < n_pieces; i++) {
         pl_piece *p = cb__calloc(1, sizeof(*p), err);
         if (p == NULL || (p->data = cb__malloc(pl->piece, err)) == NULL) {

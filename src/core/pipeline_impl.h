@@ -8,7 +8,9 @@
 #include "pipeline.h"
 #include "../codec/piece.h"
 
-#define PL_GROUP_MAX 64 /* objects read side by side, at most */
+#define PL_GROUP_MAX 64          /* objects read side by side, at most */
+#define PL_PIECE_FULL (2u << 20) /* bytes per piece in a full backup */
+#define PL_PIECE_SCAN (1u << 20) /* bytes per piece when only hashing */
 
 typedef struct pl_obj pl_obj;
 typedef struct cb_pl cb_pl;
