@@ -85,9 +85,6 @@ static int bk_sizes(cb_bk *b, cb_error *err)
     if (piece == 0)
         piece = b->sha_block;
     b->piece = (size_t)(piece < b->object_size ? piece : b->object_size);
-    if (b->parent.n > 0 &&
-        (b->changed = cb__calloc(b->object_size / b->sha_block + 1, 1, err)) == NULL)
-        return CB_ENOMEM;
     return 0;
 }
 
@@ -257,7 +254,6 @@ static void bk_dispose(cb_bk *b)
     cb__parent_close(&b->pshas);
     cb__chain_dispose(&b->parent);
     cb_buf_dispose(&b->zero_blob);
-    free(b->changed);
     free(b->buf);
     free(b->container);
     free(b->prefix);

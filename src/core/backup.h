@@ -30,9 +30,10 @@ typedef struct cb_bk {
     int started; /* something may exist under the prefix: clean up on failure */
     cb_progress progress;
     /* incremental backups */
-    cb_chain parent;        /* the parent and its ancestors, checked (n == 0: full) */
-    cb_parent_shas pshas;   /* the parent's hash list, streamed in step with the volume */
-    unsigned char *changed; /* per sha block of the current range: differs from parent */
+    cb_chain parent;      /* the parent and its ancestors, checked (n == 0: full) */
+    cb_parent_shas pshas; /* the parent's hash list, streamed in step with the volume */
+    int in_run;           /* a run of changed blocks is open ... */
+    uint64_t run_start;   /* ... since this volume offset */
     /* all-zero objects (holes of sparse volumes): computed once per length */
     uint64_t zero_len;
     unsigned char zero_md5[16];

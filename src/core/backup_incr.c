@@ -6,10 +6,10 @@
  * new _sha256file still covers the whole volume. Holes of a sparse volume hash to a
  * constant without being read.
  *
- * The pipeline hashes the volume in parallel; the committer compares each range's digests
- * with the parent's in volume order (one flag per block, so memory depends on the object
- * size, not the volume), then re-reads only the changed runs (from the page cache,
- * usually) to compress and store them.
+ * The pipeline hashes the volume in parallel; the committer takes the hashes piece by piece
+ * in volume order, compares them with the parent's, and re-reads only the changed runs
+ * (from the page cache, usually) to compress and store them. Memory depends on neither the
+ * volume nor the object size.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +17,30 @@
 #include "pipeline.h"
 #include "../util/alloc.h"
 
+/* Store the pending run of changed blocks [run_start, end) as one object. */
+static int bk_flush_run(cb_bk *b, uint64_t end, cb_error *err)
+{
+    if (!b->in_run)
+        return 0;
+    b->in_run = 0;
+    return cb__bk_object(b, b->run_start, end - b->run_start, err);
+}
+
+/*
+ * One piece's hashes, in volume order: compare each block with the parent's, extend or
+ * end the run of changed blocks, and store a run when it ends (at an unchanged block or at
+ * the end of an object-sized range: runs never cross object boundaries, as in Cinder).
+ */
 int cb__bk_commit_incremental(cb_bk *b, const cb_pl_range *r, cb_error *err)
 {
     uint64_t first = r->off / b->sha_block;
     int rc;
-    /* compare with the parent, block by block, in volume order */
+    if ((rc = cb__bk_emit_digests(b, r->digests, r->n_digests, err)) < 0)
+        return rc;
     for (size_t k = 0; k < r->n_digests; k++) {
         unsigned char old[32];
         int have;
+        uint64_t at = r->off + (uint64_t)k * b->sha_block;
         if ((rc = cb__parent_get(&b->pshas, first + k, old, &have, err)) < 0)
             return rc;
         if (!have)
@@ -33,25 +49,16 @@ int cb__bk_commit_incremental(cb_bk *b, const cb_pl_range *r, cb_error *err)
                                 "volume: do a full backup",
                                 b->parent.layers[0].where.parts.backup_id,
                                 (unsigned long long)(first + k));
-        b->changed[k] = memcmp(r->digests + k * 32, old, 32) != 0;
-    }
-    if ((rc = cb__bk_emit_digests(b, r->digests, r->n_digests, err)) < 0)
-        return rc;
-    /* one object per maximal run of changed blocks, read again (page cache) and stored */
-    for (uint64_t i = 0; i < r->n_digests && rc == 0;) {
-        if (!b->changed[i]) {
-            i++;
-            continue;
+        if (memcmp(r->digests + k * 32, old, 32) != 0) {
+            if (!b->in_run) {
+                b->in_run = 1;
+                b->run_start = at;
+            }
+        } else if ((rc = bk_flush_run(b, at, err)) < 0) {
+            return rc;
         }
-        uint64_t j = i;
-        while (j < r->n_digests && b->changed[j])
-            j++;
-        uint64_t start = i * b->sha_block;
-        uint64_t end = j * b->sha_block < r->len ? j * b->sha_block : r->len;
-        rc = cb__bk_object(b, r->off + start, end - start, err);
-        i = j;
     }
-    return rc;
+    return r->range_end ? bk_flush_run(b, r->off + r->len, err) : 0;
 }
 
 /* ---- choosing and checking the parent ---- */

@@ -76,11 +76,14 @@ static pl_piece *pl_next_work(cb_pl *pl)
     return p;
 }
 
-/* SHA-256 of every sha block of the piece, straight into its object's digest array. */
+/* SHA-256 of every sha block of the piece, straight into its object's digest array (or,
+ * in a scan, its slot). */
 static void pl_hash(cb_pl *pl, pl_worker *wk, pl_piece *p)
 {
     cb_bk *b = pl->b;
-    unsigned char *d = p->obj->digests + (p->off - p->obj->off) / b->sha_block * 32;
+    unsigned char *d = p->slot != NULL
+                           ? p->slot->digests
+                           : p->obj->digests + (p->off - p->obj->off) / b->sha_block * 32;
     for (size_t at = 0; at < p->len; at += b->sha_block, d += 32) {
         size_t n = p->len - at < b->sha_block ? p->len - at : b->sha_block;
         if (p->hole && n == b->sha_block)
@@ -96,13 +99,11 @@ static int pl_work_one(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
 {
     pl_hash(pl, wk, p);
     if (pl->mode == CB_PL_SCAN) {
-        pl_obj *o = p->obj;
-        pthread_mutex_lock(&o->lock);
-        int last = ++o->hashed == o->n_pieces;
-        pthread_mutex_unlock(&o->lock);
+        pthread_mutex_lock(&pl->lock);
+        p->slot->done = 1;
+        pthread_cond_broadcast(&pl->cond_done);
+        pthread_mutex_unlock(&pl->lock);
         cb__pl_release(pl, p);
-        if (last)
-            cb__pl_obj_done(pl, o);
         return 0;
     }
     cb_buf_reset(&p->out);
@@ -151,17 +152,15 @@ static void pl_range_of(const cb_pl *pl, const pl_obj *o, cb_pl_range *r)
     r->stored_bytes = o->stored;
 }
 
-/* Wait for object `index` to be finished; 0 and *o_out, or the failure. Reports progress
- * and polls the cancel hook while it waits. */
-static int pl_wait_object(cb_pl *pl, uint64_t index, pl_obj **o_out, cb_error *err)
+/* Wait (reporting progress, polling cancel) until `ready` says so or the pipeline failed. */
+static int pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_error *err)
 {
     for (;;) {
         struct timespec ts;
         pthread_mutex_lock(&pl->lock);
-        pl_obj *o = index < pl->created ? pl->objs[index % pl->max_objs] : NULL;
-        int ready = o != NULL && o->done, failed = pl->failed;
+        int ok = ready(pl, i), failed = pl->failed;
         pl->b->progress.bytes_done = pl->base_done + pl->bytes_done;
-        if (!ready && !failed) {
+        if (!ok && !failed) {
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 200 * 1000 * 1000;
             if (ts.tv_nsec >= 1000000000L) {
@@ -173,24 +172,63 @@ static int pl_wait_object(cb_pl *pl, uint64_t index, pl_obj **o_out, cb_error *e
         pthread_mutex_unlock(&pl->lock);
         if (failed)
             return failed;
-        if (ready) {
-            *o_out = o;
+        if (ok)
             return 0;
-        }
         int rc = cb__bk_tick(pl->b, err);
         if (rc < 0)
             return rc;
     }
 }
 
+static int pl_object_ready(cb_pl *pl, uint64_t index)
+{
+    const pl_obj *o = index < pl->created ? pl->objs[index % pl->max_objs] : NULL;
+    return o != NULL && o->done;
+}
+
+static int pl_slot_ready(cb_pl *pl, uint64_t seq)
+{
+    const pl_slot *s = &pl->slots[seq % pl->n_slots];
+    return s->seq == seq && s->done;
+}
+
+/* CB_PL_SCAN: pieces to the committer in order; each slot is freed for the reader. */
+static int pl_commit_scan(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    for (uint64_t seq = 0; seq < pl->n_pieces; seq++) {
+        int rc = pl_wait(pl, pl_slot_ready, seq, err);
+        if (rc < 0)
+            return rc;
+        pl_slot *s = &pl->slots[seq % pl->n_slots];
+        cb_pl_range r = { .index = seq, .off = s->off, .len = s->len, .digests = s->digests };
+        r.n_digests = (s->len + b->sha_block - 1) / b->sha_block;
+        r.range_end = (s->off + s->len) % b->object_size == 0 || s->off + s->len == b->vol.size;
+        if ((rc = commit(b, &r, err)) < 0 || (rc = cb__bk_tick(b, err)) < 0)
+            return rc;
+        pthread_mutex_lock(&pl->lock);
+        s->done = 0;
+        s->seq = UINT64_MAX;
+        pl->committed = seq + 1;
+        pthread_cond_broadcast(&pl->cond_free); /* the reader may wait for a slot */
+        pthread_mutex_unlock(&pl->lock);
+    }
+    return 0;
+}
+
 static int pl_commit_all(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
 {
+    if (pl->mode == CB_PL_SCAN)
+        return pl_commit_scan(pl, commit, err);
     for (uint64_t i = 0; i < pl->n_ranges; i++) {
         pl_obj *o = NULL;
         cb_pl_range r;
-        int rc = pl_wait_object(pl, i, &o, err);
+        int rc = pl_wait(pl, pl_object_ready, i, err);
         if (rc < 0)
             return rc;
+        pthread_mutex_lock(&pl->lock);
+        o = pl->objs[i % pl->max_objs];
+        pthread_mutex_unlock(&pl->lock);
         pl_range_of(pl, o, &r);
         if ((rc = commit(pl->b, &r, err)) < 0 || (rc = cb__bk_tick(pl->b, err)) < 0)
             return rc;
@@ -238,6 +276,22 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
         return CB_ENOMEM;
     /* a few pieces per worker keep every stage busy; more would only cost memory */
     size_t n_pieces = (size_t)pl->n_workers * (mode == CB_PL_FULL ? 3 : 2) + 2;
+    if (mode == CB_PL_SCAN) {
+        size_t per = (pl->piece + b->sha_block - 1) / b->sha_block * 32;
+        pl->n_pieces = 0;
+        for (uint64_t off = 0; off < b->vol.size; off += b->object_size) {
+            uint64_t len = b->vol.size - off < b->object_size ? b->vol.size - off : b->object_size;
+            pl->n_pieces += (len + pl->piece - 1) / pl->piece;
+        }
+        pl->n_slots = n_pieces * 4; /* hashes may wait a little for the committer */
+        if ((pl->slots = cb__calloc(pl->n_slots, sizeof(*pl->slots), err)) == NULL)
+            return CB_ENOMEM;
+        for (size_t i = 0; i < pl->n_slots; i++) {
+            pl->slots[i].seq = UINT64_MAX;
+            if ((pl->slots[i].digests = cb__malloc(per, err)) == NULL)
+                return CB_ENOMEM;
+        }
+    }
     for (size_t i = 0; i < n_pieces; i++) {
         pl_piece *p = cb__calloc(1, sizeof(*p), err);
         if (p == NULL || (p->data = cb__malloc(pl->piece, err)) == NULL) {
@@ -283,6 +337,9 @@ static void pl_dispose(cb_pl *pl)
     }
     for (size_t i = 0; i < pl->n_free_enc; i++)
         cb_encoder_free(pl->free_enc[i]);
+    for (size_t i = 0; pl->slots != NULL && i < pl->n_slots; i++)
+        free(pl->slots[i].digests);
+    free(pl->slots);
     free(pl->workers);
     free(pl->objs);
     free(pl->zeros);
@@ -305,7 +362,9 @@ int cb__pl_run(cb_bk *b, cb_pl_mode mode, cb_pl_commit_fn commit, cb_error *err)
                 break;
         if (started < pl.n_workers)
             rc = cb_error_set(err, CB_ERROR, "cannot start worker threads");
-        else if (pthread_create(&reader, NULL, cb__pl_reader_main, &pl) != 0)
+        else if (pthread_create(&reader, NULL,
+                                mode == CB_PL_SCAN ? cb__pl_scan_reader_main : cb__pl_reader_main,
+                                &pl) != 0)
             rc = cb_error_set(err, CB_ERROR, "cannot start the reader thread");
         else
             reader_started = 1;

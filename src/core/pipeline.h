@@ -24,16 +24,21 @@
 
 typedef enum cb_pl_mode {
     CB_PL_FULL, /* every object-sized range is stored as one object */
-    CB_PL_SCAN, /* ranges are only hashed (incremental backups store changed runs) */
+    CB_PL_SCAN, /* pieces are only hashed (incremental backups store changed runs) */
 } cb_pl_mode;
 
-/* One object-sized range, handed to the committer in volume order. */
+/*
+ * What the committer gets, in volume order. CB_PL_FULL: one object-sized range (an object).
+ * CB_PL_SCAN: one piece, so that a scan holds the hashes of a few pieces only, whatever the
+ * object size; `range_end` marks the last piece of an object-sized range.
+ */
 typedef struct cb_pl_range {
-    uint64_t index; /* 0, 1, ... */
+    uint64_t index; /* range index (FULL) or piece sequence number (SCAN) */
     uint64_t off, len;
-    const unsigned char *digests; /* 32 bytes per sha block of the range */
+    const unsigned char *digests; /* 32 bytes per sha block */
     size_t n_digests;
-    int zero; /* the range lies in a hole: every byte is zero */
+    int range_end; /* SCAN: the piece ends an object-sized range */
+    int zero;      /* FULL: the range lies in a hole: every byte is zero */
     /* CB_PL_FULL: the object stored (zero ranges are left to the committer) */
     const char *compression;
     unsigned char md5[16];

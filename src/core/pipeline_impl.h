@@ -15,11 +15,21 @@
 typedef struct pl_obj pl_obj;
 typedef struct cb_pl cb_pl;
 
+/* CB_PL_SCAN: the hashes of one piece, kept until the committer takes them in order. */
+typedef struct pl_slot {
+    uint64_t seq; /* the piece's number in volume order */
+    uint64_t off;
+    size_t len;
+    int done;               /* hashed; guarded by the pipeline's lock */
+    unsigned char *digests; /* 32 bytes per sha block of a piece */
+} pl_slot;
+
 typedef struct pl_piece {
     struct pl_piece *next; /* in the free pool or the work queue */
-    pl_obj *obj;
-    size_t index; /* within its object */
-    uint64_t off; /* in the volume */
+    pl_obj *obj;           /* CB_PL_FULL */
+    pl_slot *slot;         /* CB_PL_SCAN */
+    size_t index;          /* within its object */
+    uint64_t off;          /* in the volume */
     size_t len;
     int hole;            /* wholly in a hole: `data` was not read (its bytes are zeros) */
     unsigned char *data; /* pl->piece bytes */
@@ -33,11 +43,10 @@ struct pl_obj {
     unsigned char *digests; /* 32 bytes per sha block, filled by the workers */
     int zero;               /* wholly in a hole: no pieces, the committer stores it */
     int raw;                /* sampling said it will not compress: store it as "none" */
-    pthread_mutex_t lock;   /* guards arrived, next_seq, running, hashed */
+    pthread_mutex_t lock;   /* guards arrived, next_seq, running */
     pl_piece **arrived;     /* pieces hashed (and compressed), waiting for their turn */
     size_t next_seq;        /* the next piece to feed to the writer */
     int running;            /* a thread is feeding this object now */
-    size_t hashed;          /* CB_PL_SCAN: pieces hashed so far */
     /* owned by whichever thread is running the sequence */
     cb_writer *w;
     void *md5ctx; /* EVP_MD_CTX */
@@ -79,6 +88,9 @@ struct cb_pl {
     int failed;   /* the first failure's code, 0 while all is well */
     cb_error err; /* its message */
     uint64_t bytes_done, base_done;
+    pl_slot *slots; /* CB_PL_SCAN: ring of n_slots, by seq % n_slots */
+    size_t n_slots;
+    uint64_t n_pieces;        /* CB_PL_SCAN: pieces in the volume */
     cb_encoder *free_enc[16]; /* streaming encoders to reuse */
     size_t n_free_enc;
 };
@@ -90,5 +102,6 @@ void cb__pl_obj_done(cb_pl *pl, pl_obj *o);
 void cb__pl_obj_free(cb_pl *pl, pl_obj *o);
 int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
 void *cb__pl_reader_main(void *arg);
+void *cb__pl_scan_reader_main(void *arg);
 
 #endif

@@ -287,6 +287,7 @@ static void pl_queue(cb_pl *pl, pl_piece *p)
 static int pl_read_piece(cb_pl *pl, pl_obj *o, size_t i, pl_piece *p, cb_error *err)
 {
     p->obj = o;
+    p->slot = NULL;
     p->index = i;
     p->off = o->off + (uint64_t)i * pl->piece;
     p->len = o->off + o->len - p->off < pl->piece ? (size_t)(o->off + o->len - p->off) : pl->piece;
@@ -347,6 +348,63 @@ static int pl_read_group(cb_pl *pl, uint64_t first, size_t n, cb_error *err)
         }
     }
     return rc;
+}
+
+/* CB_PL_SCAN: pieces in volume order (never across an object boundary), each with the slot
+ * its hashes go to; waits while the committer is a ring behind. */
+static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len, cb_error *err)
+{
+    pthread_mutex_lock(&pl->lock);
+    while (!pl->failed && seq - pl->committed >= pl->n_slots)
+        pthread_cond_wait(&pl->cond_free, &pl->lock);
+    int failed = pl->failed;
+    pl_slot *slot = &pl->slots[seq % pl->n_slots];
+    if (!failed) {
+        slot->seq = seq;
+        slot->off = off;
+        slot->len = len;
+        slot->done = 0;
+    }
+    pthread_mutex_unlock(&pl->lock);
+    if (failed)
+        return failed;
+    pl_piece *p = pl_take_piece(pl);
+    if (p == NULL)
+        return CB_ECANCELED;
+    p->obj = NULL;
+    p->slot = slot;
+    p->index = 0;
+    p->off = off;
+    p->len = len;
+    int rc = cb__volume_read_sparse(&pl->b->vol, p->data, len, off, 0, &p->hole, err);
+    if (rc < 0) {
+        cb__pl_release(pl, p);
+        return rc;
+    }
+    pl_queue(pl, p);
+    return 0;
+}
+
+void *cb__pl_scan_reader_main(void *arg)
+{
+    cb_pl *pl = arg;
+    cb_bk *b = pl->b;
+    cb_error err = { 0 };
+    uint64_t seq = 0;
+    int rc = 0;
+    for (uint64_t off = 0; rc == 0 && off < b->vol.size; off += b->object_size) {
+        uint64_t end = b->vol.size - off < b->object_size ? b->vol.size : off + b->object_size;
+        for (uint64_t at = off; rc == 0 && at < end; at += pl->piece)
+            rc = pl_scan_piece(pl, seq++, at, end - at < pl->piece ? (size_t)(end - at) : pl->piece,
+                               &err);
+    }
+    if (rc < 0 && err.code != 0)
+        cb__pl_fail(pl, rc, &err);
+    pthread_mutex_lock(&pl->lock);
+    pl->reader_done = 1;
+    pthread_cond_broadcast(&pl->cond_work);
+    pthread_mutex_unlock(&pl->lock);
+    return NULL;
 }
 
 void *cb__pl_reader_main(void *arg)
