@@ -3,7 +3,7 @@
 # packages, as root), configure and build first.
 BUILD ?= build
 
-.PHONY: all build demo check format format-check clean deps
+.PHONY: all build demo check format format-check clean deps bench
 
 all: build
 
@@ -20,8 +20,14 @@ demo: build
 check:
 	scripts/check.sh
 
+# The peers (restic, borg, Cinder's driver) come from Debian; see bench/run.sh.
+bench:
+	scripts/deps.sh build compat bench
+	$(MAKE) build
+	bench/run.sh $(BUILD)
+
 format:
-	find include src tools tests -name '*.[ch]' | xargs clang-format -i
+	find include src tools tests bench -name '*.[ch]' | xargs clang-format -i
 
 format-check:
 	scripts/format-check.sh
