@@ -40,6 +40,13 @@ typedef struct cb_writer cb_writer;
 typedef struct cb_reader cb_reader;
 
 /**
+ * open_writer flag: the object need not be durable when cb_writer_close() returns, only
+ * after the next cb_store_sync() of its container (a posix store then skips its fsync per
+ * object and flushes everything once). Objects are still complete and atomic at close.
+ */
+#define CB_WRITE_DEFER_SYNC (1u << 0)
+
+/**
  * Called once per listed name. `name` is borrowed for the duration of the call.
  * @return 0 to go on; any other value stops the listing and is returned by it.
  */
@@ -176,6 +183,13 @@ CB_EXTERN int cb_store_update_container_name(
  */
 CB_EXTERN int cb_store_get_extra_metadata(
     cb_store *store, const char *backup_id, const char *volume_id, char **json_out, cb_error *err);
+
+/**
+ * Make every object written with CB_WRITE_DEFER_SYNC to `container` durable. A no-op for
+ * stores whose writes are durable at close (Swift, S3).
+ */
+CB_EXTERN int
+cb_store_sync(cb_store *store, const char *container, unsigned int flags, cb_error *err);
 
 /** Check the store's configuration and reachability (Cinder's check_for_setup_error). */
 CB_EXTERN int cb_store_check(cb_store *store, cb_error *err);

@@ -100,7 +100,8 @@ static int bk_sha_begin(cb_bk *b, cb_error *err)
     int rc;
     if (name == NULL)
         return CB_ENOMEM;
-    rc = cb_store_open_writer(b->store, b->container, name, NULL, 0, &b->sha_writer, err);
+    rc = cb_store_open_writer(b->store, b->container, name, NULL, CB_WRITE_DEFER_SYNC,
+                              &b->sha_writer, err);
     free(name);
     if (rc < 0)
         return rc;
@@ -141,7 +142,9 @@ static int bk_write_metadata(cb_bk *b, cb_error *err)
     char *text = NULL, *name = NULL;
     size_t len;
     int rc;
-    if ((rc = cb__meta_write(&b->meta, &text, &len, err)) < 0)
+    /* everything the metadata refers to is durable before the metadata exists */
+    if ((rc = cb_store_sync(b->store, b->container, 0, err)) < 0 ||
+        (rc = cb__meta_write(&b->meta, &text, &len, err)) < 0)
         return rc;
     if ((name = cb__name_metadata(b->prefix, err)) == NULL)
         rc = CB_ENOMEM;

@@ -40,7 +40,8 @@ typedef struct bk_obj {
 static int bk_open(cb_bk *b, bk_obj *o, cb_error *err)
 {
     o->stored = 0;
-    return cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json, 0, &o->w, err);
+    return cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json,
+                                CB_WRITE_DEFER_SYNC, &o->w, err);
 }
 
 /* Write [o->off, o->off + o->len) again, uncompressed. */
@@ -157,8 +158,8 @@ int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, c
     int rc;
     if ((rc = bk_zero_prepare(b, len, err)) < 0)
         return rc;
-    if ((rc = cb_store_open_writer(b->store, b->container, name, b->meta.extra_json, 0, &w, err)) <
-        0)
+    if ((rc = cb_store_open_writer(b->store, b->container, name, b->meta.extra_json,
+                                   CB_WRITE_DEFER_SYNC, &w, err)) < 0)
         goto done;
     if (b->enc != NULL && b->zero_blob.len < len) {
         rc = cb_writer_write(w, b->zero_blob.data, b->zero_blob.len, err);

@@ -63,8 +63,8 @@ static int pl_begin_object(cb_pl *pl, pl_obj *o, cb_error *err)
         return cb_error_set(err, CB_ENOMEM, "out of memory");
     EVP_DigestInit_ex(o->md5ctx, EVP_md5(), NULL);
     o->adler = 1;
-    if ((rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json, 0, &o->w,
-                                   err)) < 0)
+    if ((rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json,
+                                   CB_WRITE_DEFER_SYNC, &o->w, err)) < 0)
         return rc;
     if (o->raw || b->codec == CB_CODEC_NONE)
         return 0;
@@ -113,7 +113,8 @@ static int pl_rewrite_raw(cb_pl *pl, pl_obj *o, cb_error *err)
     cb_writer_free(o->w);
     o->w = NULL;
     o->stored = 0;
-    rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json, 0, &o->w, err);
+    rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json,
+                              CB_WRITE_DEFER_SYNC, &o->w, err);
     for (uint64_t pos = 0; rc == 0 && pos < o->len; pos += pl->piece) {
         size_t n = o->len - pos < pl->piece ? (size_t)(o->len - pos) : pl->piece;
         if ((rc = cb__volume_pread(&b->vol, buf, n, o->off + pos, err)) == 0)

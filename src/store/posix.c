@@ -41,6 +41,7 @@ typedef struct posix_writer {
     char *leaf;    /* final name inside dirfd */
     char *display; /* "container/name" for messages */
     int committed;
+    int defer_sync; /* CB_WRITE_DEFER_SYNC: durable at the next posix_sync, not at close */
 } posix_writer;
 
 typedef struct posix_reader {
@@ -263,7 +264,7 @@ static int posix_writer_close(cb_writer *base, cb_error *err)
     posix_writer *w = (posix_writer *)base;
     int fd = w->fd;
     w->fd = -1;
-    if (fsync(fd) < 0) {
+    if (!w->defer_sync && fsync(fd) < 0) {
         int e = errno;
         close(fd);
         return cb_error_set_sys(err, CB_EIO, e, "fsync of object '%s'", w->display);
@@ -274,7 +275,7 @@ static int posix_writer_close(cb_writer *base, cb_error *err)
         return cb_error_set_sys(err, CB_EIO, errno, "renaming object '%s' into place", w->display);
     w->committed = 1;
     /* the rename is durable only once the directory is */
-    if (fsync(w->dirfd) < 0)
+    if (!w->defer_sync && fsync(w->dirfd) < 0)
         return cb_error_set_sys(err, CB_EIO, errno, "fsync of the directory of '%s'", w->display);
     return 0;
 }
@@ -347,12 +348,12 @@ static int posix_open_writer(void *state,
     const char *leaf;
     int cfd = -1, rc;
     (void)extra_metadata;
-    (void)flags;
 
     posix_writer *w = cb__calloc(1, sizeof(*w), err);
     if (w == NULL)
         return CB_ENOMEM;
     w->base.ops = &posix_writer_ops;
+    w->defer_sync = (flags & CB_WRITE_DEFER_SYNC) != 0;
     w->dirfd = -1;
     w->fd = -1;
     if ((w->display = cb__asprintf(err, "%s/%s", container, name)) == NULL) {
@@ -644,6 +645,21 @@ static int posix_check(void *state, cb_error *err)
     return 0;
 }
 
+/* Objects written with CB_WRITE_DEFER_SYNC: one syncfs of the file system instead of an
+ * fsync per object and per directory (data, then renames, all at once). */
+static int posix_sync(void *state, const char *container, unsigned int flags, cb_error *err)
+{
+    posix_state *st = state;
+    int fd, rc;
+    (void)flags;
+    if ((rc = posix_open_container(st, container, 0, &fd, err)) < 0)
+        return rc;
+    if (syncfs(fd) < 0)
+        rc = cb_error_set_sys(err, CB_EIO, errno, "flushing container '%s' to disk", container);
+    close(fd);
+    return rc;
+}
+
 static void posix_destroy(void *state)
 {
     posix_state *st = state;
@@ -669,6 +685,7 @@ static const cb_store_ops posix_store_ops = {
     .update_container_name = posix_update_container_name,
     .list_containers = posix_list_containers,
     .check = posix_check,
+    .sync = posix_sync,
 };
 
 int cb__posix_store_ctor(const char *location,

@@ -370,6 +370,19 @@ int cb_store_get_extra_metadata(
     return store_result(s, "get_extra_metadata", rc, err);
 }
 
+int cb_store_sync(cb_store *s, const char *container, unsigned int flags, cb_error *err)
+{
+    int rc = 0;
+    if ((rc = store_check_name("container", container, err)) < 0)
+        return rc;
+    if (s->ops->sync == NULL)
+        return 0;
+    store_lock(s);
+    rc = s->ops->sync(s->state, container, flags, err);
+    store_unlock(s);
+    return store_result(s, "sync", rc, err);
+}
+
 int cb_store_check(cb_store *s, cb_error *err)
 {
     int rc = 0;

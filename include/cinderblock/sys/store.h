@@ -111,6 +111,10 @@ typedef struct cb_store_ops {
                            void *payload,
                            cb_error *err);    /* [CB_ENOTSUPP] */
     int (*check)(void *state, cb_error *err); /* [success] */
+    int (*sync)(void *state,
+                const char *container,
+                unsigned int flags,
+                cb_error *err); /* [success: writes are durable at close] */
 } cb_store_ops;
 
 /**
