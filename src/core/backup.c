@@ -257,6 +257,7 @@ static void bk_dispose(cb_bk *b)
     cb__parent_close(&b->pshas);
     cb__chain_dispose(&b->parent);
     cb_buf_dispose(&b->zero_blob);
+    cb_buf_dispose(&b->small);
     free(b->buf);
     free(b->container);
     free(b->prefix);

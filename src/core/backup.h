@@ -38,6 +38,7 @@ typedef struct cb_bk {
     uint64_t zero_len;
     unsigned char zero_md5[16];
     cb_buf zero_blob; /* the compressed form of zero_len zero bytes */
+    cb_buf small;     /* a small object's compressed form, before it is written */
 } cb_bk;
 
 /* Store a range that lies wholly in a hole as object `name` (cached zeros). */

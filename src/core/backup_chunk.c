@@ -181,6 +181,36 @@ done:
     return rc;
 }
 
+/* An object no larger than one piece (most changed runs): compressed in memory first, so it
+ * is written once, compressed or raw, instead of written and then rewritten raw. */
+static int bk_small(cb_bk *b, bk_obj *o, unsigned char md5[16], const char **comp, cb_error *err)
+{
+    int rc, all_zero;
+    const void *data = b->buf;
+    size_t n = (size_t)o->len;
+    if ((rc = cb__bk_read(b, o->off, n, 1, &all_zero, err)) < 0)
+        return rc;
+    cb__digest_md5_begin(&b->dg);
+    cb__digest_md5_update(&b->dg, b->buf, n);
+    cb__digest_md5_end(&b->dg, md5);
+    cb_buf_reset(&b->small);
+    if (b->enc != NULL &&
+        ((rc = cb_encoder_begin(b->enc, n, o->name, err)) < 0 ||
+         (rc = cb_encoder_feed(b->enc, b->buf, n, bk_buf_sink, &b->small, err)) < 0 ||
+         (rc = cb_encoder_end(b->enc, bk_buf_sink, &b->small, err)) < 0))
+        return rc;
+    if (b->enc != NULL && b->small.len < n) {
+        data = b->small.data;
+        n = b->small.len;
+    } else {
+        *comp = "none";
+    }
+    o->stored = n;
+    if ((rc = bk_open(b, o, err)) < 0 || (rc = cb_writer_write(o->w, data, n, err)) < 0)
+        return rc;
+    return 0;
+}
+
 int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
 {
     bk_obj o = { .off = off, .len = len };
@@ -197,13 +227,18 @@ int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
         rc = cb__bk_zero_object(b, o.name, off, len, err);
         goto done;
     }
-    if ((rc = bk_open(b, &o, err)) < 0 || (rc = bk_stream(b, &o, err)) < 0)
-        goto done;
-    cb__digest_md5_end(&b->dg, md5);
-    if (b->enc != NULL && o.stored >= len) { /* compression did not help: store it raw */
-        comp = "none";
-        if ((rc = bk_rewrite_raw(b, &o, err)) < 0)
+    if (len <= b->piece) {
+        if ((rc = bk_small(b, &o, md5, &comp, err)) < 0)
             goto done;
+    } else {
+        if ((rc = bk_open(b, &o, err)) < 0 || (rc = bk_stream(b, &o, err)) < 0)
+            goto done;
+        cb__digest_md5_end(&b->dg, md5);
+        if (b->enc != NULL && o.stored >= len) { /* compression did not help: store it raw */
+            comp = "none";
+            if ((rc = bk_rewrite_raw(b, &o, err)) < 0)
+                goto done;
+        }
     }
     if ((rc = cb_writer_close(o.w, err)) < 0)
         goto done;

@@ -283,7 +283,9 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
             uint64_t len = b->vol.size - off < b->object_size ? b->vol.size - off : b->object_size;
             pl->n_pieces += (len + pl->piece - 1) / pl->piece;
         }
-        pl->n_slots = n_pieces * 4; /* hashes may wait a little for the committer */
+        /* hashing may run well ahead while the committer stores changed runs: a slot costs
+         * 32 bytes per sha block of a piece */
+        pl->n_slots = 256;
         if ((pl->slots = cb__calloc(pl->n_slots, sizeof(*pl->slots), err)) == NULL)
             return CB_ENOMEM;
         for (size_t i = 0; i < pl->n_slots; i++) {

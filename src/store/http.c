@@ -901,3 +901,18 @@ void cb__http_base64(char *out, const unsigned char *in, size_t n)
 {
     EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
+
+int cb__http_list_page(const cb_store_opts *opts, const char *store, size_t *out, cb_error *err)
+{
+    const char *v = cb_store_getenv(opts, "CINDERBLOCK_LIST_PAGE");
+    *out = 0;
+    if (v == NULL || v[0] == '\0')
+        return 0;
+    int64_t n = cb__http_parse_size(v);
+    if (n < 0 || n > 100000)
+        return cb_error_set(err, CB_EINVAL,
+                            "%s store: CINDERBLOCK_LIST_PAGE='%s' is not a count up to 100000",
+                            store, v);
+    *out = (size_t)n;
+    return 0;
+}

@@ -214,4 +214,10 @@ int64_t cb__http_parse_size(const char *s);
 /** base64 of n bytes into out (4 * ((n + 2) / 3) + 1 bytes). */
 void cb__http_base64(char *out, const unsigned char *in, size_t n);
 
+/*
+ * CINDERBLOCK_LIST_PAGE: names per listing request (Swift's limit, S3's max-keys); unset
+ * or 0 means the server's default (10,000 and 1,000). Mostly for tests of paging.
+ */
+int cb__http_list_page(const cb_store_opts *opts, const char *store, size_t *out, cb_error *err);
+
 #endif

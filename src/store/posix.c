@@ -11,6 +11,7 @@
  *   components, or walk through symbolic links are refused, so nothing escapes the root.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,7 +31,10 @@
 
 typedef struct posix_state {
     char *root;
-    int create; /* put_container may create missing directories */
+    int create;           /* put_container may create missing directories */
+    pthread_mutex_t lock; /* guards the cache below */
+    char *cached;         /* the container last opened, and its directory: a backup opens */
+    int cached_fd;        /* the same container for thousands of objects */
 } posix_state;
 
 typedef struct posix_writer {
@@ -174,8 +178,44 @@ fail : {
 }
 }
 
-/* Open the container directory. Missing container: CB_ENOTFOUND naming it. */
-static int posix_open_container(
+static int posix_walk_container(
+    const posix_state *st, const char *container, int create, int *fd_out, cb_error *err);
+
+/* Open the container directory (a dup of the cached one when it is the last used).
+ * Missing container: CB_ENOTFOUND naming it. */
+static int
+posix_open_container(posix_state *st, const char *container, int create, int *fd_out, cb_error *err)
+{
+    int fd = -1, rc;
+    pthread_mutex_lock(&st->lock);
+    /* a new open file description, not a dup: listings read the directory from its start */
+    if (!create && st->cached != NULL && strcmp(st->cached, container) == 0)
+        fd = openat(st->cached_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    pthread_mutex_unlock(&st->lock);
+    if (fd >= 0) {
+        *fd_out = fd;
+        return 0;
+    }
+    if ((rc = posix_walk_container(st, container, create, fd_out, err)) < 0)
+        return rc;
+    char *name = strdup(container);
+    int keep = name != NULL ? dup(*fd_out) : -1;
+    pthread_mutex_lock(&st->lock);
+    if (keep >= 0) {
+        if (st->cached != NULL)
+            close(st->cached_fd);
+        free(st->cached);
+        st->cached = name;
+        st->cached_fd = keep;
+        name = NULL;
+    }
+    pthread_mutex_unlock(&st->lock);
+    free(name);
+    return 0;
+}
+
+/* Walk from the root to the container directory, component by component. */
+static int posix_walk_container(
     const posix_state *st, const char *container, int create, int *fd_out, cb_error *err)
 {
     int root, rc;
@@ -665,6 +705,10 @@ static void posix_destroy(void *state)
     posix_state *st = state;
     if (st == NULL)
         return;
+    if (st->cached != NULL)
+        close(st->cached_fd);
+    free(st->cached);
+    pthread_mutex_destroy(&st->lock);
     free(st->root);
     free(st);
 }
@@ -709,6 +753,7 @@ int cb__posix_store_ctor(const char *location,
         return CB_ENOMEM;
     }
     st->create = opts->create_containers;
+    pthread_mutex_init(&st->lock, NULL);
     *ops_out = &posix_store_ops;
     *state_out = st;
     return 0;

@@ -290,8 +290,9 @@ static int s3_page_item(const char *path, const char *text, size_t len, void *pa
     return 0;
 }
 
-/* The ListObjectsV2 query, canonical: continuation-token < list-type < prefix. */
-static int s3_list_query(cb_buf *q, const char *token, const char *prefix, cb_error *err)
+/* The ListObjectsV2 query, canonical: continuation-token < list-type < max-keys < prefix. */
+static int
+s3_list_query(cb_buf *q, const char *token, size_t page, const char *prefix, cb_error *err)
 {
     int rc = 0;
     cb_buf_reset(q);
@@ -299,7 +300,11 @@ static int s3_list_query(cb_buf *q, const char *token, const char *prefix, cb_er
         (rc = cb__http_escape(q, token, 0, err)) == 0)
         rc = cb_buf_putc(q, '&', err);
     if (rc == 0)
-        rc = cb_buf_puts(q, "list-type=2&prefix=", err);
+        rc = cb_buf_puts(q, "list-type=2&", err);
+    if (rc == 0 && page > 0)
+        rc = cb_buf_printf(q, err, "max-keys=%zu&", page);
+    if (rc == 0)
+        rc = cb_buf_puts(q, "prefix=", err);
     if (rc == 0)
         rc = cb__http_escape(q, prefix, 0, err);
     return rc;
@@ -327,7 +332,8 @@ static int s3_list(void *state,
         cb_http_resp resp = CB_HTTP_RESP_INIT;
         req.body_max = S3_LISTING_MAX;
         page.truncated = 0;
-        if ((rc = s3_list_query(&q, first ? NULL : page.token.data, prefix, err)) == 0 &&
+        if ((rc = s3_list_query(&q, first ? NULL : page.token.data, st->list_page, prefix, err)) ==
+                0 &&
             (rc = s3_simple(st, "GET", bucket, NULL, q.data, what, &req, &resp, err)) == 0) {
             if (resp.status == 404)
                 rc =
@@ -633,6 +639,9 @@ static int s3_sse(s3_state *st, const cb_store_opts *opts, cb_error *err)
 
 static int s3_part_size(s3_state *st, const cb_store_opts *opts, cb_error *err)
 {
+    int rc;
+    if ((rc = cb__http_list_page(opts, "s3", &st->list_page, err)) < 0)
+        return rc;
     const char *v = s3_env(opts, "CINDERBLOCK_S3_PART_SIZE", NULL);
     st->part_size = S3_DEFAULT_PART;
     if (v == NULL)

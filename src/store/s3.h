@@ -21,6 +21,7 @@ typedef struct s3_state {
     int virtual_host;    /* 1: bucket.host/key; 0: host/bucket/key */
     int create;          /* put_container may create buckets */
     size_t part_size;    /* first multipart part size; objects up to it take one PUT */
+    size_t list_page;    /* max-keys per listing request, 0: the server's default */
     char *sse_algorithm; /* SSE-C: algorithm, key (base64) and key MD5 (base64), or NULL */
     char *sse_key_b64;
     char *sse_key_md5_b64;

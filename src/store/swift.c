@@ -37,6 +37,7 @@ typedef struct swift_state {
     char *storage_policy; /* X-Storage-Policy for new containers, or NULL */
     int create;           /* put_container may create */
     size_t buffer_max;    /* bytes held (and replayable) before an upload streams */
+    size_t list_page;     /* names per listing request, 0: the server's default */
 } swift_state;
 
 /* What swift_prepare needs to build a request's URL and token for each attempt. */
@@ -227,6 +228,7 @@ static int swift_listing(swift_state *st,
     while (rc == 0 && count > 0) {
         cb_buf_reset(&q);
         if ((rc = cb_buf_puts(&q, "format=json", err)) < 0 ||
+            (st->list_page && (rc = cb_buf_printf(&q, err, "&limit=%zu", st->list_page)) < 0) ||
             (prefix && prefix[0] && (rc = cb_buf_puts(&q, "&prefix=", err)) == 0 &&
              (rc = cb__http_escape(&q, prefix, 0, err)) < 0) ||
             (last && (rc = cb_buf_puts(&q, "&marker=", err)) == 0 &&
@@ -652,6 +654,9 @@ static int
 swift_settings(swift_state *st, const char *location, const cb_store_opts *opts, cb_error *err)
 {
     const char *buf = cb_store_getenv(opts, "CINDERBLOCK_SWIFT_BUFFER_SIZE");
+    int rc;
+    if ((rc = cb__http_list_page(opts, "swift", &st->list_page, err)) < 0)
+        return rc;
     st->buffer_max = SWIFT_DEFAULT_BUFFER;
     if (buf != NULL && buf[0] != '\0') {
         int64_t v = cb__http_parse_size(buf);

@@ -31,9 +31,11 @@ check() {
     fi
 }
 
-run swift_tempauth use_tempauth swift://
+# listings of two names per request: the suite's listings (up to eight names) then need
+# several pages (Swift's marker, S3's continuation token)
+run swift_tempauth use_tempauth swift:// CINDERBLOCK_LIST_PAGE=2
 run swift_keystone use_keystone swift://
-run s3_path use_s3 s3://
+run s3_path use_s3 s3:// CINDERBLOCK_LIST_PAGE=2
 check swift_tempauth
 check swift_keystone
 check s3_path
