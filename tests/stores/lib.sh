@@ -115,11 +115,17 @@ st_login() {
     fi
 }
 
-# st_list CONTAINER: object names in a container of AUTH_test (also S3 buckets), via curl
+# st_list CONTAINER: object names in a container of AUTH_test (also S3 buckets), via curl.
+# With 3 s tokens a token can expire between login and request on a loaded machine: a 401
+# is answered by logging in again (three tries).
 st_list() {
-    local c
-    c=$(cd / && use_tempauth && st_login && curl -sS -H "X-Auth-Token: $ST_TOKEN" "$ST_URL/$1?format=plain" -w '\n%{http_code}')
-    case $(printf '%s' "$c" | tail -1) in
+    local c code try
+    for try in 1 2 3; do
+        c=$(cd / && use_tempauth && st_login && curl -sS -H "X-Auth-Token: $ST_TOKEN" "$ST_URL/$1?format=plain" -w '\n%{http_code}')
+        code=$(printf '%s' "$c" | tail -1)
+        [ "$code" = 401 ] || break
+    done
+    case $code in
     200 | 204) printf '%s\n' "$c" | sed '$d' | sed '/^$/d' ;;
     404) ;; # no such container: nothing in it
     *) fail "listing $1: $c" ;;
@@ -128,8 +134,12 @@ st_list() {
 
 # st_put CONTAINER OBJECT FILE: replace an object behind cinderblock's back
 st_put() {
-    (use_tempauth && st_login && curl -sS -f -o /dev/null -X PUT -H "X-Auth-Token: $ST_TOKEN" \
-        -T "$3" "$ST_URL/$1/$2") || fail "curl PUT $1/$2"
+    local try
+    for try in 1 2 3; do
+        (use_tempauth && st_login && curl -sS -f -o /dev/null -X PUT -H "X-Auth-Token: $ST_TOKEN" \
+            -T "$3" "$ST_URL/$1/$2") && return 0
+    done
+    fail "curl PUT $1/$2"
 }
 
 # ks_token: a Keystone token for demo (OS_AUTH_TOKEN tests), on stdout
