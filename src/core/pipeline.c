@@ -261,6 +261,10 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
     /* a full backup reads one object per worker side by side (their MD5s are serial);
      * a scan hashes pieces in parallel and needs no more than one object at a time */
     pl->group = mode == CB_PL_FULL ? (size_t)pl->n_workers : 1;
+    /* too few objects to keep every worker busy: zstd's own threads split each object
+     * instead (pipeline_obj.c), and one object at a time is enough */
+    if (b->codec == CB_CODEC_ZSTD && pl->n_ranges < (uint64_t)pl->n_workers * 2)
+        pl->group = 1;
     if (pl->group > PL_GROUP_MAX)
         pl->group = PL_GROUP_MAX;
     pl->max_objs = 2 * pl->group + 1;

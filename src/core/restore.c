@@ -215,7 +215,18 @@ static int rs_pass(cb_rs *rs, const cb_task *t, rs_mode mode, cb_error *err)
     return rc < 0 ? rc : rs_verify(t, got, md5, err);
 }
 
+static int rs_task_write(cb_rs *rs, const cb_task *t, cb_error *err);
+
+/* One object; then its ranges are handed to the disk while the next objects decode. */
 static int rs_task(cb_rs *rs, const cb_task *t, cb_error *err)
+{
+    int rc = rs_task_write(rs, t, err);
+    for (size_t i = 0; rc == 0 && i < t->n_ranges; i++)
+        cb__target_writeback(&rs->sh->target, t->ranges[i].off, t->ranges[i].len);
+    return rc;
+}
+
+static int rs_task_write(cb_rs *rs, const cb_task *t, cb_error *err)
 {
     int rc;
     size_t next = 0;

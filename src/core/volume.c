@@ -232,6 +232,11 @@ int cb__target_pwrite(const cb_target *t, const void *buf, size_t len, uint64_t 
     return 0;
 }
 
+void cb__target_writeback(const cb_target *t, uint64_t off, uint64_t len)
+{
+    sync_file_range(t->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+}
+
 int cb__target_commit(cb_target *t, cb_error *err)
 {
     if (fdatasync(t->fd) < 0)

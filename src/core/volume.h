@@ -65,6 +65,10 @@ int cb__target_open(cb_target *t, const char *path, uint64_t size, cb_error *err
 /* Write exactly `len` bytes at `off`. */
 int cb__target_pwrite(const cb_target *t, const void *buf, size_t len, uint64_t off, cb_error *err);
 
+/* Start writing [off, off+len) to disk now, without waiting, so that the flush at the end
+ * has little left to do. Errors surface at cb__target_commit(). */
+void cb__target_writeback(const cb_target *t, uint64_t off, uint64_t len);
+
 /* Flush once at the end (not per object) and move a regular file into place. */
 int cb__target_commit(cb_target *t, cb_error *err);
 
