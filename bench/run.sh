@@ -122,8 +122,9 @@ hz=$(getconf CLK_TCK)
 others_cpu=0 machine_cpu=0
 # Busy and total CPU time of the whole machine so far, in clock ticks (/proc/stat).
 machine_ticks() { awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat; }
-# measure KEY CMD...: one run of CMD under /usr/bin/time. Outstanding writeback from the
-# previous run is flushed first (sync) so that no tool pays for another's writes, and
+# measure KEY CMD...: one run of CMD, followed by sync, under /usr/bin/time. Outstanding
+# writeback from the previous run is flushed first (sync) so that no tool pays for
+# another's writes, and
 # both volumes are read so that they are in the page cache. Other work on the machine
 # skews the figures (a tool with more threads gets a larger share of contended CPUs), so
 # the CPU time that other processes used meanwhile is recorded too.
@@ -134,7 +135,11 @@ measure() {
     cat "$vol" "$vol2" >/dev/null
     echo "bench: $key: $*" >&2
     read -r busy0 total0 < <(machine_ticks)
-    if ! /usr/bin/time -f '%e %U %S %M' -o "$runs/log/$key.time" "$@" \
+    # timed until the output is on disk: cinderblock flushes before it reports success, and
+    # so does Cinder's restore (per object); restic and borg would otherwise be timed
+    # with their writes still in the page cache
+    if ! /usr/bin/time -f '%e %U %S %M' -o "$runs/log/$key.time" \
+        sh -c '"$@"; rc=$?; sync; exit $rc' sh "$@" \
         >"$runs/log/$key.out" 2>"$runs/log/$key.err"; then
         cat "$runs/log/$key.err" >&2
         die "$key failed: $*"
