@@ -4,9 +4,10 @@
  *
  * A container is a relative directory under the root, created with its parents; the
  * container directory gets mode 0770 and objects 0660, as Cinder does. Unlike Cinder:
- * - every object is written to a temporary name that can never match a backup prefix
- *   (backup prefixes start with "volume_"), fsynced, renamed into place, and the directory
- *   fsynced, so a crash never leaves a partial object under a backup's name;
+ * - every object is written to a file with no name (O_TMPFILE) or, where the file system
+ *   lacks that, a temporary name that can never match a backup prefix (backup prefixes
+ *   start with "volume_"); it is fsynced, then linked or renamed into place, and the
+ *   directory fsynced, so a crash never leaves a partial object under a backup's name;
  * - container and object names that are absolute, contain "." or ".." components, empty
  *   components, or walk through symbolic links are refused, so nothing escapes the root.
  */
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +47,7 @@ typedef struct posix_writer {
     char *leaf;    /* final name inside dirfd */
     char *display; /* "container/name" for messages */
     int committed;
+    int anon;       /* O_TMPFILE: the file has no name until close links it in */
     int defer_sync; /* CB_WRITE_DEFER_SYNC: durable at the next posix_sync, not at close */
 } posix_writer;
 
@@ -299,10 +302,33 @@ static int posix_writer_write(cb_writer *base, const void *buf, size_t len, cb_e
     return posix_write_fd(w->fd, buf, len, w->display, err);
 }
 
+static int posix_tmp_name(posix_writer *w, cb_error *err);
+
+/* Give the finished file its name. A nameless (O_TMPFILE) file is linked in; an existing
+ * object is replaced through a temporary name and rename(), which is atomic. */
+static int posix_publish(posix_writer *w, int fd, cb_error *err)
+{
+    char proc[64];
+    if (!w->anon)
+        return renameat(w->dirfd, w->tmp, w->dirfd, w->leaf) < 0 ? -errno : 0;
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, w->dirfd, w->leaf, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -errno;
+    int rc = posix_tmp_name(w, err);
+    if (rc < 0)
+        return rc;
+    if (linkat(AT_FDCWD, proc, w->dirfd, w->tmp, AT_SYMLINK_FOLLOW) < 0)
+        return -errno;
+    w->anon = 0; /* it has a name now: free() removes it if the rename fails */
+    return renameat(w->dirfd, w->tmp, w->dirfd, w->leaf) < 0 ? -errno : 0;
+}
+
 static int posix_writer_close(cb_writer *base, cb_error *err)
 {
     posix_writer *w = (posix_writer *)base;
-    int fd = w->fd;
+    int fd = w->fd, rc;
     w->fd = -1;
     /* deferred: hand the data to the disk now, without waiting, so that the one flush
      * before the backup's metadata (posix_sync) finds little left to write */
@@ -313,12 +339,15 @@ static int posix_writer_close(cb_writer *base, cb_error *err)
         close(fd);
         return cb_error_set_sys(err, CB_EIO, e, "fsync of object '%s'", w->display);
     }
-    if (close(fd) < 0)
+    rc = posix_publish(w, fd, err);
+    if (close(fd) < 0 && rc == 0)
         return cb_error_set_sys(err, CB_EIO, errno, "closing object '%s'", w->display);
-    if (renameat(w->dirfd, w->tmp, w->dirfd, w->leaf) < 0)
-        return cb_error_set_sys(err, CB_EIO, errno, "renaming object '%s' into place", w->display);
+    if (rc < 0)
+        return err->code
+                   ? rc
+                   : cb_error_set_sys(err, CB_EIO, -rc, "putting object '%s' in place", w->display);
     w->committed = 1;
-    /* the rename is durable only once the directory is */
+    /* the name is durable only once the directory is */
     if (!w->defer_sync && fsync(w->dirfd) < 0)
         return cb_error_set_sys(err, CB_EIO, errno, "fsync of the directory of '%s'", w->display);
     return 0;
@@ -329,7 +358,7 @@ static void posix_writer_free(cb_writer *base)
     posix_writer *w = (posix_writer *)base;
     if (w->fd >= 0)
         close(w->fd);
-    if (!w->committed && w->tmp[0] != '\0')
+    if (!w->committed && !w->anon && w->tmp[0] != '\0')
         unlinkat(w->dirfd, w->tmp, 0);
     if (w->dirfd >= 0)
         close(w->dirfd);
@@ -344,26 +373,38 @@ static const cb_writer_ops posix_writer_ops = {
     .free = posix_writer_free,
 };
 
-static int posix_open_tmp(posix_writer *w, cb_error *err)
+/* A fresh temporary name that no backup prefix can match (they start with "volume_"). */
+static int posix_tmp_name(posix_writer *w, cb_error *err)
 {
     static const char hex[] = "0123456789abcdef";
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned long long seed = (unsigned long long)ts.tv_nsec ^
-                              ((unsigned long long)getpid() << 32) ^
-                              (unsigned long long)(uintptr_t)w;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        char rnd[17];
-        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-        for (int i = 0; i < 16; i++)
-            rnd[i] = hex[(seed >> (i * 4)) & 15];
-        rnd[16] = '\0';
-        snprintf(w->tmp, sizeof(w->tmp), "%s%s", POSIX_TMP_PREFIX, rnd);
+    unsigned char rnd[8];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return cb_error_set(err, CB_EIO, "no random bytes for a temporary name");
+    char *p = w->tmp + snprintf(w->tmp, sizeof(w->tmp), "%s", POSIX_TMP_PREFIX);
+    for (size_t i = 0; i < sizeof(rnd); i++) {
+        *p++ = hex[rnd[i] >> 4];
+        *p++ = hex[rnd[i] & 15];
+    }
+    *p = '\0';
+    return 0;
+}
+
+/*
+ * The file the object is written to. Where the file system allows it, a nameless one
+ * (O_TMPFILE): it only gets a name once complete, and vanishes by itself if the writer is
+ * abandoned or the machine crashes. Elsewhere (NFS, ...), a temporary name.
+ */
+static int posix_open_tmp(posix_writer *w, cb_error *err)
+{
+    int rc;
+    w->fd = openat(w->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0660);
+    w->anon = w->fd >= 0;
+    for (int attempt = 0; w->fd < 0 && attempt < 100; attempt++) {
+        if ((rc = posix_tmp_name(w, err)) < 0)
+            return rc;
         w->fd =
             openat(w->dirfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660);
-        if (w->fd >= 0)
-            break;
-        if (errno != EEXIST) {
+        if (w->fd < 0 && errno != EEXIST) {
             int e = errno;
             w->tmp[0] = '\0';
             return cb_error_set_sys(err, CB_EIO, e, "creating a temporary file for '%s'",
