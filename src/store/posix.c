@@ -314,6 +314,9 @@ static int posix_publish(posix_writer *w, int fd, cb_error *err)
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
     if (linkat(AT_FDCWD, proc, w->dirfd, w->leaf, AT_SYMLINK_FOLLOW) == 0)
         return 0;
+    /* without /proc, AT_EMPTY_PATH does the same for a process allowed to use it */
+    if (errno == ENOENT && linkat(fd, "", w->dirfd, w->leaf, AT_EMPTY_PATH) == 0)
+        return 0;
     if (errno != EEXIST)
         return -errno;
     int rc = posix_tmp_name(w, err);
