@@ -34,6 +34,7 @@
 typedef struct posix_state {
     char *root;
     int create;           /* put_container may create missing directories */
+    int nameless;         /* O_TMPFILE files can be linked in (/proc/self/fd is there) */
     pthread_mutex_t lock; /* guards the cache below */
     char *cached;         /* the container last opened, and its directory: a backup opens */
     int cached_fd;        /* the same container for thousands of objects */
@@ -397,10 +398,10 @@ static int posix_tmp_name(posix_writer *w, cb_error *err)
  * (O_TMPFILE): it only gets a name once complete, and vanishes by itself if the writer is
  * abandoned or the machine crashes. Elsewhere (NFS, ...), a temporary name.
  */
-static int posix_open_tmp(posix_writer *w, cb_error *err)
+static int posix_open_tmp(posix_writer *w, int nameless, cb_error *err)
 {
     int rc;
-    w->fd = openat(w->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0660);
+    w->fd = nameless ? openat(w->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0660) : -1;
     w->anon = w->fd >= 0;
     for (int attempt = 0; w->fd < 0 && attempt < 100; attempt++) {
         if ((rc = posix_tmp_name(w, err)) < 0)
@@ -455,7 +456,7 @@ static int posix_open_writer(void *state,
         rc = CB_ENOMEM;
         goto fail;
     }
-    if ((rc = posix_open_tmp(w, err)) < 0)
+    if ((rc = posix_open_tmp(w, st->nameless, err)) < 0)
         goto fail;
     close(cfd);
     *out = &w->base;
@@ -801,6 +802,7 @@ int cb__posix_store_ctor(const char *location,
         return CB_ENOMEM;
     }
     st->create = opts->create_containers;
+    st->nameless = access("/proc/self/fd", X_OK) == 0;
     pthread_mutex_init(&st->lock, NULL);
     *ops_out = &posix_store_ops;
     *state_out = st;
