@@ -7,6 +7,7 @@ import random
 import shutil
 import subprocess
 import tempfile
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FROZEN = '2024-01-02T03:04:05'
@@ -107,3 +108,18 @@ class Workdir:
 
     def remove(self):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+class CinderTestCase(unittest.TestCase):
+    """A test class with one Cinder harness process and one work directory for all its
+    tests (Cinder's start-up costs seconds)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cinder = Cinder()
+        cls.work = Workdir()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cinder.close()
+        cls.work.remove()

@@ -18,7 +18,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compat_lib import (FROZEN, Cinder, Workdir, find_files, make_volume,  # noqa: E402
+from compat_lib import (FROZEN, CinderTestCase, find_files, make_volume,  # noqa: E402
                         read, run_cb, uuid_for)
 
 NAMES = ['none', 'off', 'no', 'zlib', 'gzip', 'GZip', 'bz2', 'bzip2', 'zstd']
@@ -27,17 +27,7 @@ NAMES = ['none', 'off', 'no', 'zlib', 'gzip', 'GZip', 'bz2', 'bzip2', 'zstd']
 SHAPES = [(300 * 1024 + 1234, 65536, 4096), (1000, 65536, 4096)]
 
 
-class CompatTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cinder = Cinder()
-        cls.work = Workdir()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cinder.close()
-        cls.work.remove()
-
+class CompatTest(CinderTestCase):
     def pair(self, n, comp, shape, container='c', name='caf\u00e9 \U0001F600 n\u00b01'):
         """Back the same volume up with Cinder and with cinderblock, same ids, same
         clock. Returns (volume bytes, cinder root, our root, backup id)."""

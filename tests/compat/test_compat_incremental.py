@@ -15,7 +15,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compat_lib import Cinder, Workdir, find_files, make_volume, read, run_cb, uuid_for  # noqa: E402
+from compat_lib import CinderTestCase, find_files, make_volume, read, run_cb, uuid_for  # noqa: E402
 
 MIB = 1 << 20
 SIZE = 24 * MIB + 777            # not a multiple of the sha block
@@ -44,17 +44,7 @@ def last_block(data):
     return bytes(out)
 
 
-class IncrementalCompat(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cinder = Cinder()
-        cls.work = Workdir()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cinder.close()
-        cls.work.remove()
-
+class IncrementalCompat(CinderTestCase):
     def write_volume(self, data):
         with open(self.work('vol'), 'wb') as f:
             f.write(data)
