@@ -10,24 +10,27 @@
 #define PL_SAMPLES 8
 #define PL_SAMPLE_LEN 4096
 
+/* Free an object: the committer does it while workers run, so what goes back to the
+ * pipeline (pieces still waiting in it after a failure, its encoder) goes under the lock. */
 void cb__pl_obj_free(cb_pl *pl, pl_obj *o)
 {
+    cb_encoder *spare = NULL;
     if (o == NULL)
         return;
-    for (size_t i = 0; o->arrived != NULL && i < o->n_pieces; i++)
-        if (o->arrived[i] != NULL) {
-            pl_piece *p = o->arrived[i];
-            p->next = pl->pool; /* threads are joined or idle: no lock needed at teardown */
-            pl->pool = p;
-        }
     cb_writer_free(o->w); /* an unfinished object is abandoned: nothing is committed */
     EVP_MD_CTX_free(o->md5ctx);
-    if (o->enc != NULL) {
-        if (pl->n_free_enc < sizeof(pl->free_enc) / sizeof(pl->free_enc[0]))
-            pl->free_enc[pl->n_free_enc++] = o->enc;
-        else
-            cb_encoder_free(o->enc);
-    }
+    pthread_mutex_lock(&pl->lock);
+    for (size_t i = 0; o->arrived != NULL && i < o->n_pieces; i++)
+        if (o->arrived[i] != NULL) {
+            o->arrived[i]->next = pl->pool;
+            pl->pool = o->arrived[i];
+        }
+    if (o->enc != NULL && pl->n_free_enc < sizeof(pl->free_enc) / sizeof(pl->free_enc[0]))
+        pl->free_enc[pl->n_free_enc++] = o->enc;
+    else
+        spare = o->enc;
+    pthread_mutex_unlock(&pl->lock);
+    cb_encoder_free(spare);
     pthread_mutex_destroy(&o->lock);
     free(o->arrived);
     free(o->digests);
