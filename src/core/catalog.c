@@ -177,3 +177,28 @@ int cb__catalog_read_meta(cb_store *store, const cb_found *f, cb_meta *m, cb_err
     free(name);
     return rc;
 }
+
+int cb__catalog_parents(cb_store *store, const cb_found *all, size_t n, char ***out, cb_error *err)
+{
+    char **parents = cb__calloc(n + 1, sizeof(*parents), err);
+    if (parents == NULL)
+        return CB_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        cb_meta m;
+        cb_error merr = { 0 };
+        if (cb__catalog_read_meta(store, &all[i], &m, &merr) < 0)
+            continue; /* a damaged neighbour is nobody's child that we can know of */
+        parents[i] = m.parent_id;
+        m.parent_id = NULL;
+        cb__meta_dispose(&m);
+    }
+    *out = parents;
+    return 0;
+}
+
+void cb__catalog_parents_free(char **parents, size_t n)
+{
+    for (size_t i = 0; parents != NULL && i < n; i++)
+        free(parents[i]);
+    free(parents);
+}

@@ -29,6 +29,12 @@ int cb__catalog_find(cb_store *store, const char *backup_id, cb_found *out, cb_e
 /* Read and parse a backup's metadata (not checked; see cb__meta_check). */
 int cb__catalog_read_meta(cb_store *store, const cb_found *f, cb_meta *m, cb_error *err);
 
+/* The parent id of each found backup, read once from its metadata: NULL for a full backup
+ * and for one whose metadata cannot be read (`*out` has n entries; free with
+ * cb__catalog_parents_free). */
+int cb__catalog_parents(cb_store *store, const cb_found *all, size_t n, char ***out, cb_error *err);
+void cb__catalog_parents_free(char **parents, size_t n);
+
 /* Build the public description of a found backup from its metadata. */
 int cb__catalog_info(
     cb_store *store, const cb_found *f, const cb_meta *m, cb_backup_info **out, cb_error *err);

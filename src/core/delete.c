@@ -54,91 +54,63 @@ done:
     return rc;
 }
 
-typedef struct del_child {
-    char *id;
-    char *created_at;
-} del_child;
+/* All the store's backups and, read once, the parent of each. */
+typedef struct del_scan {
+    cb_found *all;
+    char **parents;
+    size_t n;
+} del_scan;
 
-/* The backups whose parent is `id`, found by reading every metadata of the store. */
-static int del_children(cb_store *store,
-                        const cb_found *all,
-                        size_t n,
-                        const char *id,
-                        cb_found **kids,
-                        size_t *n_kids,
-                        cb_error *err)
-{
-    *kids = NULL;
-    *n_kids = 0;
-    for (size_t i = 0; i < n; i++) {
-        cb_meta m;
-        int rc = cb__catalog_read_meta(store, &all[i], &m, err);
-        if (rc < 0)
-            return rc;
-        int child = m.parent_id != NULL && strcmp(m.parent_id, id) == 0;
-        cb__meta_dispose(&m);
-        if (!child)
-            continue;
-        cb_found *k = cb__realloc(*kids, (*n_kids + 1) * sizeof(*k), err);
-        if (k == NULL)
-            return CB_ENOMEM;
-        *kids = k;
-        k[*n_kids] = all[i]; /* borrowed */
-        (*n_kids)++;
-    }
-    return 0;
-}
-
-/* Delete `f` and, with cascade, its descendants first (newest first: depth first). */
+/* Delete `f` and, with cascade, its
+ * descendants first, deepest first. */
 static int del_tree(cb_store *store,
-                    const cb_found *all,
-                    size_t n,
+                    const del_scan *sc,
                     const cb_found *f,
                     unsigned flags,
                     int depth,
                     cb_error *err)
 {
-    cb_found *kids;
-    size_t n_kids;
-    int rc;
+    const char *id = f->parts.backup_id;
+    char list[600] = "";
+    size_t n_kids = 0;
+    int rc = 0;
     if (depth > 10000)
-        return cb_error_set(err, CB_ECORRUPT, "backup chain loops through %s", f->parts.backup_id);
-    if ((rc = del_children(store, all, n, f->parts.backup_id, &kids, &n_kids, err)) < 0)
-        goto done;
-    if (n_kids > 0 && !(flags & CB_DELETE_CASCADE)) {
-        char list[600] = "";
-        for (size_t i = 0; i < n_kids && strlen(list) < 500; i++) {
-            strcat(list, i ? ", " : "");
-            strcat(list, kids[i].parts.backup_id);
+        return cb_error_set(err, CB_ECORRUPT, "backup chain loops through %s", id);
+    for (size_t i = 0; i < sc->n; i++) {
+        if (sc->parents[i] == NULL || strcmp(sc->parents[i], id) != 0)
+            continue;
+        n_kids++;
+        if (strlen(list) < 500) {
+            strcat(list, n_kids > 1 ? ", " : "");
+            strcat(list, sc->all[i].parts.backup_id);
         }
-        rc = cb_error_set(err, CB_EINUSE,
-                          "backup %s has %zu incremental backup(s) depending on it (%s); delete "
-                          "them first or use --cascade",
-                          f->parts.backup_id, n_kids, list);
-        goto done;
+        if ((flags & CB_DELETE_CASCADE) &&
+            (rc = del_tree(store, sc, &sc->all[i], flags, depth + 1, err)) < 0)
+            return rc;
     }
-    for (size_t i = 0; i < n_kids && rc == 0; i++)
-        rc = del_tree(store, all, n, &kids[i], flags, depth + 1, err);
-    if (rc == 0)
-        rc = cb__delete_prefix(store, f->container, f->prefix, err);
-done:
-    free(kids);
-    return rc;
+    if (n_kids > 0 && !(flags & CB_DELETE_CASCADE))
+        return cb_error_set(err, CB_EINUSE,
+                            "backup %s has %zu incremental backup(s) depending on it (%s); "
+                            "delete them first or use --cascade",
+                            id, n_kids, list);
+    return cb__delete_prefix(store, f->container, f->prefix, err);
 }
 
 int cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags, cb_error *err)
 {
     char id[CB_UUID_LEN + 1];
-    cb_found *all = NULL, target = { 0 };
-    size_t n = 0;
+    cb_found target = { 0 };
+    del_scan sc = { 0 };
     int rc;
     if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0)
         return rc;
     if ((rc = cb__catalog_find(store, id, &target, err)) < 0)
         return rc;
-    if ((rc = cb__catalog_scan(store, &all, &n, err)) == 0)
-        rc = del_tree(store, all, n, &target, flags, 0, err);
-    cb__catalog_free(all, n);
+    if ((rc = cb__catalog_scan(store, &sc.all, &sc.n, err)) == 0 &&
+        (rc = cb__catalog_parents(store, sc.all, sc.n, &sc.parents, err)) == 0)
+        rc = del_tree(store, &sc, &target, flags, 0, err);
+    cb__catalog_parents_free(sc.parents, sc.n);
+    cb__catalog_free(sc.all, sc.n);
     cb__found_dispose(&target);
     return rc;
 }

@@ -39,19 +39,16 @@ static int rec_driver_ok(const cb_store_info *info, const char *service)
 
 static int rec_count_children(cb_store *store, const char *id, uint64_t *n_out, cb_error *err)
 {
-    cb_found *all;
-    size_t n;
-    int rc = cb__catalog_scan(store, &all, &n, err);
+    cb_found *all = NULL;
+    char **parents = NULL;
+    size_t n = 0;
+    int rc;
     *n_out = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        cb_meta m;
-        cb_error merr = { 0 };
-        if (cb__catalog_read_meta(store, &all[i], &m, &merr) < 0)
-            continue; /* a damaged neighbour does not stop an export */
-        if (m.parent_id != NULL && strcmp(m.parent_id, id) == 0)
-            (*n_out)++;
-        cb__meta_dispose(&m);
-    }
+    if ((rc = cb__catalog_scan(store, &all, &n, err)) == 0 &&
+        (rc = cb__catalog_parents(store, all, n, &parents, err)) == 0)
+        for (size_t i = 0; i < n; i++)
+            *n_out += parents[i] != NULL && strcmp(parents[i], id) == 0;
+    cb__catalog_parents_free(parents, n);
     cb__catalog_free(all, n);
     return rc;
 }

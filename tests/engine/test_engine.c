@@ -386,6 +386,29 @@ static void test_engine__delete_metadata_first(void **state)
     cb_backup_info_free(b);
 }
 
+/* A damaged backup elsewhere in the store does not stop deleting another one. */
+static void test_engine__delete_beside_damage(void **state)
+{
+    eng *e = *state;
+    cb_error err = { 0 };
+    char name[300];
+    eng_make_volume(e->vol, 9000, 13);
+    cb_backup_info *a = eng_backup(e, "zlib", 4096, 1024);
+    cb_backup_info *b = eng_backup(e, "zlib", 4096, 1024);
+    snprintf(name, sizeof(name), "%s_metadata", a->prefix);
+    assert_cb_ok(cb_store_write_all(e->store, a->container, name, "{broken", 7, &err), &err);
+    assert_cb_ok(cb_backup_delete(e->store, b->backup_id, 0, &err), &err);
+    cb_backup_info **v;
+    size_t n;
+    assert_cb_ok(cb_backup_list(e->store, NULL, &v, &n, &err), &err);
+    assert_int_equal(n, 1); /* only the damaged one is left, and listed with its problem */
+    assert_string_equal(v[0]->backup_id, a->backup_id);
+    assert_non_null(v[0]->problem);
+    cb_backup_info_free_array(v, n);
+    cb_backup_info_free(a);
+    cb_backup_info_free(b);
+}
+
 static void test_engine__metadata_and_extra(void **state)
 {
     eng *e = *state;
@@ -429,6 +452,7 @@ int main(void)
         T(test_engine__bad_metadata),
         T(test_engine__unknown_backup),
         T(test_engine__delete_metadata_first),
+        T(test_engine__delete_beside_damage),
         T(test_engine__metadata_and_extra),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
