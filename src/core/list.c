@@ -86,6 +86,9 @@ static int lst_load(lst *l, const char *volume_id, cb_error *err)
         return CB_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
+        /* another volume's backups (and their chains) need not be read at all */
+        if (volume_id != NULL && strcmp(found[i].parts.volume_id, volume_id) != 0)
+            continue;
         lst_entry *e = &l->e[l->n++];
         cb_error merr = { 0 };
         e->found = found[i];
@@ -96,7 +99,6 @@ static int lst_load(lst *l, const char *volume_id, cb_error *err)
             e->problem = strdup(merr.msg);
     }
     cb__catalog_free(found, n);
-    (void)volume_id;
     return 0;
 }
 

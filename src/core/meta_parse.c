@@ -221,9 +221,6 @@ int cb__meta_check(cb_meta *m, const char *prefix, const char *label, cb_error *
         qsort(m->objects, m->n_objects, sizeof(m->objects[0]), meta_cmp_offset);
     for (size_t i = 1; i < m->n_objects; i++) {
         cb_meta_object *a = &m->objects[i - 1], *b = &m->objects[i];
-        if (strcmp(a->name, b->name) == 0)
-            return cb_error_set(err, CB_ECORRUPT, "%s: object '%s' is listed twice", label,
-                                a->name);
         if (a->offset == b->offset || (a->has_length && a->offset + a->length > b->offset))
             return cb_error_set(err, CB_ECORRUPT, "%s: objects '%s' and '%s' overlap", label,
                                 a->name, b->name);
