@@ -78,12 +78,9 @@ static pl_piece *pl_next_work(cb_pl *pl)
 
 /* SHA-256 of every sha block of the piece, straight into its object's digest array (or,
  * in a scan, its slot). */
-static void pl_hash(cb_pl *pl, pl_worker *wk, pl_piece *p)
+static void pl_hash_into(cb_pl *pl, pl_worker *wk, const pl_piece *p, unsigned char *d)
 {
     cb_bk *b = pl->b;
-    unsigned char *d = p->slot != NULL
-                           ? p->slot->digests
-                           : p->obj->digests + (p->off - p->obj->off) / b->sha_block * 32;
     for (size_t at = 0; at < p->len; at += b->sha_block, d += 32) {
         size_t n = p->len - at < b->sha_block ? p->len - at : b->sha_block;
         if (p->hole && n == b->sha_block)
@@ -95,10 +92,41 @@ static void pl_hash(cb_pl *pl, pl_worker *wk, pl_piece *p)
     }
 }
 
+/*
+ * CB_PL_SCAN: the worker reads its own piece, a cache-sized chunk at a time, and hashes
+ * each chunk while it is still in this core's cache. Read by the reader thread into
+ * piece-sized buffers, the copy out of the page cache cost more than the hashing.
+ */
+static void pl_hash(cb_pl *pl, pl_worker *wk, const pl_piece *p)
+{
+    pl_hash_into(pl, wk, p, p->obj->digests + (p->off - p->obj->off) / pl->b->sha_block * 32);
+}
+
+static int pl_scan_hash(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    unsigned char *d = p->slot->digests;
+    for (size_t at = 0; at < p->len;) {
+        size_t n = p->len - at < pl->chunk ? p->len - at : pl->chunk;
+        int hole, rc;
+        if ((rc = cb__volume_read_sparse(&b->vol, wk->scratch, n, p->off + at, 0, &hole, err)) < 0)
+            return rc;
+        pl_piece c = { .off = p->off + at, .len = n, .hole = hole, .data = wk->scratch };
+        pl_hash_into(pl, wk, &c, d);
+        d += (n + b->sha_block - 1) / b->sha_block * 32;
+        at += n;
+    }
+    return 0;
+}
+
 static int pl_work_one(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
 {
-    pl_hash(pl, wk, p);
     if (pl->mode == CB_PL_SCAN) {
+        int rc = pl_scan_hash(pl, wk, p, err);
+        if (rc < 0) {
+            cb__pl_release(pl, p);
+            return rc;
+        }
         pthread_mutex_lock(&pl->lock);
         p->slot->done = 1;
         pthread_cond_broadcast(&pl->cond_done);
@@ -106,6 +134,7 @@ static int pl_work_one(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
         cb__pl_release(pl, p);
         return 0;
     }
+    pl_hash(pl, wk, p);
     cb_buf_reset(&p->out);
     if (wk->coder != NULL && !p->obj->raw) {
         /* holes were zeroed by the reader in this mode */
@@ -298,9 +327,13 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
                 return CB_ENOMEM;
         }
     }
+    /* a scan's workers read their pieces themselves, in chunks that stay in cache */
+    pl->chunk = PL_SCAN_CHUNK / b->sha_block * b->sha_block;
+    if (pl->chunk == 0)
+        pl->chunk = b->sha_block;
     for (size_t i = 0; i < n_pieces; i++) {
         pl_piece *p = cb__calloc(1, sizeof(*p), err);
-        if (p == NULL || (p->data = cb__malloc(pl->piece, err)) == NULL) {
+        if (p == NULL || (mode == CB_PL_FULL && (p->data = cb__malloc(pl->piece, err)) == NULL)) {
             free(p);
             return CB_ENOMEM;
         }
@@ -313,6 +346,8 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
         wk->pl = pl;
         if ((rc = cb__digest_init(&wk->dg, b->sha_block, err)) < 0)
             return rc;
+        if (mode == CB_PL_SCAN && (wk->scratch = cb__malloc(pl->chunk, err)) == NULL)
+            return CB_ENOMEM;
         if (mode == CB_PL_FULL && cb_piece_supported(b->codec) &&
             (rc = cb_piece_coder_new(&wk->coder, b->codec, err)) < 0)
             return rc;
@@ -340,6 +375,7 @@ static void pl_dispose(cb_pl *pl)
         if (pl->workers[i].dg.sha != NULL)
             cb__digest_dispose(&pl->workers[i].dg);
         cb_piece_coder_free(pl->workers[i].coder);
+        free(pl->workers[i].scratch);
     }
     for (size_t i = 0; i < pl->n_free_enc; i++)
         cb_encoder_free(pl->free_enc[i]);

@@ -8,9 +8,10 @@
 #include "pipeline.h"
 #include "../codec/piece.h"
 
-#define PL_GROUP_MAX 64          /* objects read side by side, at most */
-#define PL_PIECE_FULL (2u << 20) /* bytes per piece in a full backup */
-#define PL_PIECE_SCAN (1u << 20) /* bytes per piece when only hashing */
+#define PL_GROUP_MAX 64            /* objects read side by side, at most */
+#define PL_PIECE_FULL (2u << 20)   /* bytes per piece in a full backup */
+#define PL_PIECE_SCAN (1u << 20)   /* bytes per piece when only hashing */
+#define PL_SCAN_CHUNK (128u << 10) /* bytes a scan's worker reads and hashes at a time */
 
 typedef struct pl_obj pl_obj;
 typedef struct cb_pl cb_pl;
@@ -32,7 +33,7 @@ typedef struct pl_piece {
     uint64_t off;          /* in the volume */
     size_t len;
     int hole;            /* wholly in a hole: `data` was not read (its bytes are zeros) */
-    unsigned char *data; /* pl->piece bytes */
+    unsigned char *data; /* pl->piece bytes (CB_PL_FULL only) */
     cb_buf out;          /* the piece compressed by a worker (zlib, bz2) */
 } pl_piece;
 
@@ -62,14 +63,16 @@ struct pl_obj {
 typedef struct pl_worker {
     cb_pl *pl;
     pthread_t thread;
-    cb_digest dg;          /* SHA-256 context */
-    cb_piece_coder *coder; /* zlib or bz2 pieces, or NULL */
+    cb_digest dg;           /* SHA-256 context */
+    cb_piece_coder *coder;  /* zlib or bz2 pieces, or NULL */
+    unsigned char *scratch; /* CB_PL_SCAN: pl->chunk bytes to read into */
 } pl_worker;
 
 struct cb_pl {
     cb_bk *b;
     cb_pl_mode mode;
     size_t piece;
+    size_t chunk; /* CB_PL_SCAN: what a worker reads at a time (whole sha blocks) */
     int n_workers;
     pl_worker *workers;
     unsigned char *zeros; /* one sha block of zeros */

@@ -355,8 +355,8 @@ static int pl_read_group(cb_pl *pl, uint64_t first, size_t n, cb_error *err)
 }
 
 /* CB_PL_SCAN: pieces in volume order (never across an object boundary), each with the slot
- * its hashes go to; waits while the committer is a ring behind. */
-static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len, cb_error *err)
+ * its hashes go to; waits while the committer is a ring behind. The workers read them. */
+static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len)
 {
     pthread_mutex_lock(&pl->lock);
     while (!pl->failed && seq - pl->committed >= pl->n_slots)
@@ -380,12 +380,7 @@ static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len, cb_e
     p->index = 0;
     p->off = off;
     p->len = len;
-    int rc = cb__volume_read_sparse(&pl->b->vol, p->data, len, off, 0, &p->hole, err);
-    if (rc < 0) {
-        cb__pl_release(pl, p);
-        return rc;
-    }
-    pl_queue(pl, p);
+    pl_queue(pl, p); /* its worker reads it (pipeline.c) */
     return 0;
 }
 
@@ -393,17 +388,14 @@ void *cb__pl_scan_reader_main(void *arg)
 {
     cb_pl *pl = arg;
     cb_bk *b = pl->b;
-    cb_error err = { 0 };
     uint64_t seq = 0;
-    int rc = 0;
+    int rc = 0; /* non-zero only when another stage failed: that stage reports */
     for (uint64_t off = 0; rc == 0 && off < b->vol.size; off += b->object_size) {
         uint64_t end = b->vol.size - off < b->object_size ? b->vol.size : off + b->object_size;
         for (uint64_t at = off; rc == 0 && at < end; at += pl->piece)
-            rc = pl_scan_piece(pl, seq++, at, end - at < pl->piece ? (size_t)(end - at) : pl->piece,
-                               &err);
+            rc =
+                pl_scan_piece(pl, seq++, at, end - at < pl->piece ? (size_t)(end - at) : pl->piece);
     }
-    if (rc < 0 && err.code != 0)
-        cb__pl_fail(pl, rc, &err);
     pthread_mutex_lock(&pl->lock);
     pl->reader_done = 1;
     pthread_cond_broadcast(&pl->cond_work);
