@@ -46,8 +46,15 @@ void cb__pl_release(cb_pl *pl, pl_piece *p)
     pthread_mutex_lock(&pl->lock);
     p->next = pl->pool;
     pl->pool = p;
-    pl->bytes_done += p->len;
+    pl->bytes_done += p->len; /* a piece is released once it is done */
     pthread_cond_signal(&pl->cond_free);
+    pthread_mutex_unlock(&pl->lock);
+}
+
+void cb__pl_progress(cb_pl *pl, size_t len)
+{
+    pthread_mutex_lock(&pl->lock);
+    pl->bytes_done += len;
     pthread_mutex_unlock(&pl->lock);
 }
 
@@ -92,16 +99,16 @@ static void pl_hash_into(cb_pl *pl, pl_worker *wk, const pl_piece *p, unsigned c
     }
 }
 
-/*
- * CB_PL_SCAN: the worker reads its own piece, a cache-sized chunk at a time, and hashes
- * each chunk while it is still in this core's cache. Read by the reader thread into
- * piece-sized buffers, the copy out of the page cache cost more than the hashing.
- */
 static void pl_hash(cb_pl *pl, pl_worker *wk, const pl_piece *p)
 {
     pl_hash_into(pl, wk, p, p->obj->digests + (p->off - p->obj->off) / pl->b->sha_block * 32);
 }
 
+/*
+ * CB_PL_SCAN: the worker reads its own piece, a cache-sized chunk at a time, and hashes
+ * each chunk while it is still in this core's cache. Read by the reader thread into
+ * piece-sized buffers, the copy out of the page cache cost more than the hashing.
+ */
 static int pl_scan_hash(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
 {
     cb_bk *b = pl->b;
@@ -134,17 +141,31 @@ static int pl_work_one(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
         cb__pl_release(pl, p);
         return 0;
     }
-    pl_hash(pl, wk, p);
-    cb_buf_reset(&p->out);
-    if (wk->coder != NULL && !p->obj->raw) {
-        /* holes were zeroed by the reader in this mode */
-        int rc = cb_piece_compress(wk->coder, p->data, p->len, &p->out, p->obj->name, err);
-        if (rc < 0) {
-            cb__pl_release(pl, p);
-            return rc;
-        }
+    int rc = cb__pl_prepare(pl, wk, p, err);
+    if (rc < 0) {
+        cb__pl_release(pl, p);
+        return rc;
     }
     return cb__pl_deliver(pl, wk, p, err);
+}
+
+int cb__pl_prepare(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
+{
+    pl_hash(pl, wk, p);
+    cb_buf_reset(&p->out);
+    if (wk->coder == NULL || p->obj->raw)
+        return 0;
+    /* holes were zeroed by the reader in this mode */
+    return cb_piece_compress(wk->coder, p->data, p->len, &p->out, p->obj->name, err);
+}
+
+/* Whole objects: the next object nobody has taken yet, or UINT64_MAX. */
+static uint64_t pl_next_object(cb_pl *pl)
+{
+    pthread_mutex_lock(&pl->lock);
+    uint64_t i = pl->failed || pl->next_obj >= pl->n_ranges ? UINT64_MAX : pl->next_obj++;
+    pthread_mutex_unlock(&pl->lock);
+    return i;
 }
 
 static void *pl_worker_main(void *arg)
@@ -152,6 +173,12 @@ static void *pl_worker_main(void *arg)
     pl_worker *wk = arg;
     cb_pl *pl = wk->pl;
     pl_piece *p;
+    for (uint64_t i; pl->whole && (i = pl_next_object(pl)) != UINT64_MAX;) {
+        cb_error err = { 0 };
+        int rc = cb__pl_whole_object(pl, wk, i, &err);
+        if (rc < 0)
+            cb__pl_fail(pl, rc, &err);
+    }
     while ((p = pl_next_work(pl)) != NULL) {
         cb_error err = { 0 };
         if (cb__pl_failed(pl)) { /* drain: give the buffer back, do nothing */
@@ -211,8 +238,8 @@ static int pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, c
 
 static int pl_object_ready(cb_pl *pl, uint64_t index)
 {
-    const pl_obj *o = index < pl->created ? pl->objs[index % pl->max_objs] : NULL;
-    return o != NULL && o->done;
+    const pl_obj *o = pl->objs[index % pl->max_objs];
+    return o != NULL && o->index == index && o->done;
 }
 
 static int pl_slot_ready(cb_pl *pl, uint64_t seq)
@@ -273,11 +300,9 @@ static int pl_commit_all(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
 
 /* ---- setup and teardown ---- */
 
-static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
+/* How the work is cut: piece and chunk sizes, workers, objects in flight. */
+static void pl_init_shape(cb_pl *pl, cb_bk *b, cb_pl_mode mode)
 {
-    memset(pl, 0, sizeof(*pl));
-    pl->b = b;
-    pl->mode = mode;
     /* pieces: whole sha blocks, never more than an object; a scan only hashes, so smaller
      * pieces (less memory) keep its workers just as busy */
     size_t target = mode == CB_PL_FULL ? PL_PIECE_FULL : PL_PIECE_SCAN;
@@ -286,18 +311,102 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
         pl->piece = b->sha_block;
     if (pl->piece > b->object_size)
         pl->piece = (size_t)b->object_size;
+    /* what a worker reads and processes at a time when it reads for itself */
+    pl->chunk = (mode == CB_PL_SCAN ? PL_SCAN_CHUNK : PL_WHOLE_CHUNK) / b->sha_block * b->sha_block;
+    if (pl->chunk == 0)
+        pl->chunk = b->sha_block;
+    if (pl->chunk > pl->piece)
+        pl->chunk = pl->piece;
     pl->n_workers = cb__pl_threads(b->opts->threads);
-    /* a full backup reads one object per worker side by side (their MD5s are serial);
-     * a scan hashes pieces in parallel and needs no more than one object at a time */
+    pl->n_ranges = (b->vol.size + b->object_size - 1) / b->object_size;
+    /* Enough objects to keep every worker busy: each worker takes whole objects, reading,
+     * hashing and compressing a cache-sized chunk at a time. No buffer crosses cores, and
+     * a slow object holds up only its own worker. */
+    pl->whole = mode == CB_PL_FULL && pl->n_ranges >= (uint64_t)pl->n_workers * PL_WHOLE_MIN;
+    /* Otherwise a full backup reads one object per worker side by side (their MD5s are
+     * serial); a scan hashes pieces in parallel and needs no more than one object at a
+     * time, and so does zstd, whose own threads then split each object (pipeline_obj.c). */
     pl->group = mode == CB_PL_FULL ? (size_t)pl->n_workers : 1;
-    /* too few objects to keep every worker busy: zstd's own threads split each object
-     * instead (pipeline_obj.c), and one object at a time is enough */
-    if (b->codec == CB_CODEC_ZSTD && pl->n_ranges < (uint64_t)pl->n_workers * 2)
+    if (mode == CB_PL_FULL && !pl->whole && b->codec == CB_CODEC_ZSTD)
         pl->group = 1;
     if (pl->group > PL_GROUP_MAX)
         pl->group = PL_GROUP_MAX;
     pl->max_objs = 2 * pl->group + 1;
-    pl->n_ranges = (b->vol.size + b->object_size - 1) / b->object_size;
+}
+
+/* CB_PL_SCAN: the ring of slots that holds hashes until the committer takes them. */
+static int pl_init_slots(cb_pl *pl, cb_bk *b, cb_error *err)
+{
+    size_t per = (pl->piece + b->sha_block - 1) / b->sha_block * 32;
+    pl->n_pieces = 0;
+    for (uint64_t off = 0; off < b->vol.size; off += b->object_size) {
+        uint64_t len = b->vol.size - off < b->object_size ? b->vol.size - off : b->object_size;
+        pl->n_pieces += (len + pl->piece - 1) / pl->piece;
+    }
+    /* hashing may run well ahead while the committer stores changed runs: a slot costs
+     * 32 bytes per sha block of a piece */
+    pl->n_slots = 256;
+    if ((pl->slots = cb__calloc(pl->n_slots, sizeof(*pl->slots), err)) == NULL)
+        return CB_ENOMEM;
+    for (size_t i = 0; i < pl->n_slots; i++) {
+        pl->slots[i].seq = UINT64_MAX;
+        if ((pl->slots[i].digests = cb__malloc(per, err)) == NULL)
+            return CB_ENOMEM;
+    }
+    return 0;
+}
+
+static pl_piece *pl_piece_new(size_t data_len, cb_error *err)
+{
+    pl_piece *p = cb__calloc(1, sizeof(*p), err);
+    if (p != NULL && data_len > 0 && (p->data = cb__malloc(data_len, err)) == NULL) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* The pool: a few pieces per worker keep every stage busy; more would only cost memory.
+ * Whole objects need none (each worker has its own piece); a scan's pieces carry no data,
+ * since its workers read for themselves. */
+static int pl_init_pool(cb_pl *pl, cb_error *err)
+{
+    size_t n = pl->whole ? 0 : (size_t)pl->n_workers * (pl->mode == CB_PL_FULL ? 3 : 2) + 2;
+    for (size_t i = 0; i < n; i++) {
+        pl_piece *p = pl_piece_new(pl->mode == CB_PL_FULL ? pl->piece : 0, err);
+        if (p == NULL)
+            return CB_ENOMEM;
+        p->next = pl->pool;
+        pl->pool = p;
+    }
+    return 0;
+}
+
+static int pl_init_worker(cb_pl *pl, pl_worker *wk, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    int rc;
+    wk->pl = pl;
+    if ((rc = cb__digest_init(&wk->dg, b->sha_block, err)) < 0)
+        return rc;
+    if (pl->mode == CB_PL_SCAN && (wk->scratch = cb__malloc(pl->chunk, err)) == NULL)
+        return CB_ENOMEM;
+    if (pl->whole && (wk->own = pl_piece_new(pl->piece, err)) == NULL)
+        return CB_ENOMEM;
+    if (pl->mode == CB_PL_FULL && cb_piece_supported(b->codec) &&
+        (rc = cb_piece_coder_new(&wk->coder, b->codec, err)) < 0)
+        return rc;
+    return 0;
+}
+
+static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
+{
+    int rc;
+    memset(pl, 0, sizeof(*pl));
+    pl->b = b;
+    pl->mode = mode;
+    pl_init_shape(pl, b, mode);
+    pl->reader_done = pl->whole; /* whole objects: no reader thread, workers read */
     pl->base_done = b->progress.bytes_done;
     pthread_mutex_init(&pl->lock, NULL);
     pthread_cond_init(&pl->cond_free, NULL);
@@ -307,51 +416,12 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
         (pl->zeros = cb__calloc(1, b->sha_block, err)) == NULL ||
         (pl->workers = cb__calloc((size_t)pl->n_workers, sizeof(*pl->workers), err)) == NULL)
         return CB_ENOMEM;
-    /* a few pieces per worker keep every stage busy; more would only cost memory */
-    size_t n_pieces = (size_t)pl->n_workers * (mode == CB_PL_FULL ? 3 : 2) + 2;
-    if (mode == CB_PL_SCAN) {
-        size_t per = (pl->piece + b->sha_block - 1) / b->sha_block * 32;
-        pl->n_pieces = 0;
-        for (uint64_t off = 0; off < b->vol.size; off += b->object_size) {
-            uint64_t len = b->vol.size - off < b->object_size ? b->vol.size - off : b->object_size;
-            pl->n_pieces += (len + pl->piece - 1) / pl->piece;
-        }
-        /* hashing may run well ahead while the committer stores changed runs: a slot costs
-         * 32 bytes per sha block of a piece */
-        pl->n_slots = 256;
-        if ((pl->slots = cb__calloc(pl->n_slots, sizeof(*pl->slots), err)) == NULL)
-            return CB_ENOMEM;
-        for (size_t i = 0; i < pl->n_slots; i++) {
-            pl->slots[i].seq = UINT64_MAX;
-            if ((pl->slots[i].digests = cb__malloc(per, err)) == NULL)
-                return CB_ENOMEM;
-        }
-    }
-    /* a scan's workers read their pieces themselves, in chunks that stay in cache */
-    pl->chunk = PL_SCAN_CHUNK / b->sha_block * b->sha_block;
-    if (pl->chunk == 0)
-        pl->chunk = b->sha_block;
-    for (size_t i = 0; i < n_pieces; i++) {
-        pl_piece *p = cb__calloc(1, sizeof(*p), err);
-        if (p == NULL || (mode == CB_PL_FULL && (p->data = cb__malloc(pl->piece, err)) == NULL)) {
-            free(p);
-            return CB_ENOMEM;
-        }
-        p->next = pl->pool;
-        pl->pool = p;
-    }
-    for (int i = 0; i < pl->n_workers; i++) {
-        pl_worker *wk = &pl->workers[i];
-        int rc;
-        wk->pl = pl;
-        if ((rc = cb__digest_init(&wk->dg, b->sha_block, err)) < 0)
+    if ((mode == CB_PL_SCAN && (rc = pl_init_slots(pl, b, err)) < 0) ||
+        (rc = pl_init_pool(pl, err)) < 0)
+        return rc;
+    for (int i = 0; i < pl->n_workers; i++)
+        if ((rc = pl_init_worker(pl, &pl->workers[i], err)) < 0)
             return rc;
-        if (mode == CB_PL_SCAN && (wk->scratch = cb__malloc(pl->chunk, err)) == NULL)
-            return CB_ENOMEM;
-        if (mode == CB_PL_FULL && cb_piece_supported(b->codec) &&
-            (rc = cb_piece_coder_new(&wk->coder, b->codec, err)) < 0)
-            return rc;
-    }
     return 0;
 }
 
@@ -376,6 +446,7 @@ static void pl_dispose(cb_pl *pl)
             cb__digest_dispose(&pl->workers[i].dg);
         cb_piece_coder_free(pl->workers[i].coder);
         free(pl->workers[i].scratch);
+        pl_free_pieces(pl->workers[i].own);
     }
     for (size_t i = 0; i < pl->n_free_enc; i++)
         cb_encoder_free(pl->free_enc[i]);
@@ -404,12 +475,14 @@ int cb__pl_run(cb_bk *b, cb_pl_mode mode, cb_pl_commit_fn commit, cb_error *err)
                 break;
         if (started < pl.n_workers)
             rc = cb_error_set(err, CB_ERROR, "cannot start worker threads");
-        else if (pthread_create(&reader, NULL,
+        /* whole objects: every worker reads for itself, and reader_done is already set */
+        else if (!pl.whole &&
+                 pthread_create(&reader, NULL,
                                 mode == CB_PL_SCAN ? cb__pl_scan_reader_main : cb__pl_reader_main,
                                 &pl) != 0)
             rc = cb_error_set(err, CB_ERROR, "cannot start the reader thread");
         else
-            reader_started = 1;
+            reader_started = !pl.whole;
     }
     if (rc == 0)
         rc = pl_commit_all(&pl, commit, err);

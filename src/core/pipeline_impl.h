@@ -8,10 +8,12 @@
 #include "pipeline.h"
 #include "../codec/piece.h"
 
-#define PL_GROUP_MAX 64            /* objects read side by side, at most */
-#define PL_PIECE_FULL (2u << 20)   /* bytes per piece in a full backup */
-#define PL_PIECE_SCAN (1u << 20)   /* bytes per piece when only hashing */
-#define PL_SCAN_CHUNK (128u << 10) /* bytes a scan's worker reads and hashes at a time */
+#define PL_GROUP_MAX 64             /* objects read side by side, at most */
+#define PL_PIECE_FULL (2u << 20)    /* bytes per piece in a full backup */
+#define PL_PIECE_SCAN (1u << 20)    /* bytes per piece when only hashing */
+#define PL_SCAN_CHUNK (128u << 10)  /* bytes a scan's worker reads and hashes at a time */
+#define PL_WHOLE_CHUNK (256u << 10) /* bytes a worker on whole objects takes at a time */
+#define PL_WHOLE_MIN 3              /* objects per worker, at least, for whole objects */
 
 typedef struct pl_obj pl_obj;
 typedef struct cb_pl cb_pl;
@@ -66,6 +68,7 @@ typedef struct pl_worker {
     cb_digest dg;           /* SHA-256 context */
     cb_piece_coder *coder;  /* zlib or bz2 pieces, or NULL */
     unsigned char *scratch; /* CB_PL_SCAN: pl->chunk bytes to read into */
+    pl_piece *own;          /* whole objects: the piece this worker reads into */
 } pl_worker;
 
 struct cb_pl {
@@ -85,8 +88,10 @@ struct cb_pl {
     pl_piece *work_head, *work_tail;
     pl_obj **objs; /* ring of the objects in flight, by index % max_objs */
     size_t max_objs;
-    size_t group; /* objects read side by side */
-    uint64_t created, committed;
+    size_t group;       /* objects read side by side */
+    int whole;          /* CB_PL_FULL with many objects: each worker takes whole objects */
+    uint64_t next_obj;  /* whole objects: the next one to take */
+    uint64_t committed; /* objects (or, in a scan, pieces) committed */
     int reader_done;
     int failed;   /* the first failure's code, 0 while all is well */
     cb_error err; /* its message */
@@ -102,8 +107,11 @@ void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err);
 int cb__pl_failed(cb_pl *pl);
 void cb__pl_release(cb_pl *pl, pl_piece *p);
 void cb__pl_obj_done(cb_pl *pl, pl_obj *o);
+void cb__pl_progress(cb_pl *pl, size_t len);
 void cb__pl_obj_free(cb_pl *pl, pl_obj *o);
 int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
+int cb__pl_prepare(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
+int cb__pl_whole_object(cb_pl *pl, pl_worker *wk, uint64_t index, cb_error *err);
 void *cb__pl_reader_main(void *arg);
 void *cb__pl_scan_reader_main(void *arg);
 

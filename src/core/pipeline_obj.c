@@ -244,16 +244,16 @@ static int pl_new_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
     return 0;
 }
 
-/* Publish an object once there is room for it among the objects in flight. */
+/* Publish an object once there is room for it among the objects in flight: objects are
+ * taken in order, so the lowest one not committed always has room. */
 static int pl_publish(cb_pl *pl, pl_obj *o)
 {
     pthread_mutex_lock(&pl->lock);
-    while (!pl->failed && pl->created - pl->committed >= pl->max_objs)
+    while (!pl->failed && o->index - pl->committed >= pl->max_objs)
         pthread_cond_wait(&pl->cond_free, &pl->lock);
     int failed = pl->failed;
     if (!failed) {
         pl->objs[o->index % pl->max_objs] = o;
-        pl->created++;
         if (o->zero) {
             o->done = 1;
             pthread_cond_broadcast(&pl->cond_done);
@@ -300,26 +300,69 @@ static int pl_read_piece(cb_pl *pl, pl_obj *o, size_t i, pl_piece *p, cb_error *
                                   &p->hole, err);
 }
 
+/* Create an object and publish it; NULL with rc 0 when it is wholly in a hole. */
+static int pl_open_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
+{
+    pl_obj *o = NULL;
+    int rc = pl_new_object(pl, index, &o, err);
+    *out = NULL;
+    if (rc < 0) {
+        cb__pl_obj_free(pl, o);
+        return rc;
+    }
+    /* once published, the object belongs to the pipeline: a zero object, or one whose
+     * last piece is done, may be committed and freed at any moment */
+    int zero = o->zero;
+    if ((rc = pl_publish(pl, o)) != 0) {
+        cb__pl_obj_free(pl, o);
+        return rc;
+    }
+    *out = zero ? NULL : o;
+    return 0;
+}
+
+/*
+ * One object, start to finish, on this worker: read a chunk (a piece, for codecs that
+ * compress pieces), hash it, and feed it to the object's MD5, codec and writer, while it
+ * is still in this core's cache.
+ */
+int cb__pl_whole_object(cb_pl *pl, pl_worker *wk, uint64_t index, cb_error *err)
+{
+    pl_obj *o;
+    int rc = pl_open_object(pl, index, &o, err);
+    if (rc != 0 || o == NULL)
+        return cb__pl_failed(pl) ? 0 : rc; /* failed elsewhere: that stage reports */
+    pl_piece *p = wk->own;
+    size_t step = cb_piece_supported(pl->b->codec) && !o->raw ? pl->piece : pl->chunk;
+    p->obj = o;
+    p->slot = NULL;
+    for (uint64_t at = 0, i = 0; rc == 0 && at < o->len; at += p->len, i++) {
+        p->index = i;
+        p->off = o->off + at;
+        p->len = o->len - at < step ? (size_t)(o->len - at) : step;
+        if (cb__pl_failed(pl))
+            return 0; /* another stage failed first; it reports */
+        if ((rc = cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, 1, &p->hole, err)) ==
+                0 &&
+            (rc = cb__pl_prepare(pl, wk, p, err)) == 0 &&
+            (rc = pl_sequence_piece(pl, o, p, err)) == 0)
+            cb__pl_progress(pl, p->len);
+    }
+    if (rc == 0 && (rc = pl_finish_object(pl, o, err)) == 0)
+        cb__pl_obj_done(pl, o);
+    return rc;
+}
+
 /* Create and publish the objects [first, first + n). */
 static int
 pl_open_group(cb_pl *pl, uint64_t first, size_t n, pl_obj **group, size_t *pieces, cb_error *err)
 {
     for (size_t j = 0; j < n; j++) {
-        pl_obj *o = NULL;
-        int rc = pl_new_object(pl, first + j, &o, err);
-        if (rc < 0) {
-            cb__pl_obj_free(pl, o);
+        int rc = pl_open_object(pl, first + j, &group[j], err);
+        if (rc != 0)
             return rc;
-        }
-        /* once published, the object belongs to the pipeline: a zero object, or one whose
-         * last piece is done, may be committed and freed at any moment: note what the
-         * reader needs now, and touch the object only while it still has pieces to read */
-        pieces[j] = o->zero ? 0 : o->n_pieces;
-        group[j] = o;
-        if ((rc = pl_publish(pl, o)) != 0) {
-            cb__pl_obj_free(pl, o);
-            return rc;
-        }
+        /* an object with pieces still to read cannot be finished, nor freed */
+        pieces[j] = group[j] != NULL ? group[j]->n_pieces : 0;
     }
     return 0;
 }

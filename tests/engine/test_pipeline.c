@@ -96,22 +96,31 @@ static void test_pipeline__codecs_and_threads(void **state)
         }
 }
 
+/*
+ * The volume makes 11 objects of 1 MiB. With 2 threads (11 >= 3 objects per worker) each
+ * worker takes whole objects; with 4 threads, the workers share pieces of a few objects
+ * read side by side (pipeline.c). The tests below run both ways.
+ */
+static const int pt_threads_both_ways[] = { 2, 4 };
+
 /* The first object is slow to write: later objects finish first; the metadata must still
  * list them in order and the restore be exact. */
 static void test_pipeline__out_of_order(void **state)
 {
     pt *t = *state;
-    cb_mem_store_slow_object(t->store, "-00001", 20000);
-    cb_backup_info *b = pt_backup(t, "zlib", 4, 1u << 20);
-    cb_mem_store_slow_object(t->store, NULL, 0);
-    cb_backup_info *shown = NULL;
-    cb_error err = { 0 };
-    assert_cb_ok(cb_backup_show(t->store, b->backup_id, &shown, &err), &err);
-    assert_int_equal(shown->object_count, 11);
-    assert_int_equal(shown->size, PT_LEN);
-    pt_check_restore(t, b->backup_id, 3);
-    cb_backup_info_free(shown);
-    cb_backup_info_free(b);
+    for (size_t k = 0; k < 2; k++) {
+        cb_mem_store_slow_object(t->store, "-00001", 20000);
+        cb_backup_info *b = pt_backup(t, k ? "zlib" : "zstd", pt_threads_both_ways[k], 1u << 20);
+        cb_mem_store_slow_object(t->store, NULL, 0);
+        cb_backup_info *shown = NULL;
+        cb_error err = { 0 };
+        assert_cb_ok(cb_backup_show(t->store, b->backup_id, &shown, &err), &err);
+        assert_int_equal(shown->object_count, 11);
+        assert_int_equal(shown->size, PT_LEN);
+        pt_check_restore(t, b->backup_id, 3);
+        cb_backup_info_free(shown);
+        cb_backup_info_free(b);
+    }
 }
 
 /* A store error in one worker: that error is reported, nothing is left behind. */
@@ -119,24 +128,27 @@ static void test_pipeline__store_error_in_a_worker(void **state)
 {
     pt *t = *state;
     cb_error err = { 0 };
-    /* count the writes of a good backup, then fail each of several of them in turn */
-    unsigned long before = cb_mem_store_calls(t->store, CB_MEM_WRITE);
-    cb_backup_info *b = pt_backup(t, "zstd", 4, 1u << 20);
-    unsigned long writes = cb_mem_store_calls(t->store, CB_MEM_WRITE) - before;
-    assert_cb_ok(cb_backup_delete(t->store, b->backup_id, 0, &err), &err);
-    cb_backup_info_free(b);
-    assert_true(writes > 10);
-    for (unsigned long nth = 1; nth <= writes; nth += writes / 5) {
-        cb_backup_opts o = CB_BACKUP_OPTS_INIT;
-        cb_error_clear(&err);
-        o.threads = 4;
-        o.object_size = 1u << 20;
-        o.compression = "zstd";
-        cb_mem_store_fail(t->store, CB_MEM_WRITE, nth, CB_ENET);
-        assert_int_equal(cb_backup(t->store, t->vol, &o, NULL, &err), CB_ENET);
-        assert_cb_error(&err, CB_ENET, "injected failure of write");
-        cb_mem_store_fail(t->store, CB_MEM_WRITE, 0, 0);
-        assert_int_equal(cb_mem_store_count(t->store), 0);
+    for (size_t k = 0; k < 2; k++) {
+        int threads = pt_threads_both_ways[k];
+        /* count the writes of a good backup, then fail each of several of them in turn */
+        unsigned long before = cb_mem_store_calls(t->store, CB_MEM_WRITE);
+        cb_backup_info *b = pt_backup(t, "zstd", threads, 1u << 20);
+        unsigned long writes = cb_mem_store_calls(t->store, CB_MEM_WRITE) - before;
+        assert_cb_ok(cb_backup_delete(t->store, b->backup_id, 0, &err), &err);
+        cb_backup_info_free(b);
+        assert_true(writes > 10);
+        for (unsigned long nth = 1; nth <= writes; nth += writes / 5) {
+            cb_backup_opts o = CB_BACKUP_OPTS_INIT;
+            cb_error_clear(&err);
+            o.threads = threads;
+            o.object_size = 1u << 20;
+            o.compression = "zstd";
+            cb_mem_store_fail(t->store, CB_MEM_WRITE, nth, CB_ENET);
+            assert_int_equal(cb_backup(t->store, t->vol, &o, NULL, &err), CB_ENET);
+            assert_cb_error(&err, CB_ENET, "injected failure of write");
+            cb_mem_store_fail(t->store, CB_MEM_WRITE, 0, 0);
+            assert_int_equal(cb_mem_store_count(t->store), 0);
+        }
     }
 }
 
@@ -149,11 +161,11 @@ static int pt_cancel_after(void *payload)
 static void test_pipeline__cancel_mid_stream(void **state)
 {
     pt *t = *state;
-    for (int budget0 = 1; budget0 < 12; budget0 += 3) {
+    for (int budget0 = 1; budget0 < 24; budget0 += 3) {
         cb_backup_opts o = CB_BACKUP_OPTS_INIT;
         cb_error err = { 0 };
-        int budget = budget0;
-        o.threads = 3;
+        int budget = budget0 % 12;
+        o.threads = budget0 < 12 ? 2 : 4; /* whole objects, then shared pieces */
         o.object_size = 1u << 20;
         o.compression = "bz2"; /* slow: cancellation lands while workers are busy */
         o.cancel = pt_cancel_after;
