@@ -22,7 +22,8 @@
 #define RS_READ (1u << 20)              /* bytes fetched from the store at a time */
 #define RS_BUFFER_BUDGET (256ull << 20) /* all workers together, for verify-then-write */
 #define RS_BUFFER_MIN (8ull << 20)
-#define RS_SPARSE_GRAIN (64u << 10) /* --sparse skips all-zero pieces of this size */
+#define RS_SPARSE_GRAIN (64u << 10) /* all-zero pieces of this size are not written to a new file  \
+                                     */
 
 typedef enum rs_mode {
     RS_VERIFY_ONLY, /* pass one of a large object on a device: check, write nothing */
@@ -73,11 +74,11 @@ static int rs_tick(cb_rs *rs, cb_error *err)
     return failed ? cb_error_set(err, CB_ECANCELED, "restore stopped") : 0;
 }
 
-/* Write `len` bytes at volume offset `off`; with --sparse, all-zero pieces of a new file are
- * left as holes (the file was created empty, so they read as zeros). */
+/* Write `len` bytes at volume offset `off`. All-zero pieces of a new file are skipped: its
+ * unwritten blocks read as zeros, reserved (the default) or holes (--sparse). */
 static int rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, cb_error *err)
 {
-    if (!(rs->sh->opts->sparse && rs->sh->target.is_new_file))
+    if (!rs->sh->target.zeros_free)
         return cb__target_pwrite(&rs->sh->target, data, len, off, err);
     for (size_t pos = 0; pos < len;) {
         /* pieces aligned to the grain in volume offsets, so holes line up with blocks */
@@ -418,7 +419,7 @@ int cb_restore(cb_store *store,
         (rc = rs_worker_init(&probe, &sh, err)) < 0 ||
         (rc = rs_learn_lengths(&probe, &chain, err)) < 0 ||
         (rc = cb__plan_build(&chain, &plan, err)) < 0 ||
-        (rc = cb__target_open(&sh.target, target, chain.size, err)) < 0)
+        (rc = cb__target_open(&sh.target, target, chain.size, sh.opts->sparse, err)) < 0)
         goto done;
     progress.bytes_total = plan.bytes;
     int n = cb__pl_threads(sh.opts->threads);

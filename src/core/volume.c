@@ -162,7 +162,30 @@ int cb__volume_read_sparse(const cb_volume *v,
 
 /* ---- targets ---- */
 
-static int target_open_file(cb_target *t, const char *path, const struct stat *old, cb_error *err)
+/* Reserve every block of a new file: unwritten extents cost no data I/O and read as zeros. */
+static int target_reserve(cb_target *t, const char *path, int sparse, cb_error *err)
+{
+    if (sparse || t->size == 0) {
+        t->zeros_free = sparse;
+        return 0;
+    }
+    int rc = fallocate(t->fd, 0, 0, (off_t)t->size);
+    if (rc == 0) {
+        t->zeros_free = 1;
+        return 0;
+    }
+    if (errno == EOPNOTSUPP || errno == ENOSYS)
+        return 0; /* no reservation here (NFS v3, some FUSE): write every byte */
+    if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
+        return cb_error_set_sys(err, CB_EIO, errno,
+                                "not enough space for restore target '%s' (%llu bytes)", path,
+                                (unsigned long long)t->size);
+    return cb_error_set_sys(err, CB_EIO, errno, "cannot reserve space for restore target '%s'",
+                            path);
+}
+
+static int
+target_open_file(cb_target *t, const char *path, const struct stat *old, int sparse, cb_error *err)
 {
     /* a temporary name in the same directory, so that rename() is atomic */
     if ((t->tmp_path = cb__asprintf(err, "%s.cinderblock-tmp-XXXXXX", path)) == NULL)
@@ -180,10 +203,10 @@ static int target_open_file(cb_target *t, const char *path, const struct stat *o
     if ((old != NULL && fchmod(t->fd, old->st_mode & 07777) < 0) ||
         ftruncate(t->fd, (off_t)t->size) < 0)
         return cb_error_set_sys(err, CB_EIO, errno, "cannot size restore target '%s'", path);
-    return 0;
+    return target_reserve(t, path, sparse, err);
 }
 
-int cb__target_open(cb_target *t, const char *path, uint64_t size, cb_error *err)
+int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, cb_error *err)
 {
     struct stat sb;
     memset(t, 0, sizeof(*t));
@@ -208,11 +231,11 @@ int cb__target_open(cb_target *t, const char *path, uint64_t size, cb_error *err
         return 0;
     }
     if (stat(path, &sb) < 0)
-        return target_open_file(t, path, NULL, err);
+        return target_open_file(t, path, NULL, sparse, err);
     if (!S_ISREG(sb.st_mode))
         return cb_error_set(err, CB_EINVAL,
                             "restore target '%s' is not a regular file or a block device", path);
-    return target_open_file(t, path, &sb, err);
+    return target_open_file(t, path, &sb, sparse, err);
 }
 
 int cb__target_pwrite(const cb_target *t, const void *buf, size_t len, uint64_t off, cb_error *err)

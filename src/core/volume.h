@@ -49,6 +49,7 @@ typedef struct cb_target {
     int fd;
     int is_block;
     int is_new_file; /* a regular file written to a temporary name, renamed at commit */
+    int zeros_free;  /* a new file whose unwritten bytes read as zeros: skip zero writes */
     uint64_t size;   /* the volume size being restored */
     char *path;      /* the target as given */
     char *tmp_path;  /* regular files: the temporary name in the same directory */
@@ -59,8 +60,13 @@ typedef struct cb_target {
  * next to it and renamed over it by cb__target_commit(), so a failed restore leaves an
  * existing file untouched. A block device must hold at least `size` bytes and is written in
  * place (never truncated).
+ *
+ * A new file's blocks are all reserved at once (fallocate), unless `sparse`: the restore
+ * then fails at the start, not midway, when the space is not there, and all-zero data need
+ * not be written (`zeros_free`). With `sparse`, zeros are left as holes instead. Where the
+ * file system cannot reserve, every byte is written.
  */
-int cb__target_open(cb_target *t, const char *path, uint64_t size, cb_error *err);
+int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, cb_error *err);
 
 /* Write exactly `len` bytes at `off`. */
 int cb__target_pwrite(const cb_target *t, const void *buf, size_t len, uint64_t off, cb_error *err);

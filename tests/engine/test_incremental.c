@@ -317,6 +317,9 @@ static void test_incremental__sparse(void **state)
     assert_int_equal(i1->data_bytes, 1 << 20);
     inc_restore_equals(t, i1->backup_id, v, LEN, 1);
     inc_restore_equals(t, i1->backup_id, v, LEN, 0);
+    /* without --sparse every block is allocated (reserved up front, zeros not written) */
+    assert_int_equal(stat(t->out, &sb), 0);
+    assert_true((uint64_t)sb.st_blocks * 512 >= LEN);
     free(v);
     cb_backup_info_free(full);
     cb_backup_info_free(i1);
