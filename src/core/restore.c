@@ -22,8 +22,7 @@
 #define RS_READ (1u << 20)              /* bytes fetched from the store at a time */
 #define RS_BUFFER_BUDGET (256ull << 20) /* all workers together, for verify-then-write */
 #define RS_BUFFER_MIN (8ull << 20)
-#define RS_SPARSE_GRAIN (64u << 10) /* all-zero pieces of this size are not written to a new file  \
-                                     */
+#define RS_SPARSE_GRAIN (64u << 10) /* all-zero pieces this size: not written to a new file */
 
 typedef enum rs_mode {
     RS_VERIFY_ONLY, /* pass one of a large object on a device: check, write nothing */
