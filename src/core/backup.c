@@ -198,11 +198,7 @@ static int bk_run(cb_bk *b, cb_error *err)
     int rc;
     if ((rc = bk_prepare(b, err)) < 0 || (rc = bk_meta_begin(b, err)) < 0)
         return rc;
-    if ((b->buf = cb__malloc(b->piece, err)) == NULL)
-        return CB_ENOMEM;
-    if ((rc = cb__digest_init(&b->dg, b->sha_block, err)) < 0)
-        return rc;
-    if (b->codec != CB_CODEC_NONE && (rc = cb_encoder_new(&b->enc, b->codec, 0, err)) < 0)
+    if ((rc = cb__bk_io_init(b, &b->io, err)) < 0)
         return rc;
     b->started = 1;
     if ((rc = bk_sha_begin(b, err)) < 0)
@@ -249,16 +245,12 @@ static void bk_dispose(cb_bk *b)
 {
     cb_writer_free(b->sha_writer);
     cb_pyjson_dispose(&b->sha_json);
-    cb_encoder_free(b->enc);
-    if (b->dg.sha != NULL)
-        cb__digest_dispose(&b->dg);
+    cb__bk_io_dispose(&b->io);
     cb__meta_dispose(&b->meta);
     cb__volume_close(&b->vol);
     cb__parent_close(&b->pshas);
     cb__chain_dispose(&b->parent);
     cb_buf_dispose(&b->zero_blob);
-    cb_buf_dispose(&b->small);
-    free(b->buf);
     free(b->container);
     free(b->prefix);
     free(b->comp_name);

@@ -6,6 +6,26 @@
 #include "chain.h"
 #include "parent.h"
 
+/* What storing one object needs for itself: the committer has one (in cb_bk), and so does
+ * each pipeline worker that stores the changed runs of an incremental backup. */
+typedef struct cb_bk_io {
+    unsigned char *buf; /* one piece */
+    cb_digest dg;
+    cb_encoder *enc; /* NULL for "none" */
+    cb_buf small;    /* a small object's compressed form, before it is written */
+} cb_bk_io;
+
+/* One data object: where it comes from, and (once stored) what the metadata records. */
+typedef struct cb_bk_obj {
+    char *name;
+    uint64_t off, len;
+    const char *comp;
+    unsigned char md5[16];
+    uint64_t stored; /* bytes handed to the writer */
+} cb_bk_obj;
+
+struct cb_pl;
+
 typedef struct cb_bk {
     cb_store *store;
     const cb_backup_opts *opts;
@@ -20,10 +40,9 @@ typedef struct cb_bk {
     char *comp_name; /* the configured name, lowercased, as Cinder records it */
     uint64_t object_size;
     uint32_t sha_block;
-    size_t piece;       /* bytes read and hashed at a time (a multiple of sha_block) */
-    unsigned char *buf; /* one piece */
-    cb_digest dg;
-    cb_encoder *enc;       /* NULL for "none" */
+    size_t piece;          /* bytes read and hashed at a time (a multiple of sha_block) */
+    cb_bk_io io;           /* the committer's own */
+    struct cb_pl *pl;      /* the pipeline running this backup */
     cb_meta meta;          /* the document being built */
     cb_writer *sha_writer; /* <prefix>_sha256file, streamed while the data is read */
     cb_pyjson sha_json;
@@ -38,8 +57,24 @@ typedef struct cb_bk {
     uint64_t zero_len;
     unsigned char zero_md5[16];
     cb_buf zero_blob; /* the compressed form of zero_len zero bytes */
-    cb_buf small;     /* a small object's compressed form, before it is written */
 } cb_bk;
+
+int cb__bk_io_init(const cb_bk *b, cb_bk_io *io, cb_error *err);
+void cb__bk_io_dispose(cb_bk_io *io);
+
+/* Between pieces of an object: 0 to go on, or an error (cancelled, failed elsewhere). */
+typedef int (*cb_bk_tick_fn)(void *arg, cb_error *err);
+
+/*
+ * Store the volume range [o->off, o->off + o->len) as object o->name with io's buffers and
+ * set o->comp, o->md5 and o->stored. It reads b's settings only, so any thread may store
+ * objects at once, each with its own io. Nothing is recorded (cb__bk_record does that).
+ */
+int cb__bk_write_object(
+    const cb_bk *b, cb_bk_io *io, cb_bk_obj *o, cb_bk_tick_fn tick, void *tick_arg, cb_error *err);
+
+/* Record a stored object in the metadata and the progress; in object order. */
+int cb__bk_record(cb_bk *b, const cb_bk_obj *o, cb_error *err);
 
 /* Store a range that lies wholly in a hole as object `name` (cached zeros). */
 int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, cb_error *err);
@@ -52,14 +87,6 @@ int cb__bk_emit_digests(cb_bk *b, const unsigned char *digests, size_t n, cb_err
 struct cb_pl_range;
 int cb__bk_commit_full(cb_bk *b, const struct cb_pl_range *r, cb_error *err);
 int cb__bk_commit_incremental(cb_bk *b, const struct cb_pl_range *r, cb_error *err);
-
-/* Store the volume range [off, off+len) as the next data object (serially). */
-int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err);
-
-/* Read [off, off+len) into buf: holes of a sparse file are filled with zeros, not read.
- * *all_zero is set when the whole range is a hole; then, unless `need_bytes`, the buffer
- * is left as it was (the caller only needs to know that the bytes are zeros). */
-int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int need_bytes, int *all_zero, cb_error *err);
 
 /* Choose and check the parent of an incremental backup (nothing is written yet). */
 int cb__bk_parent(cb_bk *b, cb_error *err);

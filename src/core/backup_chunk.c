@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * backup_chunk.c: objects stored on the committer's thread: the changed runs of an
- * incremental backup (already hashed by the pipeline) and all-zero objects, plus the full
- * backup's committer. An object's bytes are read a piece at a time, added to its MD5 and
- * compressed straight into the store's writer, so memory does not depend on the object
- * size. If the compressed object is not smaller than the data, it is rewritten raw and
- * recorded as "none", Cinder's rule.
+ * backup_chunk.c: storing one object on any thread with its own buffers (cb_bk_io): the
+ * changed runs of an incremental backup, which the pipeline's workers store; all-zero
+ * objects, which the committer stores from a cache; and the full backup's committer. An
+ * object's bytes are read a piece at a time, added to its MD5 and compressed straight into
+ * the store's writer, so memory does not depend on the object size. If the compressed
+ * object is not smaller than the data, it is rewritten raw and recorded as "none",
+ * Cinder's rule.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,33 @@
 #include "../codec/piece.h"
 #include "../util/alloc.h"
 
-int cb__bk_read(cb_bk *b, uint64_t off, size_t len, int need_bytes, int *all_zero, cb_error *err)
+int cb__bk_io_init(const cb_bk *b, cb_bk_io *io, cb_error *err)
 {
-    return cb__volume_read_sparse(&b->vol, b->buf, len, off, need_bytes, all_zero, err);
+    int rc;
+    memset(io, 0, sizeof(*io));
+    if ((io->buf = cb__malloc(b->piece, err)) == NULL)
+        return CB_ENOMEM;
+    if ((rc = cb__digest_init(&io->dg, b->sha_block, err)) < 0)
+        return rc;
+    if (b->codec != CB_CODEC_NONE && (rc = cb_encoder_new(&io->enc, b->codec, 0, err)) < 0)
+        return rc;
+    return 0;
+}
+
+void cb__bk_io_dispose(cb_bk_io *io)
+{
+    cb_encoder_free(io->enc);
+    if (io->dg.sha != NULL)
+        cb__digest_dispose(&io->dg);
+    cb_buf_dispose(&io->small);
+    free(io->buf);
+    memset(io, 0, sizeof(*io));
+}
+
+static int bk_read(const cb_bk *b, cb_bk_io *io, uint64_t off, size_t len, cb_error *err)
+{
+    int all_zero;
+    return cb__volume_read_sparse(&b->vol, io->buf, len, off, 1, &all_zero, err);
 }
 
 static int bk_sink(const void *data, size_t len, void *payload, cb_error *err)
@@ -30,33 +55,43 @@ static int bk_buf_sink(const void *data, size_t len, void *payload, cb_error *er
     return cb_buf_put(payload, data, len, err);
 }
 
-typedef struct bk_obj {
-    char *name;
-    uint64_t off, len;
+/* An object being written: its description and its writer. */
+typedef struct bk_out {
+    const cb_bk *b;
+    cb_bk_io *io;
+    cb_bk_obj *o;
     cb_writer *w;
-    uint64_t stored; /* bytes handed to the writer */
-} bk_obj;
+    cb_bk_tick_fn tick;
+    void *tick_arg;
+} bk_out;
 
-static int bk_open(cb_bk *b, bk_obj *o, cb_error *err)
+static int bk_open(bk_out *x, cb_error *err)
 {
-    o->stored = 0;
-    return cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json,
-                                CB_WRITE_DEFER_SYNC, &o->w, err);
+    const cb_bk *b = x->b;
+    x->o->stored = 0;
+    return cb_store_open_writer(b->store, b->container, x->o->name, b->meta.extra_json,
+                                CB_WRITE_DEFER_SYNC, &x->w, err);
 }
 
-/* Write [o->off, o->off + o->len) again, uncompressed. */
-static int bk_rewrite_raw(cb_bk *b, bk_obj *o, cb_error *err)
+static int bk_tick(bk_out *x, cb_error *err)
 {
-    int rc, all_zero;
-    cb_writer_free(o->w);
-    o->w = NULL;
-    if ((rc = bk_open(b, o, err)) < 0)
+    return x->tick != NULL ? x->tick(x->tick_arg, err) : 0;
+}
+
+/* Write the object's range again, uncompressed. */
+static int bk_rewrite_raw(bk_out *x, cb_error *err)
+{
+    const cb_bk *b = x->b;
+    cb_bk_obj *o = x->o;
+    int rc;
+    cb_writer_free(x->w);
+    x->w = NULL;
+    if ((rc = bk_open(x, err)) < 0)
         return rc;
     for (uint64_t pos = 0; pos < o->len; pos += b->piece) {
         size_t n = o->len - pos < b->piece ? (size_t)(o->len - pos) : b->piece;
-        if ((rc = cb__bk_tick(b, err)) < 0 ||
-            (rc = cb__bk_read(b, o->off + pos, n, 1, &all_zero, err)) < 0 ||
-            (rc = cb_writer_write(o->w, b->buf, n, err)) < 0)
+        if ((rc = bk_tick(x, err)) < 0 || (rc = bk_read(b, x->io, o->off + pos, n, err)) < 0 ||
+            (rc = cb_writer_write(x->w, x->io->buf, n, err)) < 0)
             return rc;
     }
     o->stored = o->len;
@@ -64,29 +99,90 @@ static int bk_rewrite_raw(cb_bk *b, bk_obj *o, cb_error *err)
 }
 
 /* Read, hash and compress (or copy) every piece of the object into its writer. */
-static int bk_stream(cb_bk *b, bk_obj *o, cb_error *err)
+static int bk_stream(bk_out *x, cb_error *err)
 {
-    int rc, all_zero;
-    cb__digest_md5_begin(&b->dg);
-    if (b->enc != NULL && (rc = cb_encoder_begin(b->enc, o->len, o->name, err)) < 0)
+    const cb_bk *b = x->b;
+    cb_bk_io *io = x->io;
+    cb_bk_obj *o = x->o;
+    int rc;
+    cb__digest_md5_begin(&io->dg);
+    if (io->enc != NULL && (rc = cb_encoder_begin(io->enc, o->len, o->name, err)) < 0)
         return rc;
     for (uint64_t pos = 0; pos < o->len; pos += b->piece) {
         size_t n = o->len - pos < b->piece ? (size_t)(o->len - pos) : b->piece;
-        if ((rc = cb__bk_tick(b, err)) < 0 ||
-            (rc = cb__bk_read(b, o->off + pos, n, 1, &all_zero, err)) < 0)
+        if ((rc = bk_tick(x, err)) < 0 || (rc = bk_read(b, io, o->off + pos, n, err)) < 0)
             return rc;
-        cb__digest_md5_update(&b->dg, b->buf, n);
-        if (b->enc != NULL)
-            rc = cb_encoder_feed(b->enc, b->buf, n, bk_sink, o->w, err);
+        cb__digest_md5_update(&io->dg, io->buf, n);
+        if (io->enc != NULL)
+            rc = cb_encoder_feed(io->enc, io->buf, n, bk_sink, x->w, err);
         else
-            rc = cb_writer_write(o->w, b->buf, n, err);
+            rc = cb_writer_write(x->w, io->buf, n, err);
         if (rc < 0)
             return rc;
     }
-    if (b->enc != NULL && (rc = cb_encoder_end(b->enc, bk_sink, o->w, err)) < 0)
+    if (io->enc != NULL && (rc = cb_encoder_end(io->enc, bk_sink, x->w, err)) < 0)
         return rc;
-    o->stored = b->enc != NULL ? cb_encoder_out_bytes(b->enc) : o->len;
+    o->stored = io->enc != NULL ? cb_encoder_out_bytes(io->enc) : o->len;
+    cb__digest_md5_end(&io->dg, o->md5);
     return 0;
+}
+
+/* An object no larger than one piece (most changed runs): compressed in memory first, so it
+ * is written once, compressed or raw, instead of written and then rewritten raw. */
+static int bk_small(bk_out *x, cb_error *err)
+{
+    cb_bk_io *io = x->io;
+    cb_bk_obj *o = x->o;
+    const void *data = io->buf;
+    size_t n = (size_t)o->len;
+    int rc;
+    if ((rc = bk_read(x->b, io, o->off, n, err)) < 0)
+        return rc;
+    cb__digest_md5_begin(&io->dg);
+    cb__digest_md5_update(&io->dg, io->buf, n);
+    cb__digest_md5_end(&io->dg, o->md5);
+    cb_buf_reset(&io->small);
+    if (io->enc != NULL &&
+        ((rc = cb_encoder_begin(io->enc, n, o->name, err)) < 0 ||
+         (rc = cb_encoder_feed(io->enc, io->buf, n, bk_buf_sink, &io->small, err)) < 0 ||
+         (rc = cb_encoder_end(io->enc, bk_buf_sink, &io->small, err)) < 0))
+        return rc;
+    if (io->enc != NULL && io->small.len < n) {
+        data = io->small.data;
+        n = io->small.len;
+    } else {
+        o->comp = "none";
+    }
+    if ((rc = bk_open(x, err)) < 0 || (rc = cb_writer_write(x->w, data, n, err)) < 0)
+        return rc;
+    o->stored = n;
+    return 0;
+}
+
+int cb__bk_write_object(
+    const cb_bk *b, cb_bk_io *io, cb_bk_obj *o, cb_bk_tick_fn tick, void *tick_arg, cb_error *err)
+{
+    bk_out x = { .b = b, .io = io, .o = o, .tick = tick, .tick_arg = tick_arg };
+    int rc;
+    o->comp = io->enc != NULL ? b->comp_name : "none";
+    if (o->len <= b->piece) {
+        rc = bk_small(&x, err);
+    } else if ((rc = bk_open(&x, err)) == 0 && (rc = bk_stream(&x, err)) == 0 && io->enc != NULL &&
+               o->stored >= o->len) {
+        o->comp = "none"; /* compression did not help: store it raw */
+        rc = bk_rewrite_raw(&x, err);
+    }
+    if (rc == 0)
+        rc = cb_writer_close(x.w, err);
+    cb_writer_free(x.w);
+    return rc;
+}
+
+int cb__bk_record(cb_bk *b, const cb_bk_obj *o, cb_error *err)
+{
+    b->progress.objects_done++;
+    b->progress.bytes_stored += o->stored;
+    return cb__meta_add_object(&b->meta, o->name, o->off, o->len, o->comp, o->md5, err);
 }
 
 /* MD5 and compressed form of `len` zero bytes, computed once per length: the holes of a
@@ -101,8 +197,8 @@ static int bk_zero_pieces(cb_bk *b, uint64_t len, cb_error *err)
     int rc;
     if ((rc = cb_piece_coder_new(&c, b->codec, err)) < 0 ||
         (rc = cb_piece_object_begin(b->codec, &b->zero_blob, err)) < 0 ||
-        (full > 0 && (rc = cb_piece_compress(c, b->buf, b->piece, &one, "zeros", err)) < 0) ||
-        (rest > 0 && (rc = cb_piece_compress(c, b->buf, (size_t)rest, &tail, "zeros", err)) < 0))
+        (full > 0 && (rc = cb_piece_compress(c, b->io.buf, b->piece, &one, "zeros", err)) < 0) ||
+        (rest > 0 && (rc = cb_piece_compress(c, b->io.buf, (size_t)rest, &tail, "zeros", err)) < 0))
         goto done;
     for (uint64_t i = 0; rc == 0 && i < full; i++)
         rc = cb_buf_put(&b->zero_blob, one.data, one.len, err);
@@ -121,30 +217,30 @@ done:
 static int bk_zero_prepare(cb_bk *b, uint64_t len, cb_error *err)
 {
     int rc = 0;
-    int pieces = b->enc != NULL && cb_piece_supported(b->codec);
+    int pieces = b->io.enc != NULL && cb_piece_supported(b->codec);
     if (b->zero_len == len)
         return 0;
     b->zero_len = 0;
     cb_buf_reset(&b->zero_blob);
-    memset(b->buf, 0, b->piece);
-    cb__digest_md5_begin(&b->dg);
+    memset(b->io.buf, 0, b->piece);
+    cb__digest_md5_begin(&b->io.dg);
     if (pieces)
         rc = bk_zero_pieces(b, len, err);
-    else if (b->enc != NULL)
-        rc = cb_encoder_begin(b->enc, len, "zeros", err);
+    else if (b->io.enc != NULL)
+        rc = cb_encoder_begin(b->io.enc, len, "zeros", err);
     if (rc < 0)
         return rc;
     for (uint64_t pos = 0; pos < len; pos += b->piece) {
         size_t n = len - pos < b->piece ? (size_t)(len - pos) : b->piece;
-        cb__digest_md5_update(&b->dg, b->buf, n);
-        if (b->enc != NULL && !pieces &&
-            (rc = cb_encoder_feed(b->enc, b->buf, n, bk_buf_sink, &b->zero_blob, err)) < 0)
+        cb__digest_md5_update(&b->io.dg, b->io.buf, n);
+        if (b->io.enc != NULL && !pieces &&
+            (rc = cb_encoder_feed(b->io.enc, b->io.buf, n, bk_buf_sink, &b->zero_blob, err)) < 0)
             return rc;
     }
-    if (b->enc != NULL && !pieces &&
-        (rc = cb_encoder_end(b->enc, bk_buf_sink, &b->zero_blob, err)) < 0)
+    if (b->io.enc != NULL && !pieces &&
+        (rc = cb_encoder_end(b->io.enc, bk_buf_sink, &b->zero_blob, err)) < 0)
         return rc;
-    cb__digest_md5_end(&b->dg, b->zero_md5);
+    cb__digest_md5_end(&b->io.dg, b->zero_md5);
     b->zero_len = len;
     return 0;
 }
@@ -153,7 +249,7 @@ static int bk_zero_prepare(cb_bk *b, uint64_t len, cb_error *err)
 int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, cb_error *err)
 {
     cb_writer *w = NULL;
-    const char *comp = b->enc != NULL ? b->comp_name : "none";
+    const char *comp = b->io.enc != NULL ? b->comp_name : "none";
     uint64_t stored;
     int rc;
     if ((rc = bk_zero_prepare(b, len, err)) < 0)
@@ -161,15 +257,15 @@ int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, c
     if ((rc = cb_store_open_writer(b->store, b->container, name, b->meta.extra_json,
                                    CB_WRITE_DEFER_SYNC, &w, err)) < 0)
         goto done;
-    if (b->enc != NULL && b->zero_blob.len < len) {
+    if (b->io.enc != NULL && b->zero_blob.len < len) {
         rc = cb_writer_write(w, b->zero_blob.data, b->zero_blob.len, err);
         stored = b->zero_blob.len;
     } else { /* compression would not help (tiny objects): store raw zeros */
         comp = "none";
         stored = len;
         for (uint64_t pos = 0; rc == 0 && pos < len; pos += b->piece)
-            rc = cb_writer_write(w, b->buf, len - pos < b->piece ? (size_t)(len - pos) : b->piece,
-                                 err);
+            rc = cb_writer_write(w, b->io.buf,
+                                 len - pos < b->piece ? (size_t)(len - pos) : b->piece, err);
     }
     if (rc < 0 || (rc = cb_writer_close(w, err)) < 0 || (rc = cb__bk_tick(b, err)) < 0)
         goto done;
@@ -178,76 +274,6 @@ int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, c
     rc = cb__meta_add_object(&b->meta, name, off, len, comp, b->zero_md5, err);
 done:
     cb_writer_free(w);
-    return rc;
-}
-
-/* An object no larger than one piece (most changed runs): compressed in memory first, so it
- * is written once, compressed or raw, instead of written and then rewritten raw. */
-static int bk_small(cb_bk *b, bk_obj *o, unsigned char md5[16], const char **comp, cb_error *err)
-{
-    int rc, all_zero;
-    const void *data = b->buf;
-    size_t n = (size_t)o->len;
-    if ((rc = cb__bk_read(b, o->off, n, 1, &all_zero, err)) < 0)
-        return rc;
-    cb__digest_md5_begin(&b->dg);
-    cb__digest_md5_update(&b->dg, b->buf, n);
-    cb__digest_md5_end(&b->dg, md5);
-    cb_buf_reset(&b->small);
-    if (b->enc != NULL &&
-        ((rc = cb_encoder_begin(b->enc, n, o->name, err)) < 0 ||
-         (rc = cb_encoder_feed(b->enc, b->buf, n, bk_buf_sink, &b->small, err)) < 0 ||
-         (rc = cb_encoder_end(b->enc, bk_buf_sink, &b->small, err)) < 0))
-        return rc;
-    if (b->enc != NULL && b->small.len < n) {
-        data = b->small.data;
-        n = b->small.len;
-    } else {
-        *comp = "none";
-    }
-    o->stored = n;
-    if ((rc = bk_open(b, o, err)) < 0 || (rc = cb_writer_write(o->w, data, n, err)) < 0)
-        return rc;
-    return 0;
-}
-
-int cb__bk_object(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
-{
-    bk_obj o = { .off = off, .len = len };
-    unsigned char md5[16];
-    const char *comp = b->enc != NULL ? b->comp_name : "none";
-    int rc;
-
-    uint64_t data;
-    if ((o.name = cb__name_object(b->prefix, b->meta.n_objects + 1, err)) == NULL)
-        return CB_ENOMEM;
-    if ((rc = cb__volume_next_data(&b->vol, off, &data, err)) < 0)
-        goto done;
-    if (data >= off + len) {
-        rc = cb__bk_zero_object(b, o.name, off, len, err);
-        goto done;
-    }
-    if (len <= b->piece) {
-        if ((rc = bk_small(b, &o, md5, &comp, err)) < 0)
-            goto done;
-    } else {
-        if ((rc = bk_open(b, &o, err)) < 0 || (rc = bk_stream(b, &o, err)) < 0)
-            goto done;
-        cb__digest_md5_end(&b->dg, md5);
-        if (b->enc != NULL && o.stored >= len) { /* compression did not help: store it raw */
-            comp = "none";
-            if ((rc = bk_rewrite_raw(b, &o, err)) < 0)
-                goto done;
-        }
-    }
-    if ((rc = cb_writer_close(o.w, err)) < 0)
-        goto done;
-    b->progress.objects_done++;
-    b->progress.bytes_stored += o.stored;
-    rc = cb__meta_add_object(&b->meta, o.name, off, len, comp, md5, err);
-done:
-    cb_writer_free(o.w);
-    free(o.name);
     return rc;
 }
 

@@ -7,9 +7,9 @@
  * constant without being read.
  *
  * The pipeline hashes the volume in parallel; the committer takes the hashes piece by piece
- * in volume order, compares them with the parent's, and re-reads only the changed runs
- * (from the page cache, usually) to compress and store them. Memory depends on neither the
- * volume nor the object size.
+ * in volume order, compares them with the parent's, and hands each changed run to the
+ * workers, which re-read it (from the page cache, usually), compress and store it
+ * (pipeline_run.c). Memory depends on neither the volume nor the object size.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +23,7 @@ static int bk_flush_run(cb_bk *b, uint64_t end, cb_error *err)
     if (!b->in_run)
         return 0;
     b->in_run = 0;
-    return cb__bk_object(b, b->run_start, end - b->run_start, err);
+    return cb__pl_store_run(b, b->run_start, end - b->run_start, err);
 }
 
 /*

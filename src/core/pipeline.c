@@ -68,19 +68,21 @@ void cb__pl_obj_done(cb_pl *pl, pl_obj *o)
 
 /* ---- workers ---- */
 
-static pl_piece *pl_next_work(cb_pl *pl)
+/* The next job: a changed run to store (first: the committer waits for those), or a piece.
+ * Both NULL once the reader is done, no more runs will come and both queues are empty. */
+static void pl_next_work(cb_pl *pl, pl_piece **piece, pl_run **run)
 {
     pthread_mutex_lock(&pl->lock);
-    while (pl->work_head == NULL && !pl->reader_done && !pl->failed)
+    while (pl->work_head == NULL && pl->run_head == NULL && !pl->failed &&
+           !(pl->reader_done && pl->runs_closed))
         pthread_cond_wait(&pl->cond_work, &pl->lock);
-    pl_piece *p = pl->work_head;
-    if (p != NULL) {
-        pl->work_head = p->next;
-        if (pl->work_head == NULL)
-            pl->work_tail = NULL;
-    }
+    *run = pl->run_head;
+    *piece = *run != NULL ? NULL : pl->work_head;
+    if (*run != NULL && (pl->run_head = (*run)->next) == NULL)
+        pl->run_tail = NULL;
+    if (*piece != NULL && (pl->work_head = (*piece)->next) == NULL)
+        pl->work_tail = NULL;
     pthread_mutex_unlock(&pl->lock);
-    return p;
 }
 
 /* SHA-256 of every sha block of the piece, straight into its object's digest array (or,
@@ -179,10 +181,18 @@ static void *pl_worker_main(void *arg)
         if (rc < 0)
             cb__pl_fail(pl, rc, &err);
     }
-    while ((p = pl_next_work(pl)) != NULL) {
+    for (pl_run *r;;) {
         cb_error err = { 0 };
+        pl_next_work(pl, &p, &r);
+        if (p == NULL && r == NULL)
+            break;
         if (cb__pl_failed(pl)) { /* drain: give the buffer back, do nothing */
-            cb__pl_release(pl, p);
+            if (p != NULL)
+                cb__pl_release(pl, p);
+            continue;
+        }
+        if (r != NULL) {
+            cb__pl_do_run(pl, wk, r);
             continue;
         }
         int rc = pl_work_one(pl, wk, p, &err);
@@ -209,7 +219,7 @@ static void pl_range_of(const cb_pl *pl, const pl_obj *o, cb_pl_range *r)
 }
 
 /* Wait (reporting progress, polling cancel) until `ready` says so or the pipeline failed. */
-static int pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_error *err)
+int cb__pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_error *err)
 {
     for (;;) {
         struct timespec ts;
@@ -253,7 +263,7 @@ static int pl_commit_scan(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
 {
     cb_bk *b = pl->b;
     for (uint64_t seq = 0; seq < pl->n_pieces; seq++) {
-        int rc = pl_wait(pl, pl_slot_ready, seq, err);
+        int rc = cb__pl_wait(pl, pl_slot_ready, seq, err);
         if (rc < 0)
             return rc;
         pl_slot *s = &pl->slots[seq % pl->n_slots];
@@ -269,7 +279,7 @@ static int pl_commit_scan(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
         pthread_cond_broadcast(&pl->cond_free); /* the reader may wait for a slot */
         pthread_mutex_unlock(&pl->lock);
     }
-    return 0;
+    return cb__pl_runs_end(pl, err); /* the last changed runs are recorded */
 }
 
 static int pl_commit_all(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
@@ -279,7 +289,7 @@ static int pl_commit_all(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
     for (uint64_t i = 0; i < pl->n_ranges; i++) {
         pl_obj *o = NULL;
         cb_pl_range r;
-        int rc = pl_wait(pl, pl_object_ready, i, err);
+        int rc = cb__pl_wait(pl, pl_object_ready, i, err);
         if (rc < 0)
             return rc;
         pthread_mutex_lock(&pl->lock);
@@ -417,8 +427,9 @@ static int pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
         (pl->workers = cb__calloc((size_t)pl->n_workers, sizeof(*pl->workers), err)) == NULL)
         return CB_ENOMEM;
     if ((mode == CB_PL_SCAN && (rc = pl_init_slots(pl, b, err)) < 0) ||
-        (rc = pl_init_pool(pl, err)) < 0)
+        (rc = pl_init_pool(pl, err)) < 0 || (rc = cb__pl_runs_init(pl, err)) < 0)
         return rc;
+    b->pl = pl;
     for (int i = 0; i < pl->n_workers; i++)
         if ((rc = pl_init_worker(pl, &pl->workers[i], err)) < 0)
             return rc;
@@ -448,6 +459,8 @@ static void pl_dispose(cb_pl *pl)
         free(pl->workers[i].scratch);
         pl_free_pieces(pl->workers[i].own);
     }
+    cb__pl_runs_dispose(pl);
+    pl->b->pl = NULL;
     for (size_t i = 0; i < pl->n_free_enc; i++)
         cb_encoder_free(pl->free_enc[i]);
     for (size_t i = 0; pl->slots != NULL && i < pl->n_slots; i++)
@@ -496,6 +509,7 @@ int cb__pl_run(cb_bk *b, cb_pl_mode mode, cb_pl_commit_fn commit, cb_error *err)
         pthread_join(reader, NULL);
     pthread_mutex_lock(&pl.lock);
     pl.reader_done = 1;
+    pl.runs_closed = 1;
     pthread_cond_broadcast(&pl.cond_work);
     pthread_mutex_unlock(&pl.lock);
     for (int i = 0; i < started; i++)

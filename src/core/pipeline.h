@@ -2,6 +2,9 @@
 /*
  * pipeline.h: the parallel backup pipeline.
  *
+ * Full backups with at least 3 objects per worker: each worker carries whole objects from
+ * first byte to close (pipeline_obj.c), and the committer records them in order. Otherwise:
+ *
  *   reader (1 thread)      reads the volume a piece at a time into a bounded pool of
  *                          buffers (holes are not read); decides per object whether it is
  *                          worth compressing (sampling), or is all zeros
@@ -12,6 +15,9 @@
  *                          to the object's store writer; the last piece closes the object
  *   committer              the caller's thread: takes finished objects in volume order,
  *                          emits their hashes, records them, reports progress, polls cancel
+ *
+ * Incremental scans: the workers read and hash pieces; the committer compares them with
+ * the parent and queues the changed runs, which the workers store (pipeline_run.c).
  *
  * Memory in flight is bounded by the pool (a few pieces per thread) and by a few objects'
  * hash arrays, whatever the object or volume size. The first error wins: every stage stops,
@@ -49,6 +55,10 @@ typedef int (*cb_pl_commit_fn)(cb_bk *b, const cb_pl_range *r, cb_error *err);
 
 /* Run the pipeline over the whole volume; `commit` runs on the caller's thread. */
 int cb__pl_run(cb_bk *b, cb_pl_mode mode, cb_pl_commit_fn commit, cb_error *err);
+
+/* CB_PL_SCAN, from the committer: store [off, off+len) as the next data object. A worker
+ * writes it; it is recorded in the metadata in order, before cb__pl_run returns. */
+int cb__pl_store_run(cb_bk *b, uint64_t off, uint64_t len, cb_error *err);
 
 /* The number of worker threads for a `threads` option (0: the online CPUs). */
 int cb__pl_threads(int threads);

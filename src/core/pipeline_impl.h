@@ -27,6 +27,16 @@ typedef struct pl_slot {
     unsigned char *digests; /* 32 bytes per sha block of a piece */
 } pl_slot;
 
+enum { PL_RUN_FREE, PL_RUN_QUEUED, PL_RUN_DONE };
+#define PL_RUNS_PER_WORKER 4 /* changed runs in flight (CB_PL_SCAN) */
+
+/* CB_PL_SCAN: a changed run stored by a worker, recorded by the committer in order. */
+typedef struct pl_run {
+    struct pl_run *next; /* in the run queue */
+    cb_bk_obj o;
+    int state; /* PL_RUN_*, guarded by the pipeline's lock */
+} pl_run;
+
 typedef struct pl_piece {
     struct pl_piece *next; /* in the free pool or the work queue */
     pl_obj *obj;           /* CB_PL_FULL */
@@ -69,6 +79,8 @@ typedef struct pl_worker {
     cb_piece_coder *coder;  /* zlib or bz2 pieces, or NULL */
     unsigned char *scratch; /* CB_PL_SCAN: pl->chunk bytes to read into */
     pl_piece *own;          /* whole objects: the piece this worker reads into */
+    cb_bk_io io;            /* changed runs: this worker's buffers and encoder */
+    int io_ready;
 } pl_worker;
 
 struct cb_pl {
@@ -98,8 +110,13 @@ struct cb_pl {
     uint64_t bytes_done, base_done;
     pl_slot *slots; /* CB_PL_SCAN: ring of n_slots, by seq % n_slots */
     size_t n_slots;
-    uint64_t n_pieces;        /* CB_PL_SCAN: pieces in the volume */
-    cb_encoder *free_enc[16]; /* streaming encoders to reuse */
+    uint64_t n_pieces; /* CB_PL_SCAN: pieces in the volume */
+    pl_run *runs;      /* CB_PL_SCAN: ring of n_runs changed runs, by sequence % n_runs */
+    size_t n_runs;
+    pl_run *run_head, *run_tail;     /* queued for the workers */
+    int runs_closed;                 /* no more runs will come */
+    uint64_t run_next, run_recorded; /* the committer's own */
+    cb_encoder *free_enc[16];        /* streaming encoders to reuse */
     size_t n_free_enc;
 };
 
@@ -112,6 +129,11 @@ void cb__pl_obj_free(cb_pl *pl, pl_obj *o);
 int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
 int cb__pl_prepare(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
 int cb__pl_whole_object(cb_pl *pl, pl_worker *wk, uint64_t index, cb_error *err);
+int cb__pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_error *err);
+int cb__pl_runs_init(cb_pl *pl, cb_error *err);
+void cb__pl_runs_dispose(cb_pl *pl);
+int cb__pl_runs_end(cb_pl *pl, cb_error *err);
+void cb__pl_do_run(cb_pl *pl, pl_worker *wk, pl_run *r);
 void *cb__pl_reader_main(void *arg);
 void *cb__pl_scan_reader_main(void *arg);
 

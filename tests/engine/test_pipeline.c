@@ -17,6 +17,8 @@ typedef struct pt {
     char out[512];
     unsigned char *data;
     size_t len;
+    int (*cancel)(void *payload); /* for incremental backups */
+    int budget;
 } pt;
 
 enum { PT_LEN = 10 * 1024 * 1024 + 4321 };
@@ -175,6 +177,68 @@ static void test_pipeline__cancel_mid_stream(void **state)
     }
 }
 
+/* Rewrite one 4 KiB block in every 64 KiB of the volume (and of t->data): about 160
+ * changed runs, in every object. */
+static void pt_scatter_changes(pt *t, unsigned seed)
+{
+    FILE *f = fopen(t->vol, "r+b");
+    for (size_t off = 8192; off + 4096 <= t->len; off += 65536) {
+        tu_fill_random(t->data + off, 4096, seed + (unsigned)off);
+        assert_int_equal(fseek(f, (long)off, SEEK_SET), 0);
+        assert_int_equal(fwrite(t->data + off, 1, 4096, f), 4096);
+    }
+    fclose(f);
+}
+
+static int pt_incremental(pt *t, int threads, cb_backup_info **out, cb_error *err)
+{
+    cb_backup_opts o = CB_BACKUP_OPTS_INIT;
+    o.compression = "zstd";
+    o.threads = threads;
+    o.object_size = 1u << 20;
+    o.incremental = 1;
+    o.cancel = t->cancel;
+    o.cancel_payload = &t->budget;
+    return cb_backup(t->store, t->vol, &o, out, err);
+}
+
+/* The changed runs of an incremental backup are stored by the workers, several at once,
+ * and recorded in order: a slow first run, a store error in a run, cancellation. */
+static void test_pipeline__incremental_runs(void **state)
+{
+    pt *t = *state;
+    cb_error err = { 0 };
+    cb_backup_info *full = pt_backup(t, "zstd", 2, 1u << 20), *inc = NULL;
+    size_t objects = cb_mem_store_count(t->store);
+    pt_scatter_changes(t, 7);
+    /* a store error in one of the runs' writes, then a cancellation: nothing is added */
+    for (unsigned long nth = 1; nth <= 150; nth += 37) {
+        cb_error_clear(&err);
+        cb_mem_store_fail(t->store, CB_MEM_WRITE, nth, CB_ENET);
+        assert_int_equal(pt_incremental(t, 4, &inc, &err), CB_ENET);
+        assert_cb_error(&err, CB_ENET, "injected failure of write");
+        cb_mem_store_fail(t->store, CB_MEM_WRITE, 0, 0);
+        assert_int_equal(cb_mem_store_count(t->store), objects);
+    }
+    for (int budget = 2; budget < 40; budget += 9) {
+        cb_error_clear(&err);
+        t->cancel = pt_cancel_after;
+        t->budget = budget;
+        assert_int_equal(pt_incremental(t, 3, &inc, &err), CB_ECANCELED);
+        t->cancel = NULL;
+        assert_int_equal(cb_mem_store_count(t->store), objects);
+    }
+    /* the first run is slow to write: later ones finish first */
+    cb_error_clear(&err);
+    cb_mem_store_slow_object(t->store, "-00001", 20000);
+    assert_cb_ok(pt_incremental(t, 4, &inc, &err), &err);
+    cb_mem_store_slow_object(t->store, NULL, 0);
+    assert_true(inc->object_count >= 150); /* one object per changed run */
+    pt_check_restore(t, inc->backup_id, 2);
+    cb_backup_info_free(inc);
+    cb_backup_info_free(full);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, pt_setup, pt_teardown)
@@ -183,6 +247,7 @@ int main(void)
         T(test_pipeline__out_of_order),
         T(test_pipeline__store_error_in_a_worker),
         T(test_pipeline__cancel_mid_stream),
+        T(test_pipeline__incremental_runs),
     };
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
 }
