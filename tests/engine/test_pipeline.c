@@ -243,10 +243,8 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, pt_setup, pt_teardown)
     const struct CMUnitTest tests[] = {
-        T(test_pipeline__codecs_and_threads),
-        T(test_pipeline__out_of_order),
-        T(test_pipeline__store_error_in_a_worker),
-        T(test_pipeline__cancel_mid_stream),
+        T(test_pipeline__codecs_and_threads),      T(test_pipeline__out_of_order),
+        T(test_pipeline__store_error_in_a_worker), T(test_pipeline__cancel_mid_stream),
         T(test_pipeline__incremental_runs),
     };
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
