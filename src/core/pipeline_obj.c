@@ -342,9 +342,8 @@ int cb__pl_whole_object(cb_pl *pl, pl_worker *wk, uint64_t index, cb_error *err)
         p->len = o->len - at < step ? (size_t)(o->len - at) : step;
         if (cb__pl_failed(pl))
             return 0; /* another stage failed first; it reports */
-        if ((rc = cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, 1, &p->hole, err)) ==
-                0 &&
-            (rc = cb__pl_prepare(pl, wk, p, err)) == 0 &&
+        rc = cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, 1, &p->hole, err);
+        if (rc == 0 && (rc = cb__pl_prepare(pl, wk, p, err)) == 0 &&
             (rc = pl_sequence_piece(pl, o, p, err)) == 0)
             cb__pl_progress(pl, p->len);
     }
