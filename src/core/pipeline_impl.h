@@ -120,6 +120,8 @@ struct cb_pl {
     size_t n_free_enc;
 };
 
+int cb__pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err);
+void cb__pl_dispose(cb_pl *pl);
 void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err);
 int cb__pl_failed(cb_pl *pl);
 void cb__pl_release(cb_pl *pl, pl_piece *p);
