@@ -17,6 +17,7 @@
 
 #include "pipeline.h"
 #include "restore_plan.h"
+#include "restore_sha.h"
 #include "../util/alloc.h"
 
 #define RS_READ (1u << 20)              /* bytes fetched from the store at a time */
@@ -44,6 +45,7 @@ typedef struct rs_shared {
     uint64_t bytes, objects;
     int running;         /* workers still going */
     uint64_t buffer_max; /* largest object a worker verifies in memory before writing it */
+    cb_rsha sha;         /* the restored backup's hash list, when usable */
 } rs_shared;
 
 /* One worker: its own hashing and decoding contexts and buffers. */
@@ -51,17 +53,19 @@ typedef struct cb_rs {
     rs_shared *sh;
     pthread_t thread;
     cb_digest dg;
-    cb_decoder *dec[4]; /* one per codec, made when first needed */
-    char *io;           /* RS_READ bytes */
-    cb_buf obj;         /* RS_BUFFER mode: the object's bytes */
+    cb_decoder *dec[4];   /* one per codec, made when first needed */
+    char *io;             /* RS_READ bytes */
+    unsigned char *block; /* one sha block, for cb_rsha_check */
+    cb_buf obj;           /* RS_BUFFER mode: the object's bytes */
 } cb_rs;
 
 typedef struct rs_sink {
     cb_rs *rs;
     const cb_task *task;
     rs_mode mode;
-    uint64_t pos; /* object-relative position of the next byte */
-    size_t next;  /* first range that may still be reached */
+    cb_rsha_check *chk; /* check sha blocks against the hash list; NULL: the object's MD5 */
+    uint64_t pos;       /* object-relative position of the next byte */
+    size_t next;        /* first range that may still be reached */
 } rs_sink;
 
 /* Workers stop as soon as any of them failed or the caller cancelled. */
@@ -128,7 +132,10 @@ static int rs_on_bytes(const void *data, size_t len, void *payload, cb_error *er
 {
     rs_sink *s = payload;
     int rc = 0;
-    cb__digest_md5_update(&s->rs->dg, data, len);
+    if (s->chk != NULL)
+        cb__rsha_feed(s->chk, &s->rs->dg, s->task->obj->offset + s->pos, data, len);
+    else
+        cb__digest_md5_update(&s->rs->dg, data, len);
     if (s->mode == RS_WRITE)
         rc = rs_emit(s->rs, s->task, &s->next, s->pos, data, len, err);
     else if (s->mode == RS_BUFFER)
@@ -149,7 +156,8 @@ static int rs_decoder(cb_rs *rs, const char *compression, cb_decoder **out, cb_e
     return 0;
 }
 
-static int rs_verify(const cb_task *t, uint64_t got, const unsigned char md5[16], cb_error *err)
+/* The object's length, and its MD5 unless md5 is NULL (its blocks were checked instead). */
+static int rs_verify(const cb_task *t, uint64_t got, const unsigned char *md5, cb_error *err)
 {
     const cb_meta_object *o = t->obj;
     if (got != o->length)
@@ -158,7 +166,7 @@ static int rs_verify(const cb_task *t, uint64_t got, const unsigned char md5[16]
                             "metadata says %llu",
                             o->name, t->layer->where.parts.backup_id, (unsigned long long)got,
                             (unsigned long long)o->length);
-    if (o->has_md5 && memcmp(md5, o->md5, 16) != 0)
+    if (md5 != NULL && o->has_md5 && memcmp(md5, o->md5, 16) != 0)
         return cb_error_set(err, CB_ECORRUPT,
                             "object '%s' of backup %s is damaged: its MD5 differs from the "
                             "metadata's",
@@ -171,13 +179,14 @@ static int rs_verify(const cb_task *t, uint64_t got, const unsigned char md5[16]
 static int rs_fetch(cb_rs *rs,
                     const cb_task *t,
                     rs_mode mode,
+                    cb_rsha_check *chk,
                     uint64_t max_out,
                     uint64_t *got_out,
                     unsigned char md5[16],
                     cb_error *err)
 {
     const cb_meta_object *o = t->obj;
-    rs_sink s = { .rs = rs, .task = t, .mode = mode };
+    rs_sink s = { .rs = rs, .task = t, .mode = mode, .chk = chk };
     cb_decoder *dec;
     cb_reader *r = NULL;
     int rc;
@@ -200,48 +209,60 @@ static int rs_fetch(cb_rs *rs,
     }
     if ((rc = cb_decoder_end(dec, err)) < 0)
         goto done;
-    cb__digest_md5_end(&rs->dg, md5);
+    if (chk == NULL)
+        cb__digest_md5_end(&rs->dg, md5);
     *got_out = s.pos;
 done:
     cb_reader_free(r);
     return rc;
 }
 
-static int rs_pass(cb_rs *rs, const cb_task *t, rs_mode mode, cb_error *err)
+#define RS_RECHECK 1 /* a block differs from the hash list: let the object's MD5 decide */
+
+static int rs_pass(cb_rs *rs, const cb_task *t, rs_mode mode, int sha, cb_error *err)
 {
     uint64_t got;
     unsigned char md5[16];
-    int rc = rs_fetch(rs, t, mode, t->obj->length, &got, md5, err);
-    return rc < 0 ? rc : rs_verify(t, got, md5, err);
+    cb_rsha_check chk;
+    if (sha)
+        cb__rsha_begin(&chk, &rs->sh->sha, t, rs->block);
+    int rc = rs_fetch(rs, t, mode, sha ? &chk : NULL, t->obj->length, &got, md5, err);
+    if (rc == 0 && (rc = rs_verify(t, got, sha ? NULL : md5, err)) == 0 && sha && chk.bad)
+        rc = RS_RECHECK;
+    return rc;
 }
 
-static int rs_task_write(cb_rs *rs, const cb_task *t, cb_error *err);
+static int rs_task_write(cb_rs *rs, const cb_task *t, int sha, cb_error *err);
 
-/* One object; then its ranges are handed to the disk while the next objects decode. */
+/* One object; then its ranges are handed to the disk while the next objects decode. The
+ * blocks written are checked against the hash list where it fits the object, else (or if
+ * a block differs from it: the list may be the damaged part) the object's MD5 is. */
 static int rs_task(cb_rs *rs, const cb_task *t, cb_error *err)
 {
-    int rc = rs_task_write(rs, t, err);
+    int rc = rs_task_write(rs, t, cb__rsha_fits(&rs->sh->sha, t), err);
+    if (rc == RS_RECHECK)
+        rc = rs_task_write(rs, t, 0, err);
     for (size_t i = 0; rc == 0 && i < t->n_ranges; i++)
         cb__target_writeback(&rs->sh->target, t->ranges[i].off, t->ranges[i].len);
     return rc;
 }
 
-static int rs_task_write(cb_rs *rs, const cb_task *t, cb_error *err)
+static int rs_task_write(cb_rs *rs, const cb_task *t, int sha, cb_error *err)
 {
     int rc;
     size_t next = 0;
     if (!rs->sh->target.is_block) /* nothing is final until the rename */
-        return rs_pass(rs, t, RS_WRITE, err);
+        return rs_pass(rs, t, RS_WRITE, sha, err);
     /* objects up to each worker's share of the budget are verified in memory */
     if (t->obj->length <= rs->sh->buffer_max) {
-        if ((rc = rs_pass(rs, t, RS_BUFFER, err)) < 0)
+        if ((rc = rs_pass(rs, t, RS_BUFFER, sha, err)) != 0)
             return rc;
         return rs_emit(rs, t, &next, 0, rs->obj.data, rs->obj.len, err);
     }
     /* too large to hold: verify first, then write while checking again */
-    if ((rc = rs_pass(rs, t, RS_VERIFY_ONLY, err)) < 0)
+    if ((rc = rs_pass(rs, t, RS_VERIFY_ONLY, sha, err)) != 0)
         return rc;
-    return rs_pass(rs, t, RS_WRITE, err);
+    return rs_pass(rs, t, RS_WRITE, sha, err);
 }
 
 /* Objects without a recorded length (written by other tools) are measured first. */
@@ -255,7 +276,7 @@ static int rs_learn_lengths(cb_rs *rs, cb_chain *c, cb_error *err)
             int rc;
             if (o->has_length)
                 continue;
-            if ((rc = rs_fetch(rs, &t, RS_VERIFY_ONLY, UINT64_MAX, &o->length, md5, err)) < 0)
+            if ((rc = rs_fetch(rs, &t, RS_VERIFY_ONLY, NULL, UINT64_MAX, &o->length, md5, err)) < 0)
                 return rc;
             o->has_length = 1;
         }
@@ -271,6 +292,7 @@ static void rs_worker_dispose(cb_rs *rs)
         cb__digest_dispose(&rs->dg);
     cb_buf_dispose(&rs->obj);
     free(rs->io);
+    free(rs->block);
 }
 
 static void rs_fail(rs_shared *sh, int rc, const cb_error *err)
@@ -314,9 +336,10 @@ static int rs_worker_init(cb_rs *rs, rs_shared *sh, cb_error *err)
 {
     memset(rs, 0, sizeof(*rs));
     rs->sh = sh;
-    if ((rs->io = cb__malloc(RS_READ, err)) == NULL)
+    if ((rs->io = cb__malloc(RS_READ, err)) == NULL ||
+        (sh->sha.block > 0 && (rs->block = cb__malloc(sh->sha.block, err)) == NULL))
         return CB_ENOMEM;
-    return cb__digest_init(&rs->dg, 0, err);
+    return cb__digest_init(&rs->dg, sh->sha.block, err); /* all-zero blocks: a constant */
 }
 
 /* The caller's thread: progress and the cancel hook, until the workers are done. */
@@ -420,6 +443,7 @@ int cb_restore(cb_store *store,
         (rc = cb__plan_build(&chain, &plan, err)) < 0 ||
         (rc = cb__target_open(&sh.target, target, chain.size, sh.opts->sparse, err)) < 0)
         goto done;
+    cb__rsha_load(&sh.sha, store, &chain);
     progress.bytes_total = plan.bytes;
     int n = cb__pl_threads(sh.opts->threads);
     sh.buffer_max = RS_BUFFER_BUDGET / (uint64_t)n > RS_BUFFER_MIN ? RS_BUFFER_BUDGET / (uint64_t)n
@@ -430,6 +454,7 @@ done:
     rs_worker_dispose(&probe);
     cb__target_close(&sh.target);
     cb__plan_dispose(&plan);
+    cb__rsha_dispose(&sh.sha);
     cb__chain_dispose(&chain);
     pthread_mutex_destroy(&sh.lock);
     pthread_cond_destroy(&sh.cond);

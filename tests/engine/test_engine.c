@@ -437,6 +437,51 @@ static void test_engine__metadata_and_extra(void **state)
     cb_mem_store_set_extra_metadata(e->store, NULL);
 }
 
+/* Flip one hex digit of the first hash in a backup's _sha256file (it stays valid JSON). */
+static void eng_damage_hash_list(eng *e, const cb_backup_info *b)
+{
+    char name[300];
+    unsigned char *data;
+    size_t len;
+    snprintf(name, sizeof(name), "%s_sha256file", b->prefix);
+    assert_int_equal(cb_mem_store_object(e->store, b->container, name, &data, &len), 0);
+    static const char key[] = "\"sha256s\": [\n    \""; /* indented as Cinder writes it */
+    char *hex = memmem(data, len, key, strlen(key));
+    assert_non_null(hex);
+    hex += strlen(key);
+    *hex = *hex == '0' ? '1' : '0';
+}
+
+/*
+ * A restore checks the blocks it writes against the backup's own hash list, and the
+ * objects' MD5s only where that list cannot decide: an object whose recorded MD5 is wrong
+ * but whose bytes match the list restores; a damaged list does not fail a good restore
+ * (the objects' MD5s decide); damaged data with a good list fails, naming the object.
+ */
+static void test_engine__restore_checks_hash_list(void **state)
+{
+    eng *e = *state;
+    cb_error err = { 0 };
+    eng_make_volume(e->vol, 20000, 10);
+    cb_backup_info *b = eng_backup(e, "none", 8192, 1024);
+    char *meta = eng_meta_text(e, b);
+    char *md5 = strstr(meta, "\"md5\": \"");
+    assert_non_null(md5);
+    char wrong[48], right[48];
+    snprintf(right, sizeof(right), "%.40s", md5); /* "md5": " and 32 hex digits */
+    snprintf(wrong, sizeof(wrong), "%.39s%c", md5, md5[39] == '0' ? '1' : '0');
+    eng_edit_meta(e, b, right, wrong); /* the data is right, its recorded MD5 is not */
+    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
+    eng_assert_same(e->vol, e->out);
+    eng_damage_hash_list(e, b); /* now the list disagrees too: the MD5 decides, and fails */
+    eng_expect_restore_fails(e, b, CB_ECORRUPT, "-00001");
+    eng_edit_meta(e, b, wrong, right); /* the MD5 is right again: the damaged list is ignored */
+    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
+    eng_assert_same(e->vol, e->out);
+    free(meta);
+    cb_backup_info_free(b);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, eng_setup, eng_teardown)
@@ -448,6 +493,7 @@ int main(void)
         T(test_engine__store_failure_leaves_nothing),
         T(test_engine__cancel_leaves_nothing),
         T(test_engine__corruption_detected),
+        T(test_engine__restore_checks_hash_list),
         T(test_engine__missing_and_extra_objects),
         T(test_engine__bad_metadata),
         T(test_engine__unknown_backup),

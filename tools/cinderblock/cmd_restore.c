@@ -9,8 +9,9 @@ static const char restore_usage[] =
     "Usage: cinderblock [--store URL] restore BACKUP_ID TARGET [--sparse] [--threads N]\n"
     "Restore a backup (with its chain of parents) into TARGET: a regular file (created, or\n"
     "replaced only once every object verified) or a block device (at least the volume's size;\n"
-    "never truncated). Every object's length and MD5 are checked. A new file's space is\n"
-    "reserved before anything is written: too little space fails at once.\n"
+    "never truncated). Every object's length is checked, and every block written against\n"
+    "the backup's SHA-256 list (or, where the list cannot decide, the object's MD5). A new\n"
+    "file's space is reserved before anything is written: too little space fails at once.\n"
     "\n"
     "  --sparse      leave all-zero ranges of a regular file as holes (no reservation)\n"
     "  --threads N   worker threads (default: the number of CPUs)\n";
