@@ -34,22 +34,10 @@ expect_fail() {
     grep -qF -- "$text" "$WORK/err" || fail "'$*' did not say '$text'; stderr: $(cat "$WORK/err")"
 }
 
-# mkvol PATH MIB SEED: random, zero and text regions
+# mkvol PATH MIB SEED: random, zero and text regions of 256 KiB (tests/helpers/mkvol.py)
+MKVOL=$(cd "$(dirname "$0")/../helpers" && pwd)/mkvol.py
 mkvol() {
-    python3 - "$1" "$2" "$3" <<'PY'
-import random, sys
-path, mib, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(seed)
-with open(path, 'wb') as f:
-    for i in range(mib * 4):            # 256 KiB regions
-        kind = rnd.choice(['random', 'zero', 'text'])
-        if kind == 'random':
-            f.write(rnd.randbytes(262144))
-        elif kind == 'zero':
-            f.write(bytes(262144))
-        else:
-            f.write((b'the quick brown fox %d ' % i) * (262144 // 24) + bytes(262144 % 24))
-PY
+    python3 "$MKVOL" "$1" "$2" "$3"
 }
 
 # objects_under DIR: how many files (objects) a store directory holds

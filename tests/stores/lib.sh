@@ -73,22 +73,10 @@ expect_fail() {
     [ "$(grep -c 'error' "$T/err")" -eq 1 ] || fail "'$*': not one error line: $(cat "$T/err")"
 }
 
-# mkvol PATH MIB SEED: random, zero and text regions of 256 KiB
+# mkvol PATH MIB SEED: random, zero and text regions of 256 KiB (tests/helpers/mkvol.py)
+MKVOL=$(cd "$(dirname "$0")/../helpers" && pwd)/mkvol.py
 mkvol() {
-    python3 - "$1" "$2" "$3" <<'PY'
-import random, sys
-path, mib, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(seed)
-with open(path, 'wb') as f:
-    for i in range(mib * 4):
-        kind = rnd.choice(['random', 'zero', 'text'])
-        if kind == 'random':
-            f.write(rnd.randbytes(262144))
-        elif kind == 'zero':
-            f.write(bytes(262144))
-        else:
-            f.write((b'the quick brown fox %d ' % i) * (262144 // 24) + bytes(262144 % 24))
-PY
+    python3 "$MKVOL" "$1" "$2" "$3"
 }
 
 # mkrandom PATH MIB SEED: incompressible bytes (a backup of it takes a few seconds)
