@@ -185,8 +185,6 @@ int cb__bk_record(cb_bk *b, const cb_bk_obj *o, cb_error *err)
     return cb__meta_add_object(&b->meta, o->name, o->off, o->len, o->comp, o->md5, err);
 }
 
-/* MD5 and compressed form of `len` zero bytes, computed once per length: the holes of a
- * sparse volume then cost neither reading, hashing nor compressing. */
 /* Zeros in independent pieces (zlib, bz2): every full piece compresses to the same bytes,
  * so compress one full piece and the short tail once and repeat them. */
 static int bk_zero_pieces(cb_bk *b, uint64_t len, cb_error *err)
@@ -214,6 +212,8 @@ done:
     return rc;
 }
 
+/* MD5 and compressed form of `len` zero bytes, computed once per length: the holes of a
+ * sparse volume then cost neither reading, hashing nor compressing. */
 static int bk_zero_prepare(cb_bk *b, uint64_t len, cb_error *err)
 {
     int rc = 0;

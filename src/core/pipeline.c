@@ -83,25 +83,26 @@ static void pl_next_work(cb_pl *pl, pl_piece **piece, pl_run **run)
     pthread_mutex_unlock(&pl->lock);
 }
 
-/* SHA-256 of every sha block of the piece, straight into its object's digest array (or,
- * in a scan, its slot). */
-static void pl_hash_into(cb_pl *pl, pl_worker *wk, const pl_piece *p, unsigned char *d)
+/* SHA-256 of every sha block of `len` bytes into d (32 bytes each); a hole's bytes are
+ * zeros and were not read. */
+static void pl_hash_blocks(
+    cb_pl *pl, pl_worker *wk, const unsigned char *data, size_t len, int hole, unsigned char *d)
 {
     cb_bk *b = pl->b;
-    for (size_t at = 0; at < p->len; at += b->sha_block, d += 32) {
-        size_t n = p->len - at < b->sha_block ? p->len - at : b->sha_block;
-        if (p->hole && n == b->sha_block)
+    for (size_t at = 0; at < len; at += b->sha_block, d += 32) {
+        size_t n = len - at < b->sha_block ? len - at : b->sha_block;
+        if (hole && n == b->sha_block)
             memcpy(d, wk->dg.zero_sha, 32);
-        else if (p->hole)
-            cb__digest_sha256(&wk->dg, pl->zeros, n, d);
         else
-            cb__digest_sha256(&wk->dg, p->data + at, n, d);
+            cb__digest_sha256(&wk->dg, hole ? pl->zeros : data + at, n, d);
     }
 }
 
+/* A full backup's piece: straight into its object's digest array. */
 static void pl_hash(cb_pl *pl, pl_worker *wk, const pl_piece *p)
 {
-    pl_hash_into(pl, wk, p, p->obj->digests + (p->off - p->obj->off) / pl->b->sha_block * 32);
+    pl_hash_blocks(pl, wk, p->data, p->len, p->hole,
+                   p->obj->digests + (p->off - p->obj->off) / pl->b->sha_block * 32);
 }
 
 /*
@@ -118,8 +119,7 @@ static int pl_scan_hash(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
         int hole, rc;
         if ((rc = cb__volume_read_sparse(&b->vol, wk->scratch, n, p->off + at, 0, &hole, err)) < 0)
             return rc;
-        pl_piece c = { .off = p->off + at, .len = n, .hole = hole, .data = wk->scratch };
-        pl_hash_into(pl, wk, &c, d);
+        pl_hash_blocks(pl, wk, wk->scratch, n, hole, d);
         d += (n + b->sha_block - 1) / b->sha_block * 32;
         at += n;
     }

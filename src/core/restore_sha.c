@@ -5,6 +5,7 @@
 
 #include "parent.h"
 #include "restore_sha.h"
+#include "../util/alloc.h"
 
 void cb__rsha_load(cb_rsha *h, cb_store *store, const cb_chain *chain)
 {
@@ -19,7 +20,7 @@ void cb__rsha_load(cb_rsha *h, cb_store *store, const cb_chain *chain)
     if (block == 0 || block > (1u << 30))
         goto done;
     uint64_t n = (chain->size + block - 1) / block;
-    if (n > CB_RSHA_BUDGET / 32 || (h->hashes = malloc((size_t)n * 32)) == NULL)
+    if (n > CB_RSHA_BUDGET / 32 || (h->hashes = cb__malloc((size_t)n * 32, NULL)) == NULL)
         goto done;
     for (uint64_t i = 0; i < n; i++) {
         int have = 0;
