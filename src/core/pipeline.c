@@ -159,13 +159,21 @@ int cb__pl_prepare(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
     return cb_piece_compress(wk->coder, p->data, p->len, &p->out, p->obj->name, err);
 }
 
-/* Whole objects: the next object nobody has taken yet, or UINT64_MAX. */
-static uint64_t pl_next_object(cb_pl *pl)
+/* Whole objects: the next batch nobody has taken yet; 0 when none is left. Towards the end
+ * batches shrink, so that every worker still gets its share. */
+static size_t pl_next_batch(cb_pl *pl, uint64_t *first)
 {
+    size_t n = 0;
     pthread_mutex_lock(&pl->lock);
-    uint64_t i = pl->failed || pl->next_obj >= pl->n_ranges ? UINT64_MAX : pl->next_obj++;
+    if (!pl->failed && pl->next_obj < pl->n_ranges) {
+        uint64_t left = pl->n_ranges - pl->next_obj;
+        uint64_t share = (left + (uint64_t)pl->n_workers - 1) / (uint64_t)pl->n_workers;
+        n = share < pl->lanes ? (size_t)share : pl->lanes;
+        *first = pl->next_obj;
+        pl->next_obj += n;
+    }
     pthread_mutex_unlock(&pl->lock);
-    return i;
+    return n;
 }
 
 static void *pl_worker_main(void *arg)
@@ -173,9 +181,9 @@ static void *pl_worker_main(void *arg)
     pl_worker *wk = arg;
     cb_pl *pl = wk->pl;
     pl_piece *p;
-    for (uint64_t i; pl->whole && (i = pl_next_object(pl)) != UINT64_MAX;) {
+    for (uint64_t i = 0, n; pl->whole && (n = pl_next_batch(pl, &i)) != 0;) {
         cb_error err = { 0 };
-        int rc = cb__pl_whole_object(pl, wk, i, &err);
+        int rc = cb__pl_whole_batch(pl, wk, i, (size_t)n, &err);
         if (rc < 0)
             cb__pl_fail(pl, rc, &err);
     }

@@ -62,9 +62,11 @@ static int pl_begin_object(cb_pl *pl, pl_obj *o, cb_error *err)
     cb_bk *b = pl->b;
     cb_buf hdr = CB_BUF_INIT;
     int rc;
-    if ((o->md5ctx = EVP_MD_CTX_new()) == NULL)
+    /* whole objects: the worker's lanes compute the MD5 (cb__pl_whole_batch) */
+    if (!pl->whole && (o->md5ctx = EVP_MD_CTX_new()) == NULL)
         return cb_error_set(err, CB_ENOMEM, "out of memory");
-    EVP_DigestInit_ex(o->md5ctx, EVP_md5(), NULL);
+    if (o->md5ctx != NULL)
+        EVP_DigestInit_ex(o->md5ctx, EVP_md5(), NULL);
     o->adler = 1;
     if ((rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json,
                                    CB_WRITE_DEFER_SYNC, &o->w, err)) < 0)
@@ -95,7 +97,8 @@ static int pl_sequence_piece(cb_pl *pl, pl_obj *o, pl_piece *p, cb_error *err)
     const unsigned char *data = p->data; /* holes were zeroed by the reader in this mode */
     if (p->index == 0 && (rc = pl_begin_object(pl, o, err)) < 0)
         return rc;
-    EVP_DigestUpdate(o->md5ctx, data, p->len);
+    if (o->md5ctx != NULL)
+        EVP_DigestUpdate(o->md5ctx, data, p->len);
     if (o->raw || pl->b->codec == CB_CODEC_NONE)
         return pl_write(data, p->len, o, err);
     if (cb_piece_supported(pl->b->codec)) {
@@ -147,7 +150,7 @@ static int pl_finish_object(cb_pl *pl, pl_obj *o, cb_error *err)
     }
     if (rc == 0)
         rc = cb_writer_close(o->w, err);
-    if (rc == 0)
+    if (rc == 0 && o->md5ctx != NULL)
         EVP_DigestFinal_ex(o->md5ctx, o->md5sum, &n);
     return rc;
 }
@@ -321,35 +324,73 @@ static int pl_open_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err
     return 0;
 }
 
-/*
- * One object, start to finish, on this worker: read a chunk (a piece, for codecs that
- * compress pieces), hash it, and feed it to the object's MD5, codec and writer, while it
- * is still in this core's cache.
- */
-int cb__pl_whole_object(cb_pl *pl, pl_worker *wk, uint64_t index, cb_error *err)
+/* Lane j's next chunk, at `at` in its object: read, hashed, and fed to the object's codec
+ * and writer while it is still in this core's cache. Its MD5 comes after, with the other
+ * lanes' chunks. */
+static int pl_lane_chunk(cb_pl *pl, pl_worker *wk, pl_obj *o, size_t j, uint64_t at, cb_error *err)
 {
-    pl_obj *o;
-    int rc = pl_open_object(pl, index, &o, err);
-    if (rc != 0 || o == NULL)
-        return cb__pl_failed(pl) ? 0 : rc; /* failed elsewhere: that stage reports */
     pl_piece *p = wk->own;
-    size_t step = cb_piece_supported(pl->b->codec) && !o->raw ? pl->piece : pl->chunk;
     p->obj = o;
     p->slot = NULL;
-    for (uint64_t at = 0, i = 0; rc == 0 && at < o->len; at += p->len, i++) {
-        p->index = i;
-        p->off = o->off + at;
-        p->len = o->len - at < step ? (size_t)(o->len - at) : step;
+    p->index = (size_t)(at / pl->step);
+    p->off = o->off + at;
+    p->len = o->len - at < pl->step ? (size_t)(o->len - at) : pl->step;
+    p->data = wk->lane_data[j];
+    int rc = cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, 1, &p->hole, err);
+    if (rc == 0 && (rc = cb__pl_prepare(pl, wk, p, err)) == 0 &&
+        (rc = pl_sequence_piece(pl, o, p, err)) == 0)
+        cb__pl_progress(pl, p->len);
+    return rc;
+}
+
+/* The MD5s of the batch, then each object closed and handed to the committer. */
+static int pl_finish_batch(cb_pl *pl, pl_worker *wk, pl_obj **o, size_t n, cb_error *err)
+{
+    int rc = 0;
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        if (o[j] == NULL)
+            continue;
+        cb__md5x_final(&wk->md5, (unsigned)j, o[j]->md5sum);
+        if ((rc = pl_finish_object(pl, o[j], err)) == 0)
+            cb__pl_obj_done(pl, o[j]); /* the committer's from here on */
+    }
+    return rc;
+}
+
+/*
+ * Objects [first, first + n), start to finish, side by side on this worker: a chunk of
+ * each in turn, then their MD5s together in the lanes of one vector (md5x.h). An MD5 is
+ * serial within its object, so this is how one core computes several at once.
+ */
+int cb__pl_whole_batch(cb_pl *pl, pl_worker *wk, uint64_t first, size_t n, cb_error *err)
+{
+    pl_obj *o[CB_MD5X_LANES] = { NULL };
+    uint64_t longest = 0;
+    int rc = 0;
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        if ((rc = pl_open_object(pl, first + j, &o[j], err)) != 0 || o[j] == NULL)
+            continue; /* a zero object is already done */
+        cb__md5x_reset(&wk->md5, (unsigned)j);
+        longest = o[j]->len > longest ? o[j]->len : longest;
+    }
+    for (uint64_t at = 0; rc == 0 && at < longest; at += pl->step) {
+        const unsigned char *data[CB_MD5X_LANES] = { NULL };
+        size_t len[CB_MD5X_LANES] = { 0 };
         if (cb__pl_failed(pl))
             return 0; /* another stage failed first; it reports */
-        rc = cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, 1, &p->hole, err);
-        if (rc == 0 && (rc = cb__pl_prepare(pl, wk, p, err)) == 0 &&
-            (rc = pl_sequence_piece(pl, o, p, err)) == 0)
-            cb__pl_progress(pl, p->len);
+        for (size_t j = 0; rc == 0 && j < n; j++) {
+            if (o[j] == NULL || at >= o[j]->len)
+                continue;
+            rc = pl_lane_chunk(pl, wk, o[j], j, at, err);
+            data[j] = wk->lane_data[j];
+            len[j] = wk->own->len;
+        }
+        if (rc == 0)
+            cb__md5x_update(&wk->md5, data, len);
     }
-    if (rc == 0 && (rc = pl_finish_object(pl, o, err)) == 0)
-        cb__pl_obj_done(pl, o);
-    return rc;
+    if (rc == 0)
+        rc = pl_finish_batch(pl, wk, o, n, err);
+    return rc > 0 ? 0 : rc; /* positive: failed elsewhere, and that stage reports */
 }
 
 /* Create and publish the objects [first, first + n). */

@@ -38,6 +38,15 @@ static void pl_init_shape(cb_pl *pl, cb_bk *b, cb_pl_mode mode)
     if (pl->group > PL_GROUP_MAX)
         pl->group = PL_GROUP_MAX;
     pl->max_objs = 2 * pl->group + 1;
+    /* Whole objects go in batches, side by side on a worker so that their MD5s share the
+     * vector lanes (md5x.h). Each open object may hold an upload buffer in an object store,
+     * so there are at most PL_LANES_TOTAL of them, however many workers. */
+    if (pl->whole) {
+        pl->lanes = PL_LANES_TOTAL / (size_t)pl->n_workers;
+        pl->lanes = pl->lanes < 1 ? 1 : pl->lanes > CB_MD5X_LANES ? CB_MD5X_LANES : pl->lanes;
+        pl->step = cb_piece_supported(b->codec) ? pl->piece : pl->chunk;
+        pl->max_objs = 2 * pl->lanes * (size_t)pl->n_workers + 1;
+    }
 }
 
 /* CB_PL_SCAN: the ring of slots that holds hashes until the committer takes them. */
@@ -97,8 +106,11 @@ static int pl_init_worker(cb_pl *pl, pl_worker *wk, cb_error *err)
         return rc;
     if (pl->mode == CB_PL_SCAN && (wk->scratch = cb__malloc(pl->chunk, err)) == NULL)
         return CB_ENOMEM;
-    if (pl->whole && (wk->own = pl_piece_new(pl->piece, err)) == NULL)
+    if (pl->whole && (wk->own = pl_piece_new(0, err)) == NULL)
         return CB_ENOMEM;
+    for (size_t j = 0; j < pl->lanes; j++)
+        if ((wk->lane_data[j] = cb__malloc(pl->step, err)) == NULL)
+            return CB_ENOMEM;
     if (pl->mode == CB_PL_FULL && cb_piece_supported(b->codec) &&
         (rc = cb_piece_coder_new(&wk->coder, b->codec, err)) < 0)
         return rc;
@@ -153,7 +165,11 @@ void cb__pl_dispose(cb_pl *pl)
             cb__digest_dispose(&pl->workers[i].dg);
         cb_piece_coder_free(pl->workers[i].coder);
         free(pl->workers[i].scratch);
+        if (pl->workers[i].own != NULL)
+            pl->workers[i].own->data = NULL; /* a lane's buffer, freed below */
         pl_free_pieces(pl->workers[i].own);
+        for (size_t j = 0; j < pl->lanes; j++)
+            free(pl->workers[i].lane_data[j]);
     }
     cb__pl_runs_dispose(pl);
     pl->b->pl = NULL;
