@@ -54,7 +54,8 @@ static void check_lanes(const size_t len[CB_MD5X_LANES], unsigned seed)
         cb__md5x_final(&x, l, got);
         reference_md5(msg[l], len[l], want);
         if (memcmp(got, want, 16) != 0)
-            fail_msg("lane %u, %zu bytes (seed %u): MD5 differs from OpenSSL's", l, len[l], first_seed);
+            fail_msg("lane %u, %zu bytes (seed %u): MD5 differs from OpenSSL's", l, len[l],
+                     first_seed);
     }
 }
 
