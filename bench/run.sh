@@ -10,6 +10,7 @@
 #   BENCH_SIZE    volume size, K/M/G suffixes [2G]
 #   BENCH_SEED    seed of the volume [1]; BENCH_CHANGE_SEED: seed of the 1 % change [2]
 #   BENCH_KEEP    1: keep the repositories and stores of this run [0]
+#   BENCH_REPEAT  runs of each operation a ratio is taken from; the median is kept [3]
 #   BENCH_DOC     the page to update between its bench markers [docs/performance.md]
 #   CINDERBLOCK, MKVOLUME   the binaries [BUILD/tools/cinderblock/cinderblock,
 #                           BUILD/bench/cb-mkvolume]
@@ -17,8 +18,12 @@
 #
 # Every measured operation is one process under /usr/bin/time (wall, user+sys CPU, max
 # RSS), with both volumes read into the page cache just before it, so that every tool
-# reads from memory; nothing else is dropped. Every restore is compared with its source;
-# a difference stops the bench.
+# reads from memory; nothing else is dropped. The operations that the goals compare run
+# BENCH_REPEAT times, each from the same starting state (a fresh store, or a copy of the
+# store as the full backup left it), and the run with the median wall time is reported:
+# on a shared VM one run can be 20 % off. Cinder's (100 s a run) and the posix-default
+# object size run (peak RSS only) run once. Every restore is compared with its source; a
+# difference stops the bench.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,10 +38,12 @@ cb=${CINDERBLOCK:-$build/tools/cinderblock/cinderblock}
 mkvolume=${MKVOLUME:-$build/bench/cb-mkvolume}
 cinder_peer=$root/tests/compat/cinder_peer.py
 export RESTIC_PASSWORD=${RESTIC_PASSWORD:-cinderblock-bench}
+repeat=${BENCH_REPEAT:-3}
+[[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_REPEAT must be a positive integer" >&2; exit 2; }
 object_size=50M          # cinderblock; Cinder gets the same in bytes
 object_bytes=52428800
 # The exact command, with every setting that changes what is measured.
-command_line="BENCH_SIZE=$size BENCH_SEED=$seed BENCH_CHANGE_SEED=$change_seed"
+command_line="BENCH_SIZE=$size BENCH_SEED=$seed BENCH_CHANGE_SEED=$change_seed BENCH_REPEAT=$repeat"
 [ -z "${CINDERBLOCK:-}" ] || command_line="$command_line CINDERBLOCK=$CINDERBLOCK"
 [ -z "${MKVOLUME:-}" ] || command_line="$command_line MKVOLUME=$MKVOLUME"
 command_line="$command_line bench/run.sh $build"
@@ -117,7 +124,7 @@ use_volume() { ln -f "$1" "$stage"; }
 use_volume "$vol"
 volume_id=6b3a52f0-0c9f-4c1e-9d8b-5e3a1d2c4b01
 
-declare -A WALL CPU RSS OUT OTHERS
+declare -A WALL CPU RSS OUT OTHERS RANGE
 hz=$(getconf CLK_TCK)
 others_cpu=0 machine_cpu=0
 # Busy and total CPU time of the whole machine so far, in clock ticks (/proc/stat).
@@ -157,6 +164,44 @@ measure() {
     OTHERS[$key]=$others
 }
 
+# measure_median KEY PREP POST CMD...: BENCH_REPEAT runs of CMD, each after PREP and
+# followed by POST (shell commands, untimed; ":" for none); the run with the median wall
+# time gives KEY's figures, RANGE[KEY] the fastest and slowest wall times, and the last
+# run's output stays in run/log/KEY.out.
+measure_median() {
+    local key=$1 prep=$2 post=$3 i mid
+    shift 3
+    for ((i = 1; i <= repeat; i++)); do
+        eval "$prep"
+        measure "$key.$i" "$@"
+        eval "$post"
+    done
+    mid=$(for ((i = 1; i <= repeat; i++)); do echo "${WALL[$key.$i]} $i"; done |
+        sort -n | awk -v m=$(((repeat + 1) / 2)) 'NR == m { print $2 }')
+    WALL[$key]=${WALL[$key.$mid]}
+    CPU[$key]=${CPU[$key.$mid]}
+    RSS[$key]=${RSS[$key.$mid]}
+    OTHERS[$key]=${OTHERS[$key.$mid]}
+    RANGE[$key]=$(for ((i = 1; i <= repeat; i++)); do echo "${WALL[$key.$i]}"; done |
+        sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s", lo, hi }')
+    cp "$runs/log/$key.$repeat.out" "$runs/log/$key.out"
+    rm -rf "$runs/trash"
+}
+
+# trash DIR...: move DIRs aside, to be deleted once the runs of an operation are over. A
+# run that follows thousands of deletions finds ext4 slow to create files (it skips the
+# recently freed inodes), which would weigh on the next run, not on the one that wrote them.
+trash() {
+    mkdir -p "$runs/trash"
+    for d in "$@"; do
+        [ ! -e "$d" ] || mv "$d" "$(mktemp -u "$runs/trash/XXXXXX")"
+    done
+}
+
+# snapshot DIR...: keep a copy of each DIR as it is now; unsnap DIR...: put it back.
+snapshot() { for d in "$@"; do rm -rf "$d.snap" && cp -a "$d" "$d.snap"; done; }
+unsnap() { for d in "$@"; do trash "$d" && cp -a "$d.snap" "$d"; done; }
+
 # Apparent bytes, as the object store would bill them.
 bytes() { du -sb "$1" | cut -f1; }
 
@@ -170,15 +215,18 @@ tiny=$runs/tiny.img
 "$mkvolume" --size 1M --seed "$seed" "$tiny" 2>/dev/null
 
 # ---- cinderblock
-measure cb_full_zstd "$cb" -q --store "$runs/cb-zstd" backup "$stage" --volume-id "$volume_id" \
+measure_median cb_full_zstd 'trash "$runs/cb-zstd"' : \
+    "$cb" -q --store "$runs/cb-zstd" backup "$stage" --volume-id "$volume_id" \
     --compression zstd --object-size $object_size
 cb_zstd_id=$(cat "$runs/log/cb_full_zstd.out")
 OUT[cb_full_zstd]=$(bytes "$runs/cb-zstd")
-measure cb_full_zlib "$cb" -q --store "$runs/cb-zlib" backup "$stage" --volume-id "$volume_id" \
+measure_median cb_full_zlib 'trash "$runs/cb-zlib"' : \
+    "$cb" -q --store "$runs/cb-zlib" backup "$stage" --volume-id "$volume_id" \
     --compression zlib --object-size $object_size
 cb_zlib_id=$(cat "$runs/log/cb_full_zlib.out")
 OUT[cb_full_zlib]=$(bytes "$runs/cb-zlib")
-measure cb_full_zstd_t1 "$cb" -q --store "$runs/cb-zstd-t1" backup "$stage" \
+measure_median cb_full_zstd_t1 'trash "$runs/cb-zstd-t1"' : \
+    "$cb" -q --store "$runs/cb-zstd-t1" backup "$stage" \
     --volume-id "$volume_id" --compression zstd --object-size $object_size --threads 1
 OUT[cb_full_zstd_t1]=$(bytes "$runs/cb-zstd-t1")
 rm -rf "$runs/cb-zstd-t1"
@@ -186,33 +234,32 @@ measure cb_full_zstd_posix "$cb" -q --store "$runs/cb-zstd-posix" backup "$stage
     --volume-id "$volume_id" --compression zstd
 OUT[cb_full_zstd_posix]=$(bytes "$runs/cb-zstd-posix")
 rm -rf "$runs/cb-zstd-posix"
-measure cb_restore_zstd "$cb" -q --store "$runs/cb-zstd" restore "$cb_zstd_id" "$runs/restored.img"
-same "$vol" "$runs/restored.img"
-measure cb_restore_zlib "$cb" -q --store "$runs/cb-zlib" restore "$cb_zlib_id" "$runs/restored.img"
-same "$vol" "$runs/restored.img"
+measure_median cb_restore_zstd : 'same "$vol" "$runs/restored.img"' \
+    "$cb" -q --store "$runs/cb-zstd" restore "$cb_zstd_id" "$runs/restored.img"
+measure_median cb_restore_zlib : 'same "$vol" "$runs/restored.img"' \
+    "$cb" -q --store "$runs/cb-zlib" restore "$cb_zlib_id" "$runs/restored.img"
 rm -rf "$runs/cb-zlib"
 
 # ---- restic: zstd is its default (--compression auto); always encrypted.
 restic_repo=$runs/restic
-restic -q -r "$restic_repo" init >/dev/null
 use_volume "$vol"
-measure restic_full restic -q -r "$restic_repo" backup --tag full "$stage"
+measure_median restic_full \
+    'trash "$restic_repo" && restic -q -r "$restic_repo" init >/dev/null' : \
+    restic -q -r "$restic_repo" backup --tag full "$stage"
 OUT[restic_full]=$(bytes "$restic_repo")
-measure restic_restore restic -q -r "$restic_repo" restore latest --tag full \
-    --target "$runs/restic-out"
-same "$vol" "$runs/restic-out$stage"
+measure_median restic_restore 'trash "$runs/restic-out"' 'same "$vol" "$runs/restic-out$stage"' \
+    restic -q -r "$restic_repo" restore latest --tag full --target "$runs/restic-out"
 
 # ---- borg 1.2, unencrypted, zstd,3; with the default (buzhash) and with fixed 32 KiB
 # chunks, which finds changed blocks as cinderblock's sha blocks do.
-borg init -e none "$runs/borg"
-measure borg_full borg create --compression zstd,3 "$runs/borg::full" "$stage"
+measure_median borg_full 'trash "$runs/borg" && borg init -e none "$runs/borg"' : \
+    borg create --compression zstd,3 "$runs/borg::full" "$stage"
 OUT[borg_full]=$(bytes "$runs/borg")
-mkdir -p "$runs/borg-out"
-measure borg_restore env -C "$runs/borg-out" borg extract "$runs/borg::full"
-same "$vol" "$runs/borg-out/${stage#/}"
-borg init -e none "$runs/borg-fixed"
-measure borgfix_full borg create --compression zstd,3 --chunker-params fixed,32768 \
-    "$runs/borg-fixed::full" "$stage"
+measure_median borg_restore 'trash "$runs/borg-out" && mkdir -p "$runs/borg-out"' \
+    'same "$vol" "$runs/borg-out/${stage#/}"' \
+    env -C "$runs/borg-out" borg extract "$runs/borg::full"
+measure_median borgfix_full 'trash "$runs/borg-fixed" && borg init -e none "$runs/borg-fixed"' : \
+    borg create --compression zstd,3 --chunker-params fixed,32768 "$runs/borg-fixed::full" "$stage"
 OUT[borgfix_full]=$(bytes "$runs/borg-fixed")
 
 # ---- Cinder 21.3.1's posix driver, whole process as is; its start-up alone is measured
@@ -234,18 +281,23 @@ rm -rf "$runs/cinder"
 
 # ---- the next day: incrementals, each on top of its tool's own full.
 use_volume "$vol2"
-incremental() { # KEY DIR CMD...: stored increment = growth of DIR
-    local key=$1 dir=$2 before
-    shift 2
+# Each run starts from the repository (and the tool's cache) as the full backup left it.
+snapshot "$runs/cb-zstd" "$restic_repo" "$RESTIC_CACHE_DIR" "$runs/borg" "$runs/borg-fixed" \
+    "$BORG_BASE_DIR"
+incremental() { # KEY DIR "DIR..." CMD...: stored increment = growth of DIR
+    local key=$1 dir=$2 state=$3 before
+    shift 3
     before=$(bytes "$dir")
-    measure "$key" "$@"
+    measure_median "$key" "unsnap $state" : "$@"
     OUT[$key]=$(($(bytes "$dir") - before))
 }
-incremental cb_incr "$runs/cb-zstd" "$cb" -q --store "$runs/cb-zstd" backup "$stage" \
+incremental cb_incr "$runs/cb-zstd" "$runs/cb-zstd" "$cb" -q --store "$runs/cb-zstd" backup "$stage" \
     --volume-id "$volume_id" --incremental --compression zstd --object-size $object_size
-incremental restic_incr "$restic_repo" restic -q -r "$restic_repo" backup --tag day2 "$stage"
-incremental borg_incr "$runs/borg" borg create --compression zstd,3 "$runs/borg::day2" "$stage"
-incremental borgfix_incr "$runs/borg-fixed" borg create --compression zstd,3 \
+incremental restic_incr "$restic_repo" "$restic_repo $RESTIC_CACHE_DIR" \
+    restic -q -r "$restic_repo" backup --tag day2 "$stage"
+incremental borg_incr "$runs/borg" "$runs/borg $BORG_BASE_DIR" \
+    borg create --compression zstd,3 "$runs/borg::day2" "$stage"
+incremental borgfix_incr "$runs/borg-fixed" "$runs/borg-fixed $BORG_BASE_DIR" borg create --compression zstd,3 \
     --chunker-params fixed,32768 "$runs/borg-fixed::day2" "$stage"
 # Cheap proof that the increment is right: the chain restores to the next-day volume.
 "$cb" -q --store "$runs/cb-zstd" restore "$(cat "$runs/log/cb_incr.out")" "$runs/restored.img"
@@ -262,8 +314,8 @@ ratio() {
 row() { # OPERATION TOOL KEY SPEEDUP
     local out="—"
     [ -z "${OUT[$3]:-}" ] || out=$(mib "${OUT[$3]}")
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "${WALL[$3]}" "${CPU[$3]}" \
-        "${RSS[$3]}" "$out" "$4" "${OTHERS[$3]}"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "${WALL[$3]}" \
+        "${RANGE[$3]:-1 run}" "${CPU[$3]}" "${RSS[$3]}" "$out" "$4" "${OTHERS[$3]}"
 }
 cinder_net=$(awk -v p="${WALL[cinder_full]}" -v s="${WALL[cinder_startup]}" \
     -v c="${WALL[cb_full_zlib]}" 'BEGIN { if (p > s) printf "%.2f×", (p - s) / c; else printf "n/a" }')
@@ -278,8 +330,8 @@ others_share=$(awk -v o="$others_cpu" -v m="$machine_cpu" 'BEGIN { printf "%.0f"
 rss_goal() { awk -v r="${RSS[$1]}" 'BEGIN { printf "peak RSS %s MiB (goal ≤ 300)", r }'; }
 
 table=$(
-    echo "| operation | tool | wall s | CPU s | peak RSS MiB | output MiB | cinderblock speed-up | others' CPU % |"
-    echo "|---|---|---:|---:|---:|---:|---|---:|"
+    echo "| operation | tool | wall s | wall range s | CPU s | peak RSS MiB | output MiB | cinderblock speed-up | others' CPU % |"
+    echo "|---|---|---:|---:|---:|---:|---:|---|---:|"
     row "full, zstd" "cinderblock (--object-size 50M)" cb_full_zstd "$(rss_goal cb_full_zstd)"
     row "full, zstd" "restic (auto = zstd, encrypted)" restic_full "$(ratio restic_full cb_full_zstd 2.5)"
     row "full, zstd" "borg (zstd,3)" borg_full "$(ratio borg_full cb_full_zstd 2.5)"
@@ -320,7 +372,8 @@ section=$(
     echo
     echo "$table"
     echo
-    echo "Wall and CPU (user + system) in seconds and peak RSS of the whole process, one run each;"
+    echo "Wall and CPU (user + system) in seconds and peak RSS of the whole process: of the run"
+    echo "with the median wall time out of $repeat (wall range: the fastest and slowest), or of one run;"
     echo "output: apparent bytes of the store or repository (incrementals: what they added)."
     echo "Speed-up: the peer's wall time over cinderblock's for the same operation. Others' CPU:"
     echo "the share of the machine's CPU time that other processes used during the operation"
