@@ -98,22 +98,32 @@ md5x_state_store(cb_md5x *x, const v32 s[4], unsigned mask)
                 x->st[i][l] = s[i][l];
 }
 
-static void md5x_run_generic(cb_md5x *x, const unsigned char *const p[L], size_t n, unsigned mask)
+typedef void md5x_load_fn(v32 m[16], const unsigned char *const p[L], size_t off);
+
+/* `n` blocks of every lane, loading the words with `load`: the builds below differ only in
+ * that, and this is inlined into each with its own target. */
+static inline __attribute__((always_inline)) void md5x_run_with(
+    md5x_load_fn *load, cb_md5x *x, const unsigned char *const p[L], size_t n, unsigned mask)
 {
     v32 s[4], m[16];
     md5x_state_load(x, s);
     for (size_t i = 0; i < n; i++) {
-        md5x_load_words(m, p, i * 64);
+        load(m, p, i * 64);
         md5x_compress(s, m);
     }
     md5x_state_store(x, s, mask);
+}
+
+static void md5x_run_generic(cb_md5x *x, const unsigned char *const p[L], size_t n, unsigned mask)
+{
+    md5x_run_with(md5x_load_words, x, p, n, mask);
 }
 
 #ifdef MD5X_AVX2
 /* The same words by an 8 x 8 transposition of 32-bit words, per half block. The loops are
  * unrolled so that the transposition stays in registers (-O2 would not: 2.3 GB/s instead
  * of 2.7). */
-__attribute__((target("avx2"))) static inline void
+__attribute__((target("avx2"), always_inline)) static inline void
 md5x_load_avx2(v32 m[16], const unsigned char *const p[L], size_t off)
 {
 #pragma GCC unroll 2
@@ -147,13 +157,7 @@ md5x_load_avx2(v32 m[16], const unsigned char *const p[L], size_t off)
 __attribute__((target("avx2"))) static void
 md5x_run_avx2(cb_md5x *x, const unsigned char *const p[L], size_t n, unsigned mask)
 {
-    v32 s[4], m[16];
-    md5x_state_load(x, s);
-    for (size_t i = 0; i < n; i++) {
-        md5x_load_avx2(m, p, i * 64);
-        md5x_compress(s, m);
-    }
-    md5x_state_store(x, s, mask);
+    md5x_run_with(md5x_load_avx2, x, p, n, mask);
 }
 #endif
 
