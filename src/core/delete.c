@@ -61,8 +61,7 @@ typedef struct del_scan {
     size_t n;
 } del_scan;
 
-/* Delete `f` and, with cascade, its
- * descendants first, deepest first. */
+/* Delete `f` and, with cascade, its descendants first, deepest first. */
 static int del_tree(cb_store *store,
                     const del_scan *sc,
                     const cb_found *f,

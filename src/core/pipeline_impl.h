@@ -94,7 +94,8 @@ struct cb_pl {
     cb_bk *b;
     cb_pl_mode mode;
     size_t piece;
-    size_t chunk; /* CB_PL_SCAN: what a worker reads at a time (whole sha blocks) */
+    size_t chunk; /* what a worker reads at a time when it reads for itself: in a scan, and
+                   * of each object of a batch (whole sha blocks; a piece for zlib, bzip2) */
     int n_workers;
     pl_worker *workers;
     unsigned char *zeros; /* one sha block of zeros */
@@ -110,7 +111,6 @@ struct cb_pl {
     size_t group;       /* objects read side by side */
     int whole;          /* CB_PL_FULL with many objects: each worker takes whole objects */
     size_t lanes;       /* whole objects: how many a worker carries side by side */
-    size_t step;        /* whole objects: bytes of each that a worker takes at a time */
     uint64_t next_obj;  /* whole objects: the next one to take */
     uint64_t committed; /* objects (or, in a scan, pieces) committed */
     int reader_done;

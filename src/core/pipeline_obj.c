@@ -332,9 +332,9 @@ static int pl_lane_chunk(cb_pl *pl, pl_worker *wk, pl_obj *o, size_t j, uint64_t
     pl_piece *p = wk->own;
     p->obj = o;
     p->slot = NULL;
-    p->index = (size_t)(at / pl->step);
+    p->index = (size_t)(at / pl->chunk);
     p->off = o->off + at;
-    p->len = o->len - at < pl->step ? (size_t)(o->len - at) : pl->step;
+    p->len = o->len - at < pl->chunk ? (size_t)(o->len - at) : pl->chunk;
     p->data = wk->lane_data[j];
     int rc = cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, 1, &p->hole, err);
     if (rc == 0 && (rc = cb__pl_prepare(pl, wk, p, err)) == 0 &&
@@ -373,7 +373,7 @@ int cb__pl_whole_batch(cb_pl *pl, pl_worker *wk, uint64_t first, size_t n, cb_er
         cb__md5x_reset(&wk->md5, (unsigned)j);
         longest = o[j]->len > longest ? o[j]->len : longest;
     }
-    for (uint64_t at = 0; rc == 0 && at < longest; at += pl->step) {
+    for (uint64_t at = 0; rc == 0 && at < longest; at += pl->chunk) {
         const unsigned char *data[CB_MD5X_LANES] = { NULL };
         size_t len[CB_MD5X_LANES] = { 0 };
         if (cb__pl_failed(pl))

@@ -44,7 +44,8 @@ static void pl_init_shape(cb_pl *pl, cb_bk *b, cb_pl_mode mode)
     if (pl->whole) {
         pl->lanes = PL_LANES_TOTAL / (size_t)pl->n_workers;
         pl->lanes = pl->lanes < 1 ? 1 : pl->lanes > CB_MD5X_LANES ? CB_MD5X_LANES : pl->lanes;
-        pl->step = cb_piece_supported(b->codec) ? pl->piece : pl->chunk;
+        if (cb_piece_supported(b->codec)) /* zlib and bzip2 compress whole pieces */
+            pl->chunk = pl->piece;
         pl->max_objs = 2 * pl->lanes * (size_t)pl->n_workers + 1;
     }
 }
@@ -109,7 +110,7 @@ static int pl_init_worker(cb_pl *pl, pl_worker *wk, cb_error *err)
     if (pl->whole && (wk->own = pl_piece_new(0, err)) == NULL)
         return CB_ENOMEM;
     for (size_t j = 0; j < pl->lanes; j++)
-        if ((wk->lane_data[j] = cb__malloc(pl->step, err)) == NULL)
+        if ((wk->lane_data[j] = cb__malloc(pl->chunk, err)) == NULL)
             return CB_ENOMEM;
     if (pl->mode == CB_PL_FULL && cb_piece_supported(b->codec) &&
         (rc = cb_piece_coder_new(&wk->coder, b->codec, err)) < 0)

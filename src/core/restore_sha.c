@@ -81,10 +81,8 @@ static void rsha_check(cb_rsha_check *c, cb_digest *dg, uint64_t b, const void *
 {
     unsigned char got[32];
     cb__digest_sha256(dg, data, n, got);
-    if (memcmp(got, c->h->hashes + b * 32, 32) != 0 && !c->bad) {
+    if (memcmp(got, c->h->hashes + b * 32, 32) != 0)
         c->bad = 1;
-        c->bad_block = b;
-    }
 }
 
 void cb__rsha_feed(cb_rsha_check *c, cb_digest *dg, uint64_t off, const void *data, size_t len)

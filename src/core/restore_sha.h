@@ -41,9 +41,7 @@ typedef struct cb_rsha_check {
     const cb_task *t;
     size_t range;       /* first range that may still hold the next block */
     unsigned char *buf; /* h->block bytes: a block that arrives in several parts */
-    size_t fill;
     int bad;            /* a written block's hash differs from the list */
-    uint64_t bad_block; /* the first such block */
 } cb_rsha_check;
 
 void cb__rsha_begin(cb_rsha_check *c, const cb_rsha *h, const cb_task *t, unsigned char *buf);
