@@ -5,7 +5,9 @@
  * The rounds are written once with GCC's vector extension, which the compiler turns into
  * SSE2, AVX2 or NEON as the target allows. On x86-64 an AVX2 build of the same rounds is
  * chosen at run time; only the loading of message words differs, as a transposition
- * there (AVX2 has no cheap way to gather eight words from eight places).
+ * there (AVX2 has no cheap way to gather eight words from eight places). Where AVX-512VL
+ * is present, the same source built for it runs about 10 % faster: the compiler turns the
+ * rotations into one instruction (vprold) and the round functions into one (vpternlogd).
  */
 #include <string.h>
 
@@ -13,7 +15,7 @@
 
 #define L CB_MD5X_LANES
 
-int cb__md5x_portable;
+int cb__md5x_max_build = CB_MD5X_BUILD_BEST;
 
 typedef uint32_t v32 __attribute__((vector_size(4 * L)));
 
@@ -159,13 +161,23 @@ md5x_run_avx2(cb_md5x *x, const unsigned char *const p[L], size_t n, unsigned ma
 {
     md5x_run_with(md5x_load_avx2, x, p, n, mask);
 }
+
+__attribute__((target("avx2,avx512f,avx512vl"))) static void
+md5x_run_avx512(cb_md5x *x, const unsigned char *const p[L], size_t n, unsigned mask)
+{
+    md5x_run_with(md5x_load_avx2, x, p, n, mask);
+}
 #endif
 
 /* `n` blocks of the lanes in `mask`; the other lanes' pointers must be readable too. */
 static void md5x_run(cb_md5x *x, const unsigned char *const p[L], size_t n, unsigned mask)
 {
 #ifdef MD5X_AVX2
-    if (!cb__md5x_portable && __builtin_cpu_supports("avx2")) {
+    if (cb__md5x_max_build >= CB_MD5X_BUILD_AVX512 && __builtin_cpu_supports("avx512vl")) {
+        md5x_run_avx512(x, p, n, mask);
+        return;
+    }
+    if (cb__md5x_max_build >= CB_MD5X_BUILD_AVX2 && __builtin_cpu_supports("avx2")) {
         md5x_run_avx2(x, p, n, mask);
         return;
     }

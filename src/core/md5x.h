@@ -23,8 +23,10 @@ typedef struct cb_md5x {
     uint64_t total[CB_MD5X_LANES]; /* bytes fed so far */
 } cb_md5x;
 
-/* Tests set this to run the portable build of the rounds where AVX2 would be used. */
-extern int cb__md5x_portable;
+/* The builds of the rounds, each used where the CPU has what it needs. Tests lower
+ * cb__md5x_max_build to run the lesser builds on a CPU that has more. */
+enum { CB_MD5X_BUILD_PORTABLE, CB_MD5X_BUILD_AVX2, CB_MD5X_BUILD_AVX512, CB_MD5X_BUILD_BEST };
+extern int cb__md5x_max_build;
 
 /* Start lane `lane` afresh; the other lanes keep their state. */
 void cb__md5x_reset(cb_md5x *x, unsigned lane);

@@ -83,16 +83,26 @@ static void run_all(void)
 static void test_md5x__matches_openssl(void **state)
 {
     (void)state;
-    cb__md5x_portable = 0;
+    cb__md5x_max_build = CB_MD5X_BUILD_BEST;
     run_all();
+}
+
+/* The builds this CPU would not choose: AVX2 where AVX-512VL is present, the portable
+ * rounds where either is. */
+static void test_md5x__avx2_rounds_match_openssl(void **state)
+{
+    (void)state;
+    cb__md5x_max_build = CB_MD5X_BUILD_AVX2;
+    run_all();
+    cb__md5x_max_build = CB_MD5X_BUILD_BEST;
 }
 
 static void test_md5x__portable_rounds_match_openssl(void **state)
 {
     (void)state;
-    cb__md5x_portable = 1;
+    cb__md5x_max_build = CB_MD5X_BUILD_PORTABLE;
     run_all();
-    cb__md5x_portable = 0;
+    cb__md5x_max_build = CB_MD5X_BUILD_BEST;
 }
 
 /* A lane reset and reused while the others carry on keeps theirs intact. */
@@ -131,6 +141,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_md5x__matches_openssl),
+        cmocka_unit_test(test_md5x__avx2_rounds_match_openssl),
         cmocka_unit_test(test_md5x__portable_rounds_match_openssl),
         cmocka_unit_test(test_md5x__lanes_are_independent),
     };
