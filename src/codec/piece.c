@@ -7,18 +7,12 @@
 #include <string.h>
 
 #include "piece.h"
+#include "piece_deflate.h"
 #include "../util/alloc.h"
-
-#define PIECE_STORED_MAX 65535u /* a DEFLATE stored block holds at most this many bytes */
-/* igzip level 2: on the bench mix's compressible pieces 0.8 % smaller than level 1 and no
- * slower; level 3 saves 1 % more for 2.5x the time; zlib's level 6 is 10 % smaller again
- * but 20x slower (docs/performance.md) */
-#define PIECE_ISAL_LEVEL 2
 
 struct cb_piece_coder {
     cb_codec_id id;
-    unsigned char *level_buf; /* ISA-L's working memory for the level */
-    size_t level_buf_size;
+    cb_deflater *zlib;
 };
 
 int cb_piece_supported(cb_codec_id id)
@@ -36,12 +30,9 @@ int cb_piece_coder_new(cb_piece_coder **out, cb_codec_id id, cb_error *err)
     if (c == NULL)
         return CB_ENOMEM;
     c->id = id;
-    if (id == CB_CODEC_ZLIB) {
-        c->level_buf_size = ISAL_DEF_LVL2_DEFAULT;
-        if ((c->level_buf = cb__malloc(c->level_buf_size, err)) == NULL) {
-            free(c);
-            return CB_ENOMEM;
-        }
+    if (id == CB_CODEC_ZLIB && (c->zlib = cb_deflater_new(err)) == NULL) {
+        free(c);
+        return CB_ENOMEM;
     }
     *out = c;
     return 0;
@@ -51,63 +42,8 @@ void cb_piece_coder_free(cb_piece_coder *c)
 {
     if (c == NULL)
         return;
-    free(c->level_buf);
+    cb_deflater_free(c->zlib);
     free(c);
-}
-
-/* Stored blocks: a byte-aligned header byte (BFINAL 0, BTYPE 00), LEN, NLEN, the bytes. */
-static int piece_stored(const unsigned char *in, size_t len, cb_buf *out, cb_error *err)
-{
-    if (cb_buf_reserve(out, len + (len / PIECE_STORED_MAX + 1) * 5, err) < 0)
-        return CB_ENOMEM;
-    for (size_t pos = 0; pos < len;) {
-        size_t n = len - pos < PIECE_STORED_MAX ? len - pos : PIECE_STORED_MAX;
-        unsigned char h[5] = { 0x00, (unsigned char)(n & 0xff), (unsigned char)(n >> 8),
-                               (unsigned char)(~n & 0xff), (unsigned char)((~n >> 8) & 0xff) };
-        cb_buf_put(out, h, 5, err);
-        cb_buf_put(out, in + pos, n, err);
-        pos += n;
-    }
-    return 0;
-}
-
-/* ISA-L one-shot raw DEFLATE, no final block, FULL_FLUSH: ends byte-aligned, so the next
- * piece's blocks follow directly. If it would not fit in the stored size, store instead. */
-static int piece_deflate(cb_piece_coder *c,
-                         const unsigned char *in,
-                         size_t len,
-                         cb_buf *out,
-                         const char *label,
-                         cb_error *err)
-{
-    struct isal_zstream z;
-    size_t cap = len + len / 64 + 1024;
-    if (cb_looks_incompressible(in, len))
-        return piece_stored(in, len, out, err);
-    if (cb_buf_reserve(out, cap, err) < 0)
-        return CB_ENOMEM;
-    isal_deflate_stateless_init(&z);
-    z.level = PIECE_ISAL_LEVEL;
-    z.level_buf = c->level_buf;
-    z.level_buf_size = (uint32_t)c->level_buf_size;
-    z.gzip_flag = IGZIP_DEFLATE;
-    z.flush = FULL_FLUSH;
-    z.end_of_stream = 0;
-    z.next_in = (uint8_t *)in;
-    z.avail_in = (uint32_t)len;
-    z.next_out = (uint8_t *)out->data + out->len;
-    z.avail_out = (uint32_t)cap;
-    int rc = isal_deflate_stateless(&z);
-    if (rc == STATELESS_OVERFLOW) /* bigger than the input: stored blocks are smaller */
-        return piece_stored(in, len, out, err);
-    if (rc != COMP_OK)
-        return cb_error_set(err, CB_ERROR, "object '%s': igzip compression failed (%d)", label, rc);
-    size_t n = cap - z.avail_out;
-    if (n > len + (len / PIECE_STORED_MAX + 1) * 5) /* stored would be smaller */
-        return piece_stored(in, len, out, err);
-    out->len += n;
-    out->data[out->len] = '\0';
-    return 0;
 }
 
 static int
@@ -133,7 +69,7 @@ int cb_piece_compress(
     if (len == 0)
         return 0;
     if (c->id == CB_CODEC_ZLIB)
-        return piece_deflate(c, in, len, out, label, err);
+        return cb_deflater_piece(c->zlib, in, len, out, err);
     return piece_bzip2(in, len, out, label, err);
 }
 

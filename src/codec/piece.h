@@ -5,8 +5,8 @@
  * of its algorithm (what Cinder's Python restore needs):
  *
  *   zlib  pigz's idea: each piece is raw DEFLATE ending on a byte boundary with no final
- *         block (ISA-L's igzip, much faster than zlib at a ratio within a few per cent);
- *         the object is a zlib header, the pieces in order, an empty final block and the
+ *         block (piece_deflate.h: igzip or libdeflate, chosen per piece by a trial); the
+ *         object is a zlib header, the pieces in order, an empty final block and the
  *         Adler-32 of the object's bytes. A piece that looks incompressible (by sampling
  *         its byte entropy) is written as stored blocks without running the compressor.
  *   bz2   each piece is a complete bzip2 stream; Python (and bzip2) read concatenated
