@@ -13,6 +13,7 @@ typedef struct cb_digest {
     void *md5;                  /* EVP_MD_CTX for MD5 */
     unsigned char zero_sha[32]; /* SHA-256 of `zero_len` zero bytes */
     size_t zero_len;            /* the sha block size */
+    int lanes;                  /* multi-buffer SHA-256 usable (sha256x.h) */
 } cb_digest;
 
 /* One per thread. `sha_block`: the block size whose all-zero hash is precomputed. */
@@ -21,6 +22,11 @@ void cb__digest_dispose(cb_digest *d);
 
 /* SHA-256 of one block; an all-zero block of the sha block size is not hashed at all. */
 void cb__digest_sha256(cb_digest *d, const void *data, size_t len, unsigned char out[32]);
+
+/* The same for `n` blocks of `len` bytes each, one after another at `data`, into
+ * out + 32 i: the non-zero ones are hashed sixteen at a time where the CPU can. */
+void cb__digest_sha256_blocks(
+    cb_digest *d, const unsigned char *data, size_t len, size_t n, unsigned char *out);
 
 /* Streaming MD5 of an object. */
 void cb__digest_md5_begin(cb_digest *d);

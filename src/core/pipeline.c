@@ -89,13 +89,13 @@ static void pl_hash_blocks(
     cb_pl *pl, pl_worker *wk, const unsigned char *data, size_t len, int hole, unsigned char *d)
 {
     cb_bk *b = pl->b;
-    for (size_t at = 0; at < len; at += b->sha_block, d += 32) {
-        size_t n = len - at < b->sha_block ? len - at : b->sha_block;
-        if (hole && n == b->sha_block)
-            memcpy(d, wk->dg.zero_sha, 32);
-        else
-            cb__digest_sha256(&wk->dg, hole ? pl->zeros : data + at, n, d);
-    }
+    size_t whole = len / b->sha_block, at = whole * b->sha_block;
+    if (!hole)
+        cb__digest_sha256_blocks(&wk->dg, data, b->sha_block, whole, d);
+    for (size_t i = 0; hole && i < whole; i++)
+        memcpy(d + 32 * i, wk->dg.zero_sha, 32);
+    if (at < len) /* the volume's last, short block */
+        cb__digest_sha256(&wk->dg, hole ? pl->zeros : data + at, len - at, d + 32 * whole);
 }
 
 /* A full backup's piece: straight into its object's digest array. */
