@@ -18,7 +18,7 @@
 #include "pipeline.h"
 #include "restore_plan.h"
 #include "restore_sha.h"
-#include "target_stage.h"
+#include "../util/dio.h"
 #include "../util/alloc.h"
 
 #define RS_READ (1u << 20)              /* bytes fetched from the store at a time */
@@ -54,11 +54,11 @@ typedef struct cb_rs {
     rs_shared *sh;
     pthread_t thread;
     cb_digest dg;
-    cb_decoder *dec[4];    /* one per codec, made when first needed */
-    char *io;              /* RS_READ bytes */
-    unsigned char *block;  /* one sha block, for cb_rsha_check */
-    cb_buf obj;            /* RS_BUFFER mode: the object's bytes */
-    cb_target_stage stage; /* writes on their way to the target */
+    cb_decoder *dec[4];   /* one per codec, made when first needed */
+    char *io;             /* RS_READ bytes */
+    unsigned char *block; /* one sha block, for cb_rsha_check */
+    cb_buf obj;           /* RS_BUFFER mode: the object's bytes */
+    cb_dio out;           /* writes on their way to the target */
 } cb_rs;
 
 typedef struct rs_sink {
@@ -84,15 +84,14 @@ static int rs_tick(cb_rs *rs, cb_error *err)
 static int rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, cb_error *err)
 {
     if (!rs->sh->target.zeros_free)
-        return cb__stage_write(&rs->stage, &rs->sh->target, data, len, off, err);
+        return cb_dio_write(&rs->out, data, len, off, err);
     for (size_t pos = 0; pos < len;) {
         /* pieces aligned to the grain in volume offsets, so holes line up with blocks */
         size_t n = RS_SPARSE_GRAIN - (size_t)((off + pos) % RS_SPARSE_GRAIN);
         if (n > len - pos)
             n = len - pos;
-        int rc = cb__is_zero(data + pos, n)
-                     ? 0
-                     : cb__stage_write(&rs->stage, &rs->sh->target, data + pos, n, off + pos, err);
+        int rc =
+            cb__is_zero(data + pos, n) ? 0 : cb_dio_write(&rs->out, data + pos, n, off + pos, err);
         if (rc < 0)
             return rc;
         pos += n;
@@ -245,7 +244,7 @@ static int rs_task(cb_rs *rs, const cb_task *t, cb_error *err)
     if (rc == RS_RECHECK)
         rc = rs_task_write(rs, t, 0, err);
     if (rc == 0) /* a failed object is never committed: what is staged can stay there */
-        rc = cb__stage_flush(&rs->stage, &rs->sh->target, err);
+        rc = cb_dio_flush(&rs->out, err);
     for (size_t i = 0; rc == 0 && i < t->n_ranges; i++)
         cb__target_writeback(&rs->sh->target, t->ranges[i].off, t->ranges[i].len);
     return rc;
@@ -295,7 +294,7 @@ static void rs_worker_dispose(cb_rs *rs)
     if (rs->dg.sha != NULL)
         cb__digest_dispose(&rs->dg);
     cb_buf_dispose(&rs->obj);
-    cb__stage_dispose(&rs->stage);
+    cb_dio_dispose(&rs->out);
     free(rs->io);
     free(rs->block);
 }
@@ -344,8 +343,8 @@ static int rs_worker_init(cb_rs *rs, rs_shared *sh, cb_error *err)
     if ((rs->io = cb__malloc(RS_READ, err)) == NULL ||
         (sh->sha.block > 0 && (rs->block = cb__malloc(sh->sha.block, err)) == NULL))
         return CB_ENOMEM;
-    if (cb__stage_init(&rs->stage, &sh->target, err) < 0)
-        return CB_ENOMEM;
+    /* a worker writes and waits: the other workers decode meanwhile */
+    cb_dio_init(&rs->out, sh->target.fd, sh->target.dfd, sh->target.path, NULL, err);
     return cb__digest_init(&rs->dg, sh->sha.block, err); /* all-zero blocks: a constant */
 }
 

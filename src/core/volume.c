@@ -13,6 +13,7 @@
 
 #include "volume.h"
 #include "../util/alloc.h"
+#include "../util/dio.h"
 
 static int volume_blocksize(int fd, uint64_t *size_out)
 {
@@ -201,7 +202,7 @@ target_open_file(cb_target *t, const char *path, const struct stat *old, int spa
     t->is_new_file = 1;
     /* where the file system allows it (not tmpfs, say), big aligned writes bypass the page
      * cache: no copy, and no page cache filled with a whole disk image */
-    t->dfd = open(t->tmp_path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    t->dfd = cb_dio_open(t->tmp_path, -1);
     /* a replaced file keeps its mode; a new one stays 0600 (disk images hold secrets) */
     if ((old != NULL && fchmod(t->fd, old->st_mode & 07777) < 0) ||
         ftruncate(t->fd, (off_t)t->size) < 0)
@@ -231,7 +232,7 @@ int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, c
             return cb_error_set(err, CB_EINVAL,
                                 "target device '%s' holds %llu bytes; the backup needs %llu", path,
                                 (unsigned long long)dev_size, (unsigned long long)size);
-        t->dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+        t->dfd = cb_dio_open(path, -1);
         return 0;
     }
     if (stat(path, &sb) < 0)

@@ -47,7 +47,7 @@ int cb__volume_read_sparse(const cb_volume *v,
 
 typedef struct cb_target {
     int fd;
-    int dfd; /* the same file opened O_DIRECT, or -1 (target_stage.h) */
+    int dfd; /* the same file opened O_DIRECT, or -1 (util/dio.h) */
     int is_block;
     int is_new_file; /* a regular file written to a temporary name, renamed at commit */
     int zeros_free;  /* a new file whose unwritten bytes read as zeros: skip zero writes */

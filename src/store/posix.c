@@ -27,6 +27,7 @@
 #include "registry.h"
 #include "../util/alloc.h"
 #include "../util/buf.h"
+#include "../util/dio.h"
 
 #define POSIX_TMP_PREFIX ".cinderblock-tmp-"
 #define POSIX_MAX_DEPTH 64
@@ -38,6 +39,8 @@ typedef struct posix_state {
     pthread_mutex_t lock; /* guards the cache below */
     char *cached;         /* the container last opened, and its directory: a backup opens */
     int cached_fd;        /* the same container for thousands of objects */
+    cb_dio_pool *pool;    /* writes objects' data while the writers go on (util/dio.h) */
+    int pool_tried;       /* made when the first writer opens; NULL if that failed */
 } posix_state;
 
 typedef struct posix_writer {
@@ -50,6 +53,8 @@ typedef struct posix_writer {
     int committed;
     int anon;       /* O_TMPFILE: the file has no name until close links it in */
     int defer_sync; /* CB_WRITE_DEFER_SYNC: durable at the next posix_sync, not at close */
+    cb_dio out;     /* the data on its way to the file */
+    uint64_t pos;   /* bytes written so far */
 } posix_writer;
 
 typedef struct posix_reader {
@@ -282,25 +287,12 @@ posix_put_container(void *state, const char *container, unsigned int flags, cb_e
 
 /* ---- writer ---- */
 
-static int posix_write_fd(int fd, const void *buf, size_t len, const char *display, cb_error *err)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return cb_error_set_sys(err, CB_EIO, errno, "writing object '%s'", display);
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int posix_writer_write(cb_writer *base, const void *buf, size_t len, cb_error *err)
 {
     posix_writer *w = (posix_writer *)base;
-    return posix_write_fd(w->fd, buf, len, w->display, err);
+    int rc = cb_dio_write(&w->out, buf, len, w->pos, err);
+    w->pos += len;
+    return rc;
 }
 
 static int posix_tmp_name(posix_writer *w, cb_error *err);
@@ -333,6 +325,8 @@ static int posix_writer_close(cb_writer *base, cb_error *err)
 {
     posix_writer *w = (posix_writer *)base;
     int fd = w->fd, rc;
+    if ((rc = cb_dio_flush(&w->out, err)) < 0)
+        return rc;
     w->fd = -1;
     /* deferred: hand the data to the disk now, without waiting, so that the one flush
      * before the backup's metadata (posix_sync) finds little left to write */
@@ -360,6 +354,7 @@ static int posix_writer_close(cb_writer *base, cb_error *err)
 static void posix_writer_free(cb_writer *base)
 {
     posix_writer *w = (posix_writer *)base;
+    cb_dio_dispose(&w->out); /* the pool may still be writing from its buffers */
     if (w->fd >= 0)
         close(w->fd);
     if (!w->committed && !w->anon && w->tmp[0] != '\0')
@@ -425,6 +420,21 @@ static int posix_open_tmp(posix_writer *w, int nameless, cb_error *err)
     return 0;
 }
 
+/* The store's writing thread, started with its first writer; NULL (each writer then writes
+ * its own buffers) if it cannot start. */
+static cb_dio_pool *posix_pool(posix_state *st)
+{
+    pthread_mutex_lock(&st->lock);
+    if (!st->pool_tried) {
+        cb_error ignored = { 0 };
+        st->pool_tried = 1;
+        cb_dio_pool_new(&st->pool, &ignored);
+    }
+    cb_dio_pool *p = st->pool;
+    pthread_mutex_unlock(&st->lock);
+    return p;
+}
+
 static int posix_open_writer(void *state,
                              const char *container,
                              const char *name,
@@ -458,6 +468,7 @@ static int posix_open_writer(void *state,
     }
     if ((rc = posix_open_tmp(w, st->nameless, err)) < 0)
         goto fail;
+    cb_dio_init(&w->out, w->fd, CB_DIO_LAZY, w->display, posix_pool(st), err);
     close(cfd);
     *out = &w->base;
     return 0;
@@ -757,6 +768,7 @@ static void posix_destroy(void *state)
     if (st->cached != NULL)
         close(st->cached_fd);
     free(st->cached);
+    cb_dio_pool_free(st->pool); /* the writers are gone: nothing is queued */
     pthread_mutex_destroy(&st->lock);
     free(st->root);
     free(st);

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dio.h: big writes to a file through O_DIRECT where the file system allows it.
+ *
+ * A backup writes its objects and a restore its disk image once, and nobody reads them
+ * back soon. Through the page cache every byte is copied into freshly allocated pages (on
+ * a VM, pages the host must back first: a first touch runs at 0.4-1.9 GB/s here, against
+ * 24 GB/s for memory in use), and the cache fills with data nobody wants. O_DIRECT writes
+ * go from our buffer to the disk, but only from aligned memory, at aligned offsets, in
+ * aligned lengths. So writes are staged, contiguous, in an aligned buffer and written when
+ * it is full or the next write does not follow on: the aligned middle directly, a partial
+ * block at either end through the page cache. Where O_DIRECT is refused (tmpfs; at open or
+ * at write), everything goes through the page cache, unstaged.
+ *
+ * With a pool, a full buffer is written by the pool's thread while the caller fills the
+ * other one; without, the caller writes it and waits.
+ *
+ * The first CB_DIO_LEN bytes of each cb_dio go through the page cache all the same: an
+ * O_DIRECT write waits for the disk, and a small file (an incremental writes thousands)
+ * would wait for it at its close, where the page cache just takes the bytes.
+ */
+#ifndef CB_UTIL_DIO_H
+#define CB_UTIL_DIO_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cinderblock/common.h"
+
+#define CB_DIO_ALIGN 4096u       /* covers 512- and 4096-byte logical blocks */
+#define CB_DIO_LEN (1024u << 10) /* one staging buffer; a multiple of CB_DIO_ALIGN */
+#define CB_DIO_LAZY (-2)         /* for cb_dio_init's dfd: open it when first needed */
+
+typedef struct cb_dio_pool cb_dio_pool; /* a writing thread, shared by many files */
+
+int cb_dio_pool_new(cb_dio_pool **out, cb_error *err);
+void cb_dio_pool_free(cb_dio_pool *p); /* every file using it must be disposed of first */
+
+struct cb_dio;
+
+typedef struct cb_dio_buf {
+    unsigned char *data; /* CB_DIO_LEN bytes, aligned */
+    uint64_t base;       /* file offset of data[0], aligned */
+    size_t head;         /* where the staged bytes start in data (< CB_DIO_ALIGN) */
+    size_t len;          /* bytes staged */
+    int busy;            /* with the pool (under its lock) */
+    struct cb_dio *owner;
+    struct cb_dio_buf *next; /* the pool's queue */
+} cb_dio_buf;
+
+typedef struct cb_dio {
+    int fd;           /* the file, for the partial blocks and when O_DIRECT is refused */
+    int dfd;          /* the same file opened O_DIRECT, -1, or CB_DIO_LAZY */
+    int own_dfd;      /* opened here (CB_DIO_LAZY): closed by cb_dio_dispose */
+    uint64_t plain;   /* bytes still to go through the page cache before staging starts */
+    const char *name; /* for messages: the file's path, or the object's name */
+    cb_dio_pool *pool;
+    cb_dio_buf b[2];
+    int cur;        /* the buffer being filled */
+    int pool_errno; /* a write the pool failed (under its lock) */
+    uint64_t pool_off;
+} cb_dio;
+
+/* `dfd` -1: plain positioned writes to `fd`; CB_DIO_LAZY: `fd` is reopened with O_DIRECT
+ * once more than CB_DIO_LEN bytes come. `pool` NULL: write synchronously. The strings must
+ * outlive the cb_dio. */
+int cb_dio_init(cb_dio *d, int fd, int dfd, const char *name, cb_dio_pool *pool, cb_error *err);
+
+/* Write `len` bytes at `off`, now or later. */
+int cb_dio_write(cb_dio *d, const void *data, size_t len, uint64_t off, cb_error *err);
+
+/* Everything written, and the first failure of any earlier write reported. */
+int cb_dio_flush(cb_dio *d, cb_error *err);
+
+/* Waits for the pool to finish with this file's buffers (what is staged is dropped);
+ * closes a descriptor it opened. */
+void cb_dio_dispose(cb_dio *d);
+
+/* Open `path`, or the open file `fd` (path NULL), for writing with O_DIRECT; -1 where
+ * the file system refuses it. */
+int cb_dio_open(const char *path, int fd);
+
+#endif
