@@ -37,6 +37,7 @@ typedef struct rs_shared {
     cb_store *store;
     const cb_restore_opts *opts;
     cb_target target;
+    cb_dio_pool *pool; /* writes the workers' full buffers while they decode on */
     const cb_plan *plan;
     pthread_mutex_t lock; /* guards next_task, failed, err, bytes, objects, running */
     pthread_cond_t cond;  /* a worker finished or failed */
@@ -343,8 +344,7 @@ static int rs_worker_init(cb_rs *rs, rs_shared *sh, cb_error *err)
     if ((rs->io = cb__malloc(RS_READ, err)) == NULL ||
         (sh->sha.block > 0 && (rs->block = cb__malloc(sh->sha.block, err)) == NULL))
         return CB_ENOMEM;
-    /* a worker writes and waits: the other workers decode meanwhile */
-    cb_dio_init(&rs->out, sh->target.fd, sh->target.dfd, sh->target.path, NULL, err);
+    cb_dio_init(&rs->out, sh->target.fd, sh->target.dfd, sh->target.path, sh->pool, err);
     return cb__digest_init(&rs->dg, sh->sha.block, err); /* all-zero blocks: a constant */
 }
 
@@ -454,10 +454,13 @@ int cb_restore(cb_store *store,
     int n = cb__pl_threads(sh.opts->threads);
     sh.buffer_max = RS_BUFFER_BUDGET / (uint64_t)n > RS_BUFFER_MIN ? RS_BUFFER_BUDGET / (uint64_t)n
                                                                    : RS_BUFFER_MIN;
+    if (sh.target.dfd >= 0 && (rc = cb_dio_pool_new(&sh.pool, err)) < 0)
+        goto done;
     if ((rc = rs_run(&sh, n, &progress, err)) == 0)
         rc = cb__target_commit(&sh.target, err);
 done:
     rs_worker_dispose(&probe);
+    cb_dio_pool_free(sh.pool); /* the workers are gone, and with them their buffers */
     cb__target_close(&sh.target);
     cb__plan_dispose(&plan);
     cb__rsha_dispose(&sh.sha);
