@@ -12,7 +12,7 @@
 #define PL_GROUP_MAX 64            /* objects read side by side, at most */
 #define PL_PIECE_FULL (2u << 20)   /* bytes per piece in a full backup */
 #define PL_PIECE_SCAN (1u << 20)   /* bytes per piece when only hashing */
-#define PL_SCAN_CHUNK (128u << 10) /* bytes a scan's worker reads and hashes at a time */
+#define PL_SCAN_CHUNK (512u << 10) /* bytes a scan's worker reads and hashes at a time */
 /* Bytes of an object a worker on whole objects takes at a time. Its batch's objects take
  * turns, each with its own zstd context: at 256 KiB, reloading eight contexts' tables into
  * the cache cost zstd a fifth more time; at 1 MiB that is amortised. */
