@@ -7,6 +7,7 @@
  * size, later writes over earlier ones; and a failed write is reported.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -115,6 +116,64 @@ static void test_dio__page_cache_writes_land_in_place(void **state)
     run_writes(0, 1, 6);
 }
 
+/* Three files written at once from three threads through one pool (what the workers of
+ * a backup do with the posix store's pool), each compared with what was written. */
+typedef struct {
+    cb_dio_pool *pool;
+    char path[4096];
+    unsigned seed;
+    int ok;
+} dio_job;
+
+static void *dio_job_main(void *arg)
+{
+    dio_job *j = arg;
+    unsigned char *src = malloc(SIZE), *back = malloc(SIZE);
+    cb_error err = { 0 };
+    cb_dio d;
+    int fd = open(j->path, O_CREAT | O_RDWR, 0600);
+    tu_fill_random(src, SIZE, j->seed);
+    cb_dio_init(&d, fd, CB_DIO_LAZY, j->path, j->pool, &err);
+    j->ok = fd >= 0;
+    for (size_t at = 0; j->ok && at < SIZE;) { /* sequential, in uneven pieces */
+        size_t n = 1 + next_rand(&j->seed) % 300000;
+        n = n < SIZE - at ? n : SIZE - at;
+        j->ok = cb_dio_write(&d, src + at, n, at, &err) == 0;
+        at += n;
+    }
+    j->ok = j->ok && cb_dio_flush(&d, &err) == 0;
+    cb_dio_dispose(&d);
+    j->ok = j->ok && pread(fd, back, SIZE, 0) == SIZE && memcmp(back, src, SIZE) == 0;
+    close(fd);
+    free(src);
+    free(back);
+    return NULL;
+}
+
+static void test_dio__threads_share_a_pool(void **state)
+{
+    char *dir = tu_mkdtemp("dio");
+    dio_job jobs[3];
+    pthread_t th[3];
+    cb_dio_pool *pool;
+    cb_error err = { 0 };
+    (void)state;
+    assert_cb_ok(cb_dio_pool_new(&pool, &err), &err);
+    for (int i = 0; i < 3; i++) {
+        jobs[i].pool = pool;
+        jobs[i].seed = 20u + (unsigned)i;
+        snprintf(jobs[i].path, sizeof(jobs[i].path), "%s/f%d", dir, i);
+        assert_int_equal(pthread_create(&th[i], NULL, dio_job_main, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_true(jobs[i].ok);
+    }
+    cb_dio_pool_free(pool);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* A write the pool's thread fails (a read-only descriptor) is reported by the next flush,
  * with the file's name; so is one written by the caller. */
 static void test_dio__failed_write_is_reported(void **state)
@@ -195,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_dio__direct_writes_land_in_place),
         cmocka_unit_test(test_dio__pooled_writes_land_in_place),
         cmocka_unit_test(test_dio__page_cache_writes_land_in_place),
+        cmocka_unit_test(test_dio__threads_share_a_pool),
         cmocka_unit_test(test_dio__failed_write_is_reported),
         cmocka_unit_test(test_dio__local_file_uses_direct_io),
     };
