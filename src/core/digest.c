@@ -73,7 +73,11 @@ void cb__digest_sha256_blocks(
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const unsigned char *p = data + i * len;
-        if (!d->lanes || (len == d->zero_len && cb__is_zero(p, len))) {
+        if (len == d->zero_len && cb__is_zero(p, len)) {
+            memcpy(out + 32 * i, d->zero_sha, 32);
+            continue;
+        }
+        if (!d->lanes) { /* its zero check stops at the first non-zero byte */
             cb__digest_sha256(d, p, len, out + 32 * i);
             continue;
         }

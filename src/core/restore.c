@@ -344,7 +344,7 @@ static int rs_worker_init(cb_rs *rs, rs_shared *sh, cb_error *err)
     if ((rs->io = cb__malloc(RS_READ, err)) == NULL ||
         (sh->sha.block > 0 && (rs->block = cb__malloc(sh->sha.block, err)) == NULL))
         return CB_ENOMEM;
-    cb_dio_init(&rs->out, sh->target.fd, sh->target.dfd, sh->target.path, sh->pool, err);
+    cb_dio_init(&rs->out, sh->target.fd, sh->target.dfd, sh->target.path, sh->pool);
     return cb__digest_init(&rs->dg, sh->sha.block, err); /* all-zero blocks: a constant */
 }
 

@@ -243,23 +243,6 @@ int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, c
     return target_open_file(t, path, &sb, sparse, err);
 }
 
-int cb__target_pwrite(const cb_target *t, const void *buf, size_t len, uint64_t off, cb_error *err)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(t->fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return cb_error_set_sys(err, CB_EIO, errno, "writing '%s' at offset %llu", t->path,
-                                    (unsigned long long)off);
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
 void cb__target_writeback(const cb_target *t, uint64_t off, uint64_t len)
 {
     sync_file_range(t->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);

@@ -69,8 +69,7 @@ typedef struct cb_target {
  */
 int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, cb_error *err);
 
-/* Write exactly `len` bytes at `off`. */
-int cb__target_pwrite(const cb_target *t, const void *buf, size_t len, uint64_t off, cb_error *err);
+/* Writes go through a cb_dio (util/dio.h) on `fd` and `dfd`. */
 
 /* Start writing [off, off+len) to disk now, without waiting, so that the flush at the end
  * has little left to do. Errors surface at cb__target_commit(). */

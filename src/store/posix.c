@@ -468,7 +468,7 @@ static int posix_open_writer(void *state,
     }
     if ((rc = posix_open_tmp(w, st->nameless, err)) < 0)
         goto fail;
-    cb_dio_init(&w->out, w->fd, CB_DIO_LAZY, w->display, posix_pool(st), err);
+    cb_dio_init(&w->out, w->fd, CB_DIO_LAZY, w->display, posix_pool(st));
     close(cfd);
     *out = &w->base;
     return 0;

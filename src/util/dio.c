@@ -166,9 +166,8 @@ int cb_dio_open(const char *path, int fd)
     return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
 }
 
-int cb_dio_init(cb_dio *d, int fd, int dfd, const char *name, cb_dio_pool *pool, cb_error *err)
+void cb_dio_init(cb_dio *d, int fd, int dfd, const char *name, cb_dio_pool *pool)
 {
-    (void)err;
     memset(d, 0, sizeof(*d));
     d->fd = fd;
     d->dfd = dfd;
@@ -177,7 +176,6 @@ int cb_dio_init(cb_dio *d, int fd, int dfd, const char *name, cb_dio_pool *pool,
     d->pool = pool;
     for (int i = 0; i < 2; i++)
         d->b[i].owner = d;
-    return 0;
 }
 
 /* Hand the current buffer over (to the pool, or write it now) and make the other one

@@ -65,7 +65,7 @@ typedef struct cb_dio {
 /* `dfd` -1: plain positioned writes to `fd`; CB_DIO_LAZY: `fd` is reopened with O_DIRECT
  * once more than CB_DIO_LEN bytes come. `pool` NULL: write synchronously. The strings must
  * outlive the cb_dio. */
-int cb_dio_init(cb_dio *d, int fd, int dfd, const char *name, cb_dio_pool *pool, cb_error *err);
+void cb_dio_init(cb_dio *d, int fd, int dfd, const char *name, cb_dio_pool *pool);
 
 /* Write `len` bytes at `off`, now or later. */
 int cb_dio_write(cb_dio *d, const void *data, size_t len, uint64_t off, cb_error *err);
