@@ -8,6 +8,8 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -45,7 +47,7 @@ static void run_writes(int direct, int pooled, unsigned seed)
     if (pooled)
         assert_cb_ok(cb_dio_pool_new(&pool, &err), &err);
     for (int i = 0; i < 3; i++)
-        assert_cb_ok(cb_dio_init(&st[i], t.fd, t.dfd, path, pool, &err), &err);
+        cb_dio_init(&st[i], t.fd, t.dfd, path, pool);
     for (int i = 0; i < 400; i++) {
         /* stage 0 alone writes anywhere, its writes in order, so a write that does not
          * follow on flushes the earlier ones; stages 1 and 2 write the first and second
@@ -133,7 +135,7 @@ static void *dio_job_main(void *arg)
     cb_dio d;
     int fd = open(j->path, O_CREAT | O_RDWR, 0600);
     tu_fill_random(src, SIZE, j->seed);
-    cb_dio_init(&d, fd, CB_DIO_LAZY, j->path, j->pool, &err);
+    cb_dio_init(&d, fd, CB_DIO_LAZY, j->path, j->pool);
     j->ok = fd >= 0;
     for (size_t at = 0; j->ok && at < SIZE;) { /* sequential, in uneven pieces */
         size_t n = 1 + next_rand(&j->seed) % 300000;
@@ -174,36 +176,43 @@ static void test_dio__threads_share_a_pool(void **state)
     free(dir);
 }
 
-/* A write the pool's thread fails (a read-only descriptor) is reported by the next flush,
- * with the file's name; so is one written by the caller. */
+/* Writes past 2 MiB fail (RLIMIT_FSIZE: EFBIG, through either descriptor), so the first
+ * MiB and the first staged buffer land and the second buffer fails: written by the pool's
+ * thread, it must still be reported by the next call, with the file's name and the
+ * offset; written by the caller, at once. */
 static void test_dio__failed_write_is_reported(void **state)
 {
     char *dir = tu_mkdtemp("dio");
     char path[4096];
     static unsigned char data[3u << 20];
+    struct rlimit old, lim = { 2u << 20, 2u << 20 };
     cb_dio_pool *pool;
     cb_error err = { 0 };
     (void)state;
-    snprintf(path, sizeof(path), "%s/ro.img", dir);
+    snprintf(path, sizeof(path), "%s/big.img", dir);
     int fd = open(path, O_CREAT | O_RDWR, 0600);
     assert_true(fd >= 0);
-    int rfd = open(path, O_RDONLY);
-    int dfd = open(path, O_RDONLY | O_DIRECT);
+    int dfd = cb_dio_open(path, -1);
     assert_cb_ok(cb_dio_pool_new(&pool, &err), &err);
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim.rlim_max = old.rlim_max;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
     for (int pooled = 0; pooled < 2; pooled++) {
         cb_dio d;
         cb_error e = { 0 };
-        cb_dio_init(&d, rfd, dfd, path, pooled ? pool : NULL, &e);
+        cb_dio_init(&d, fd, dfd, path, pooled ? pool : NULL);
         int rc = cb_dio_write(&d, data, sizeof(data), 100, &e);
         if (rc == 0)
             rc = cb_dio_flush(&d, &e);
-        assert_cb_error(&e, CB_EIO, "ro.img");
+        assert_cb_error(&e, CB_EIO, "big.img' at offset 2097152");
         assert_int_equal(rc, CB_EIO);
         cb_dio_dispose(&d);
     }
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
     cb_dio_pool_free(pool);
     close(fd);
-    close(rfd);
     if (dfd >= 0)
         close(dfd);
     tu_rmtree(dir);
@@ -231,7 +240,7 @@ static void test_dio__local_file_uses_direct_io(void **state)
     snprintf(path, sizeof(path), "%s/lazy.img", dir);
     int fd = open(path, O_CREAT | O_RDWR, 0600);
     tu_fill_random(data, sizeof(data), 8);
-    cb_dio_init(&d, fd, CB_DIO_LAZY, path, NULL, &err);
+    cb_dio_init(&d, fd, CB_DIO_LAZY, path, NULL);
     assert_cb_ok(cb_dio_write(&d, data, CB_DIO_LEN, 0, &err), &err);
     assert_int_equal(d.dfd, CB_DIO_LAZY); /* a small file never waits for the disk */
     assert_cb_ok(cb_dio_write(&d, data + CB_DIO_LEN, sizeof(data) - CB_DIO_LEN, CB_DIO_LEN, &err),
