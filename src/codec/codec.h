@@ -136,6 +136,11 @@ extern const cb_codec_ops cb_codec__zlib_ops;
 extern const cb_codec_ops cb_codec__bz2_ops;
 extern const cb_codec_ops cb_codec__zstd_ops;
 
+/* zstd level 3's tables as cinderblock sets them (codec_zstd.c says why); zstd_ring.c too */
+#define CB_ZSTD_L3_WINDOW_LOG 19
+#define CB_ZSTD_L3_HASH_LOG 15
+#define CB_ZSTD_L3_CHAIN_LOG 15
+
 /* The ops of a valid id, or NULL. */
 const cb_codec_ops *cb_codec__ops(cb_codec_id id);
 

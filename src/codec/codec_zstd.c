@@ -42,11 +42,11 @@ static int zstd_enc_new(void **out, int level, cb_error *err)
      * entry tables compress the bench's text and binary data at 142 MB/s instead of
      * 121 MB/s (zstd -b), for 0.4 % more output there and 0.1 % on the whole volume. */
     if (!ZSTD_isError(rc) && level == 3)
-        rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 19);
+        rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, CB_ZSTD_L3_WINDOW_LOG);
     if (!ZSTD_isError(rc) && level == 3)
-        rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, 15);
+        rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, CB_ZSTD_L3_HASH_LOG);
     if (!ZSTD_isError(rc) && level == 3)
-        rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_chainLog, 15);
+        rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_chainLog, CB_ZSTD_L3_CHAIN_LOG);
     if (ZSTD_isError(rc)) {
         ZSTD_freeCCtx(cctx);
         return zstd_fail(rc, CB_EINVAL, "(new)", "compression setup failed", err);

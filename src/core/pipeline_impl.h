@@ -8,6 +8,7 @@
 #include "md5x.h"
 #include "pipeline.h"
 #include "../codec/piece.h"
+#include "../codec/zstd_ring.h"
 
 #define PL_GROUP_MAX 64            /* objects read side by side, at most */
 #define PL_PIECE_FULL (2u << 20)   /* bytes per piece in a full backup */
@@ -70,6 +71,7 @@ struct pl_obj {
     void *md5ctx; /* EVP_MD_CTX */
     uint32_t adler;
     cb_encoder *enc; /* streaming codecs (zstd) */
+    cb_zring *zr;    /* whole objects, zstd: its lane's ring (the worker's) */
     uint64_t stored; /* bytes handed to the writer */
     /* results */
     int done; /* guarded by the pipeline's lock */
@@ -85,6 +87,7 @@ typedef struct pl_worker {
     unsigned char *scratch;                  /* CB_PL_SCAN: pl->chunk bytes to read into */
     pl_piece *own;                           /* whole objects: the piece this worker reads into */
     unsigned char *lane_data[CB_MD5X_LANES]; /* whole objects: a chunk of each lane's */
+    cb_zring *zring[CB_MD5X_LANES];          /* whole objects, zstd: instead of lane_data */
     cb_md5x md5;                             /* whole objects: the lanes' MD5s */
     cb_bk_io io;                             /* changed runs: this worker's buffers and encoder */
     int io_ready;

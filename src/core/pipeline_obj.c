@@ -79,6 +79,8 @@ static int pl_begin_object(cb_pl *pl, pl_obj *o, cb_error *err)
         cb_buf_dispose(&hdr);
         return rc;
     }
+    if (o->zr != NULL)
+        return cb_zring_begin(o->zr, o->len, o->name, err);
     if ((o->enc = pl_take_encoder(pl)) == NULL &&
         (rc = cb_encoder_new(&o->enc, b->codec, 0, err)) < 0)
         return rc;
@@ -105,6 +107,8 @@ static int pl_sequence_piece(cb_pl *pl, pl_obj *o, pl_piece *p, cb_error *err)
         o->adler = cb_piece_adler32(o->adler, data, p->len);
         return pl_write(p->out.data, p->out.len, o, err);
     }
+    if (o->zr != NULL) /* `data` is the ring's current slot */
+        return cb_zring_compress(o->zr, p->len, o->name, pl_write, o, err);
     return cb_encoder_feed(o->enc, data, p->len, pl_write, o, err);
 }
 
@@ -139,7 +143,7 @@ static int pl_finish_object(cb_pl *pl, pl_obj *o, cb_error *err)
     o->compression = (o->raw || b->codec == CB_CODEC_NONE) ? "none" : b->comp_name;
     if (o->enc != NULL) {
         rc = cb_encoder_end(o->enc, pl_write, o, err);
-    } else if (strcmp(o->compression, "none") != 0) {
+    } else if (o->zr == NULL && strcmp(o->compression, "none") != 0) {
         if ((rc = cb_piece_object_end(b->codec, o->adler, &tail, err)) == 0)
             rc = pl_write(tail.data, tail.len, o, err);
         cb_buf_dispose(&tail);
@@ -335,7 +339,7 @@ static int pl_lane_chunk(cb_pl *pl, pl_worker *wk, pl_obj *o, size_t j, uint64_t
     p->index = (size_t)(at / pl->chunk);
     p->off = o->off + at;
     p->len = o->len - at < pl->chunk ? (size_t)(o->len - at) : pl->chunk;
-    p->data = wk->lane_data[j];
+    p->data = wk->zring[j] != NULL ? cb_zring_slot(wk->zring[j]) : wk->lane_data[j];
     int rc = cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, 1, &p->hole, err);
     if (rc == 0 && (rc = cb__pl_prepare(pl, wk, p, err)) == 0 &&
         (rc = pl_sequence_piece(pl, o, p, err)) == 0)
@@ -371,6 +375,7 @@ int cb__pl_whole_batch(cb_pl *pl, pl_worker *wk, uint64_t first, size_t n, cb_er
         if ((rc = pl_open_object(pl, first + j, &o[j], err)) != 0 || o[j] == NULL)
             continue; /* a zero object is already done */
         cb__md5x_reset(&wk->md5, (unsigned)j);
+        o[j]->zr = wk->zring[j];
         longest = o[j]->len > longest ? o[j]->len : longest;
     }
     for (uint64_t at = 0; rc == 0 && at < longest; at += pl->chunk) {
@@ -382,7 +387,7 @@ int cb__pl_whole_batch(cb_pl *pl, pl_worker *wk, uint64_t first, size_t n, cb_er
             if (o[j] == NULL || at >= o[j]->len)
                 continue;
             rc = pl_lane_chunk(pl, wk, o[j], j, at, err);
-            data[j] = wk->lane_data[j];
+            data[j] = wk->own->data;
             len[j] = wk->own->len;
         }
         if (rc == 0)

@@ -109,9 +109,14 @@ static int pl_init_worker(cb_pl *pl, pl_worker *wk, cb_error *err)
         return CB_ENOMEM;
     if (pl->whole && (wk->own = pl_piece_new(0, err)) == NULL)
         return CB_ENOMEM;
+    /* zstd compresses each lane's chunks where they are read, in a ring (zstd_ring.h) */
     for (size_t j = 0; j < pl->lanes; j++)
-        if ((wk->lane_data[j] = cb__malloc(pl->chunk, err)) == NULL)
+        if (b->codec == CB_CODEC_ZSTD) {
+            if ((rc = cb_zring_new(&wk->zring[j], 0, pl->chunk, err)) < 0)
+                return rc;
+        } else if ((wk->lane_data[j] = cb__malloc(pl->chunk, err)) == NULL) {
             return CB_ENOMEM;
+        }
     if (pl->mode == CB_PL_FULL && cb_piece_supported(b->codec) &&
         (rc = cb_piece_coder_new(&wk->coder, b->codec, err)) < 0)
         return rc;
@@ -169,8 +174,10 @@ void cb__pl_dispose(cb_pl *pl)
         if (pl->workers[i].own != NULL)
             pl->workers[i].own->data = NULL; /* a lane's buffer, freed below */
         pl_free_pieces(pl->workers[i].own);
-        for (size_t j = 0; j < pl->lanes; j++)
+        for (size_t j = 0; j < pl->lanes; j++) {
             free(pl->workers[i].lane_data[j]);
+            cb_zring_free(pl->workers[i].zring[j]);
+        }
     }
     cb__pl_runs_dispose(pl);
     pl->b->pl = NULL;

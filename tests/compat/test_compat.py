@@ -28,7 +28,8 @@ SHAPES = [(300 * 1024 + 1234, 65536, 4096), (1000, 65536, 4096)]
 
 
 class CompatTest(CinderTestCase):
-    def pair(self, n, comp, shape, container='c', name='caf\u00e9 \U0001F600 n\u00b01'):
+    def pair(self, n, comp, shape, container='c', name='caf\u00e9 \U0001F600 n\u00b01',
+             extra=()):
         """Back the same volume up with Cinder and with cinderblock, same ids, same
         clock. Returns (volume bytes, cinder root, our root, backup id)."""
         size, obj, sha = shape
@@ -49,6 +50,7 @@ class CompatTest(CinderTestCase):
                 '--description', desc]
         if container is not None:
             ours += ['--container', container]
+        ours += list(extra)
         _, out, _ = run_cb(oroot, *ours, env={'CINDERBLOCK_NOW': FROZEN})
         self.assertEqual(out.strip(), bid)
         return data, croot, oroot, bid
@@ -87,6 +89,21 @@ class CompatTest(CinderTestCase):
                 want = 'none' if comp.lower() in ('none', 'off', 'no') else comp.lower()
                 self.assertIn(want, recorded)  # a compressed object, named as configured
                 self.restore_both_ways(data, croot, oroot, bid, i)
+
+    def test_whole_objects_of_several_chunks(self):
+        """Enough objects for each worker to take whole ones (3 per worker), each longer
+        than the 1 MiB a worker reads at a time: zstd frames compressed chunk by chunk in
+        place (codec/zstd_ring.c), zlib streams of joined pieces, MD5s from the lanes."""
+        shape = (14 * 1024 * 1024 + 777, 2621440, 4096)  # 6 objects of 2.5 MiB
+        for j, comp in enumerate(['zstd', 'zlib']):
+            with self.subTest(compression=comp):
+                n = 700 + j
+                data, croot, oroot, bid = self.pair(n, comp, shape, extra=('--threads', '2'))
+                self.assert_same_json(croot, oroot, bid)
+                meta = json.loads(read(os.path.join(*find_files(oroot, bid)) + '_metadata'))
+                recorded = [list(o.values())[0]['compression'] for o in meta['objects']]
+                self.assertEqual(recorded, [comp] * 6)
+                self.restore_both_ways(data, croot, oroot, bid, n)
 
     def test_volume_smaller_than_a_sha_block(self):
         for j, comp in enumerate(['zlib', 'none']):

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_zring.c: the in-place zstd encoder (codec/zstd_ring.h) writes, for every object, one
+ * frame that declares its content size and decodes to exactly the bytes fed, whether the
+ * ring holds more than zstd's window or less; it finds matches as far back as its ring
+ * reaches; and it refuses misuse with a message instead of writing a bad frame. */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "testutil.h"
+#include "codec/zstd_ring.h"
+
+typedef struct sink_buf {
+    unsigned char *data;
+    size_t len, cap;
+    int fail_after; /* return -7 once this many calls have been made; 0: never */
+    int calls;
+} sink_buf;
+
+static int to_buf(const void *data, size_t len, void *payload, cb_error *err)
+{
+    sink_buf *s = payload;
+    (void)err;
+    if (s->fail_after != 0 && ++s->calls > s->fail_after)
+        return -7;
+    if (s->len + len > s->cap) {
+        s->cap = (s->len + len) * 2;
+        s->data = realloc(s->data, s->cap);
+        assert_non_null(s->data);
+    }
+    memcpy(s->data + s->len, data, len);
+    s->len += len;
+    return 0;
+}
+
+/* Text-like runs, random runs, zeros, and copies of earlier bytes from 100 KiB to 900 KiB
+ * back: within zstd's 512 KiB window and beyond, across chunk and slot boundaries. */
+static void fill_mixed(unsigned char *buf, size_t len, uint64_t seed)
+{
+    static const char words[] = "volume backup chunk object sha256 restore zstd ring slot ";
+    size_t at = 0;
+    tu_fill_random(buf, len, seed);
+    while (at < len) {
+        size_t kind = buf[at] % 4, run = 4096 + (size_t)buf[at + 1 < len ? at + 1 : at] * 512;
+        if (run > len - at)
+            run = len - at;
+        if (kind == 0)
+            for (size_t i = 0; i < run; i++)
+                buf[at + i] = (unsigned char)words[(at + i) % (sizeof(words) - 1)];
+        else if (kind == 1)
+            memset(buf + at, 0, run);
+        else if (kind == 2) {
+            size_t back = ((size_t)buf[at] * 3301 % 800 + 100) << 10;
+            if (back <= at)
+                memmove(buf + at, buf + at - back, run); /* may overlap: a repeat */
+        }                                                /* kind 3: stays random */
+        at += run;
+    }
+}
+
+/* Feed `len` bytes of `data` through the ring in chunks, then check the one frame. */
+static void
+round_trip(cb_zring *z, size_t chunk, const unsigned char *data, size_t len, sink_buf *out)
+{
+    cb_error err = { 0 };
+    out->len = 0;
+    assert_int_equal(cb_zring_begin(z, len, "obj", &err), 0);
+    size_t at = 0;
+    do {
+        size_t n = len - at < chunk ? len - at : chunk;
+        memcpy(cb_zring_slot(z), data + at, n);
+        assert_int_equal(cb_zring_compress(z, n, "obj", to_buf, out, &err), 0);
+        at += n;
+    } while (at < len);
+    /* exactly one frame, all of the output, declaring the content size */
+    assert_int_equal(ZSTD_findFrameCompressedSize(out->data, out->len), out->len);
+    assert_int_equal(ZSTD_getFrameContentSize(out->data, out->len), len);
+    unsigned char *back = malloc(len + 1);
+    assert_non_null(back);
+    size_t got = ZSTD_decompress(back, len + 1, out->data, out->len);
+    assert_false(ZSTD_isError(got));
+    assert_int_equal(got, len);
+    assert_memory_equal(back, data, len);
+    free(back);
+}
+
+static void test_zring__frames_decode_to_the_input(void **state)
+{
+    static const size_t chunks[] = { 64 << 10, 1 << 20, 100000 };
+    size_t lens[] = { 0, 1, 1000, 0, 0, 0, 5 * (1 << 20) + 123, 3 << 20 };
+    size_t max = 6 << 20;
+    unsigned char *data = malloc(max);
+    sink_buf out = { 0 };
+    (void)state;
+    assert_non_null(data);
+    for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+        cb_zring *z = NULL;
+        cb_error err = { 0 };
+        assert_int_equal(cb_zring_new(&z, 0, chunks[c], &err), 0);
+        lens[3] = chunks[c] - 1;
+        lens[4] = chunks[c];
+        lens[5] = chunks[c] + 1;
+        /* one ring, frame after frame: nothing of one object leaks into the next */
+        for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+            fill_mixed(data, lens[i] > 2 ? lens[i] : 2, 17 * c + i);
+            round_trip(z, chunks[c], data, lens[i], &out);
+        }
+        cb_zring_free(z);
+    }
+    free(out.data);
+    free(data);
+}
+
+/* The level-3 tables reach the frame (a 512 KiB window); a repeat 300 KiB back, in the
+ * previous chunk's slot, is found, and one 700 KiB back, beyond the window, is not. */
+static void test_zring__window_and_reach(void **state)
+{
+    size_t seg = 256 << 10, len = 4 << 20;
+    unsigned char *data = malloc(len);
+    sink_buf out = { 0 };
+    cb_zring *z = NULL;
+    cb_error err = { 0 };
+    ZSTD_frameHeader fh;
+    (void)state;
+    assert_non_null(data);
+    assert_int_equal(cb_zring_new(&z, 3, 1 << 20, &err), 0);
+
+    tu_fill_random(data, len, 3);
+    /* 300 KiB back, from the chunk before (the ring's previous slot): found */
+    memcpy(data + (1100 << 10), data + (800 << 10), seg);
+    round_trip(z, 1 << 20, data, len, &out);
+    assert_int_equal(ZSTD_getFrameHeader(&fh, out.data, out.len), 0);
+    assert_int_equal(fh.windowSize, (size_t)1 << CB_ZSTD_L3_WINDOW_LOG);
+    assert_true(out.len < len - seg + seg / 8);
+
+    tu_fill_random(data, len, 3);
+    memcpy(data + (700 << 10), data, seg); /* 700 KiB back: out of the window */
+    round_trip(z, 1 << 20, data, len, &out);
+    assert_true(out.len > len - seg / 8);
+    cb_zring_free(z);
+    free(out.data);
+    free(data);
+}
+
+static void test_zring__misuse_is_refused(void **state)
+{
+    cb_zring *z = NULL;
+    cb_error err = { 0 };
+    sink_buf out = { 0 };
+    (void)state;
+    assert_int_equal(cb_zring_new(&z, 99, 4096, &err), CB_EINVAL);
+    assert_null(z);
+    assert_non_null(strstr(err.msg, "zstd level 99"));
+    assert_int_equal(cb_zring_new(&z, 0, 4096, &err), 0);
+    err = (cb_error){ 0 }; /* a first error is kept: start again for each message checked */
+    /* no frame begun */
+    assert_int_equal(cb_zring_compress(z, 10, "obj-a", to_buf, &out, &err), CB_EINVAL);
+    assert_non_null(strstr(err.msg, "obj-a"));
+    /* more than the chunk, more than pledged, or an early end */
+    assert_int_equal(cb_zring_begin(z, 5000, "obj-b", &err), 0);
+    assert_int_equal(cb_zring_compress(z, 4097, "obj-b", to_buf, &out, &err), CB_EINVAL);
+    assert_int_equal(cb_zring_compress(z, 0, "obj-b", to_buf, &out, &err), CB_EINVAL);
+    assert_int_equal(cb_zring_compress(z, 4096, "obj-b", to_buf, &out, &err), 0);
+    err = (cb_error){ 0 };
+    assert_int_equal(cb_zring_compress(z, 905, "obj-b", to_buf, &out, &err), CB_EINVAL);
+    assert_non_null(strstr(err.msg, "904 left"));
+    /* a frame abandoned half-way: the next begin starts a good one */
+    unsigned char data[3000];
+    fill_mixed(data, sizeof(data), 9);
+    round_trip(z, 4096, data, sizeof(data), &out);
+    /* the sink's refusal comes back as is, and ends the frame */
+    sink_buf failing = { .fail_after = 1 };
+    unsigned char big[4096];
+    tu_fill_random(big, sizeof(big), 4);
+    assert_int_equal(cb_zring_begin(z, 8192, "obj-c", &err), 0);
+    memcpy(cb_zring_slot(z), big, sizeof(big));
+    assert_int_equal(cb_zring_compress(z, 4096, "obj-c", to_buf, &failing, &err), 0);
+    memcpy(cb_zring_slot(z), big, sizeof(big));
+    assert_int_equal(cb_zring_compress(z, 4096, "obj-c", to_buf, &failing, &err), -7);
+    assert_int_equal(cb_zring_compress(z, 1, "obj-c", to_buf, &failing, &err), CB_EINVAL);
+    cb_zring_free(z);
+    free(out.data);
+    free(failing.data);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zring__frames_decode_to_the_input),
+        cmocka_unit_test(test_zring__window_and_reach),
+        cmocka_unit_test(test_zring__misuse_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
