@@ -16,7 +16,8 @@
 #define PL_SCAN_CHUNK (512u << 10) /* bytes a scan's worker reads and hashes at a time */
 /* Bytes of an object a worker on whole objects takes at a time. Its batch's objects take
  * turns, each with its own zstd context: at 256 KiB, reloading eight contexts' tables into
- * the cache cost zstd a fifth more time; at 1 MiB that is amortised. */
+ * the cache cost zstd a fifth more time; at 1 MiB that is amortised. (zstd: each object's
+ * ring holds CB_ZRING_SLOTS chunks.) */
 #define PL_WHOLE_CHUNK (1024u << 10)
 #define PL_WHOLE_MIN 3    /* objects per worker, at least, for whole objects */
 #define PL_LANES_TOTAL 16 /* whole objects open at once, all workers together */

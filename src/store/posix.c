@@ -61,7 +61,17 @@ typedef struct posix_reader {
     cb_reader base;
     int fd;
     char *display;
+    uint64_t pos;   /* bytes read so far */
+    uint64_t ahead; /* the kernel was asked to read up to here */
 } posix_reader;
+
+/* How far ahead of the reader the kernel is asked to read. Objects are read whole, by a
+ * restore that decompresses between its reads: with only the kernel's own readahead the
+ * disk idled meanwhile, and a restore of the bench's backup, its objects not in the page
+ * cache (written with O_DIRECT), took 2.1-2.8 s; with 8 MiB ahead 1.7-1.8 s (32 MiB: the
+ * same). A rolling window keeps the queue deep without pulling a 1.86 GiB object into
+ * memory at once. */
+#define POSIX_READ_AHEAD ((uint64_t)8 << 20)
 
 /* Refuse absolute paths, empty, "." and ".." components. `what` names the thing for the
  * message ("container", "object name"). An empty container means the root itself. */
@@ -481,6 +491,16 @@ fail:
 
 /* ---- reader ---- */
 
+/* Ask for the window ahead of the reader (a hint: its failure changes nothing). */
+static void posix_reader_prefetch(posix_reader *r)
+{
+    uint64_t want = r->pos + POSIX_READ_AHEAD;
+    if (want <= r->ahead)
+        return;
+    (void)posix_fadvise(r->fd, (off_t)r->ahead, (off_t)(want - r->ahead), POSIX_FADV_WILLNEED);
+    r->ahead = want;
+}
+
 static int posix_reader_read(cb_reader *base, void *buf, size_t cap, size_t *n_out, cb_error *err)
 {
     posix_reader *r = (posix_reader *)base;
@@ -491,6 +511,9 @@ static int posix_reader_read(cb_reader *base, void *buf, size_t cap, size_t *n_o
         if (n < 0)
             return cb_error_set_sys(err, CB_EIO, errno, "reading object '%s'", r->display);
         *n_out = (size_t)n;
+        r->pos += (uint64_t)n;
+        if (n > 0)
+            posix_reader_prefetch(r);
         return 0;
     }
 }
@@ -536,6 +559,8 @@ static int posix_open_reader(void *state,
         (rc = posix_open_parent(cfd, name, 0, r->display, &dfd, &leaf, err)) < 0)
         goto done;
     r->fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (r->fd >= 0)
+        posix_reader_prefetch(r);
     if (r->fd < 0) {
         int e = errno;
         rc = e == ENOENT ? cb_error_set(err, CB_ENOTFOUND,
