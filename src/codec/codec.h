@@ -30,8 +30,10 @@
 #include "cinderblock/common.h"
 #include "../util/buf.h"
 
-/* Largest piece handed to a sink, and the size of each coder's output window. */
-#define CB_CODEC_WINDOW ((size_t)256 * 1024)
+/* Largest piece handed to a sink, and the size of each coder's output window. 512 KiB: a
+ * restore checks the sha blocks of each piece it is handed, and with 32 KiB blocks that is
+ * sixteen at a time, what the multi-buffer SHA-256 needs to pay off. */
+#define CB_CODEC_WINDOW ((size_t)512 * 1024)
 
 typedef enum cb_codec_id { CB_CODEC_NONE, CB_CODEC_ZLIB, CB_CODEC_BZ2, CB_CODEC_ZSTD } cb_codec_id;
 

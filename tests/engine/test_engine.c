@@ -437,8 +437,9 @@ static void test_engine__metadata_and_extra(void **state)
     cb_mem_store_set_extra_metadata(e->store, NULL);
 }
 
-/* Flip one hex digit of the first hash in a backup's _sha256file (it stays valid JSON). */
-static void eng_damage_hash_list(eng *e, const cb_backup_info *b)
+/* Flip one hex digit of hash number `index` in a backup's _sha256file (it stays valid
+ * JSON). */
+static void eng_damage_hash_list(eng *e, const cb_backup_info *b, size_t index)
 {
     char name[300];
     unsigned char *data;
@@ -449,6 +450,14 @@ static void eng_damage_hash_list(eng *e, const cb_backup_info *b)
     char *hex = memmem(data, len, key, strlen(key));
     assert_non_null(hex);
     hex += strlen(key);
+    for (size_t i = 0; i < index;
+         i++) { /* past this hash's closing quote and the next one's opening */
+        hex = memchr(hex, '"', len - (size_t)(hex - (char *)data));
+        assert_non_null(hex);
+        hex = memchr(hex + 1, '"', len - (size_t)(hex + 1 - (char *)data));
+        assert_non_null(hex);
+        hex++;
+    }
     *hex = *hex == '0' ? '1' : '0';
 }
 
@@ -473,11 +482,38 @@ static void test_engine__restore_checks_hash_list(void **state)
     eng_edit_meta(e, b, right, wrong); /* the data is right, its recorded MD5 is not */
     assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
     eng_assert_same(e->vol, e->out);
-    eng_damage_hash_list(e, b); /* now the list disagrees too: the MD5 decides, and fails */
+    eng_damage_hash_list(e, b, 0); /* now the list disagrees too: the MD5 decides, and fails */
     eng_expect_restore_fails(e, b, CB_ECORRUPT, "-00001");
     eng_edit_meta(e, b, wrong, right); /* the MD5 is right again: the damaged list is ignored */
     assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
     eng_assert_same(e->vol, e->out);
+    free(meta);
+    cb_backup_info_free(b);
+}
+
+/*
+ * The same where blocks arrive sixteen at a time (32 KiB blocks, 512 KiB pieces from the
+ * decoder) and are hashed together: an object whose recorded MD5 is wrong restores only if
+ * every one of its blocks matched the list, and one wrong hash among them is still caught.
+ */
+static void test_engine__restore_checks_hash_list_in_batches(void **state)
+{
+    eng *e = *state;
+    cb_error err = { 0 };
+    eng_make_volume(e->vol, (3u << 20) + 5 * 32768, 11);
+    cb_backup_info *b = eng_backup(e, "zstd", 1u << 20, 32768);
+    char *meta = eng_meta_text(e, b);
+    char *md5 = meta;
+    for (int i = 0; i < 3; i++) /* the third object's: MiB 2-3, random bytes */
+        assert_non_null(md5 = strstr(md5 + 1, "\"md5\": \""));
+    char wrong[48], right[48];
+    snprintf(right, sizeof(right), "%.40s", md5);
+    snprintf(wrong, sizeof(wrong), "%.39s%c", md5, md5[39] == '0' ? '1' : '0');
+    eng_edit_meta(e, b, right, wrong);
+    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
+    eng_assert_same(e->vol, e->out);
+    eng_damage_hash_list(e, b, 90); /* a block in the middle of that object's second piece */
+    eng_expect_restore_fails(e, b, CB_ECORRUPT, "-00003");
     free(meta);
     cb_backup_info_free(b);
 }
@@ -494,6 +530,7 @@ int main(void)
         T(test_engine__cancel_leaves_nothing),
         T(test_engine__corruption_detected),
         T(test_engine__restore_checks_hash_list),
+        T(test_engine__restore_checks_hash_list_in_batches),
         T(test_engine__missing_and_extra_objects),
         T(test_engine__bad_metadata),
         T(test_engine__unknown_backup),
