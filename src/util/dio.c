@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -156,13 +158,37 @@ static int dio_wait(cb_dio *d, const cb_dio_buf *b, cb_error *err)
 
 /* ---- files ---- */
 
+int cb__dio_fs_suits(unsigned long f_type)
+{
+    switch (f_type) {
+    case 0x6969UL:     /* NFS */
+    case 0x517bUL:     /* SMB */
+    case 0xff534d42UL: /* CIFS */
+    case 0xfe534d42UL: /* SMB2 */
+    case 0x65735546UL: /* FUSE (sshfs, virtiofs, s3fs, ...) */
+    case 0x00c36400UL: /* Ceph */
+    case 0x0bd00bd0UL: /* Lustre */
+    case 0x01021997UL: /* 9p */
+    case 0x5346414fUL: /* AFS */
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 int cb_dio_open(const char *path, int fd)
 {
     char proc[64];
+    struct stat sb;
+    struct statfs fs;
     if (path == NULL) {
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
         path = proc;
     }
+    /* a block device is written directly whatever file system holds its node */
+    if (stat(path, &sb) < 0 ||
+        (!S_ISBLK(sb.st_mode) && (statfs(path, &fs) < 0 || !cb__dio_fs_suits(fs.f_type))))
+        return -1;
     return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
 }
 

@@ -78,7 +78,13 @@ int cb_dio_flush(cb_dio *d, cb_error *err);
 void cb_dio_dispose(cb_dio *d);
 
 /* Open `path`, or the open file `fd` (path NULL), for writing with O_DIRECT; -1 where
- * the file system refuses it. */
+ * the file system refuses it or is not suited to it (cb__dio_fs_suits). */
 int cb_dio_open(const char *path, int fd);
+
+/* 0 for file systems (statfs f_type) that get the page cache even where they accept
+ * O_DIRECT: on network and FUSE file systems an O_DIRECT write goes to the server, or
+ * the daemon, on its own and is waited for, with none of the page cache's write-behind
+ * and batching; some of them also handle it badly. Local disks and block devices: 1. */
+int cb__dio_fs_suits(unsigned long f_type);
 
 #endif

@@ -257,6 +257,20 @@ static void test_dio__local_file_uses_direct_io(void **state)
     free(dir);
 }
 
+/* Network and FUSE file systems get the page cache; local ones and block devices O_DIRECT. */
+static void test_dio__network_file_systems_get_the_page_cache(void **state)
+{
+    static const unsigned long page_cache[] = { 0x6969,     0x517b,     0xff534d42,
+                                                0xfe534d42, 0x65735546, 0x00c36400 };
+    static const unsigned long direct[] = { 0xef53 /* ext4 */, 0x58465342 /* xfs */,
+                                            0x9123683e /* btrfs */ };
+    (void)state;
+    for (size_t i = 0; i < sizeof(page_cache) / sizeof(page_cache[0]); i++)
+        assert_int_equal(cb__dio_fs_suits(page_cache[i]), 0);
+    for (size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
+        assert_int_equal(cb__dio_fs_suits(direct[i]), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_dio__threads_share_a_pool),
         cmocka_unit_test(test_dio__failed_write_is_reported),
         cmocka_unit_test(test_dio__local_file_uses_direct_io),
+        cmocka_unit_test(test_dio__network_file_systems_get_the_page_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
