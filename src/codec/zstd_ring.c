@@ -9,10 +9,11 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "piece.h"
 #include "zstd_ring.h"
 #include "../util/alloc.h"
 
-/* Output per call: one block's worth of input at most, so the output buffer stays small. */
+/* Input per call: one block at most, so the output buffer stays small. */
 #define ZR_STEP ((size_t)ZSTD_BLOCKSIZE_MAX)
 
 struct cb_zring {
@@ -23,8 +24,12 @@ struct cb_zring {
     unsigned slot;
     unsigned char *out; /* ZSTD_compressBound(ZR_STEP) plus a frame header */
     size_t out_cap;
-    uint64_t left; /* bytes still to come in the current frame */
-    int open;      /* a frame is begun and not ended */
+    uint64_t left;     /* bytes still to come in the current frame */
+    int open;          /* a frame is begun and not ended */
+    int header_due;    /* the frame header is still to be written */
+    size_t block;      /* the frame's largest block */
+    int gap;           /* raw blocks written since the compressor last saw input */
+    unsigned char one; /* the byte compressed on its own after a gap */
 };
 
 static int zr_fail(size_t rc, const char *label, const char *what, cb_error *err)
@@ -87,6 +92,9 @@ int cb_zring_begin(cb_zring *z, uint64_t pledged, const char *label, cb_error *e
         return zr_fail(rc, label, "cannot start a frame", err);
     z->left = pledged;
     z->open = 1;
+    z->header_due = 1;
+    z->gap = 0;
+    z->block = ZSTD_getBlockSize(z->cctx);
     return 0;
 }
 
@@ -95,23 +103,62 @@ unsigned char *cb_zring_slot(const cb_zring *z)
     return z->ring + (size_t)z->slot * z->chunk;
 }
 
-/* One step of at most ZR_STEP bytes; the last one of the frame ends it. */
-static int zr_step(cb_zring *z,
-                   const unsigned char *in,
-                   size_t n,
-                   int last,
-                   const char *label,
-                   cb_sink_fn sink,
-                   void *payload,
-                   cb_error *err)
+/* Compress `n` bytes at `in` (at most one block) where they lie. After raw blocks the
+ * compressor's idea of the stream lacks their bytes: a match reaching back across them
+ * would be short of their length, so its history must go first. Its first byte, copied
+ * aside and compressed on its own (a block that small is stored as it is), opens a
+ * segment of one byte; the rest then opens another, and libzstd keeps only the last
+ * segment before the current one, none under 8 bytes: the history left starts here.
+ * Repeat offsets stay consistent, since libzstd uses one only within its history. */
+static int zr_compress(cb_zring *z,
+                       const unsigned char *in,
+                       size_t n,
+                       const char *label,
+                       cb_sink_fn sink,
+                       void *payload,
+                       cb_error *err)
 {
-    size_t rc = last ? ZSTD_compressEnd(z->cctx, z->out, z->out_cap, in, n)
-                     : ZSTD_compressContinue(z->cctx, z->out, z->out_cap, in, n);
-    if (ZSTD_isError(rc)) {
-        z->open = 0;
-        return zr_fail(rc, label, "compression failed", err);
+    size_t rc;
+    int sunk = 0;
+    if (z->gap) {
+        z->one = in[0];
+        rc = ZSTD_compressContinue(z->cctx, z->out, z->out_cap, &z->one, 1);
+        if (!ZSTD_isError(rc) && (sunk = sink(z->out, rc, payload, err)) != 0)
+            return sunk;
+        in++;
+        n--;
+        z->gap = 0;
+        if (ZSTD_isError(rc) || n == 0)
+            goto out;
     }
-    return rc > 0 ? sink(z->out, rc, payload, err) : 0;
+    rc = ZSTD_compressContinue(z->cctx, z->out, z->out_cap, in, n);
+    if (!ZSTD_isError(rc) && rc > 0)
+        return sink(z->out, rc, payload, err);
+out:
+    return ZSTD_isError(rc) ? zr_fail(rc, label, "compression failed", err) : 0;
+}
+
+/* A block header: last-block flag, type (0 raw, 1 RLE, 2 compressed), size. */
+static void zr_block_header(unsigned char h[3], int last, unsigned type, size_t n)
+{
+    uint32_t v = (uint32_t)last | type << 1 | (uint32_t)n << 3;
+    h[0] = (unsigned char)v;
+    h[1] = (unsigned char)(v >> 8);
+    h[2] = (unsigned char)(v >> 16);
+}
+
+/* Random-looking bytes go into a raw block of our own, unseen by the compressor: it would
+ * search them for matches in vain and then store them raw itself, after two copies. */
+static int zr_raw(
+    cb_zring *z, const unsigned char *in, size_t n, cb_sink_fn sink, void *payload, cb_error *err)
+{
+    unsigned char h[3];
+    int rc;
+    zr_block_header(h, 0, 0, n);
+    z->gap = 1;
+    if ((rc = sink(h, sizeof(h), payload, err)) != 0)
+        return rc;
+    return sink(in, n, payload, err);
 }
 
 int cb_zring_compress(
@@ -124,16 +171,30 @@ int cb_zring_compress(
                             "object '%s': zstd ring: %zu bytes do not fit (chunk %zu, %llu left)",
                             label, len, z->chunk, (unsigned long long)z->left);
     const unsigned char *in = cb_zring_slot(z);
+    int rc = 0;
+    z->open = 0;         /* until this chunk is through: a failed frame is abandoned */
+    if (z->header_due) { /* the frame header, as libzstd writes it for no input yet */
+        size_t n = ZSTD_compressContinue(z->cctx, z->out, z->out_cap, in, 0);
+        if (ZSTD_isError(n))
+            return zr_fail(n, label, "cannot start a frame", err);
+        if ((rc = sink(z->out, n, payload, err)) != 0)
+            return rc;
+        z->header_due = 0;
+    }
+    for (size_t at = 0, n; rc == 0 && at < len; at += n) {
+        n = len - at < z->block ? len - at : z->block;
+        rc = cb_looks_incompressible(in + at, n)
+                 ? zr_raw(z, in + at, n, sink, payload, err)
+                 : zr_compress(z, in + at, n, label, sink, payload, err);
+    }
     z->left -= len;
-    int end = z->left == 0, rc = 0;
-    size_t at = 0;
-    do { /* once at least: an empty frame still needs its end */
-        size_t n = len - at < ZR_STEP ? len - at : ZR_STEP;
-        rc = zr_step(z, in + at, n, end && at + n == len, label, sink, payload, err);
-        at += n;
-    } while (rc == 0 && at < len);
-    if (rc != 0 || end)
-        z->open = 0; /* a failed frame is abandoned; the next begin starts afresh */
+    if (rc == 0 && z->left == 0) { /* the end: an empty last block */
+        unsigned char h[3];
+        zr_block_header(h, 1, 0, 0);
+        rc = sink(h, sizeof(h), payload, err);
+    } else if (rc == 0) {
+        z->open = 1;
+    }
     z->slot = (z->slot + 1) % CB_ZRING_SLOTS;
     return rc;
 }

@@ -18,16 +18,17 @@ def cinderblock():
     return os.environ.get('CINDERBLOCK', 'cinderblock')
 
 
-def make_volume(path, size, seed, zero_from=None, zero_to=None):
-    """Random, text and zero regions, none of them borderline for compression:
-    the "none" decision must not depend on which zlib or zstd build ran."""
+def make_volume(path, size, seed, zero_from=None, zero_to=None, run=(5000, 40000)):
+    """Random, text and zero regions of run[0] to run[1] bytes, none of them borderline
+    for compression: the "none" decision must not depend on which zlib or zstd build
+    ran."""
     rnd = random.Random(seed)
     out = bytearray()
     kinds = ['random', 'text', 'zero', 'text', 'random', 'zero']
     words = [b'cinder', b'block', b'volume', b'backup', b'chunk', b'restore']
     i = 0
     while len(out) < size:
-        n = rnd.randint(5000, 40000)
+        n = rnd.randint(*run)
         kind = kinds[i % len(kinds)]
         if kind == 'random':
             out += rnd.randbytes(n)
