@@ -124,11 +124,14 @@ use_volume() { ln -f "$1" "$stage"; }
 use_volume "$vol"
 volume_id=6b3a52f0-0c9f-4c1e-9d8b-5e3a1d2c4b01
 
-declare -A WALL CPU RSS OUT OTHERS RANGE
+declare -A WALL CPU RSS OUT OTHERS RANGE HOSTIO
 hz=$(getconf CLK_TCK)
 others_cpu=0 machine_cpu=0
 # Busy and total CPU time of the whole machine so far, in clock ticks (/proc/stat).
-machine_ticks() { awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat; }
+# Also the ticks stolen by the host and spent waiting for I/O.
+machine_ticks() {
+    awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6, $9, $6; exit }' /proc/stat
+}
 # measure KEY CMD...: one run of CMD, followed by sync, under /usr/bin/time. Outstanding
 # writeback from the previous run is flushed first (sync) so that no tool pays for
 # another's writes, and
@@ -136,12 +139,12 @@ machine_ticks() { awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $
 # skews the figures (a tool with more threads gets a larger share of contended CPUs), so
 # the CPU time that other processes used meanwhile is recorded too.
 measure() {
-    local key=$1 wall user sys rss busy0 total0 busy1 total1 others
+    local key=$1 wall user sys rss busy0 total0 busy1 total1 others steal0 steal1 iow0 iow1
     shift
     sync
     cat "$vol" "$vol2" >/dev/null
     echo "bench: $key: $*" >&2
-    read -r busy0 total0 < <(machine_ticks)
+    read -r busy0 total0 steal0 iow0 < <(machine_ticks)
     # timed until the output is on disk: cinderblock flushes before it reports success, and
     # so does Cinder's restore (per object); restic and borg would otherwise be timed
     # with their writes still in the page cache
@@ -151,7 +154,7 @@ measure() {
         cat "$runs/log/$key.err" >&2
         die "$key failed: $*"
     fi
-    read -r busy1 total1 < <(machine_ticks)
+    read -r busy1 total1 steal1 iow1 < <(machine_ticks)
     read -r wall user sys rss <"$runs/log/$key.time"
     WALL[$key]=$wall
     CPU[$key]=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
@@ -162,6 +165,10 @@ measure() {
         -v mc="$machine_cpu" 'BEGIN { o = b / hz - own; if (o < 0) o = 0
             printf "%.0f %.2f %.2f\n", t ? 100 * o / (t / hz) : 0, oc + o, mc + t / hz }')
     OTHERS[$key]=$others
+    # the host's share (steal) and I/O waits, in % of the machine's time: a run slowed by
+    # either shows a wall time its CPU time does not explain
+    HOSTIO[$key]=$(awk -v s=$((steal1 - steal0)) -v w=$((iow1 - iow0)) -v t=$((total1 - total0)) \
+        'BEGIN { printf "%.0f / %.0f", t ? 100 * s / t : 0, t ? 100 * w / t : 0 }')
 }
 
 # measure_median KEY PREP POST CMD...: BENCH_REPEAT runs of CMD, each after PREP and
@@ -182,6 +189,7 @@ measure_median() {
     CPU[$key]=${CPU[$key.$mid]}
     RSS[$key]=${RSS[$key.$mid]}
     OTHERS[$key]=${OTHERS[$key.$mid]}
+    HOSTIO[$key]=${HOSTIO[$key.$mid]}
     RANGE[$key]=$(for ((i = 1; i <= repeat; i++)); do echo "${WALL[$key.$i]}"; done |
         sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s", lo, hi }')
     cp "$runs/log/$key.$repeat.out" "$runs/log/$key.out"
@@ -314,8 +322,8 @@ ratio() {
 row() { # OPERATION TOOL KEY SPEEDUP
     local out="—"
     [ -z "${OUT[$3]:-}" ] || out=$(mib "${OUT[$3]}")
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "${WALL[$3]}" \
-        "${RANGE[$3]:-1 run}" "${CPU[$3]}" "${RSS[$3]}" "$out" "$4" "${OTHERS[$3]}"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "${WALL[$3]}" \
+        "${RANGE[$3]:-1 run}" "${CPU[$3]}" "${RSS[$3]}" "$out" "$4" "${OTHERS[$3]}" "${HOSTIO[$3]}"
 }
 cinder_net=$(awk -v p="${WALL[cinder_full]}" -v s="${WALL[cinder_startup]}" \
     -v c="${WALL[cb_full_zlib]}" 'BEGIN { if (p > s) printf "%.2f×", (p - s) / c; else printf "n/a" }')
@@ -330,8 +338,8 @@ others_share=$(awk -v o="$others_cpu" -v m="$machine_cpu" 'BEGIN { printf "%.0f"
 rss_goal() { awk -v r="${RSS[$1]}" 'BEGIN { printf "peak RSS %s MiB (goal ≤ 300)", r }'; }
 
 table=$(
-    echo "| operation | tool | wall s | wall range s | CPU s | peak RSS MiB | output MiB | cinderblock speed-up | others' CPU % |"
-    echo "|---|---|---:|---:|---:|---:|---:|---|---:|"
+    echo "| operation | tool | wall s | wall range s | CPU s | peak RSS MiB | output MiB | cinderblock speed-up | others' CPU % | steal / iowait % |"
+    echo "|---|---|---:|---:|---:|---:|---:|---|---:|---:|"
     row "full, zstd" "cinderblock (--object-size 50M)" cb_full_zstd "$(rss_goal cb_full_zstd)"
     row "full, zstd" "restic (auto = zstd, encrypted)" restic_full "$(ratio restic_full cb_full_zstd 2.5)"
     row "full, zstd" "borg (zstd,3)" borg_full "$(ratio borg_full cb_full_zstd 2.5)"
@@ -377,7 +385,9 @@ section=$(
     echo "output: apparent bytes of the store or repository (incrementals: what they added)."
     echo "Speed-up: the peer's wall time over cinderblock's for the same operation. Others' CPU:"
     echo "the share of the machine's CPU time that other processes used during the operation"
-    echo "(0 on a quiet machine); over all operations: ${others_share} %."
+    echo "(0 on a quiet machine); over all operations: ${others_share} %. Steal / iowait: the"
+    echo "shares of the machine's time the host took from this VM, and that its CPUs idled"
+    echo "waiting for I/O: a wall time that the CPU time does not explain shows up there."
 )
 printf '\n%s\n' "$section"
 
