@@ -30,6 +30,11 @@
 #include "cinderblock/sys/store.h"
 #include "../util/buf.h"
 
+/* Renewals of credentials for one request, at most. More than one: a token renewed by
+ * another thread can expire again before this request's retry reaches the server (short
+ * token lives, a loaded machine); refused credentials fail at the login itself. */
+#define CB_HTTP_RENEWALS 3
+
 typedef struct cb_http cb_http;
 typedef struct cb_http_xfer cb_http_xfer;
 
@@ -56,7 +61,7 @@ typedef struct cb_http_req {
     int has_body;        /* 1: send body/body_len (possibly empty) */
     size_t body_max;     /* response body bytes kept in resp->body (the rest is dropped) */
     const char *what;    /* for messages: "put object 'x' in container 'c'" */
-    int renewed;         /* cb__http_call: credentials were renewed once already */
+    int renewed;         /* cb__http_call: times credentials were renewed for it */
     unsigned auth_epoch; /* for the store's renew hook: which credentials were used */
 } cb_http_req;
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http_retry.c: the retry policy on top of http.c's single attempts: backoff and one
- * renewal of credentials per request, the mapping of HTTP statuses to cb_status, and a GET
- * that resumes a broken body where it stopped.
+ * http_retry.c: the retry policy on top of http.c's single attempts: backoff and up to
+ * CB_HTTP_RENEWALS renewals of credentials per request, the mapping of HTTP statuses to
+ * cb_status, and a GET that resumes a broken body where it stopped.
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,9 +25,9 @@ int cb__http_call(cb_http *h,
         if (prepare != NULL && (rc = prepare(req, payload, err)) < 0)
             return rc;
         rc = cb__http_perform(h, req, resp, &last);
-        if (rc == 0 && resp->status == 401 && renew != NULL && !req->renewed) {
-            /* credentials expired: renew once, without counting an attempt */
-            req->renewed = 1;
+        if (rc == 0 && resp->status == 401 && renew != NULL && req->renewed < CB_HTTP_RENEWALS) {
+            /* credentials expired: renew, without counting an attempt */
+            req->renewed++;
             cb__http_trace(h, "%s: HTTP 401, authenticating again", req->what);
             if ((rc = renew(req, payload, err)) < 0)
                 return rc;
@@ -89,8 +89,9 @@ static int http_get_attempts(cb_http_get *g, cb_error *err)
         if (g->prepare != NULL && (rc = g->prepare(&g->req, g->payload, err)) < 0)
             return rc;
         rc = cb__http_download_begin(g->h, &g->req, &g->resp, &g->x, &last);
-        if (rc == 0 && g->resp.status == 401 && g->renew != NULL && !g->req.renewed) {
-            g->req.renewed = 1;
+        if (rc == 0 && g->resp.status == 401 && g->renew != NULL &&
+            g->req.renewed < CB_HTTP_RENEWALS) {
+            g->req.renewed++;
             cb__http_trace(g->h, "%s: HTTP 401, authenticating again", g->req.what);
             if ((rc = g->renew(&g->req, g->payload, err)) < 0)
                 return rc;

@@ -325,8 +325,8 @@ static int swift_stream_start(swift_writer *w, cb_error *err)
             return 0;
         }
         if (rc == 1 && (rc = cb__http_xfer_end(w->x, &last)) == 0) {
-            if (w->resp.status == 401 && swift_renewer(st) && !w->req.renewed) {
-                w->req.renewed = 1;
+            if (w->resp.status == 401 && swift_renewer(st) && w->req.renewed < CB_HTTP_RENEWALS) {
+                w->req.renewed++;
                 if ((rc = cb__swift_auth_renew(&st->auth, w->req.auth_epoch, err)) < 0)
                     return rc;
                 attempt--;
