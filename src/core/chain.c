@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "objread.h"
 #include "../util/alloc.h"
 
 #define CHAIN_MAX 100000 /* a parent_id loop must not run forever */
@@ -136,6 +137,35 @@ static int chain_add(cb_store *store, cb_chain *c, const char *id, int check, cb
     return cb__chain_check_listing(store, l, err);
 }
 
+static int chain_count(const void *data, size_t len, void *payload, cb_error *err)
+{
+    (void)data;
+    (void)len;
+    (void)payload;
+    (void)err;
+    return 0; /* the decoder counts the bytes */
+}
+
+int cb__meta_learn_lengths(cb_store *store, const cb_found *f, cb_meta *m, cb_error *err)
+{
+    cb_objread rd;
+    int rc = 0, ready = 0;
+    for (size_t i = 0; rc == 0 && i < m->n_objects; i++) {
+        cb_meta_object *o = &m->objects[i];
+        if (o->has_length)
+            continue;
+        if (!ready && (rc = cb__objread_init(&rd, err)) < 0)
+            return rc;
+        ready = 1;
+        rc = cb__objread_run(&rd, store, f->container, o, m->extra_json, UINT64_MAX, chain_count,
+                             NULL, NULL, NULL, &o->length, err);
+        o->has_length = rc == 0;
+    }
+    if (ready)
+        cb__objread_dispose(&rd);
+    return rc;
+}
+
 static int
 chain_parent_size(const char *parent_id, uint64_t *size_out, void *payload, cb_error *err)
 {
@@ -167,6 +197,10 @@ chain_load(cb_store *store, const char *backup_id, int check, cb_chain *out, cb_
         if (id == NULL)
             break;
     }
+    /* objects without a recorded length (foreign writers) are measured: sizes come from
+     * the objects' ends, and a guess would truncate the volume */
+    for (size_t i = 0; rc == 0 && i < out->n; i++)
+        rc = cb__meta_learn_lengths(store, &out->layers[i].where, &out->layers[i].meta, err);
     /* sizes from the oldest layer up, each needing only its parent's */
     for (size_t i = out->n; rc == 0 && i-- > 0;)
         rc = cb__size_compute(store, &out->layers[i].where, &out->layers[i].meta, chain_parent_size,

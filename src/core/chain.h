@@ -29,6 +29,10 @@ int cb__chain_load(cb_store *store, const char *backup_id, cb_chain *out, cb_err
 int cb__chain_load_light(cb_store *store, const char *backup_id, cb_chain *out, cb_error *err);
 void cb__chain_dispose(cb_chain *c);
 
+/* Measure, by reading them back, the objects of `m` whose metadata records no length (some
+ * writers omit it; Cinder's restore never reads it). */
+int cb__meta_learn_lengths(cb_store *store, const cb_found *f, cb_meta *m, cb_error *err);
+
 /* Cinder's object-list check for one layer. */
 int cb__chain_check_listing(cb_store *store, const cb_layer *l, cb_error *err);
 

@@ -93,7 +93,8 @@ static int lst_load(lst *l, const char *volume_id, cb_error *err)
         cb_error merr = { 0 };
         e->found = found[i];
         found[i] = (cb_found){ 0 };
-        if (cb__catalog_read_meta(l->store, &e->found, &e->meta, &merr) == 0)
+        if (cb__catalog_read_meta(l->store, &e->found, &e->meta, &merr) == 0 &&
+            cb__meta_learn_lengths(l->store, &e->found, &e->meta, &merr) == 0)
             e->meta_ok = 1;
         else
             e->problem = strdup(merr.msg);

@@ -15,13 +15,13 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "objread.h"
 #include "pipeline.h"
 #include "restore_plan.h"
 #include "restore_sha.h"
 #include "../util/dio.h"
 #include "../util/alloc.h"
 
-#define RS_READ (1u << 20)              /* bytes fetched from the store at a time */
 #define RS_BUFFER_BUDGET (256ull << 20) /* all workers together, for verify-then-write */
 #define RS_BUFFER_MIN (8ull << 20)
 #define RS_SPARSE_GRAIN (64u << 10) /* all-zero pieces this size: not written to a new file */
@@ -55,8 +55,7 @@ typedef struct cb_rs {
     rs_shared *sh;
     pthread_t thread;
     cb_digest dg;
-    cb_decoder *dec[4];   /* one per codec, made when first needed */
-    char *io;             /* RS_READ bytes */
+    cb_objread rd;        /* fetching and decoding */
     unsigned char *block; /* one sha block, for cb_rsha_check */
     cb_buf obj;           /* RS_BUFFER mode: the object's bytes */
     cb_dio out;           /* writes on their way to the target */
@@ -72,8 +71,9 @@ typedef struct rs_sink {
 } rs_sink;
 
 /* Workers stop as soon as any of them failed or the caller cancelled. */
-static int rs_tick(cb_rs *rs, cb_error *err)
+static int rs_tick(void *arg, cb_error *err)
 {
+    cb_rs *rs = arg;
     pthread_mutex_lock(&rs->sh->lock);
     int failed = rs->sh->failed;
     pthread_mutex_unlock(&rs->sh->lock);
@@ -146,29 +146,22 @@ static int rs_on_bytes(const void *data, size_t len, void *payload, cb_error *er
     return rc;
 }
 
-static int rs_decoder(cb_rs *rs, const char *compression, cb_decoder **out, cb_error *err)
-{
-    cb_codec_id id;
-    int rc = cb_codec_lookup(compression, &id, err);
-    if (rc < 0)
-        return rc;
-    if (rs->dec[id] == NULL && (rc = cb_decoder_new(&rs->dec[id], id, err)) < 0)
-        return rc;
-    *out = rs->dec[id];
-    return 0;
-}
-
 /* The object's length, and its MD5 unless md5 is NULL (its blocks were checked instead). */
 static int rs_verify(const cb_task *t, uint64_t got, const unsigned char *md5, cb_error *err)
 {
     const cb_meta_object *o = t->obj;
+    if (md5 != NULL && !o->has_md5)
+        return cb_error_set(err, CB_ECORRUPT,
+                            "object '%s' of backup %s cannot be verified: its metadata records "
+                            "no MD5, and the backup's _sha256file does not cover it",
+                            o->name, t->layer->where.parts.backup_id);
     if (got != o->length)
         return cb_error_set(err, CB_ECORRUPT,
                             "object '%s' of backup %s is damaged: it holds %llu bytes, the "
                             "metadata says %llu",
                             o->name, t->layer->where.parts.backup_id, (unsigned long long)got,
                             (unsigned long long)o->length);
-    if (md5 != NULL && o->has_md5 && memcmp(md5, o->md5, 16) != 0)
+    if (md5 != NULL && memcmp(md5, o->md5, 16) != 0)
         return cb_error_set(err, CB_ECORRUPT,
                             "object '%s' of backup %s is damaged: its MD5 differs from the "
                             "metadata's",
@@ -187,35 +180,14 @@ static int rs_fetch(cb_rs *rs,
                     unsigned char md5[16],
                     cb_error *err)
 {
-    const cb_meta_object *o = t->obj;
     rs_sink s = { .rs = rs, .task = t, .mode = mode, .chk = chk };
-    cb_decoder *dec;
-    cb_reader *r = NULL;
-    int rc;
-
-    if ((rc = rs_decoder(rs, o->compression, &dec, err)) < 0 ||
-        (rc = cb_decoder_begin(dec, max_out, o->name, err)) < 0 ||
-        (rc = cb_store_open_reader(rs->sh->store, t->layer->where.container, o->name,
-                                   t->layer->meta.extra_json, 0, &r, err)) < 0)
-        goto done;
     cb__digest_md5_begin(&rs->dg);
     cb_buf_reset(&rs->obj);
-    for (;;) {
-        size_t n;
-        if ((rc = rs_tick(rs, err)) < 0 || (rc = cb_reader_read(r, rs->io, RS_READ, &n, err)) < 0)
-            goto done;
-        if (n == 0)
-            break;
-        if ((rc = cb_decoder_feed(dec, rs->io, n, rs_on_bytes, &s, err)) < 0)
-            goto done;
-    }
-    if ((rc = cb_decoder_end(dec, err)) < 0)
-        goto done;
-    if (chk == NULL)
+    int rc = cb__objread_run(&rs->rd, rs->sh->store, t->layer->where.container, t->obj,
+                             t->layer->meta.extra_json, max_out, rs_on_bytes, &s, rs_tick, rs,
+                             got_out, err);
+    if (rc == 0 && chk == NULL)
         cb__digest_md5_end(&rs->dg, md5);
-    *got_out = s.pos;
-done:
-    cb_reader_free(r);
     return rc;
 }
 
@@ -269,34 +241,13 @@ static int rs_task_write(cb_rs *rs, const cb_task *t, int sha, cb_error *err)
     return rs_pass(rs, t, RS_WRITE, sha, err);
 }
 
-/* Objects without a recorded length (written by other tools) are measured first. */
-static int rs_learn_lengths(cb_rs *rs, cb_chain *c, cb_error *err)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        for (size_t j = 0; j < c->layers[i].meta.n_objects; j++) {
-            cb_meta_object *o = &c->layers[i].meta.objects[j];
-            cb_task t = { .layer = &c->layers[i], .obj = o };
-            unsigned char md5[16];
-            int rc;
-            if (o->has_length)
-                continue;
-            if ((rc = rs_fetch(rs, &t, RS_VERIFY_ONLY, NULL, UINT64_MAX, &o->length, md5, err)) < 0)
-                return rc;
-            o->has_length = 1;
-        }
-    }
-    return 0;
-}
-
 static void rs_worker_dispose(cb_rs *rs)
 {
-    for (size_t i = 0; i < 4; i++)
-        cb_decoder_free(rs->dec[i]);
+    cb__objread_dispose(&rs->rd);
     if (rs->dg.sha != NULL)
         cb__digest_dispose(&rs->dg);
     cb_buf_dispose(&rs->obj);
     cb_dio_dispose(&rs->out);
-    free(rs->io);
     free(rs->block);
 }
 
@@ -341,8 +292,10 @@ static int rs_worker_init(cb_rs *rs, rs_shared *sh, cb_error *err)
 {
     memset(rs, 0, sizeof(*rs));
     rs->sh = sh;
-    if ((rs->io = cb__malloc(RS_READ, err)) == NULL ||
-        (sh->sha.block > 0 && (rs->block = cb__malloc(sh->sha.block, err)) == NULL))
+    int rc = cb__objread_init(&rs->rd, err);
+    if (rc < 0)
+        return rc;
+    if (sh->sha.block > 0 && (rs->block = cb__malloc(sh->sha.block, err)) == NULL)
         return CB_ENOMEM;
     cb_dio_init(&rs->out, sh->target.fd, sh->target.dfd, sh->target.path, sh->pool);
     return cb__digest_init(&rs->dg, sh->sha.block, err); /* all-zero blocks: a constant */
@@ -431,25 +384,26 @@ int cb_restore(cb_store *store,
     cb_plan plan = { 0 };
     cb_progress progress = { .phase = "restore" };
     rs_shared sh;
-    cb_rs probe;
     int rc;
 
     memset(&sh, 0, sizeof(sh));
-    memset(&probe, 0, sizeof(probe));
     sh.target.fd = sh.target.dfd = -1;
     sh.store = store;
     sh.opts = opts ? opts : &defaults;
     sh.plan = &plan;
     pthread_mutex_init(&sh.lock, NULL);
     pthread_cond_init(&sh.cond, NULL);
+    if (sh.opts->version != CB_RESTORE_OPTS_VERSION) {
+        rc = cb_error_set(err, CB_EINVAL, "cb_restore_opts version %u is not supported",
+                          sh.opts->version);
+        goto done;
+    }
     if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0 ||
         (rc = cb__chain_load(store, id, &chain, err)) < 0 ||
-        (rc = rs_worker_init(&probe, &sh, err)) < 0 ||
-        (rc = rs_learn_lengths(&probe, &chain, err)) < 0 ||
         (rc = cb__plan_build(&chain, &plan, err)) < 0 ||
+        (rc = cb__rsha_load(&sh.sha, store, &chain, err)) < 0 ||
         (rc = cb__target_open(&sh.target, target, chain.size, sh.opts->sparse, err)) < 0)
         goto done;
-    cb__rsha_load(&sh.sha, store, &chain);
     progress.bytes_total = plan.bytes;
     int n = cb__pl_threads(sh.opts->threads);
     sh.buffer_max = RS_BUFFER_BUDGET / (uint64_t)n > RS_BUFFER_MIN ? RS_BUFFER_BUDGET / (uint64_t)n
@@ -459,7 +413,6 @@ int cb_restore(cb_store *store,
     if ((rc = rs_run(&sh, n, &progress, err)) == 0)
         rc = cb__target_commit(&sh.target, err);
 done:
-    rs_worker_dispose(&probe);
     cb_dio_pool_free(sh.pool); /* the workers are gone, and with them their buffers */
     cb__target_close(&sh.target);
     cb__plan_dispose(&plan);

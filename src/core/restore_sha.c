@@ -9,15 +9,16 @@
 
 #define RSHA_BATCH 64 /* blocks hashed together at most */
 
-void cb__rsha_load(cb_rsha *h, cb_store *store, const cb_chain *chain)
+int cb__rsha_load(cb_rsha *h, cb_store *store, const cb_chain *chain, cb_error *err)
 {
     cb_parent_shas ps;
-    cb_error err = { 0 };
+    cb_error lerr = { 0 };
     uint64_t block = 0;
+    int rc = 0, have = 0;
     memset(h, 0, sizeof(*h));
     memset(&ps, 0, sizeof(ps));
     if (chain->n == 0 || chain->size == 0 ||
-        cb__parent_open(&ps, store, &chain->layers[0].where, &block, &err) < 0)
+        cb__parent_open(&ps, store, &chain->layers[0].where, &block, &lerr) < 0)
         goto done;
     if (block == 0 || block > (1u << 30))
         goto done;
@@ -25,18 +26,29 @@ void cb__rsha_load(cb_rsha *h, cb_store *store, const cb_chain *chain)
     if (n > CB_RSHA_BUDGET / 32 || (h->hashes = cb__malloc((size_t)n * 32, NULL)) == NULL)
         goto done;
     for (uint64_t i = 0; i < n; i++) {
-        int have = 0;
-        if (cb__parent_get(&ps, i, h->hashes + i * 32, &have, &err) < 0 || !have) {
+        if (cb__parent_get(&ps, i, h->hashes + i * 32, &have, &lerr) < 0 || !have) {
             free(h->hashes); /* a list shorter than the volume: not this volume's */
             h->hashes = NULL;
             goto done;
         }
+    }
+    unsigned char extra[32];
+    if (cb__parent_get(&ps, n, extra, &have, &lerr) == 0 && have) {
+        free(h->hashes);
+        h->hashes = NULL;
+        rc = cb_error_set(err, CB_ECORRUPT,
+                          "backup %s is damaged: its objects hold %llu bytes of the volume, but "
+                          "its '%s' describes more than %llu blocks of %llu bytes",
+                          chain->layers[0].where.parts.backup_id, (unsigned long long)chain->size,
+                          ps.name, (unsigned long long)n, (unsigned long long)block);
+        goto done;
     }
     h->n = n;
     h->block = (uint32_t)block;
     h->size = chain->size;
 done:
     cb__parent_close(&ps);
+    return rc;
 }
 
 void cb__rsha_dispose(cb_rsha *h)
@@ -70,13 +82,18 @@ void cb__rsha_begin(cb_rsha_check *c, const cb_rsha *h, const cb_task *t, unsign
 }
 
 /* Whether the block starting at `start` is written from this object (ranges are sorted
- * and, by cb__rsha_fits, hold whole blocks). */
+ * and, by cb__rsha_fits, hold whole blocks). `*range` is a cursor into the ranges that only
+ * moves forward: starts must not decrease from one call to the next with the same cursor. */
+static int rsha_written_at(const cb_task *t, size_t *range, uint64_t start)
+{
+    while (*range < t->n_ranges && t->ranges[*range].off + t->ranges[*range].len <= start)
+        (*range)++;
+    return *range < t->n_ranges && t->ranges[*range].off <= start;
+}
+
 static int rsha_written(cb_rsha_check *c, uint64_t start)
 {
-    const cb_task *t = c->t;
-    while (c->range < t->n_ranges && t->ranges[c->range].off + t->ranges[c->range].len <= start)
-        c->range++;
-    return c->range < t->n_ranges && t->ranges[c->range].off <= start;
+    return rsha_written_at(c->t, &c->range, start);
 }
 
 static void rsha_check(cb_rsha_check *c, cb_digest *dg, uint64_t b, const void *data, size_t n)
@@ -88,13 +105,15 @@ static void rsha_check(cb_rsha_check *c, cb_digest *dg, uint64_t b, const void *
 }
 
 /* How many whole, written blocks of full size lie at `p` (block `b` onwards, `len` bytes),
- * up to RSHA_BATCH. */
-static size_t rsha_whole_run(cb_rsha_check *c, uint64_t b, size_t len)
+ * up to RSHA_BATCH. It looks ahead with a cursor of its own: the block after the run may
+ * be one this object does not write, and moving the check's cursor past the range that
+ * holds block `b` would leave a lone block unchecked. */
+static size_t rsha_whole_run(const cb_rsha_check *c, uint64_t b, size_t len)
 {
     const cb_rsha *h = c->h;
-    size_t k = 0;
+    size_t range = c->range, k = 0;
     while (k < RSHA_BATCH && (uint64_t)(k + 1) * h->block <= len &&
-           (b + k + 1) * h->block <= h->size && rsha_written(c, (b + k) * h->block))
+           (b + k + 1) * h->block <= h->size && rsha_written_at(c->t, &range, (b + k) * h->block))
         k++;
     return k;
 }

@@ -27,8 +27,14 @@ typedef struct cb_rsha {
     uint64_t size;         /* the volume size */
 } cb_rsha;
 
-/* Load the hash list of chain->layers[0]; h->hashes stays NULL when it cannot be used. */
-void cb__rsha_load(cb_rsha *h, cb_store *store, const cb_chain *chain);
+/*
+ * Load the hash list of chain->layers[0]; h->hashes stays NULL when it cannot be used
+ * (missing, unreadable, too large, shorter than the volume: the objects' MD5s decide).
+ * A readable list that describes more blocks than the volume has is CB_ECORRUPT: the
+ * objects end before the volume the backup saw (a backup whose metadata lost an object, or
+ * a writer that recorded no lengths), and restoring them would silently truncate it.
+ */
+int cb__rsha_load(cb_rsha *h, cb_store *store, const cb_chain *chain, cb_error *err);
 void cb__rsha_dispose(cb_rsha *h);
 
 /* 1 if every range of the task starts and ends on a sha block boundary (or the volume's
