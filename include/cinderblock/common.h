@@ -42,6 +42,8 @@ typedef enum cb_status {
     CB_EAUTH = -11,    /* authentication or authorisation refused */
     CB_ENOMEM = -12,   /* allocation failed */
     CB_EINUSE = -13,   /* refused because something depends on it */
+    CB_ELOCKED = -14,  /* a lock held by another command is in the way */
+    CB_ESOURCE = -15,  /* the volume being backed up could not be read, or changed */
     CB_ITEROVER = -31  /* not an error: an iteration is finished */
 } cb_status;
 

@@ -47,10 +47,30 @@ typedef struct cb_reader cb_reader;
 #define CB_WRITE_DEFER_SYNC (1u << 0)
 
 /**
+ * open_writer flag: create only. cb_writer_close() fails with CB_EEXISTS, and leaves the
+ * existing object as it was, when an object of that name already exists; of two writers
+ * racing for one name, at most one succeeds (posix: the file is linked in without
+ * replacing; Swift and S3: `If-None-Match: *`). A store that cannot promise this fails with
+ * CB_ENOTSUPP: at open when it never can, at close when the server turns out not to honour
+ * the condition (Swift's s3api answers 501) - the object is then not written.
+ */
+#define CB_WRITE_EXCLUSIVE (1u << 1)
+
+/**
  * Called once per listed name. `name` is borrowed for the duration of the call.
  * @return 0 to go on; any other value stops the listing and is returned by it.
  */
 typedef int (*cb_list_fn)(const char *name, void *payload);
+
+/** One listed object, with what the listing tells about it. Borrowed for the call. */
+typedef struct cb_entry {
+    const char *name;
+    int64_t size;  /* bytes stored, or -1 when the store's listing does not say */
+    int64_t mtime; /* last change, seconds since the epoch (UTC), or -1 when unknown */
+} cb_entry;
+
+/** Called once per listed object; the same contract as cb_list_fn. */
+typedef int (*cb_entry_fn)(const cb_entry *entry, void *payload);
 
 /** Reads a setting (environment variable) for a store; NULL when unset. */
 typedef const char *(*cb_getenv_fn)(const char *name, void *payload);
@@ -122,6 +142,18 @@ CB_EXTERN int cb_store_list(cb_store *store,
                             cb_error *err);
 
 /**
+ * Like cb_store_list(), with each object's size and age where the store's listing carries
+ * them (Cinder's get_container_entries). Stores without the operation report -1 for both.
+ */
+CB_EXTERN int cb_store_list_entries(cb_store *store,
+                                    const char *container,
+                                    const char *prefix,
+                                    unsigned int flags,
+                                    cb_entry_fn fn,
+                                    void *payload,
+                                    cb_error *err);
+
+/**
  * Call `fn` for every container the store can enumerate (CB_ENOTSUPP if it cannot).
  */
 CB_EXTERN int cb_store_list_containers(
@@ -190,6 +222,15 @@ CB_EXTERN int cb_store_get_extra_metadata(
  */
 CB_EXTERN int
 cb_store_sync(cb_store *store, const char *container, unsigned int flags, cb_error *err);
+
+/**
+ * The store's home container: where cinderblock keeps what belongs to the store rather than
+ * to one backup (locks, records of backups in progress), under names that start with
+ * "cinderblock/" and so never match a backup prefix. posix: the root (""); Swift, S3: the
+ * container or bucket of the URL.
+ * @param out  a new string the caller frees with free()
+ */
+CB_EXTERN int cb_store_home_container(cb_store *store, char **out, cb_error *err);
 
 /** Check the store's configuration and reachability (Cinder's check_for_setup_error). */
 CB_EXTERN int cb_store_check(cb_store *store, cb_error *err);

@@ -53,8 +53,14 @@ int cb__objread_run(cb_objread *r,
 
     if ((rc = objread_decoder(r, o->compression, &dec, err)) < 0 ||
         (rc = cb_decoder_begin(dec, max_out, o->name, err)) < 0 ||
-        (rc = cb_store_open_reader(store, container, o->name, extra_json, 0, &rd, err)) < 0)
+        (rc = cb_store_open_reader(store, container, o->name, extra_json, 0, &rd, err)) < 0) {
+        if (rc == CB_ENOTFOUND) { /* the metadata names it: a missing object is damage */
+            cb_error_clear(err);
+            rc = cb_error_set(err, CB_ECORRUPT, "object '%s' is missing from container '%s'",
+                              o->name, container);
+        }
         goto done;
+    }
     for (;;) {
         size_t n;
         if ((tick != NULL && (rc = tick(tick_arg, err)) < 0) ||

@@ -82,10 +82,10 @@ int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return cb_error_set_sys(err, CB_EIO, errno, "reading volume '%s' at offset %llu",
+            return cb_error_set_sys(err, CB_ESOURCE, errno, "reading volume '%s' at offset %llu",
                                     v->path, (unsigned long long)off);
         if (n == 0)
-            return cb_error_set(err, CB_EIO,
+            return cb_error_set(err, CB_ESOURCE,
                                 "volume '%s' ended at offset %llu: it shrank during the backup",
                                 v->path, (unsigned long long)off);
         p += n;

@@ -53,6 +53,7 @@ typedef struct posix_writer {
     int committed;
     int anon;       /* O_TMPFILE: the file has no name until close links it in */
     int defer_sync; /* CB_WRITE_DEFER_SYNC: durable at the next posix_sync, not at close */
+    int exclusive;  /* CB_WRITE_EXCLUSIVE: never replace an existing object */
     cb_dio out;     /* the data on its way to the file */
     uint64_t pos;   /* bytes written so far */
 } posix_writer;
@@ -307,20 +308,33 @@ static int posix_writer_write(cb_writer *base, const void *buf, size_t len, cb_e
 
 static int posix_tmp_name(posix_writer *w, cb_error *err);
 
+/* A named temporary file into place without replacing anything: link() fails on an existing
+ * name, atomically, on every file system (renameat2's RENAME_NOREPLACE is not on all). */
+static int posix_publish_new(posix_writer *w)
+{
+    if (linkat(w->dirfd, w->tmp, w->dirfd, w->leaf, 0) < 0)
+        return -errno;
+    unlinkat(w->dirfd, w->tmp, 0);
+    return 0;
+}
+
 /* Give the finished file its name. A nameless (O_TMPFILE) file is linked in; an existing
- * object is replaced through a temporary name and rename(), which is atomic. */
+ * object is replaced through a temporary name and rename(), which is atomic - unless the
+ * writer is exclusive, when an existing name is -EEXIST. */
 static int posix_publish(posix_writer *w, int fd, cb_error *err)
 {
     char proc[64];
     if (!w->anon)
-        return renameat(w->dirfd, w->tmp, w->dirfd, w->leaf) < 0 ? -errno : 0;
+        return w->exclusive                                        ? posix_publish_new(w)
+               : renameat(w->dirfd, w->tmp, w->dirfd, w->leaf) < 0 ? -errno
+                                                                   : 0;
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
     if (linkat(AT_FDCWD, proc, w->dirfd, w->leaf, AT_SYMLINK_FOLLOW) == 0)
         return 0;
     /* without /proc, AT_EMPTY_PATH does the same for a process allowed to use it */
     if (errno == ENOENT && linkat(fd, "", w->dirfd, w->leaf, AT_EMPTY_PATH) == 0)
         return 0;
-    if (errno != EEXIST)
+    if (errno != EEXIST || w->exclusive)
         return -errno;
     int rc = posix_tmp_name(w, err);
     if (rc < 0)
@@ -350,6 +364,8 @@ static int posix_writer_close(cb_writer *base, cb_error *err)
     rc = posix_publish(w, fd, err);
     if (close(fd) < 0 && rc == 0)
         return cb_error_set_sys(err, CB_EIO, errno, "closing object '%s'", w->display);
+    if (rc == -EEXIST && w->exclusive)
+        return cb_error_set(err, CB_EEXISTS, "object '%s' already exists", w->display);
     if (rc < 0)
         return err->code
                    ? rc
@@ -463,6 +479,7 @@ static int posix_open_writer(void *state,
         return CB_ENOMEM;
     w->base.ops = &posix_writer_ops;
     w->defer_sync = (flags & CB_WRITE_DEFER_SYNC) != 0;
+    w->exclusive = (flags & CB_WRITE_EXCLUSIVE) != 0;
     w->dirfd = -1;
     w->fd = -1;
     if ((w->display = cb__asprintf(err, "%s/%s", container, name)) == NULL) {
@@ -621,6 +638,7 @@ done:
 typedef struct posix_walk {
     const char *prefix;
     cb_list_fn fn;
+    cb_entry_fn entry_fn; /* list_entries: called instead of fn, with size and mtime */
     void *payload;
     int files;       /* 1: report files by prefix; 0: report directories (containers) */
     const char *top; /* for messages */
@@ -648,6 +666,17 @@ static int posix_prefix_reachable(const char *rel, size_t rel_len, const char *p
     return strncmp(rel, prefix, rel_len < plen ? rel_len : plen) == 0;
 }
 
+static int posix_report_entry(posix_walk *wk, int dfd, const char *leaf, const char *name)
+{
+    struct stat sb;
+    cb_entry e = { .name = name, .size = -1, .mtime = -1 };
+    if (fstatat(dfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0; /* vanished meanwhile: no longer there to report */
+    e.size = (int64_t)sb.st_size;
+    e.mtime = (int64_t)sb.st_mtime;
+    return wk->entry_fn(&e, wk->payload);
+}
+
 static int posix_walk_dir(posix_walk *wk, int dfd, cb_buf *rel, int depth)
 {
     int rc = 0;
@@ -672,7 +701,8 @@ static int posix_walk_dir(posix_walk *wk, int dfd, cb_buf *rel, int depth)
         if ((rc = cb_buf_puts(rel, de->d_name, wk->err)) < 0)
             break;
         if (is_file && wk->files && strncmp(rel->data, wk->prefix, strlen(wk->prefix)) == 0) {
-            rc = wk->fn(rel->data, wk->payload);
+            rc = wk->entry_fn != NULL ? posix_report_entry(wk, dirfd(d), de->d_name, rel->data)
+                                      : wk->fn(rel->data, wk->payload);
         } else if (is_dir && depth < POSIX_MAX_DEPTH) {
             if (!wk->files && (rc = wk->fn(rel->data, wk->payload)) != 0)
                 break;
@@ -695,6 +725,19 @@ static int posix_walk_dir(posix_walk *wk, int dfd, cb_buf *rel, int depth)
     return rc;
 }
 
+static int posix_list_walk(posix_state *st, const char *container, posix_walk *wk, cb_error *err)
+{
+    cb_buf rel = CB_BUF_INIT;
+    int cfd, rc;
+    if ((rc = posix_open_container(st, container, 0, &cfd, err)) < 0)
+        return rc;
+    if ((rc = cb_buf_puts(&rel, "", err)) == 0)
+        rc = posix_walk_dir(wk, cfd, &rel, 0);
+    close(cfd);
+    cb_buf_dispose(&rel);
+    return rc;
+}
+
 static int posix_list(void *state,
                       const char *container,
                       const char *prefix,
@@ -703,26 +746,38 @@ static int posix_list(void *state,
                       void *payload,
                       cb_error *err)
 {
-    posix_state *st = state;
-    posix_walk wk = { prefix, fn, payload, 1, container, err };
-    cb_buf rel = CB_BUF_INIT;
-    int cfd, rc;
+    posix_walk wk = {
+        .prefix = prefix, .fn = fn, .payload = payload, .files = 1, .top = container, .err = err
+    };
     (void)flags;
+    return posix_list_walk(state, container, &wk, err);
+}
 
-    if ((rc = posix_open_container(st, container, 0, &cfd, err)) < 0)
-        return rc;
-    if ((rc = cb_buf_puts(&rel, "", err)) == 0)
-        rc = posix_walk_dir(&wk, cfd, &rel, 0);
-    close(cfd);
-    cb_buf_dispose(&rel);
-    return rc;
+static int posix_list_entries(void *state,
+                              const char *container,
+                              const char *prefix,
+                              unsigned int flags,
+                              cb_entry_fn fn,
+                              void *payload,
+                              cb_error *err)
+{
+    posix_walk wk = { .prefix = prefix,
+                      .entry_fn = fn,
+                      .payload = payload,
+                      .files = 1,
+                      .top = container,
+                      .err = err };
+    (void)flags;
+    return posix_list_walk(state, container, &wk, err);
 }
 
 static int
 posix_list_containers(void *state, unsigned int flags, cb_list_fn fn, void *payload, cb_error *err)
 {
     posix_state *st = state;
-    posix_walk wk = { "", fn, payload, 0, st->root, err };
+    posix_walk wk = {
+        .prefix = "", .fn = fn, .payload = payload, .files = 0, .top = st->root, .err = err
+    };
     cb_buf rel = CB_BUF_INIT;
     int root, rc;
     (void)flags;
@@ -751,6 +806,14 @@ static int posix_update_container_name(
                             backup_id ? backup_id : "");
     /* Cinder's default: id[0:2]/id[2:4]/id */
     *out = cb__asprintf(err, "%.2s/%.2s/%s", backup_id, backup_id + 2, backup_id);
+    return *out ? 0 : CB_ENOMEM;
+}
+
+/* The root itself: there is no container every backup shares. */
+static int posix_home_container(void *state, char **out, cb_error *err)
+{
+    (void)state;
+    *out = cb__strdup("", err);
     return *out ? 0 : CB_ENOMEM;
 }
 
@@ -802,7 +865,7 @@ static void posix_destroy(void *state)
 static const cb_store_ops posix_store_ops = {
     .version = CB_STORE_OPS_VERSION,
     .name = "posix",
-    .flags = CB_STORE_PARALLEL | CB_STORE_FLAT_PREFIX,
+    .flags = CB_STORE_PARALLEL | CB_STORE_FLAT_PREFIX | CB_STORE_EXCLUSIVE,
     .cinder_driver = "cinder.backup.drivers.posix.PosixBackupDriver",
     .default_object_size = 1999994880ULL, /* 61035 * 32768, Cinder's backup_file_size */
     .default_sha_block = 32768,
@@ -816,6 +879,8 @@ static const cb_store_ops posix_store_ops = {
     .list_containers = posix_list_containers,
     .check = posix_check,
     .sync = posix_sync,
+    .list_entries = posix_list_entries,
+    .home_container = posix_home_container,
 };
 
 int cb__posix_store_ctor(const char *location,

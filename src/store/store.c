@@ -196,6 +196,42 @@ int cb_store_list(cb_store *s,
     return store_result(s, "list", rc, err);
 }
 
+/* A store without list_entries: its names, with nothing known about them. */
+typedef struct store_names {
+    cb_entry_fn fn;
+    void *payload;
+} store_names;
+
+static int store_name_entry(const char *name, void *payload)
+{
+    store_names *n = payload;
+    cb_entry e = { .name = name, .size = -1, .mtime = -1 };
+    return n->fn(&e, n->payload);
+}
+
+int cb_store_list_entries(cb_store *s,
+                          const char *container,
+                          const char *prefix,
+                          unsigned int flags,
+                          cb_entry_fn fn,
+                          void *payload,
+                          cb_error *err)
+{
+    int rc;
+    if ((rc = store_check_name("container", container, err)) < 0)
+        return rc;
+    if (s->ops->list_entries == NULL) {
+        store_names n = { fn, payload };
+        return cb_store_list(s, container, prefix, flags, store_name_entry, &n, err);
+    }
+    store_lock(s);
+    rc = s->ops->list_entries(s->state, container, prefix ? prefix : "", flags, fn, payload, err);
+    store_unlock(s);
+    if (rc > 0)
+        return rc;
+    return store_result(s, "list_entries", rc, err);
+}
+
 int cb_store_list_containers(
     cb_store *s, unsigned int flags, cb_list_fn fn, void *payload, cb_error *err)
 {
@@ -225,6 +261,10 @@ int cb_store_open_writer(cb_store *s,
         return rc;
     if (name[0] == '\0')
         return cb_error_set(err, CB_EINVAL, "empty object name");
+    /* a store that predates the flag would silently overwrite: refuse instead */
+    if ((flags & CB_WRITE_EXCLUSIVE) && !(s->ops->flags & CB_STORE_EXCLUSIVE))
+        return cb_error_set(err, CB_ENOTSUPP, "%s store cannot create '%s' exclusively",
+                            s->info.name, name);
     store_lock(s);
     rc = s->ops->open_writer(s->state, container, name, extra_metadata, flags, out, err);
     store_unlock(s);
@@ -355,6 +395,21 @@ int cb_store_update_container_name(
         return cb_error_set(err, CB_EINVAL, "%s store needs a container name", s->info.name);
     *out = cb__strdup(container, err);
     return *out ? 0 : CB_ENOMEM;
+}
+
+int cb_store_home_container(cb_store *s, char **out, cb_error *err)
+{
+    int rc;
+    *out = NULL;
+    if (s->ops->home_container == NULL)
+        return cb_store_update_container_name(s, "00000000-0000-0000-0000-000000000000", NULL, out,
+                                              err);
+    store_lock(s);
+    rc = s->ops->home_container(s->state, out, err);
+    store_unlock(s);
+    if (rc == 0 && *out == NULL)
+        rc = cb_error_set(err, CB_ERROR, "%s store named no home container", s->info.name);
+    return store_result(s, "home_container", rc, err);
 }
 
 int cb_store_get_extra_metadata(

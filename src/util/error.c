@@ -80,6 +80,10 @@ const char *cb_status_name(int code)
         return "CB_ENOMEM";
     case CB_EINUSE:
         return "CB_EINUSE";
+    case CB_ELOCKED:
+        return "CB_ELOCKED";
+    case CB_ESOURCE:
+        return "CB_ESOURCE";
     case CB_ITEROVER:
         return "CB_ITEROVER";
     }

@@ -35,13 +35,13 @@ done
 [ "$(objects_under "$WORK/store")" -eq 0 ] || fail "objects left after refused containers"
 
 # a store that is not there, a store URL of an unknown kind
-expect_fail 1 "cannot open store root '$WORK/nostore'" "$CB" --store "$WORK/nostore" list
+expect_fail 10 "cannot open store root '$WORK/nostore'" "$CB" --store "$WORK/nostore" list
 expect_fail 1 "unknown store type 'ftp'" "$CB" --store ftp:x list
 
 # unknown backups
-expect_fail 1 "backup 01234567-89ab-4def-8123-456789abcdef not found" \
+expect_fail 10 "backup 01234567-89ab-4def-8123-456789abcdef not found" \
     "$CB" restore 01234567-89ab-4def-8123-456789abcdef "$WORK/t"
-expect_fail 1 "backup 01234567-89ab-4def-8123-456789abcdef not found" \
+expect_fail 10 "backup 01234567-89ab-4def-8123-456789abcdef not found" \
     "$CB" delete 01234567-89ab-4def-8123-456789abcdef
 expect_fail 1 "backup id 'xyz' is not a UUID" "$CB" show xyz
 [ ! -e "$WORK/t" ] || fail "a failed restore created its target"
@@ -54,8 +54,8 @@ prefix=$(basename "$meta" _metadata)
 cp "$meta" "$WORK/meta.good"
 echo precious >"$WORK/target"
 
-restore_must_fail() { # TEXT: the restore fails saying TEXT; the target is untouched
-    expect_fail 1 "$1" "$CB" restore "$id" "$WORK/target"
+restore_must_fail() { # TEXT: the restore fails (damage: 13) saying TEXT; the target is untouched
+    expect_fail 13 "$1" "$CB" restore "$id" "$WORK/target"
     [ "$(cat "$WORK/target")" = precious ] || fail "a failed restore changed the target"
     cp "$WORK/meta.good" "$meta"
 }
@@ -81,19 +81,19 @@ b = bytearray(open(p, 'rb').read())
 b[len(b) // 2] ^= 0x10
 open(p, 'wb').write(b)
 " "$obj"
-expect_fail 1 "$prefix-00002" "$CB" restore "$id" "$WORK/target"
+expect_fail 13 "$prefix-00002" "$CB" restore "$id" "$WORK/target"
 cp "$WORK/obj.good" "$obj"
 # a truncated object
 head -c 1000 "$WORK/obj.good" >"$obj"
-expect_fail 1 "$prefix-00002" "$CB" restore "$id" "$WORK/target"
+expect_fail 13 "$prefix-00002" "$CB" restore "$id" "$WORK/target"
 # a missing object
 rm "$obj"
-expect_fail 1 "object '$prefix-00002' is in its metadata but not in container" \
+expect_fail 13 "object '$prefix-00002' is in its metadata but not in container" \
     "$CB" restore "$id" "$WORK/target"
 # an extra object under the prefix (Cinder refuses it too)
 cp "$WORK/obj.good" "$obj"
 cp "$WORK/obj.good" "$dir/$prefix-00099"
-expect_fail 1 "holds object '$prefix-00099' under the backup's prefix" \
+expect_fail 13 "holds object '$prefix-00099' under the backup's prefix" \
     "$CB" restore "$id" "$WORK/target"
 rm "$dir/$prefix-00099"
 [ "$(cat "$WORK/target")" = precious ] || fail "a failed restore changed the target"
@@ -137,7 +137,7 @@ p = sys.argv[1]
 b = bytearray(open(p, 'rb').read())
 b[len(b) // 2] ^= 0x01
 open(p, 'wb').write(b)" "$obj20"
-    expect_fail 1 "is damaged" "$CB" restore "$id20" "$loop3" --threads 32
+    expect_fail 13 "is damaged" "$CB" restore "$id20" "$loop3" --threads 32
     python3 -c "
 import sys
 d = open(sys.argv[1], 'rb').read()

@@ -58,5 +58,5 @@ before=$(objects_under "$STORE")
 after=$(objects_under "$STORE")
 want=$(( (size + 4194303) / 4194304 + 2 )) # data objects, _sha256file, _metadata
 [ $((before - after)) -eq "$want" ] || fail "delete removed $((before - after)) objects, expected $want"
-expect_fail 1 "not found" "$CB" show "$id2"
+expect_fail 10 "not found" "$CB" show "$id2"
 echo "ok"

@@ -60,15 +60,16 @@ use_s3() {
     unset ST_AUTH ST_USER ST_KEY
 }
 
-# expect_fail TEXT CMD...: CMD exits 1 and says TEXT on stderr (in $T/err; stdout in $T/out)
+# expect_fail CODE TEXT CMD...: CMD exits CODE and says TEXT on stderr (in $T/err; stdout in
+# $T/out)
 expect_fail() {
-    local text=$1 got
-    shift
+    local want=$1 text=$2 got
+    shift 2
     set +e
     "$@" >"$T/out" 2>"$T/err"
     got=$?
     set -e
-    [ "$got" -eq 1 ] || fail "'$*' exited $got, expected 1; stderr: $(cat "$T/err")"
+    [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want; stderr: $(cat "$T/err")"
     grep -qF -- "$text" "$T/err" || fail "'$*' did not say '$text'; stderr: $(cat "$T/err")"
     [ "$(grep -c 'error' "$T/err")" -eq 1 ] || fail "'$*': not one error line: $(cat "$T/err")"
 }

@@ -98,26 +98,26 @@ proxy() {
 )
 
 # ---- 4. wrong credentials: one clear error, nothing written ----
-(use_tempauth && ST_KEY=Wr0ngKey-4711 expect_fail \
+(use_tempauth && ST_KEY=Wr0ngKey-4711 expect_fail 12 \
     "swift store: authentication refused (HTTP 401) for tempauth user 'test:tester'" \
     "$CB" --store swift://fail-auth-$RUN backup "$T/vol")
-(use_keystone && OS_PASSWORD=Wr0ngPass-4711 expect_fail \
+(use_keystone && OS_PASSWORD=Wr0ngPass-4711 expect_fail 12 \
     "swift store: authentication refused (HTTP 401) for Keystone user 'demo'" \
     "$CB" --store swift://fail-auth-$RUN backup "$T/vol")
-(use_s3 && AWS_SECRET_ACCESS_KEY=Wr0ngSecret-4711 expect_fail \
+(use_s3 && AWS_SECRET_ACCESS_KEY=Wr0ngSecret-4711 expect_fail 12 \
     "HTTP 403 (permission denied): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY" \
     "$CB" --store s3://fail-auth-$RUN backup "$T/vol")
 [ -z "$(st_list fail-auth-$RUN)" ] || fail "refused credentials still wrote: $(st_list fail-auth-$RUN)"
 note "wrong password/key (tempauth, Keystone, S3): one clear error each, nothing written"
 
 # ---- 5. a missing container with creation disabled ----
-(use_tempauth && expect_fail \
+(use_tempauth && expect_fail 10 \
     "swift store: container 'fail-nocreate-$RUN' does not exist and creating containers is disabled" \
     "$CB" --store swift://fail-nocreate-$RUN --no-create-container backup "$T/vol")
-(use_keystone && expect_fail \
+(use_keystone && expect_fail 10 \
     "swift store: container 'fail-nocreate-$RUN' does not exist and creating containers is disabled" \
     "$CB" --store swift://fail-nocreate-$RUN --no-create-container backup "$T/vol")
-(use_s3 && expect_fail \
+(use_s3 && expect_fail 10 \
     "s3 store: bucket 'fail-nocreate-$RUN' does not exist and creating containers is disabled" \
     "$CB" --store s3://fail-nocreate-$RUN --no-create-container backup "$T/vol")
 [ -z "$(st_list fail-nocreate-$RUN)" ] || fail "the container was created after all"
@@ -127,10 +127,10 @@ note "unknown container, --no-create-container (swift x2, S3): one clear error e
 (use_tempauth && "$CB" --store swift://fail-ro-$RUN check >/dev/null &&
     "$CB" -q --store swift://fail-ro-$RUN backup "$T/vol" --object-size 1M >/dev/null)
 # (the container exists, with one good backup)
-(use_tempauth && ST_USER=$SWIFT_RO_USER ST_KEY=$SWIFT_RO_KEY expect_fail \
+(use_tempauth && ST_USER=$SWIFT_RO_USER ST_KEY=$SWIFT_RO_KEY expect_fail 12 \
     "HTTP 403 (permission denied)" \
     "$CB" --store swift://fail-ro-$RUN backup "$T/vol" --object-size 1M)
-(use_s3 && AWS_ACCESS_KEY_ID=$SWIFT_RO_USER AWS_SECRET_ACCESS_KEY=$SWIFT_RO_KEY expect_fail \
+(use_s3 && AWS_ACCESS_KEY_ID=$SWIFT_RO_USER AWS_SECRET_ACCESS_KEY=$SWIFT_RO_KEY expect_fail 12 \
     "HTTP 403 (permission denied): AccessDenied" \
     "$CB" --store s3://fail-ro-$RUN backup "$T/vol" --object-size 1M)
 [ "$(st_list fail-ro-$RUN | metadata_count /dev/stdin)" -eq 1 ] ||
@@ -138,7 +138,7 @@ note "unknown container, --no-create-container (swift x2, S3): one clear error e
 (
     use_keystone
     "$CB" -q --store swift://fail-ro-$RUN backup "$T/vol" --object-size 1M >/dev/null
-    OS_USERNAME=$KEYSTONE_READER_USERNAME OS_PASSWORD=$KEYSTONE_READER_PASSWORD expect_fail \
+    OS_USERNAME=$KEYSTONE_READER_USERNAME OS_PASSWORD=$KEYSTONE_READER_PASSWORD expect_fail 12 \
         "HTTP 403 (permission denied)" "$CB" --store swift://fail-ro-$RUN backup "$T/vol" --object-size 1M
     # the reader can still list and restore
     OS_USERNAME=$KEYSTONE_READER_USERNAME OS_PASSWORD=$KEYSTONE_READER_PASSWORD \
@@ -159,7 +159,7 @@ for kind in swift s3; do
         [ -n "$victim" ] || fail "$kind: no object -00002 in $(st_list fail-alter-$kind-$RUN)"
         head -c 1000 /dev/urandom >"$T/junk"
         st_put fail-alter-$kind-$RUN "$victim" "$T/junk"
-        expect_fail "${victim##*/}" "$CB" --store $kind://fail-alter-$kind-$RUN restore "$id" "$T/alt-$kind"
+        expect_fail 13 "${victim##*/}" "$CB" --store $kind://fail-alter-$kind-$RUN restore "$id" "$T/alt-$kind"
         [ ! -e "$T/alt-$kind" ] || fail "$kind: a failed restore left its target"
     )
 done

@@ -6,9 +6,9 @@
 #include "testutil.h"
 
 static const int docs_codes[] = {
-    CB_OK,     CB_ERROR, CB_ENOTFOUND, CB_EEXISTS,   CB_EIO,
-    CB_ENET,   CB_EHTTP, CB_ECORRUPT,  CB_ECANCELED, CB_ENOTSUPP,
-    CB_EINVAL, CB_EAUTH, CB_ENOMEM,    CB_EINUSE,    CB_ITEROVER,
+    CB_OK,     CB_ERROR,    CB_ENOTFOUND, CB_EEXISTS,  CB_EIO,      CB_ENET,
+    CB_EHTTP,  CB_ECORRUPT, CB_ECANCELED, CB_ENOTSUPP, CB_EINVAL,   CB_EAUTH,
+    CB_ENOMEM, CB_EINUSE,   CB_ELOCKED,   CB_ESOURCE,  CB_ITEROVER,
 };
 
 static void test_docs__errors_table_matches_enum(void **state)

@@ -183,9 +183,31 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+int cli_exit_code(int status)
+{
+    switch (status) {
+    case CB_OK:
+        return CLI_EXIT_OK;
+    case CB_ESOURCE:
+        return CLI_EXIT_SOURCE;
+    case CB_ENOTFOUND:
+        return CLI_EXIT_NOTFOUND;
+    case CB_ELOCKED:
+        return CLI_EXIT_LOCKED;
+    case CB_EAUTH:
+        return CLI_EXIT_AUTH;
+    case CB_ECORRUPT:
+        return CLI_EXIT_DAMAGE;
+    case CB_ECANCELED:
+        return CLI_EXIT_INTERRUPTED;
+    default:
+        return CLI_EXIT_FAIL;
+    }
+}
+
 int cli_fail(cli *c, const cb_error *err)
 {
-    int code = err->code == CB_ECANCELED ? CLI_EXIT_INTERRUPTED : CLI_EXIT_FAIL;
+    int code = cli_exit_code(err->code ? err->code : CB_ERROR);
     if (c->json) {
         printf("{\"error\": {\"code\": ");
         cli_json_string(stdout, cb_status_name(err->code));

@@ -8,12 +8,22 @@
 
 #include <cinderblock/cb.h>
 
+/* Exit codes (docs/cinderblock.1.md, EXIT STATUS; restic's where they overlap). Scripts
+ * must treat any code not listed as a failure. */
 enum {
     CLI_EXIT_OK = 0,
     CLI_EXIT_FAIL = 1,
     CLI_EXIT_USAGE = 2,
+    CLI_EXIT_SOURCE = 3,    /* the volume could not be read (or changed) during a backup */
+    CLI_EXIT_NOTFOUND = 10, /* the store, a container or a backup does not exist */
+    CLI_EXIT_LOCKED = 11,   /* a lock could not be taken */
+    CLI_EXIT_AUTH = 12,     /* authentication failed */
+    CLI_EXIT_DAMAGE = 13,   /* verification found damage */
     CLI_EXIT_INTERRUPTED = 130,
 };
+
+/* The exit code for a library status. */
+int cli_exit_code(int status);
 
 typedef struct cli {
     const char *prog;

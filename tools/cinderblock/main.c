@@ -36,7 +36,9 @@ static const char main_usage[] =
     "  --help                     this text; COMMAND --help: the command's own\n"
     "  --version                  print the version\n"
     "\n"
-    "Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.\n";
+    "Exit status: 0 success, 1 failure, 2 usage error, 3 the volume could not be read,\n"
+    "10 no such store or backup, 11 locked, 12 authentication failed, 13 damage found,\n"
+    "130 interrupted; any other status is a failure too.\n";
 
 typedef struct command {
     const char *name;

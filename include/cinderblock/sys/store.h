@@ -33,6 +33,7 @@ extern "C" {
 /* capability flags in cb_store_ops.flags */
 #define CB_STORE_PARALLEL (1u << 0)    /* ops may run concurrently on one state */
 #define CB_STORE_FLAT_PREFIX (1u << 1) /* posix-style object name prefixes (no '/') */
+#define CB_STORE_EXCLUSIVE (1u << 2)   /* open_writer honours CB_WRITE_EXCLUSIVE */
 
 typedef struct cb_writer_ops {
     int (*write)(cb_writer *w, const void *buf, size_t len, cb_error *err);
@@ -115,6 +116,16 @@ typedef struct cb_store_ops {
                 const char *container,
                 unsigned int flags,
                 cb_error *err); /* [success: writes are durable at close] */
+    int (*list_entries)(void *state,
+                        const char *container,
+                        const char *prefix,
+                        unsigned int flags,
+                        cb_entry_fn fn,
+                        void *payload,
+                        cb_error *err); /* [list, with size and mtime -1] */
+    int (*home_container)(void *state,
+                          char **out,
+                          cb_error *err); /* [update_container_name(nil UUID, NULL)] */
 } cb_store_ops;
 
 /**
