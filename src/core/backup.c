@@ -146,6 +146,13 @@ static int bk_write_metadata(cb_bk *b, cb_error *err)
     if ((rc = cb_store_sync(b->store, b->container, 0, err)) < 0 ||
         (rc = cb__meta_write(&b->meta, &text, &len, err)) < 0)
         return rc;
+    if (len > CB_META_MAX) { /* the bounds above should make this impossible */
+        free(text);
+        return cb_error_set(err, CB_ERROR,
+                            "the metadata of backup %s takes %zu bytes, more than a restore "
+                            "reads (%zu)",
+                            b->backup_id, len, CB_META_MAX);
+    }
     if ((name = cb__name_metadata(b->prefix, err)) == NULL)
         rc = CB_ENOMEM;
     else
@@ -193,10 +200,35 @@ static int bk_prepare(cb_bk *b, cb_error *err)
     return b->prefix ? 0 : CB_ENOMEM;
 }
 
+/* A full backup's metadata is bounded before anything is stored: refused, naming an object
+ * size that fits, when it would be larger than a restore reads. (An incremental's object
+ * count is known only as its runs are found: cb__bk_meta_add stops it then.) */
+static int bk_meta_fits(const cb_bk *b, cb_error *err)
+{
+    uint64_t n = (b->vol.size + b->object_size - 1) / b->object_size, digits = 5;
+    for (uint64_t k = 100000; k <= n; k *= 10)
+        digits++;
+    size_t comp = strlen(b->comp_name) > 4 ? strlen(b->comp_name) : 4; /* or "none" */
+    size_t entry = cb__meta_entry_bound(strlen(b->prefix) + 1 + (size_t)digits, comp);
+    size_t head = cb__meta_head_bound(&b->meta);
+    if (b->parent.n > 0 || (head < CB_META_MAX && n <= (CB_META_MAX - head) / entry))
+        return 0;
+    uint64_t most = head < CB_META_MAX ? (CB_META_MAX - head) / entry : 1;
+    uint64_t fit = (b->vol.size + (most ? most : 1) - 1) / (most ? most : 1);
+    fit = (fit + b->sha_block - 1) / b->sha_block * b->sha_block;
+    return cb_error_set(err, CB_EINVAL,
+                        "a backup of %llu bytes in objects of %llu bytes needs %llu objects, "
+                        "more than the %zu MiB of metadata a restore reads can list: use "
+                        "--object-size %llu or more",
+                        (unsigned long long)b->vol.size, (unsigned long long)b->object_size,
+                        (unsigned long long)n, CB_META_MAX >> 20, (unsigned long long)fit);
+}
+
 static int bk_run(cb_bk *b, cb_error *err)
 {
     int rc;
-    if ((rc = bk_prepare(b, err)) < 0 || (rc = bk_meta_begin(b, err)) < 0)
+    if ((rc = bk_prepare(b, err)) < 0 || (rc = bk_meta_begin(b, err)) < 0 ||
+        (rc = bk_meta_fits(b, err)) < 0)
         return rc;
     if ((rc = cb__bk_io_init(b, &b->io, err)) < 0)
         return rc;
@@ -207,7 +239,9 @@ static int bk_run(cb_bk *b, cb_error *err)
                          : cb__pl_run(b, CB_PL_FULL, cb__bk_commit_full, err);
     if (rc < 0)
         return rc;
-    if ((rc = bk_sha_end(b, err)) < 0 || (rc = cb__bk_tick(b, err)) < 0)
+    /* what was read must be one volume: same size, same file, from start to end */
+    if ((rc = cb__volume_recheck(&b->vol, err)) < 0 || (rc = bk_sha_end(b, err)) < 0 ||
+        (rc = cb__bk_tick(b, err)) < 0)
         return rc;
     return bk_write_metadata(b, err);
 }

@@ -44,6 +44,7 @@ typedef struct cb_bk {
     cb_bk_io io;           /* the committer's own */
     struct cb_pl *pl;      /* the pipeline running this backup */
     cb_meta meta;          /* the document being built */
+    size_t meta_bytes;     /* an upper bound of its object entries' size */
     cb_writer *sha_writer; /* <prefix>_sha256file, streamed while the data is read */
     cb_pyjson sha_json;
     int started; /* something may exist under the prefix: clean up on failure */
@@ -72,6 +73,16 @@ typedef int (*cb_bk_tick_fn)(void *arg, cb_error *err);
  */
 int cb__bk_write_object(
     const cb_bk *b, cb_bk_io *io, cb_bk_obj *o, cb_bk_tick_fn tick, void *tick_arg, cb_error *err);
+
+/* Add an object entry to the metadata: CB_EINVAL once the document would grow past what a
+ * restore reads (CB_META_MAX), so that no backup is committed that cannot be restored. */
+int cb__bk_meta_add(cb_bk *b,
+                    const char *name,
+                    uint64_t off,
+                    uint64_t len,
+                    const char *comp,
+                    const unsigned char md5[16],
+                    cb_error *err);
 
 /* Record a stored object in the metadata and the progress; in object order. */
 int cb__bk_record(cb_bk *b, const cb_bk_obj *o, cb_error *err);

@@ -178,11 +178,29 @@ int cb__bk_write_object(
     return rc;
 }
 
+int cb__bk_meta_add(cb_bk *b,
+                    const char *name,
+                    uint64_t off,
+                    uint64_t len,
+                    const char *comp,
+                    const unsigned char md5[16],
+                    cb_error *err)
+{
+    b->meta_bytes += cb__meta_entry_bound(strlen(name), strlen(comp));
+    if (cb__meta_head_bound(&b->meta) + b->meta_bytes > CB_META_MAX)
+        return cb_error_set(err, CB_EINVAL,
+                            "backup %s needs more than %zu objects: their list would not fit "
+                            "in the %zu MiB of metadata a restore reads (take a full backup, "
+                            "or use a larger --object-size)",
+                            b->backup_id, b->meta.n_objects, CB_META_MAX >> 20);
+    return cb__meta_add_object(&b->meta, name, off, len, comp, md5, err);
+}
+
 int cb__bk_record(cb_bk *b, const cb_bk_obj *o, cb_error *err)
 {
     b->progress.objects_done++;
     b->progress.bytes_stored += o->stored;
-    return cb__meta_add_object(&b->meta, o->name, o->off, o->len, o->comp, o->md5, err);
+    return cb__bk_meta_add(b, o->name, o->off, o->len, o->comp, o->md5, err);
 }
 
 /* Zeros in independent pieces (zlib, bz2): every full piece compresses to the same bytes,
@@ -271,7 +289,7 @@ int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, c
         goto done;
     b->progress.objects_done++;
     b->progress.bytes_stored += stored;
-    rc = cb__meta_add_object(&b->meta, name, off, len, comp, b->zero_md5, err);
+    rc = cb__bk_meta_add(b, name, off, len, comp, b->zero_md5, err);
 done:
     cb_writer_free(w);
     return rc;
@@ -303,7 +321,7 @@ int cb__bk_commit_full(cb_bk *b, const cb_pl_range *r, cb_error *err)
     char *name = cb__name_object(b->prefix, r->index + 1, err);
     if (name == NULL)
         return CB_ENOMEM;
-    rc = cb__meta_add_object(&b->meta, name, r->off, r->len, r->compression, r->md5, err);
+    rc = cb__bk_meta_add(b, name, r->off, r->len, r->compression, r->md5, err);
     free(name);
     b->progress.objects_done++;
     b->progress.bytes_stored += r->stored_bytes;

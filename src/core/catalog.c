@@ -6,8 +6,6 @@
 #include "catalog.h"
 #include "../util/alloc.h"
 
-#define CATALOG_MAX_META (64u << 20) /* a metadata document larger than this is not Cinder's */
-
 void cb__found_dispose(cb_found *f)
 {
     free(f->container);
@@ -170,8 +168,7 @@ int cb__catalog_read_meta(cb_store *store, const cb_found *f, cb_meta *m, cb_err
     int rc;
     if (name == NULL)
         return CB_ENOMEM;
-    if ((rc = cb_store_read_all(store, f->container, name, CATALOG_MAX_META, &json, &len, err)) ==
-        0)
+    if ((rc = cb_store_read_all(store, f->container, name, CB_META_MAX, &json, &len, err)) == 0)
         rc = cb__meta_parse(m, json, len, name, err);
     free(json);
     free(name);

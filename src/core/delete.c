@@ -61,38 +61,86 @@ typedef struct del_scan {
     size_t n;
 } del_scan;
 
-/* Delete `f` and, with cascade, its descendants first, deepest first. */
-static int del_tree(cb_store *store,
-                    const del_scan *sc,
-                    const cb_found *f,
-                    unsigned flags,
-                    int depth,
-                    cb_error *err)
+/* The index of backup `id` in the scan, or sc->n. */
+static size_t del_index(const del_scan *sc, const char *id)
 {
-    const char *id = f->parts.backup_id;
-    char list[600] = "";
-    size_t n_kids = 0;
-    int rc = 0;
-    if (depth > 10000)
-        return cb_error_set(err, CB_ECORRUPT, "backup chain loops through %s", id);
-    for (size_t i = 0; i < sc->n; i++) {
-        if (sc->parents[i] == NULL || strcmp(sc->parents[i], id) != 0)
-            continue;
-        n_kids++;
-        if (strlen(list) < 500) {
-            strcat(list, n_kids > 1 ? ", " : "");
-            strcat(list, sc->all[i].parts.backup_id);
-        }
-        if ((flags & CB_DELETE_CASCADE) &&
-            (rc = del_tree(store, sc, &sc->all[i], flags, depth + 1, err)) < 0)
-            return rc;
+    for (size_t i = 0; i < sc->n; i++)
+        if (strcmp(sc->all[i].parts.backup_id, id) == 0)
+            return i;
+    return sc->n;
+}
+
+/*
+ * The backups that depend on `root`, breadth first, each once: the parent links come from
+ * metadata anybody could have written, and a loop among them must neither recurse without
+ * end nor delete a backup twice. order[0] is root; every backup comes after its parent.
+ */
+static int
+del_descendants(const del_scan *sc, size_t root, size_t **out, size_t *n_out, cb_error *err)
+{
+    size_t *order = cb__calloc(sc->n + 1, sizeof(*order), err);
+    unsigned char *seen = cb__calloc(sc->n + 1, 1, err);
+    size_t n = 0;
+    if (order == NULL || seen == NULL) {
+        free(order);
+        free(seen);
+        return CB_ENOMEM;
     }
-    if (n_kids > 0 && !(flags & CB_DELETE_CASCADE))
-        return cb_error_set(err, CB_EINUSE,
-                            "backup %s has %zu incremental backup(s) depending on it (%s); "
-                            "delete them first or use --cascade",
-                            id, n_kids, list);
-    return cb__delete_prefix(store, f->container, f->prefix, err);
+    order[n++] = root;
+    seen[root] = 1;
+    for (size_t head = 0; head < n; head++) {
+        const char *id = sc->all[order[head]].parts.backup_id;
+        for (size_t i = 0; i < sc->n; i++)
+            if (!seen[i] && sc->parents[i] != NULL && strcmp(sc->parents[i], id) == 0) {
+                seen[i] = 1;
+                order[n++] = i;
+            }
+    }
+    free(seen);
+    *out = order;
+    *n_out = n;
+    return 0;
+}
+
+/* Refuse to delete a backup others depend on, naming (some of) them. */
+static int
+del_refuse(const del_scan *sc, const char *id, const size_t *order, size_t n, cb_error *err)
+{
+    char list[600] = "";
+    size_t kids = 0;
+    for (size_t k = 1; k < n; k++) {
+        const cb_found *f = &sc->all[order[k]];
+        if (strcmp(sc->parents[order[k]], id) != 0)
+            continue;
+        kids++;
+        if (strlen(list) < 500) {
+            strcat(list, kids > 1 ? ", " : "");
+            strcat(list, f->parts.backup_id);
+        }
+    }
+    return cb_error_set(err, CB_EINUSE,
+                        "backup %s has %zu incremental backup(s) depending on it (%s); delete "
+                        "them first or use --cascade",
+                        id, kids, list);
+}
+
+/* Delete `target` and, with cascade, every backup that depends on it, children first (the
+ * reverse of the walk down), so that no remaining backup ever lacks its parent. */
+static int
+del_tree(cb_store *store, const del_scan *sc, const cb_found *target, unsigned flags, cb_error *err)
+{
+    size_t root = del_index(sc, target->parts.backup_id), *order = NULL, n = 0;
+    int rc;
+    if (root == sc->n) /* gone from the listing meanwhile: nothing depends on it that we see */
+        return cb__delete_prefix(store, target->container, target->prefix, err);
+    if ((rc = del_descendants(sc, root, &order, &n, err)) < 0)
+        return rc;
+    if (n > 1 && !(flags & CB_DELETE_CASCADE))
+        rc = del_refuse(sc, target->parts.backup_id, order, n, err);
+    for (size_t k = n; rc == 0 && k-- > 0;)
+        rc = cb__delete_prefix(store, sc->all[order[k]].container, sc->all[order[k]].prefix, err);
+    free(order);
+    return rc;
 }
 
 int cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags, cb_error *err)
@@ -107,7 +155,7 @@ int cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags,
         return rc;
     if ((rc = cb__catalog_scan(store, &sc.all, &sc.n, err)) == 0 &&
         (rc = cb__catalog_parents(store, sc.all, sc.n, &sc.parents, err)) == 0)
-        rc = del_tree(store, &sc, &target, flags, 0, err);
+        rc = del_tree(store, &sc, &target, flags, err);
     cb__catalog_parents_free(sc.parents, sc.n);
     cb__catalog_free(sc.all, sc.n);
     cb__found_dispose(&target);

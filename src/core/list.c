@@ -30,47 +30,67 @@ static lst_entry *lst_by_id(lst *l, const char *id)
     return NULL;
 }
 
-static int lst_size(lst *l, lst_entry *e, cb_error *err);
-
 static int lst_parent_size(const char *parent_id, uint64_t *size_out, void *payload, cb_error *err)
 {
     lst *l = payload;
     lst_entry *p = lst_by_id(l, parent_id);
-    int rc;
     if (p == NULL)
         return cb_error_set(err, CB_ENOTFOUND, "its parent %s is not in the store", parent_id);
-    if ((rc = lst_size(l, p, err)) < 0)
-        return rc;
     if (p->problem != NULL)
         return cb_error_set(err, CB_ECORRUPT, "its parent %s: %s", parent_id, p->problem);
-    *size_out = p->size;
+    *size_out = p->size; /* lst_size computes parents first */
     return 0;
 }
 
-/* Size and chain length, memoised, parents first; failures become the entry's `problem`. */
-static int lst_size(lst *l, lst_entry *e, cb_error *err)
+/* One entry's size and chain length, once its parent's are known. */
+static void lst_size_one(lst *l, lst_entry *e)
 {
     cb_error perr = { 0 };
-    (void)err;
-    if (e->state == 2)
-        return 0;
-    if (e->state == 1) { /* reached again while computing it: the parents loop */
-        if (e->problem == NULL)
-            e->problem = strdup("its chain of parents loops");
-        return 0;
-    }
-    e->state = 1;
     lst_entry *p = e->meta_ok && e->meta.parent_id ? lst_by_id(l, e->meta.parent_id) : NULL;
-    if (p != NULL)
-        lst_size(l, p, err);
     if (e->meta_ok &&
         cb__size_compute(l->store, &e->found, &e->meta, lst_parent_size, l, &e->size, &perr) < 0 &&
         e->problem == NULL)
         e->problem = strdup(perr.msg);
     if (e->meta_ok && e->meta.parent_id != NULL && p == NULL && e->problem == NULL)
         e->problem = cb__asprintf(NULL, "its parent %s is not in the store", e->meta.parent_id);
-    e->chain = p != NULL ? p->chain + 1 : 1;
+    e->chain = p != NULL && p->state == 2 ? p->chain + 1 : 1;
     e->state = 2;
+}
+
+/*
+ * Size and chain length, memoised, parents first; failures become the entry's `problem`.
+ * Iterative: a chain may be long, and its parent links may loop (anyone can write a
+ * metadata document), so walk up to the first known entry, then compute down.
+ */
+static int lst_size(lst *l, lst_entry *e, cb_error *err)
+{
+    lst_entry **path = NULL;
+    size_t n = 0, cap = 0;
+    for (lst_entry *x = e; x != NULL && x->state == 0;) {
+        if (n == cap) {
+            size_t c = cap ? cap * 2 : 16;
+            lst_entry **v = cb__realloc(path, c * sizeof(*v), err);
+            if (v == NULL) {
+                free(path);
+                return CB_ENOMEM;
+            }
+            path = v;
+            cap = c;
+        }
+        path[n++] = x;
+        x->state = 1;
+        lst_entry *p = x->meta_ok && x->meta.parent_id ? lst_by_id(l, x->meta.parent_id) : NULL;
+        if (p != NULL && p->state == 1) { /* back on this walk: the parents loop */
+            for (size_t i = 0; i < n; i++)
+                if (path[i]->problem == NULL)
+                    path[i]->problem = strdup("its chain of parents loops");
+            break;
+        }
+        x = p;
+    }
+    while (n-- > 0)
+        lst_size_one(l, path[n]);
+    free(path);
     return 0;
 }
 

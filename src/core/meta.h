@@ -10,6 +10,11 @@
 
 #define CB_META_VERSION "1.0.0"
 
+/* The largest _metadata document cinderblock reads, and so the largest it writes: a backup
+ * whose document would not fit is refused before it stores anything. 64 MiB holds some
+ * 230,000 objects (a 2 TiB volume in Cinder's 50 MiB Swift objects needs 41,943). */
+#define CB_META_MAX ((size_t)64 << 20)
+
 typedef struct cb_meta_object {
     char *name;
     uint64_t offset;
@@ -60,6 +65,11 @@ int cb__meta_parse(cb_meta *m, const char *json, size_t len, const char *label, 
  * overlapping (sorted by offset on return).
  */
 int cb__meta_check(cb_meta *m, const char *prefix, const char *label, cb_error *err);
+
+/* Upper bounds of the bytes the document takes (as cb__meta_write writes it): one object
+ * entry, and everything but the entries. */
+size_t cb__meta_entry_bound(size_t name_len, size_t comp_len);
+size_t cb__meta_head_bound(const cb_meta *m);
 
 /* Serialise as Cinder does: sorted keys, 2-space indent, ASCII only, no trailing newline.
  * `*text_out` is malloc'ed. */

@@ -6,6 +6,7 @@
  */
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "digest.h"
 #include "meta.h"
@@ -49,6 +50,23 @@ static int meta_write_extra(cb_pyjson *j, const char *extra_json, cb_error *err)
     int rc = cb_pyjson_value(j, v, err);
     json_decref(v);
     return rc;
+}
+
+size_t cb__meta_entry_bound(size_t name_len, size_t comp_len)
+{
+    /* indent 2, sorted keys: 144 bytes of punctuation, keys and the MD5, two numbers of up
+     * to 20 digits; names and algorithms are ASCII (Cinder's grammar) */
+    return name_len + comp_len + 144 + 2 * 20;
+}
+
+size_t cb__meta_head_bound(const cb_meta *m)
+{
+    /* free text may be escaped as \uXXXX\uXXXX (12 bytes) per UTF-8 byte, at worst */
+    size_t text = 0;
+    const char *fields[] = { m->description, m->name, m->volume_meta, m->created_at };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        text += fields[i] ? strlen(fields[i]) : 0;
+    return 1024 + 12 * text + 2 * (m->extra_json ? strlen(m->extra_json) : 0);
 }
 
 int cb__meta_write(const cb_meta *m, char **text_out, size_t *len_out, cb_error *err)

@@ -24,6 +24,15 @@ static int volume_blocksize(int fd, uint64_t *size_out)
     return 0;
 }
 
+static const char *volume_kind(mode_t mode)
+{
+    return S_ISFIFO(mode)   ? "a named pipe"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISDIR(mode)  ? "a directory"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a regular file or a block device";
+}
+
 int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
 {
     struct stat sb;
@@ -31,7 +40,8 @@ int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
     v->fd = -1;
     if (path == NULL || path[0] == '\0')
         return cb_error_set(err, CB_EINVAL, "no volume given");
-    v->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a named pipe without a writer would wait forever */
+    v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (v->fd < 0)
         return cb_error_set_sys(err, CB_EIO, errno, "cannot open volume '%s'", path);
     if (fstat(v->fd, &sb) < 0) {
@@ -39,6 +49,21 @@ int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
         cb__volume_close(v);
         return cb_error_set_sys(err, CB_EIO, e, "cannot stat volume '%s'", path);
     }
+    if (!S_ISBLK(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+        const char *kind = volume_kind(sb.st_mode);
+        cb__volume_close(v);
+        return cb_error_set(err, CB_EINVAL,
+                            "volume '%s' is %s: back up a regular file or a block device", path,
+                            kind);
+    }
+    int fl = fcntl(v->fd, F_GETFL);
+    if (fl < 0 || fcntl(v->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        cb__volume_close(v);
+        return cb_error_set_sys(err, CB_EIO, e, "cannot set up volume '%s'", path);
+    }
+    v->dev = (uint64_t)sb.st_dev;
+    v->ino = (uint64_t)sb.st_ino;
     if (S_ISBLK(sb.st_mode)) {
         v->is_block = 1;
         if (volume_blocksize(v->fd, &v->size) < 0) {
@@ -46,12 +71,8 @@ int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
             cb__volume_close(v);
             return cb_error_set_sys(err, CB_EIO, e, "cannot get the size of device '%s'", path);
         }
-    } else if (S_ISREG(sb.st_mode)) {
-        v->size = (uint64_t)sb.st_size;
     } else {
-        cb__volume_close(v);
-        return cb_error_set(err, CB_EINVAL, "volume '%s' is not a regular file or a block device",
-                            path);
+        v->size = (uint64_t)sb.st_size;
     }
     char *canon = realpath(path, NULL);
     v->path = cb__strdup(path, err);
@@ -61,6 +82,38 @@ int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
         return CB_ENOMEM;
     }
     posix_fadvise(v->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return 0;
+}
+
+/* The volume's size now, through the descriptor the backup reads. */
+static int volume_size_now(const cb_volume *v, uint64_t *size_out)
+{
+    struct stat sb;
+    if (v->is_block)
+        return volume_blocksize(v->fd, size_out);
+    if (fstat(v->fd, &sb) < 0)
+        return -1;
+    *size_out = (uint64_t)sb.st_size;
+    return 0;
+}
+
+int cb__volume_recheck(const cb_volume *v, cb_error *err)
+{
+    struct stat sb;
+    uint64_t now;
+    if (volume_size_now(v, &now) < 0)
+        return cb_error_set_sys(err, CB_ESOURCE, errno, "cannot stat volume '%s'", v->path);
+    if (now != v->size)
+        return cb_error_set(err, CB_ESOURCE,
+                            "volume '%s' changed size during the backup (%llu bytes, now %llu): "
+                            "nothing was committed; back it up again (from a snapshot if it is in "
+                            "use)",
+                            v->path, (unsigned long long)v->size, (unsigned long long)now);
+    if (stat(v->path, &sb) < 0 || (uint64_t)sb.st_dev != v->dev || (uint64_t)sb.st_ino != v->ino)
+        return cb_error_set(err, CB_ESOURCE,
+                            "volume '%s' was replaced or removed during the backup: nothing was "
+                            "committed",
+                            v->path);
     return 0;
 }
 
@@ -97,15 +150,21 @@ int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb
 
 int cb__volume_next_data(const cb_volume *v, uint64_t off, uint64_t *data_out, cb_error *err)
 {
-    (void)err;
     *data_out = off;
     if (v->is_block || off >= v->size)
         return 0;
     off_t d = lseek(v->fd, (off_t)off, SEEK_DATA);
     if (d < 0) {
-        /* ENXIO: no data after off (a trailing hole); other errors: no hole support */
-        if (errno == ENXIO)
-            *data_out = v->size;
+        /* ENXIO: no data after off (a trailing hole), or the file shrank: its end is not a
+         * hole of the volume that was opened; other errors: no hole support */
+        uint64_t now;
+        if (errno != ENXIO)
+            return 0;
+        if (volume_size_now(v, &now) == 0 && now < v->size && off >= now)
+            return cb_error_set(err, CB_ESOURCE,
+                                "volume '%s' shrank during the backup, from %llu to %llu bytes",
+                                v->path, (unsigned long long)v->size, (unsigned long long)now);
+        *data_out = v->size;
         return 0;
     }
     *data_out = (uint64_t)d < v->size ? (uint64_t)d : v->size;

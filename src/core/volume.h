@@ -10,14 +10,20 @@
 typedef struct cb_volume {
     int fd;
     uint64_t size;
-    int is_block;    /* a block device (else a regular file) */
-    char *path;      /* as given */
-    char *canonical; /* realpath(), for the derived volume id */
+    int is_block;      /* a block device (else a regular file) */
+    char *path;        /* as given */
+    char *canonical;   /* realpath(), for the derived volume id */
+    uint64_t dev, ino; /* what `path` named when it was opened */
 } cb_volume;
 
-/* Open a regular file or block device for reading. */
+/* Open a regular file or block device for reading. Anything else (a named pipe, a
+ * character device, a directory) is refused at once, without waiting for a writer. */
 int cb__volume_open(cb_volume *v, const char *path, cb_error *err);
 void cb__volume_close(cb_volume *v);
+
+/* At the end of a backup: CB_ESOURCE if the volume's size changed, or its path now names
+ * another file or device, since it was opened (what was read is not one volume). */
+int cb__volume_recheck(const cb_volume *v, cb_error *err);
 
 /* Read exactly `len` bytes at `off`; a short read means the volume shrank: an error. */
 int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb_error *err);

@@ -16,7 +16,12 @@ expect_fail 2 "give BACKUP_ID and TARGET" "$CB" restore only-one
 # the volume: missing, a directory
 expect_fail 1 "cannot open volume '$WORK/missing': No such file or directory" \
     "$CB" backup "$WORK/missing"
-expect_fail 1 "is not a regular file or a block device" "$CB" backup "$WORK"
+expect_fail 1 "volume '$WORK' is a directory: back up a regular file or a block device" \
+    "$CB" backup "$WORK"
+# a named pipe with no writer: refused at once, never waited on
+mkfifo "$WORK/fifo"
+expect_fail 1 "volume '$WORK/fifo' is a named pipe" timeout 10 "$CB" backup "$WORK/fifo"
+[ -c /dev/null ] && expect_fail 1 "volume '/dev/null' is a character device" "$CB" backup /dev/null
 : >"$WORK/empty"
 expect_fail 1 "volume '$WORK/empty' is empty" "$CB" backup "$WORK/empty"
 # options
@@ -25,6 +30,11 @@ expect_fail 1 "object size 1000000 is not a multiple of the sha block size 32768
     "$CB" backup "$WORK/vol" --object-size 1000000
 expect_fail 1 "volume id 'nope' is not a UUID" "$CB" backup "$WORK/vol" --volume-id nope
 expect_fail 1 "metadata 'novalue' is not KEY=VALUE" "$CB" backup "$WORK/vol" --metadata novalue
+# objects so small that the metadata would outgrow what a restore reads (64 MiB): refused
+# before anything is stored, with an object size that fits
+truncate -s 8G "$WORK/huge"
+expect_fail 1 "use --object-size 65536 or more" "$CB" backup "$WORK/huge" --object-size 32K
+rm -f "$WORK/huge"
 [ "$(objects_under "$STORE")" -eq 0 ] || fail "a refused backup left objects behind"
 
 # a container that escapes the store root creates nothing outside it
@@ -102,6 +112,23 @@ rm "$dir/$prefix-00099"
 "$CB" -q restore "$id" "$WORK/target"
 cmp "$WORK/vol" "$WORK/target" || fail "restore after repair differs"
 ls "$WORK" | grep -q cinderblock-tmp && fail "a temporary restore file was left behind"
+
+# hostile metadata: parents that loop (A's parent is B, B's parent is A) neither crash nor
+# hang list, restore or delete --cascade
+a=$("$CB" -q backup "$WORK/vol" --object-size 1M --volume-id 00000000-0000-4000-8000-00000000c1c1)
+b=$("$CB" -q backup "$WORK/vol" --incremental --volume-id 00000000-0000-4000-8000-00000000c1c1)
+python3 -c "
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+d['parent_id'] = sys.argv[2]
+json.dump(d, open(p, 'w'), indent=2, sort_keys=True)" "$(meta_of "$a")" "$b"
+"$CB" list >"$WORK/list" 2>&1 || fail "list with a parent loop failed: $(cat "$WORK/list")"
+grep -q "loops" "$WORK/list" || fail "list does not flag the loop: $(cat "$WORK/list")"
+expect_fail 13 "loops" "$CB" restore "$b" "$WORK/loop-target"
+expect_fail 1 "depending on it" "$CB" delete "$a"
+"$CB" -q delete "$a" --cascade || fail "delete --cascade of a loop failed"
+[ -z "$(meta_of "$a")" ] && [ -z "$(meta_of "$b")" ] || fail "the loop's backups were not deleted"
 
 # a block device smaller than the backup (loop devices need root)
 if [ "$(id -u)" -eq 0 ] && [ -e /dev/loop-control ] && truncate -s 1M "$WORK/small.img" &&
