@@ -86,6 +86,10 @@ typedef struct cb_backup_opts {
     void *progress_payload;
     cb_cancel_fn cancel;
     void *cancel_payload;
+    int keep_partial;      /* 1: a cancelled backup keeps what it stored, to be continued with
+                              resume_id (or removed by cb_cleanup); 0: it removes it */
+    const char *resume_id; /* continue this interrupted backup (its own settings apply: the
+                              options above that shape a backup are ignored) */
 } cb_backup_opts;
 
 #define CB_BACKUP_OPTS_INIT                                                                        \
@@ -172,6 +176,39 @@ CB_EXTERN int cb_backup_export_record(
  */
 CB_EXTERN int cb_backup_import_record(
     cb_store *store, const char *service, const char *url, cb_backup_info **out, cb_error *err);
+
+/* ---- locks (docs/locks.md) ---- */
+
+/** A lock object found in the store. */
+typedef struct cb_lock_info {
+    char *name;      /* the lock object, in the store's home container */
+    char *host;      /* the host that took it */
+    char *command;   /* what it is for: "backup 1234...", "delete ..." */
+    int64_t pid;     /* the process on that host */
+    int exclusive;   /* 1: exclusive (delete, cleanup), 0: shared (backup, restore, verify) */
+    int64_t created; /* seconds since the epoch */
+    int64_t expires; /* seconds since the epoch; refreshed while the command runs */
+    int stale;       /* expired, or its process (on this host) is gone */
+    int unreadable;  /* not a lock document at all: its other fields are empty */
+} cb_lock_info;
+
+/** Every lock of the store. @param out  a new array of *n_out; free with cb_lock_info_free_array */
+CB_EXTERN int cb_lock_list(cb_store *store, cb_lock_info **out, size_t *n_out, cb_error *err);
+CB_EXTERN void cb_lock_info_free_array(cb_lock_info *locks, size_t n);
+
+#define CB_UNLOCK_ALL (1u << 0) /* also locks that look alive: their commands must be gone */
+
+/**
+ * Remove stale locks (expired, or of a process of this host that is gone) and unreadable
+ * lock objects; with CB_UNLOCK_ALL every lock. A command whose lock was removed notices at
+ * its next refresh and stops (CB_ELOCKED).
+ * @param removed  set to a new array of what was removed (NULL to not ask), *n_removed long
+ */
+CB_EXTERN int cb_unlock(cb_store *store,
+                        unsigned int flags,
+                        cb_lock_info **removed,
+                        size_t *n_removed,
+                        cb_error *err);
 
 #ifdef __cplusplus
 }

@@ -90,6 +90,11 @@ typedef struct cb_store_opts {
     const char *storage_policy;    /* swift: X-Storage-Policy on container creation */
     cb_getenv_fn getenv;           /* settings and credentials (NULL: the process environment) */
     void *getenv_payload;
+    /* locks (docs/locks.md): the engine's commands lock the store they use */
+    const char *lock_host; /* this host's name in locks (NULL: $CINDERBLOCK_LOCK_HOST, then
+                              $HOSTNAME, then gethostname()) */
+    double lock_wait;      /* seconds to wait for a conflicting lock to go (0: fail at once) */
+    int no_lock;           /* 1: take no locks (a store nobody writes meanwhile) */
 } cb_store_opts;
 
 #define CB_STORE_OPTS_INIT                                                                         \

@@ -5,6 +5,7 @@
 
 #include "chain.h"
 #include "parent.h"
+#include "pending.h"
 
 /* What storing one object needs for itself: the committer has one (in cb_bk), and so does
  * each pipeline worker that stores the changed runs of an incremental backup. */
@@ -25,6 +26,7 @@ typedef struct cb_bk_obj {
 } cb_bk_obj;
 
 struct cb_pl;
+struct cb_lock;
 
 typedef struct cb_bk {
     cb_store *store;
@@ -47,7 +49,10 @@ typedef struct cb_bk {
     size_t meta_bytes;     /* an upper bound of its object entries' size */
     cb_writer *sha_writer; /* <prefix>_sha256file, streamed while the data is read */
     cb_pyjson sha_json;
-    int started; /* something may exist under the prefix: clean up on failure */
+    int started;          /* something may exist under the prefix: clean up on failure */
+    struct cb_lock *lock; /* the store's shared lock, NULL if none could be taken */
+    cb_pending pending;   /* the record of this backup in progress */
+    int reserved;         /* ... which exists in the store */
     cb_progress progress;
     /* incremental backups */
     cb_chain parent;      /* the parent and its ancestors, checked (n == 0: full) */
@@ -59,6 +64,17 @@ typedef struct cb_bk {
     unsigned char zero_md5[16];
     cb_buf zero_blob; /* the compressed form of zero_len zero bytes */
 } cb_bk;
+
+/* backup_setup.c: what is decided before the volume is read, and the JSON objects */
+int cb__bk_options(cb_bk *b, cb_error *err);    /* codec, sha block, object size */
+int cb__bk_ids(cb_bk *b, cb_error *err);        /* volume and backup ids */
+int cb__bk_sizes(cb_bk *b, cb_error *err);      /* once the parent is known */
+int cb__bk_names(cb_bk *b, cb_error *err);      /* time, container name, prefix */
+int cb__bk_meta_begin(cb_bk *b, cb_error *err); /* metadata fields known up front */
+int cb__bk_meta_fits(const cb_bk *b, cb_error *err);
+int cb__bk_sha_begin(cb_bk *b, cb_error *err); /* open the _sha256file stream */
+int cb__bk_sha_end(cb_bk *b, cb_error *err);
+int cb__bk_write_metadata(cb_bk *b, cb_error *err); /* the commit point */
 
 int cb__bk_io_init(const cb_bk *b, cb_bk_io *io, cb_error *err);
 void cb__bk_io_dispose(cb_bk_io *io);

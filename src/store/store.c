@@ -21,6 +21,7 @@ struct cb_store {
     char *az;
     char *ca_file;
     char *storage_policy;
+    char *lock_host;
     int serial;           /* 1: the store is not CB_STORE_PARALLEL */
     pthread_mutex_t lock; /* guards every call into ops/state when serial */
 };
@@ -86,13 +87,15 @@ int cb_store_new(
     const char *az = s->opts.availability_zone ? s->opts.availability_zone : "nova";
     if (store_copy_opt(&s->az, az, err) < 0 ||
         store_copy_opt(&s->ca_file, s->opts.ca_file, err) < 0 ||
-        store_copy_opt(&s->storage_policy, s->opts.storage_policy, err) < 0) {
+        store_copy_opt(&s->storage_policy, s->opts.storage_policy, err) < 0 ||
+        store_copy_opt(&s->lock_host, s->opts.lock_host, err) < 0) {
         cb_store_free(s);
         return CB_ENOMEM;
     }
     s->opts.availability_zone = s->az;
     s->opts.ca_file = s->ca_file;
     s->opts.storage_policy = s->storage_policy;
+    s->opts.lock_host = s->lock_host;
     *out = s;
     return 0;
 }
@@ -129,6 +132,7 @@ void cb_store_free(cb_store *s)
     free(s->az);
     free(s->ca_file);
     free(s->storage_policy);
+    free(s->lock_host);
     free(s);
 }
 
