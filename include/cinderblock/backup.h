@@ -177,6 +177,42 @@ CB_EXTERN int cb_backup_export_record(
 CB_EXTERN int cb_backup_import_record(
     cb_store *store, const char *service, const char *url, cb_backup_info **out, cb_error *err);
 
+/* ---- crash leftovers ---- */
+
+/** Objects (or a record) in the store that belong to no committed backup. */
+typedef struct cb_leftover {
+    char *container;
+    char *prefix;    /* the backup prefix they share (or the record's name, for a record alone) */
+    char *backup_id; /* the backup they were meant for */
+    const char *reason; /* static text: why they are leftovers */
+    uint64_t objects;   /* objects (the record not counted) */
+    uint64_t bytes;     /* bytes they take, as far as the store's listing says */
+    int64_t newest;     /* last change of the newest of them, seconds since the epoch (-1: unknown) */
+    int resumable;      /* an interrupted backup that `backup --resume` can continue */
+    int active;         /* its backup holds a live lock: it is running now */
+    char **names;       /* the objects themselves (and the record, last, if there is one) */
+    size_t n_names;
+} cb_leftover;
+
+/** Everything that belongs to no committed backup. @param out  free with cb_leftover_free_array */
+CB_EXTERN int cb_leftover_list(cb_store *store, cb_leftover **out, size_t *n_out, cb_error *err);
+CB_EXTERN void cb_leftover_free_array(cb_leftover *v, size_t n);
+
+#define CB_CLEANUP_DRY_RUN (1u << 0) /* find what would be removed, remove nothing */
+
+/**
+ * Remove leftovers whose newest object is older than `older_than` seconds (unknown ages only
+ * when it is 0), under the store's exclusive lock. Never an object a committed backup's
+ * metadata lists, never a running backup's.
+ * @param removed  set to what was (or, dry run, would be) removed; NULL to not ask
+ */
+CB_EXTERN int cb_cleanup(cb_store *store,
+                         double older_than,
+                         unsigned int flags,
+                         cb_leftover **removed,
+                         size_t *n_removed,
+                         cb_error *err);
+
 /* ---- locks (docs/locks.md) ---- */
 
 /** A lock object found in the store. */

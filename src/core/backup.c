@@ -107,6 +107,7 @@ static int bk_commit(cb_bk *b, cb_error *err)
     /* what was read must be one volume: same size, same file, from start to end */
     if ((rc = cb__volume_recheck(&b->vol, err)) < 0 || (rc = cb__bk_sha_end(b, err)) < 0 ||
         (rc = cb__bk_tick(b, err)) < 0 || (rc = bk_recheck_parent(b, err)) < 0 ||
+        (b->reuse != NULL && (rc = cb__bk_resume_strays(b, err)) < 0) ||
         (rc = cb__bk_write_metadata(b, err)) < 0)
         return rc;
     /* committed: the record goes (one left behind is only a leftover for `cleanup`) */
@@ -120,7 +121,8 @@ static int bk_run(cb_bk *b, cb_error *err)
 {
     int rc;
     if ((rc = cb__bk_names(b, err)) < 0 || (rc = cb__bk_meta_begin(b, err)) < 0 ||
-        (rc = cb__bk_meta_fits(b, err)) < 0 || (rc = bk_reserve(b, err)) < 0 ||
+        (rc = cb__bk_meta_fits(b, err)) < 0 ||
+        (rc = b->opts->resume_id ? cb__bk_resume_apply(b, err) : bk_reserve(b, err)) < 0 ||
         (rc = cb_store_put_container(b->store, b->container, 0, err)) < 0)
         return rc;
     if ((rc = cb__bk_io_init(b, &b->io, err)) < 0)
@@ -180,6 +182,7 @@ static void bk_dispose(cb_bk *b)
 {
     cb__lock_release(b->lock);
     cb__pending_dispose(&b->pending);
+    cb__reuse_dispose(&b->reuse_table);
     cb_writer_free(b->sha_writer);
     cb_pyjson_dispose(&b->sha_json);
     cb__bk_io_dispose(&b->io);
@@ -200,6 +203,7 @@ int cb_backup(cb_store *store,
               cb_error *err)
 {
     static const cb_backup_opts defaults = CB_BACKUP_OPTS_INIT;
+    cb_backup_opts resumed;
     cb_bk b;
     int rc;
 
@@ -215,6 +219,12 @@ int cb_backup(cb_store *store,
         goto done;
     }
     b.progress.phase = "backup";
+    if (b.opts->resume_id != NULL) { /* the interrupted backup's settings, from its record */
+        resumed = *b.opts;
+        if ((rc = cb__bk_resume_begin(&b, &resumed, err)) < 0)
+            goto done;
+        b.opts = &resumed;
+    }
     if ((rc = cb__bk_options(&b, err)) < 0 || (rc = cb__volume_open(&b.vol, volume_path, err)) < 0)
         goto done;
     if (b.vol.size == 0) {
@@ -224,7 +234,7 @@ int cb_backup(cb_store *store,
     }
     b.progress.bytes_total = b.vol.size;
     if ((rc = cb__bk_ids(&b, err)) < 0 ||
-        (rc = cb__lock_take(store, 0, "backup", b.backup_id, &b.lock, err)) < 0)
+        (b.lock == NULL && (rc = cb__lock_take(store, 0, "backup", b.backup_id, &b.lock, err)) < 0))
         goto done;
     if ((b.opts->incremental || b.opts->parent_id != NULL) && (rc = cb__bk_parent(&b, err)) < 0)
         goto done;

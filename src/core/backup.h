@@ -6,6 +6,7 @@
 #include "chain.h"
 #include "parent.h"
 #include "pending.h"
+#include "reuse.h"
 
 /* What storing one object needs for itself: the committer has one (in cb_bk), and so does
  * each pipeline worker that stores the changed runs of an incremental backup. */
@@ -53,6 +54,8 @@ typedef struct cb_bk {
     struct cb_lock *lock; /* the store's shared lock, NULL if none could be taken */
     cb_pending pending;   /* the record of this backup in progress */
     int reserved;         /* ... which exists in the store */
+    cb_reuse *reuse;      /* resuming: the objects already stored (else NULL) */
+    cb_reuse reuse_table;
     cb_progress progress;
     /* incremental backups */
     cb_chain parent;      /* the parent and its ancestors, checked (n == 0: full) */
@@ -75,6 +78,11 @@ int cb__bk_meta_fits(const cb_bk *b, cb_error *err);
 int cb__bk_sha_begin(cb_bk *b, cb_error *err); /* open the _sha256file stream */
 int cb__bk_sha_end(cb_bk *b, cb_error *err);
 int cb__bk_write_metadata(cb_bk *b, cb_error *err); /* the commit point */
+
+/* backup_resume.c: continuing an interrupted backup (opts->resume_id) */
+int cb__bk_resume_begin(cb_bk *b, cb_backup_opts *ro, cb_error *err); /* its settings */
+int cb__bk_resume_apply(cb_bk *b, cb_error *err);  /* its prefix; read back its objects */
+int cb__bk_resume_strays(cb_bk *b, cb_error *err); /* objects the run did not record */
 
 int cb__bk_io_init(const cb_bk *b, cb_bk_io *io, cb_error *err);
 void cb__bk_io_dispose(cb_bk_io *io);
@@ -99,6 +107,10 @@ int cb__bk_meta_add(cb_bk *b,
                     const char *comp,
                     const unsigned char md5[16],
                     cb_error *err);
+
+/* How a reusable object is recorded: "none" or the backup's own name for its codec; NULL
+ * when it was stored with another codec (then it is written again). */
+const char *cb__bk_reuse_comp(const cb_bk *b, const cb_reuse_obj *r);
 
 /* Record a stored object in the metadata and the progress; in object order. */
 int cb__bk_record(cb_bk *b, const cb_bk_obj *o, cb_error *err);

@@ -159,9 +159,49 @@ static int bk_small(bk_out *x, cb_error *err)
     return 0;
 }
 
+const char *cb__bk_reuse_comp(const cb_bk *b, const cb_reuse_obj *r)
+{
+    if (r->codec == CB_CODEC_NONE)
+        return "none";
+    return r->codec == b->codec ? b->comp_name : NULL;
+}
+
+/* Resume: the object the interrupted run stored under this name, if it holds exactly the
+ * volume's [o->off, o->off + o->len); then o describes it and nothing is written. */
+static int bk_reuse(const cb_bk *b, cb_bk_io *io, cb_bk_obj *o, int *reused, cb_error *err)
+{
+    const cb_reuse_obj *r = cb__reuse_find(b->reuse, o->name, o->len);
+    unsigned char md5[16];
+    int rc;
+    *reused = 0;
+    if (r == NULL || cb__bk_reuse_comp(b, r) == NULL)
+        return 0;
+    cb__digest_md5_begin(&io->dg);
+    for (uint64_t pos = 0; pos < o->len; pos += b->piece) {
+        size_t n = o->len - pos < b->piece ? (size_t)(o->len - pos) : b->piece;
+        if ((rc = bk_read(b, io, o->off + pos, n, err)) < 0)
+            return rc;
+        cb__digest_md5_update(&io->dg, io->buf, n);
+    }
+    cb__digest_md5_end(&io->dg, md5);
+    if (memcmp(md5, r->md5, 16) != 0)
+        return 0;
+    memcpy(o->md5, md5, 16);
+    o->comp = cb__bk_reuse_comp(b, r);
+    o->stored = r->stored;
+    *reused = 1;
+    return 0;
+}
+
 int cb__bk_write_object(
     const cb_bk *b, cb_bk_io *io, cb_bk_obj *o, cb_bk_tick_fn tick, void *tick_arg, cb_error *err)
 {
+    int reused = 0;
+    if (b->reuse != NULL) {
+        int rrc = bk_reuse(b, io, o, &reused, err);
+        if (rrc < 0 || reused)
+            return rrc;
+    }
     bk_out x = { .b = b, .io = io, .o = o, .tick = tick, .tick_arg = tick_arg };
     int rc;
     o->comp = io->enc != NULL ? b->comp_name : "none";
@@ -272,6 +312,11 @@ int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, c
     int rc;
     if ((rc = bk_zero_prepare(b, len, err)) < 0)
         return rc;
+    const cb_reuse_obj *r = cb__reuse_find(b->reuse, name, len);
+    if (r != NULL && cb__bk_reuse_comp(b, r) != NULL && memcmp(r->md5, b->zero_md5, 16) == 0) {
+        b->progress.objects_done++; /* resumed: the interrupted run stored these zeros */
+        return cb__bk_meta_add(b, name, off, len, cb__bk_reuse_comp(b, r), b->zero_md5, err);
+    }
     if ((rc = cb_store_open_writer(b->store, b->container, name, b->meta.extra_json,
                                    CB_WRITE_DEFER_SYNC, &w, err)) < 0)
         goto done;

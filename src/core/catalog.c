@@ -106,6 +106,27 @@ static int catalog_containers(cb_store *store, catalog_acc *names, cb_error *err
     return rc;
 }
 
+int cb__catalog_containers(cb_store *store, char ***out, size_t *n_out, cb_error *err)
+{
+    catalog_acc names = { 0 };
+    int rc = catalog_containers(store, &names, err);
+    char **v = rc == 0 ? cb__calloc(names.n + 1, sizeof(*v), err) : NULL;
+    if (rc == 0 && v == NULL)
+        rc = CB_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < names.n; i++) { /* the name is in .prefix */
+        v[i] = names.items[i].prefix;
+        names.items[i].prefix = NULL;
+    }
+    cb__catalog_free(names.items, names.n);
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n_out = names.n;
+    return 0;
+}
+
 static int catalog_search(cb_store *store, const char *want_id, catalog_acc *a, cb_error *err)
 {
     catalog_acc names = { 0 };

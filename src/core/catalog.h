@@ -23,6 +23,10 @@ void cb__found_dispose(cb_found *f);
 int cb__catalog_scan(cb_store *store, cb_found **out, size_t *n_out, cb_error *err);
 void cb__catalog_free(cb_found *found, size_t n);
 
+/* The containers backups may be in: all the store can enumerate, else its default one.
+ * `*out` is a malloc'ed array of `*n_out` malloc'ed names. */
+int cb__catalog_containers(cb_store *store, char ***out, size_t *n_out, cb_error *err);
+
 /* Find one backup by id: CB_ENOTFOUND naming it if it is in no container. */
 int cb__catalog_find(cb_store *store, const char *backup_id, cb_found *out, cb_error *err);
 

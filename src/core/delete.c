@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "lock.h"
 #include "../util/alloc.h"
 
 typedef struct del_names {
@@ -126,8 +127,12 @@ del_refuse(const del_scan *sc, const char *id, const size_t *order, size_t n, cb
 
 /* Delete `target` and, with cascade, every backup that depends on it, children first (the
  * reverse of the walk down), so that no remaining backup ever lacks its parent. */
-static int
-del_tree(cb_store *store, const del_scan *sc, const cb_found *target, unsigned flags, cb_error *err)
+static int del_tree(cb_store *store,
+                    const del_scan *sc,
+                    const cb_found *target,
+                    unsigned flags,
+                    cb_lock *lock,
+                    cb_error *err)
 {
     size_t root = del_index(sc, target->parts.backup_id), *order = NULL, n = 0;
     int rc;
@@ -138,7 +143,9 @@ del_tree(cb_store *store, const del_scan *sc, const cb_found *target, unsigned f
     if (n > 1 && !(flags & CB_DELETE_CASCADE))
         rc = del_refuse(sc, target->parts.backup_id, order, n, err);
     for (size_t k = n; rc == 0 && k-- > 0;)
-        rc = cb__delete_prefix(store, sc->all[order[k]].container, sc->all[order[k]].prefix, err);
+        if ((rc = cb__lock_held(lock, err)) == 0)
+            rc = cb__delete_prefix(store, sc->all[order[k]].container, sc->all[order[k]].prefix,
+                                   err);
     free(order);
     return rc;
 }
@@ -149,15 +156,20 @@ int cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags,
     cb_found target = { 0 };
     del_scan sc = { 0 };
     int rc;
+    cb_lock *lock = NULL;
     if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0)
         return rc;
-    if ((rc = cb__catalog_find(store, id, &target, err)) < 0)
+    if ((rc = cb__catalog_find(store, id, &target, err)) < 0 ||
+        (rc = cb__lock_take(store, 1, "delete", id, &lock, err)) < 0) {
+        cb__found_dispose(&target);
         return rc;
+    }
     if ((rc = cb__catalog_scan(store, &sc.all, &sc.n, err)) == 0 &&
         (rc = cb__catalog_parents(store, sc.all, sc.n, &sc.parents, err)) == 0)
-        rc = del_tree(store, &sc, &target, flags, err);
+        rc = del_tree(store, &sc, &target, flags, lock, err);
     cb__catalog_parents_free(sc.parents, sc.n);
     cb__catalog_free(sc.all, sc.n);
     cb__found_dispose(&target);
+    cb__lock_release(lock);
     return rc;
 }

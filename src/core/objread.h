@@ -18,6 +18,7 @@
 typedef struct cb_objread {
     cb_decoder *dec[4]; /* by cb_codec_id */
     char *io;           /* CB_OBJREAD_CHUNK bytes */
+    cb_codec_id codec;  /* the algorithm of the last object read */
 } cb_objread;
 
 int cb__objread_init(cb_objread *r, cb_error *err);
@@ -27,7 +28,10 @@ void cb__objread_dispose(cb_objread *r);
 typedef int (*cb_objread_tick_fn)(void *arg, cb_error *err);
 
 /*
- * Fetch object `o` from `container` and hand its decoded bytes to `sink`. More than
+ * Fetch object `o` from `container` and hand its decoded bytes to `sink`. An object whose
+ * compression is NULL (one of an interrupted backup, which no metadata describes yet) is
+ * decoded by what its first bytes look like: a zlib header, "BZh", zstd's magic number,
+ * else raw; a raw object that happens to look compressed then fails to decode. More than
  * `max_out` decoded bytes is CB_ECORRUPT (a decompression bomb, or a damaged object).
  * `*got_out` is the number of decoded bytes.
  */

@@ -230,7 +230,9 @@ static int pending_taken(const cb_pending *p, cb_error *err)
                         p->backup_id);
 }
 
-/* Without create-only writes: a record of our own, then no other may exist. */
+/* A record under a name of its own, then no other record of the id may exist: both may
+ * lose a race, never both win. (A create-only write of one name would not do: Swift checks
+ * If-None-Match when a PUT starts, so two racing PUTs can both succeed, and s3api refuses it.) */
 static int pending_reserve_listed(cb_store *store, const char *home, cb_pending *p, cb_error *err)
 {
     unsigned char rnd[4];
@@ -257,22 +259,9 @@ static int pending_reserve_listed(cb_store *store, const char *home, cb_pending 
 int cb__pending_reserve(cb_store *store, cb_pending *p, cb_error *err)
 {
     char *home = NULL;
-    cb_error werr = { 0 };
     int rc = cb_store_home_container(store, &home, err);
-    if (rc == 0 && (rc = cb_store_put_container(store, home, 0, err)) == 0) {
-        free(p->record);
-        if ((p->record = cb__asprintf(err, "%s%s", CB_PENDING_PREFIX, p->backup_id)) == NULL)
-            rc = CB_ENOMEM;
-    }
-    if (rc == 0) {
-        rc = pending_write(store, home, p->record, p, CB_WRITE_EXCLUSIVE, &werr);
-        if (rc == CB_EEXISTS)
-            rc = pending_taken(p, err);
-        else if (rc == CB_ENOTSUPP)
-            rc = pending_reserve_listed(store, home, p, err);
-        else if (rc < 0)
-            *err = werr;
-    }
+    if (rc == 0 && (rc = cb_store_put_container(store, home, 0, err)) == 0)
+        rc = pending_reserve_listed(store, home, p, err);
     free(home);
     return rc;
 }

@@ -9,9 +9,11 @@
  * backup commits, or when a failed backup has removed what it wrote. One left behind marks
  * an interrupted backup: `list --incomplete` shows it, `cleanup` removes it with its objects.
  *
- * Where the store cannot create objects exclusively (S3 through Swift's s3api), the record
- * is written under a name of its own, <backup id>.<random>, and the backup then lists the
- * others: any other record of the id means another backup has it.
+ * The record is written under a name of its own, <backup id>.<random>, and the backup then
+ * lists the records of that id: any other means another backup has it. This works on every
+ * store whose listings show what was written (posix, Swift, S3), which a create-only write
+ * of one name would not: Swift checks If-None-Match only when a PUT starts, and Swift's
+ * s3api refuses it.
  */
 #ifndef CB_CORE_PENDING_H
 #define CB_CORE_PENDING_H
@@ -19,7 +21,7 @@
 #include "ids.h"
 #include "cinderblock/store.h"
 
-#define CB_PENDING_PREFIX "cinderblock/pending/"
+#define CB_PENDING_PREFIX "cinderblock/pending/" /* + <backup id>.<8 hex digits> */
 
 typedef struct cb_pending {
     char backup_id[CB_UUID_LEN + 1];

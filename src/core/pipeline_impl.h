@@ -60,13 +60,14 @@ struct pl_obj {
     uint64_t index, off, len;
     size_t n_pieces;
     char *name;
-    unsigned char *digests; /* 32 bytes per sha block, filled by the workers */
-    int zero;               /* wholly in a hole: no pieces, the committer stores it */
-    int raw;                /* sampling said it will not compress: store it as "none" */
-    pthread_mutex_t lock;   /* guards arrived, next_seq, running */
-    pl_piece **arrived;     /* pieces hashed (and compressed), waiting for their turn */
-    size_t next_seq;        /* the next piece to feed to the writer */
-    int running;            /* a thread is feeding this object now */
+    unsigned char *digests;    /* 32 bytes per sha block, filled by the workers */
+    int zero;                  /* wholly in a hole: no pieces, the committer stores it */
+    int raw;                   /* sampling said it will not compress: store it as "none" */
+    const cb_reuse_obj *reuse; /* resuming: stored already, if its MD5 comes out the same */
+    pthread_mutex_t lock;      /* guards arrived, next_seq, running */
+    pl_piece **arrived;        /* pieces hashed (and compressed), waiting for their turn */
+    size_t next_seq;           /* the next piece to feed to the writer */
+    int running;               /* a thread is feeding this object now */
     /* owned by whichever thread is running the sequence */
     cb_writer *w;
     void *md5ctx; /* EVP_MD_CTX */

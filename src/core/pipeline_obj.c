@@ -44,7 +44,7 @@ static int pl_write(const void *data, size_t len, void *payload, cb_error *err)
 {
     pl_obj *o = payload;
     o->stored += len;
-    return cb_writer_write(o->w, data, len, err);
+    return o->w != NULL ? cb_writer_write(o->w, data, len, err) : 0; /* NULL: reused */
 }
 
 static cb_encoder *pl_take_encoder(cb_pl *pl)
@@ -68,6 +68,8 @@ static int pl_begin_object(cb_pl *pl, pl_obj *o, cb_error *err)
     if (o->md5ctx != NULL)
         EVP_DigestInit_ex(o->md5ctx, EVP_md5(), NULL);
     o->adler = 1;
+    if (o->reuse != NULL) /* only read and summed: pl_finish_reused decides */
+        return 0;
     if ((rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json,
                                    CB_WRITE_DEFER_SYNC, &o->w, err)) < 0)
         return rc;
@@ -134,12 +136,38 @@ static int pl_rewrite_raw(cb_pl *pl, pl_obj *o, cb_error *err)
     return rc;
 }
 
+/* Resuming: the object stored before is these bytes, or it is stored again now, as any
+ * changed run is (backup_chunk.c), on this worker. */
+static int pl_finish_reused(cb_pl *pl, pl_obj *o, cb_error *err)
+{
+    unsigned int n = 16;
+    cb_bk_io io;
+    cb_bk_obj bo = { .name = o->name, .off = o->off, .len = o->len };
+    if (o->md5ctx != NULL)
+        EVP_DigestFinal_ex(o->md5ctx, o->md5sum, &n);
+    if (memcmp(o->md5sum, o->reuse->md5, 16) == 0) {
+        o->compression = cb__bk_reuse_comp(pl->b, o->reuse);
+        o->stored = o->reuse->stored;
+        return 0;
+    }
+    int rc = cb__bk_io_init(pl->b, &io, err);
+    if (rc == 0 && (rc = cb__bk_write_object(pl->b, &io, &bo, NULL, NULL, err)) == 0) {
+        o->compression = bo.comp;
+        memcpy(o->md5sum, bo.md5, 16);
+        o->stored = bo.stored;
+    }
+    cb__bk_io_dispose(&io);
+    return rc;
+}
+
 static int pl_finish_object(cb_pl *pl, pl_obj *o, cb_error *err)
 {
     cb_bk *b = pl->b;
     cb_buf tail = CB_BUF_INIT;
     int rc = 0;
     unsigned int n = 16;
+    if (o->reuse != NULL)
+        return pl_finish_reused(pl, o, err);
     o->compression = (o->raw || b->codec == CB_CODEC_NONE) ? "none" : b->comp_name;
     if (o->enc != NULL) {
         rc = cb_encoder_end(o->enc, pl_write, o, err);
@@ -245,6 +273,12 @@ static int pl_new_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
                 cb__digest_sha256(&dg, pl->zeros, (size_t)n, o->digests + i * 32);
         }
         cb__digest_dispose(&dg);
+        return 0;
+    }
+    const cb_reuse_obj *r = cb__reuse_find(b->reuse, o->name, o->len);
+    if (r != NULL && cb__bk_reuse_comp(b, r) != NULL) {
+        o->reuse = r;
+        o->raw = 1; /* nothing to compress: it is only read, hashed and summed */
         return 0;
     }
     o->raw = pl->mode == CB_PL_FULL && pl_sample_raw(pl, o->off, o->len);

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "lock.h"
 #include "objread.h"
 #include "pipeline.h"
 #include "restore_plan.h"
@@ -48,6 +49,7 @@ typedef struct rs_shared {
     int running;         /* workers still going */
     uint64_t buffer_max; /* largest object a worker verifies in memory before writing it */
     cb_rsha sha;         /* the restored backup's hash list, when usable */
+    cb_lock *store_lock; /* the store's shared lock */
 } rs_shared;
 
 /* One worker: its own hashing and decoding contexts and buffers. */
@@ -315,10 +317,12 @@ static int rs_supervise(rs_shared *sh, cb_progress *progress, cb_error *err)
             o->progress(progress, o->progress_payload);
         if (running == 0 || failed)
             break;
+        cb_error cerr = { 0 };
         if (o->cancel != NULL && o->cancel(o->cancel_payload)) {
-            cb_error cerr = { 0 };
             cb_error_set(&cerr, CB_ECANCELED, "restore cancelled");
             rs_fail(sh, CB_ECANCELED, &cerr);
+        } else if (cb__lock_held(sh->store_lock, &cerr) < 0) {
+            rs_fail(sh, cerr.code, &cerr);
         }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -399,6 +403,7 @@ int cb_restore(cb_store *store,
         goto done;
     }
     if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0 ||
+        (rc = cb__lock_take(store, 0, "restore", id, &sh.store_lock, err)) < 0 ||
         (rc = cb__chain_load(store, id, &chain, err)) < 0 ||
         (rc = cb__plan_build(&chain, &plan, err)) < 0 ||
         (rc = cb__rsha_load(&sh.sha, store, &chain, err)) < 0 ||
@@ -418,6 +423,7 @@ done:
     cb__plan_dispose(&plan);
     cb__rsha_dispose(&sh.sha);
     cb__chain_dispose(&chain);
+    cb__lock_release(sh.store_lock);
     pthread_mutex_destroy(&sh.lock);
     pthread_cond_destroy(&sh.cond);
     return rc;

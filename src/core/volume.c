@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* volume.c: reading volumes and writing restore targets. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -244,11 +246,50 @@ static int target_reserve(cb_target *t, const char *path, int sparse, cb_error *
                             path);
 }
 
+#define TARGET_TMP ".cinderblock-tmp-"
+
+/*
+ * Remove the temporary files that earlier restores of the same target left when they were
+ * killed. A restore holds an flock on its own temporary file for its whole life, and the
+ * kernel drops it with the process: a file whose lock can be taken is nobody's any more.
+ */
+static void target_sweep(const char *path)
+{
+    char *dir = cb__strdup(path, NULL);
+    if (dir == NULL)
+        return;
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *d = slash == NULL ? "." : (slash == dir ? "/" : (*slash = '\0', dir));
+    size_t blen = strlen(base);
+    int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dh = dfd >= 0 ? fdopendir(dfd) : NULL;
+    struct dirent *de;
+    while (dh != NULL && (de = readdir(dh)) != NULL) {
+        if (strncmp(de->d_name, base, blen) != 0 ||
+            strncmp(de->d_name + blen, TARGET_TMP, strlen(TARGET_TMP)) != 0 ||
+            strlen(de->d_name + blen + strlen(TARGET_TMP)) != 6)
+            continue;
+        int fd = openat(dirfd(dh), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlinkat(dirfd(dh), de->d_name, 0);
+        close(fd);
+    }
+    if (dh != NULL)
+        closedir(dh);
+    else if (dfd >= 0)
+        close(dfd);
+    free(dir);
+}
+
 static int
 target_open_file(cb_target *t, const char *path, const struct stat *old, int sparse, cb_error *err)
 {
+    target_sweep(path);
     /* a temporary name in the same directory, so that rename() is atomic */
-    if ((t->tmp_path = cb__asprintf(err, "%s.cinderblock-tmp-XXXXXX", path)) == NULL)
+    if ((t->tmp_path = cb__asprintf(err, "%s" TARGET_TMP "XXXXXX", path)) == NULL)
         return CB_ENOMEM;
     t->fd = mkostemp(t->tmp_path, O_CLOEXEC);
     if (t->fd < 0) {
@@ -259,6 +300,7 @@ target_open_file(cb_target *t, const char *path, const struct stat *old, int spa
                                 path);
     }
     t->is_new_file = 1;
+    flock(t->fd, LOCK_EX | LOCK_NB); /* ours while this process lives (target_sweep) */
     /* where the file system allows it (not tmpfs, say), big aligned writes bypass the page
      * cache: no copy, and no page cache filled with a whole disk image */
     t->dfd = cb_dio_open(t->tmp_path, -1);

@@ -18,6 +18,9 @@ enum {
     OPT_RETRY_BACKOFF,
     OPT_TIMEOUT,
     OPT_POLICY,
+    OPT_RETRY_LOCK,
+    OPT_LOCK_HOST,
+    OPT_NO_LOCK,
     OPT_HELP,
 };
 
@@ -34,6 +37,9 @@ static const struct option cli_global_opts[] = {
     { "retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "storage-policy", required_argument, NULL, OPT_POLICY },
+    { "retry-lock", required_argument, NULL, OPT_RETRY_LOCK },
+    { "lock-host", required_argument, NULL, OPT_LOCK_HOST },
+    { "no-lock", no_argument, NULL, OPT_NO_LOCK },
     { "help", no_argument, NULL, OPT_HELP },
 };
 #define CLI_N_GLOBAL (sizeof(cli_global_opts) / sizeof(cli_global_opts[0]))
@@ -44,6 +50,37 @@ static int cli_parse_double(const char *s, double *out)
     errno = 0;
     double v = strtod(s, &end);
     if (errno != 0 || end == s || *end != '\0' || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* A non-negative number with an optional unit: s, m, h, d. */
+static int cli_parse_double_prefix(const char *s, double *out, double *mult)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || v < 0 || s[0] == '-' || s[0] == '+')
+        return -1;
+    switch (*end) {
+    case '\0':
+    case 's':
+        *mult = 1;
+        break;
+    case 'm':
+        *mult = 60;
+        break;
+    case 'h':
+        *mult = 3600;
+        break;
+    case 'd':
+        *mult = 86400;
+        break;
+    default:
+        return -1;
+    }
+    if (*end != '\0' && end[1] != '\0')
         return -1;
     *out = v;
     return 0;
@@ -94,6 +131,17 @@ static int cli_global(cli *c, int opt, const char *arg, const char *usage)
         return 0;
     case OPT_POLICY:
         c->store_opts.storage_policy = arg;
+        return 0;
+    case OPT_RETRY_LOCK:
+        if (cli_parse_duration(arg, &c->store_opts.lock_wait) < 0)
+            return cli_usage_error(
+                c, usage, "--retry-lock: '%s' is not a duration (like 90, 30s, 5m, 2h)", arg);
+        return 0;
+    case OPT_LOCK_HOST:
+        c->store_opts.lock_host = arg;
+        return 0;
+    case OPT_NO_LOCK:
+        c->store_opts.no_lock = 1;
         return 0;
     }
     return -1;
@@ -230,6 +278,15 @@ int cli_usage_error(cli *c, const char *usage, const char *fmt, ...)
     if (usage != NULL)
         fputs(usage, stderr);
     return CLI_EXIT_USAGE;
+}
+
+int cli_parse_duration(const char *s, double *out)
+{
+    double mult = 1;
+    if (cli_parse_double_prefix(s, out, &mult) < 0)
+        return -1;
+    *out *= mult;
+    return 0;
 }
 
 int cli_parse_size(const char *s, unsigned long long *out)

@@ -61,6 +61,9 @@ int cli_open_store(cli *c);
 int cli_fail(cli *c, const cb_error *err);
 int cli_usage_error(cli *c, const char *usage, const char *fmt, ...) CB_PRINTF(3, 4);
 
+/* Parse a duration in seconds: "90", "30s", "5m", "2h", "1d". */
+int cli_parse_duration(const char *s, double *out);
+
 /* Parse "123", "4K", "50M", "2G" (powers of 1024). */
 int cli_parse_size(const char *s, unsigned long long *out);
 
@@ -100,5 +103,7 @@ int cmd_show(cli *c, int argc, char **argv);
 int cmd_delete(cli *c, int argc, char **argv);
 int cmd_export_record(cli *c, int argc, char **argv);
 int cmd_import_record(cli *c, int argc, char **argv);
+int cmd_unlock(cli *c, int argc, char **argv);
+int cmd_cleanup(cli *c, int argc, char **argv);
 
 #endif

@@ -22,7 +22,13 @@ static const char backup_usage[] =
     "  --metadata KEY=VALUE  volume metadata kept with the backup (repeatable)\n"
     "  --incremental         only what changed since the newest backup of this volume\n"
     "  --parent BACKUP_ID    only what changed since this backup\n"
-    "  --threads N           worker threads (default: the number of CPUs)\n";
+    "  --threads N           worker threads (default: the number of CPUs)\n"
+    "  --resume BACKUP_ID    continue an interrupted backup of VOLUME: the objects it stored\n"
+    "                        that hold the volume's bytes are kept, the rest is written; its\n"
+    "                        own settings apply (no other option above may be given)\n"
+    "\n"
+    "SIGINT or SIGTERM stops the backup (exit 130) and keeps what it stored, for --resume;\n"
+    "`cleanup` removes it instead. Any other failure removes what the backup wrote.\n";
 
 enum {
     BK_VOLUME_ID = 0x200,
@@ -37,6 +43,7 @@ enum {
     BK_INCREMENTAL,
     BK_PARENT,
     BK_THREADS,
+    BK_RESUME,
 };
 
 static const struct option backup_opts[] = {
@@ -52,6 +59,7 @@ static const struct option backup_opts[] = {
     { "incremental", no_argument, NULL, BK_INCREMENTAL },
     { "parent", required_argument, NULL, BK_PARENT },
     { "threads", required_argument, NULL, BK_THREADS },
+    { "resume", required_argument, NULL, BK_RESUME },
     { NULL, 0, NULL, 0 },
 };
 
@@ -59,6 +67,7 @@ typedef struct backup_args {
     cb_backup_opts o;
     const char **metadata;
     size_t n_metadata;
+    const char *shaping; /* an option --resume does not go with, if one was given */
 } backup_args;
 
 static int backup_size_opt(
@@ -75,6 +84,12 @@ static int backup_opt(cli *c, int opt, const char *arg, void *payload)
     backup_args *a = payload;
     unsigned long long n;
     int rc;
+    static const char *const shaping[] = { "--volume-id",   "--backup-id",   "--container",
+                                           "--name",        "--description", "--compression",
+                                           "--object-size", "--sha-block",   "--metadata",
+                                           "--incremental", "--parent" };
+    if (opt >= BK_VOLUME_ID && opt <= BK_PARENT)
+        a->shaping = shaping[opt - BK_VOLUME_ID];
     switch (opt) {
     case BK_VOLUME_ID:
         a->o.volume_id = arg;
@@ -126,6 +141,9 @@ static int backup_opt(cli *c, int opt, const char *arg, void *payload)
                                    arg);
         a->o.threads = (int)n;
         return 0;
+    case BK_RESUME:
+        a->o.resume_id = arg;
+        return 0;
     }
     return CLI_EXIT_USAGE;
 }
@@ -146,8 +164,16 @@ int cmd_backup(cli *c, int argc, char **argv)
                              argc == first ? "backup: which VOLUME?" : "backup: one VOLUME only");
         goto out;
     }
+    if (a.o.resume_id != NULL && a.shaping != NULL) {
+        rc = cli_usage_error(c, backup_usage,
+                             "backup: --resume continues a backup with its own settings: %s "
+                             "cannot be given with it",
+                             a.shaping);
+        goto out;
+    }
     if ((rc = cli_open_store(c)) != 0)
         goto out;
+    a.o.keep_partial = 1; /* an interrupted backup can be resumed */
     a.o.metadata = a.metadata;
     a.o.n_metadata = a.n_metadata;
     cli_progress_init(&prog, c);

@@ -6,8 +6,13 @@
 #include "cli.h"
 #include "output.h"
 
-static const char list_usage[] = "Usage: cinderblock [--store URL] list [--volume-id UUID]\n"
-                                 "List every backup in the store, oldest first.\n";
+static const char list_usage[] =
+    "Usage: cinderblock [--store URL] list [--volume-id UUID] [--incomplete]\n"
+    "List every backup in the store, oldest first.\n"
+    "\n"
+    "  --volume-id UUID  only the backups of this volume\n"
+    "  --incomplete      instead: what belongs to no committed backup (interrupted or killed\n"
+    "                    backups, half-finished deletes, stray objects); `cleanup` removes it\n";
 static const char show_usage[] = "Usage: cinderblock [--store URL] show BACKUP_ID\n"
                                  "Show one backup in full.\n";
 static const char delete_usage[] =
@@ -16,35 +21,66 @@ static const char delete_usage[] =
     "A backup that incremental backups depend on is refused unless --cascade is given, which\n"
     "deletes those first, newest first.\n";
 
-enum { CAT_VOLUME_ID = 0x200, CAT_CASCADE };
+enum { CAT_VOLUME_ID = 0x200, CAT_CASCADE, CAT_INCOMPLETE };
+
+typedef struct list_args {
+    const char *volume_id;
+    int incomplete;
+} list_args;
 
 static int list_opt(cli *c, int opt, const char *arg, void *payload)
 {
+    list_args *a = payload;
     (void)c;
+    if (opt == CAT_INCOMPLETE) {
+        a->incomplete = 1;
+        return 0;
+    }
     if (opt != CAT_VOLUME_ID)
         return CLI_EXIT_USAGE;
-    *(const char **)payload = arg;
+    a->volume_id = arg;
     return 0;
+}
+
+static int list_incomplete(cli *c)
+{
+    cb_leftover *v = NULL;
+    size_t n = 0;
+    cb_error err = { 0 };
+    if (cb_leftover_list(c->store, &v, &n, &err) < 0)
+        return cli_fail(c, &err);
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "incomplete", out_leftovers_json(v, n));
+        out_json(o);
+    } else {
+        out_leftovers_table(v, n);
+    }
+    cb_leftover_free_array(v, n);
+    return CLI_EXIT_OK;
 }
 
 int cmd_list(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = { { "volume-id", required_argument, NULL, CAT_VOLUME_ID },
+                                          { "incomplete", no_argument, NULL, CAT_INCOMPLETE },
                                           { NULL, 0, NULL, 0 } };
-    const char *volume_id = NULL;
+    list_args a = { 0 };
     cb_backup_info **v = NULL;
     size_t n = 0;
     cb_error err = { 0 };
     int first, done, rc;
 
-    rc = cli_parse(c, argc, argv, opts, NULL, list_opt, &volume_id, list_usage, &first, &done);
+    rc = cli_parse(c, argc, argv, opts, NULL, list_opt, &a, list_usage, &first, &done);
     if (rc != 0 || done)
         return rc;
     if (first != argc)
         return cli_usage_error(c, list_usage, "list: unexpected argument '%s'", argv[first]);
     if ((rc = cli_open_store(c)) != 0)
         return rc;
-    if (cb_backup_list(c->store, volume_id, &v, &n, &err) < 0)
+    if (a.incomplete)
+        return list_incomplete(c);
+    if (cb_backup_list(c->store, a.volume_id, &v, &n, &err) < 0)
         return cli_fail(c, &err);
     if (c->json) {
         json_t *arr = json_array();

@@ -20,6 +20,8 @@ static const char main_usage[] =
     "  export-record BACKUP_ID    the record `cinder backup-import` takes\n"
     "  import-record SERVICE URL  accept a record from `cinder backup-export`\n"
     "  check                      check the store's configuration and reachability\n"
+    "  cleanup                    remove what belongs to no committed backup\n"
+    "  unlock [--force]           remove stale locks (--force: all)\n"
     "\n"
     "Global options:\n"
     "  --store URL                the store: PATH, posix:PATH, file://PATH, swift://CONTAINER,\n"
@@ -33,6 +35,10 @@ static const char main_usage[] =
     "  --retry-backoff SECONDS    first retry delay, doubled each time (default: 2)\n"
     "  --timeout SECONDS          a stalled transfer fails after this long (default: 120)\n"
     "  --storage-policy NAME      Swift storage policy for new containers\n"
+    "  --retry-lock DURATION      wait this long for a lock another command holds\n"
+    "                             (like 90, 30s, 5m, 2h; default: fail at once)\n"
+    "  --lock-host NAME           the host name in this command's locks\n"
+    "  --no-lock                  take no locks (a store that nothing writes meanwhile)\n"
     "  --help                     this text; COMMAND --help: the command's own\n"
     "  --version                  print the version\n"
     "\n"
@@ -54,6 +60,8 @@ static const command main_commands[] = {
     { "export-record", cmd_export_record },
     { "import-record", cmd_import_record },
     { "check", cmd_check },
+    { "unlock", cmd_unlock },
+    { "cleanup", cmd_cleanup },
 };
 
 static int main_opt(cli *c, int opt, const char *arg, void *payload)

@@ -2,6 +2,7 @@
 /* output.c: printing backups as text tables or JSON documents. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "output.h"
 
@@ -113,4 +114,84 @@ void out_show_text(const cb_backup_info *b)
     out_kv("volume meta:", b->volume_meta);
     if (b->problem)
         out_kv("problem:", b->problem);
+}
+
+const char *out_age(int64_t when, char buf[32])
+{
+    int64_t d = (int64_t)time(NULL) - when;
+    if (when < 0)
+        snprintf(buf, 32, "?");
+    else if (d < 120)
+        snprintf(buf, 32, "%lld s", (long long)(d < 0 ? 0 : d));
+    else if (d < 7200)
+        snprintf(buf, 32, "%lld min", (long long)(d / 60));
+    else if (d < 172800)
+        snprintf(buf, 32, "%lld h", (long long)(d / 3600));
+    else
+        snprintf(buf, 32, "%lld d", (long long)(d / 86400));
+    return buf;
+}
+
+json_t *out_leftovers_json(const cb_leftover *v, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object(), *names = json_array();
+        for (size_t k = 0; k < v[i].n_names; k++)
+            json_array_append_new(names, json_string(v[i].names[k]));
+        json_object_set_new(o, "backup_id", json_string(v[i].backup_id));
+        json_object_set_new(o, "container", json_string(v[i].container));
+        json_object_set_new(o, "prefix", json_string(v[i].prefix));
+        json_object_set_new(o, "reason", json_string(v[i].reason));
+        json_object_set_new(o, "objects", json_integer((json_int_t)v[i].objects));
+        json_object_set_new(o, "bytes", json_integer((json_int_t)v[i].bytes));
+        json_object_set_new(o, "newest",
+                            v[i].newest >= 0 ? json_integer(v[i].newest) : json_null());
+        json_object_set_new(o, "resumable", json_boolean(v[i].resumable));
+        json_object_set_new(o, "active", json_boolean(v[i].active));
+        json_object_set_new(o, "names", names);
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+void out_leftovers_table(const cb_leftover *v, size_t n)
+{
+    char size[32], age[32];
+    printf("%-36s  %7s  %10s  %8s  %s\n", "BACKUP ID", "OBJECTS", "SIZE", "AGE", "WHAT");
+    for (size_t i = 0; i < n; i++)
+        printf("%-36s  %7llu  %10s  %8s  %s: %s in container '%s'\n", v[i].backup_id,
+               (unsigned long long)v[i].objects, cli_human(v[i].bytes, size),
+               out_age(v[i].newest, age), v[i].reason, v[i].prefix, v[i].container);
+}
+
+json_t *out_locks_json(const cb_lock_info *v, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(v[i].name));
+        json_object_set_new(o, "host", out_str(v[i].host));
+        json_object_set_new(o, "pid", json_integer((json_int_t)v[i].pid));
+        json_object_set_new(o, "command", out_str(v[i].command));
+        json_object_set_new(o, "exclusive", json_boolean(v[i].exclusive));
+        json_object_set_new(o, "created", json_integer((json_int_t)v[i].created));
+        json_object_set_new(o, "expires", json_integer((json_int_t)v[i].expires));
+        json_object_set_new(o, "stale", json_boolean(v[i].stale));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+void out_locks_text(const cli *c, const char *verb, const cb_lock_info *v, size_t n)
+{
+    char age[32];
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].unreadable)
+            cli_info(c, "%s unreadable lock object %s\n", verb, v[i].name);
+        else
+            cli_info(c, "%s %s lock of '%s' (host %s, pid %lld, %s old%s)\n", verb,
+                     v[i].exclusive ? "an exclusive" : "a shared", v[i].command, v[i].host,
+                     (long long)v[i].pid, out_age(v[i].created, age), v[i].stale ? ", stale" : "");
+    }
 }
