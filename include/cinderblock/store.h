@@ -48,11 +48,17 @@ typedef struct cb_reader cb_reader;
 
 /**
  * open_writer flag: create only. cb_writer_close() fails with CB_EEXISTS, and leaves the
- * existing object as it was, when an object of that name already exists; of two writers
- * racing for one name, at most one succeeds (posix: the file is linked in without
- * replacing; Swift and S3: `If-None-Match: *`). A store that cannot promise this fails with
+ * existing object as it was, when an object of that name already exists (an object large
+ * enough to be streamed may fail so already at the write that starts its upload).
+ * posix and mem decide atomically: of two writers racing for one name exactly one succeeds
+ * (posix links the file in without replacing). Swift and S3 send `If-None-Match: *`; AWS
+ * documents S3's conditional writes as race-free, but Swift checks the condition when a PUT
+ * starts, not when it commits, so there two writers whose uploads overlap can both succeed
+ * (the later one's object stays). A store that cannot honour the flag fails with
  * CB_ENOTSUPP: at open when it never can, at close when the server turns out not to honour
- * the condition (Swift's s3api answers 501) - the object is then not written.
+ * the condition (Swift's s3api answers 501) - the object is then not written. The S3 store
+ * also refuses, at the write that would begin a multipart upload, a create-only object
+ * larger than one part.
  */
 #define CB_WRITE_EXCLUSIVE (1u << 1)
 

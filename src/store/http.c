@@ -897,6 +897,66 @@ int64_t cb__http_parse_size(const char *s)
     return (int64_t)(v << shift);
 }
 
+/* n decimal digits at *p (advanced past them); -1 if any is not a digit */
+static int http_digits(const char **p, const char *end, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (*p >= end || !isdigit((unsigned char)**p))
+            return -1;
+        v = v * 10 + (**p - '0');
+    }
+    return v;
+}
+
+static int http_expect(const char **p, const char *end, char c)
+{
+    if (*p >= end || **p != c)
+        return -1;
+    (*p)++;
+    return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (y >= 1970): timegm() is not POSIX, so count them here. */
+static int64_t http_days(int y, int m, int d)
+{
+    static const int before[12] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    int64_t leaps =
+        (y - 1) / 4 - (y - 1) / 100 + (y - 1) / 400 - (1969 / 4 - 1969 / 100 + 1969 / 400);
+    return (int64_t)365 * (y - 1970) + leaps + before[m - 1] + (m > 2 && leap) + d - 1;
+}
+
+int64_t cb__http_parse_time(const char *s, size_t len)
+{
+    static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    const char *p = s, *end = s + len;
+    int y, mo, d, h, mi, sec;
+    if (s == NULL || (y = http_digits(&p, end, 4)) < 1970 || http_expect(&p, end, '-') < 0 ||
+        (mo = http_digits(&p, end, 2)) < 1 || mo > 12 || http_expect(&p, end, '-') < 0 ||
+        (d = http_digits(&p, end, 2)) < 1 || d > mdays[mo - 1] || http_expect(&p, end, 'T') < 0 ||
+        (h = http_digits(&p, end, 2)) < 0 || h > 23 || http_expect(&p, end, ':') < 0 ||
+        (mi = http_digits(&p, end, 2)) < 0 || mi > 59 || http_expect(&p, end, ':') < 0 ||
+        (sec = http_digits(&p, end, 2)) < 0 || sec > 60)
+        return -1;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return -1;
+    if (p < end && *p == '.') {
+        const char *frac = ++p;
+        while (p < end && isdigit((unsigned char)*p))
+            p++;
+        if (p == frac)
+            return -1;
+    }
+    if (p < end && *p == 'Z')
+        p++;
+    else if ((size_t)(end - p) == 6 && memcmp(p, "+00:00", 6) == 0)
+        p = end;
+    if (p != end)
+        return -1;
+    return http_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+}
+
 void cb__http_base64(char *out, const unsigned char *in, size_t n)
 {
     EVP_EncodeBlock((unsigned char *)out, in, (int)n);

@@ -216,6 +216,13 @@ int cb__http_escape(cb_buf *b, const char *s, int keep_slash, cb_error *err);
 void cb__http_redact_url(char *out, size_t cap, const char *url);
 /** Parse a size like "8M", "64k", "1G" (powers of 1024); -1 if malformed. */
 int64_t cb__http_parse_size(const char *s);
+/**
+ * Seconds since the epoch of a UTC time in the ISO 8601 form listings use: Swift's
+ * "2026-12-01T22:34:16.181720" (no zone) and S3's "2026-12-01T22:34:16.181Z"; a fraction is
+ * dropped, a zone other than "Z" or "+00:00" is refused. -1 if malformed.
+ */
+int64_t cb__http_parse_time(const char *s, size_t len);
+
 /** base64 of n bytes into out (4 * ((n + 2) / 3) + 1 bytes). */
 void cb__http_base64(char *out, const unsigned char *in, size_t n);
 

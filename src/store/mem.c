@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -10,11 +11,14 @@
 #include "../util/alloc.h"
 #include "../util/buf.h"
 
+#define MEM_DEFAULT_CONTAINER "backups" /* when a backup asks for none */
+
 typedef struct mem_object {
     char *container;
     char *name;
     unsigned char *data;
     size_t len;
+    int64_t mtime; /* when it was committed, seconds since the epoch */
 } mem_object;
 
 typedef struct mem_state {
@@ -37,6 +41,7 @@ typedef struct mem_writer {
     mem_state *st;
     char *container;
     char *name;
+    int exclusive; /* CB_WRITE_EXCLUSIVE: commit only under a free name */
     cb_buf data;
 } mem_writer;
 
@@ -61,7 +66,12 @@ static const char *const mem_op_names[] = {
     "get_extra_metadata",
     "check",
     "list_containers",
+    "list_entries",
+    "home_container",
 };
+/* a new operation needs its name here, or an injected failure of it would read past the end */
+_Static_assert(sizeof(mem_op_names) / sizeof(mem_op_names[0]) == CB_MEM_OP_COUNT,
+               "mem_op_names has one name per cb_mem_op");
 
 /* Count a call; fail it if asked to. Call with the lock held. */
 static int mem_enter(mem_state *st, cb_mem_op op, cb_error *err)
@@ -132,8 +142,42 @@ static int mem_missing_container(const char *container, cb_error *err)
     return cb_error_set(err, CB_ENOTFOUND, "container '%s' does not exist", container);
 }
 
-/* Snapshot the matching names, then call back without the lock held, so that a callback
- * may use the store. */
+/* Snapshot the matching objects (names, sizes, times), then call back without the lock
+ * held, so that a callback may use the store. */
+static int mem_listing(mem_state *st,
+                       cb_mem_op op,
+                       const char *container,
+                       const char *prefix,
+                       cb_list_fn fn,
+                       cb_entry_fn entry_fn,
+                       void *payload,
+                       cb_error *err)
+{
+    cb_entry *entries = NULL;
+    size_t n = 0;
+    int rc;
+    pthread_mutex_lock(&st->lock);
+    if ((rc = mem_enter(st, op, err)) == 0 && !mem_has_container(st, container))
+        rc = mem_missing_container(container, err);
+    if (rc == 0 && (entries = cb__calloc(st->n_objects + 1, sizeof(*entries), err)) == NULL)
+        rc = CB_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < st->n_objects; i++) {
+        mem_object *o = &st->objects[i];
+        if (strcmp(o->container, container) != 0 || strncmp(o->name, prefix, strlen(prefix)) != 0)
+            continue;
+        entries[n] = (cb_entry){ .size = (int64_t)o->len, .mtime = o->mtime };
+        if ((entries[n++].name = cb__strdup(o->name, err)) == NULL)
+            rc = CB_ENOMEM;
+    }
+    pthread_mutex_unlock(&st->lock);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = entry_fn != NULL ? entry_fn(&entries[i], payload) : fn(entries[i].name, payload);
+    for (size_t i = 0; i < n; i++)
+        free((char *)entries[i].name);
+    free(entries);
+    return rc;
+}
+
 static int mem_list(void *state,
                     const char *container,
                     const char *prefix,
@@ -142,30 +186,20 @@ static int mem_list(void *state,
                     void *payload,
                     cb_error *err)
 {
-    mem_state *st = state;
-    char **names = NULL;
-    size_t n = 0;
-    int rc;
     (void)flags;
-    pthread_mutex_lock(&st->lock);
-    if ((rc = mem_enter(st, CB_MEM_LIST, err)) == 0 && !mem_has_container(st, container))
-        rc = mem_missing_container(container, err);
-    if (rc == 0 && (names = cb__calloc(st->n_objects + 1, sizeof(*names), err)) == NULL)
-        rc = CB_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < st->n_objects; i++) {
-        mem_object *o = &st->objects[i];
-        if (strcmp(o->container, container) != 0 || strncmp(o->name, prefix, strlen(prefix)) != 0)
-            continue;
-        if ((names[n++] = cb__strdup(o->name, err)) == NULL)
-            rc = CB_ENOMEM;
-    }
-    pthread_mutex_unlock(&st->lock);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = fn(names[i], payload);
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    return rc;
+    return mem_listing(state, CB_MEM_LIST, container, prefix, fn, NULL, payload, err);
+}
+
+static int mem_list_entries(void *state,
+                            const char *container,
+                            const char *prefix,
+                            unsigned int flags,
+                            cb_entry_fn fn,
+                            void *payload,
+                            cb_error *err)
+{
+    (void)flags;
+    return mem_listing(state, CB_MEM_LIST_ENTRIES, container, prefix, NULL, fn, payload, err);
 }
 
 static int
@@ -212,11 +246,16 @@ static int mem_writer_write(cb_writer *base, const void *buf, size_t len, cb_err
     return cb_buf_put(&w->data, buf, len, err);
 }
 
+/* Called with the lock held: the look-up and the insertion are one step, so of two exclusive
+ * writers of one name exactly one finds it free. */
 static int mem_commit(mem_state *st, mem_writer *w, cb_error *err)
 {
     if (!mem_has_container(st, w->container))
         return mem_missing_container(w->container, err);
     mem_object *o = mem_find(st, w->container, w->name);
+    if (o != NULL && w->exclusive)
+        return cb_error_set(err, CB_EEXISTS, "object '%s' already exists in container '%s'",
+                            w->name, w->container);
     if (o == NULL) {
         mem_object *objs = cb__realloc(st->objects, (st->n_objects + 1) * sizeof(*objs), err);
         if (objs == NULL)
@@ -231,6 +270,7 @@ static int mem_commit(mem_state *st, mem_writer *w, cb_error *err)
     }
     o->len = w->data.len;
     o->data = (unsigned char *)cb_buf_detach(&w->data);
+    o->mtime = (int64_t)time(NULL);
     return 0;
 }
 
@@ -271,7 +311,6 @@ static int mem_open_writer(void *state,
     mem_state *st = state;
     int rc;
     (void)extra_metadata;
-    (void)flags;
     pthread_mutex_lock(&st->lock);
     if ((rc = mem_enter(st, CB_MEM_OPEN_WRITER, err)) == 0 && !mem_has_container(st, container))
         rc = mem_missing_container(container, err);
@@ -283,6 +322,7 @@ static int mem_open_writer(void *state,
         return CB_ENOMEM;
     w->base.ops = &mem_writer_ops;
     w->st = st;
+    w->exclusive = (flags & CB_WRITE_EXCLUSIVE) != 0;
     w->container = cb__strdup(container, err);
     w->name = cb__strdup(name, err);
     if (w->container == NULL || w->name == NULL) {
@@ -393,7 +433,20 @@ static int mem_update_container_name(
     pthread_mutex_unlock(&st->lock);
     if (rc < 0)
         return rc;
-    *out = cb__strdup(container ? container : "backups", err);
+    *out = cb__strdup(container ? container : MEM_DEFAULT_CONTAINER, err);
+    return *out ? 0 : CB_ENOMEM;
+}
+
+/* The container update_container_name picks when none is asked for. */
+static int mem_home_container(void *state, char **out, cb_error *err)
+{
+    mem_state *st = state;
+    pthread_mutex_lock(&st->lock);
+    int rc = mem_enter(st, CB_MEM_HOME_CONTAINER, err);
+    pthread_mutex_unlock(&st->lock);
+    if (rc < 0)
+        return rc;
+    *out = cb__strdup(MEM_DEFAULT_CONTAINER, err);
     return *out ? 0 : CB_ENOMEM;
 }
 
@@ -444,7 +497,7 @@ static void mem_destroy(void *state)
 static const cb_store_ops mem_store_ops = {
     .version = CB_STORE_OPS_VERSION,
     .name = "mem",
-    .flags = CB_STORE_PARALLEL,
+    .flags = CB_STORE_PARALLEL | CB_STORE_EXCLUSIVE,
     .cinder_driver = "cinder.backup.drivers.swift.SwiftBackupDriver",
     .default_object_size = 52428800,
     .default_sha_block = 32768,
@@ -458,6 +511,8 @@ static const cb_store_ops mem_store_ops = {
     .get_extra_metadata = mem_get_extra_metadata,
     .list_containers = mem_list_containers,
     .check = mem_check,
+    .list_entries = mem_list_entries,
+    .home_container = mem_home_container,
 };
 
 int cb__mem_store_ctor(const char *location,

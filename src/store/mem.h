@@ -21,6 +21,8 @@ typedef enum cb_mem_op {
     CB_MEM_GET_EXTRA_METADATA,
     CB_MEM_CHECK,
     CB_MEM_LIST_CONTAINERS,
+    CB_MEM_LIST_ENTRIES,
+    CB_MEM_HOME_CONTAINER,
     CB_MEM_OP_COUNT,
     CB_MEM_ANY = CB_MEM_OP_COUNT /* every operation, counted together */
 } cb_mem_op;

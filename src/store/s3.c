@@ -263,17 +263,61 @@ done:
 
 typedef struct s3_page {
     cb_list_fn fn;
+    cb_entry_fn entry_fn; /* list_entries: called instead of fn at the end of each Contents */
     void *payload;
     const char *name_path; /* element holding a name */
     int truncated;
     cb_buf token; /* NextContinuationToken */
-    int rc;
+    cb_buf key;   /* entry_fn: the Key, Size and LastModified of the current Contents */
+    int64_t size, mtime;
 } s3_page;
+
+/* The digits of a <Size>; -1 if it is not a plain number that fits. */
+static int64_t s3_parse_size(const char *text, size_t len)
+{
+    int64_t v = 0;
+    if (len == 0 || len > 18)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+        v = v * 10 + (text[i] - '0');
+    }
+    return v;
+}
+
+/* One <Contents> of ListObjectsV2 for list_entries; its children end before it does. */
+static int s3_page_entry(s3_page *p, const char *path, const char *text, size_t len)
+{
+    static const char contents[] = "ListBucketResult/Contents";
+    size_t n = sizeof(contents) - 1;
+    if (strncmp(path, contents, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+        return 0;
+    if (strcmp(path + n, "/Key") == 0) {
+        cb_buf_reset(&p->key);
+        return cb_buf_put(&p->key, text, len, NULL) < 0 ? CB_ENOMEM : 0;
+    }
+    if (strcmp(path + n, "/Size") == 0)
+        p->size = s3_parse_size(text, len);
+    else if (strcmp(path + n, "/LastModified") == 0)
+        p->mtime = cb__http_parse_time(text, len);
+    if (path[n] != '\0' || p->key.data == NULL)
+        return 0;
+    cb_entry e = { .name = p->key.data, .size = p->size, .mtime = p->mtime };
+    int rc = e.name[0] != '\0' ? p->entry_fn(&e, p->payload) : 0;
+    cb_buf_reset(&p->key);
+    p->size = p->mtime = -1;
+    return rc;
+}
 
 static int s3_page_item(const char *path, const char *text, size_t len, void *payload)
 {
     s3_page *p = payload;
-    if (strcmp(path, p->name_path) == 0) {
+    if (p->entry_fn != NULL) {
+        int rc = s3_page_entry(p, path, text, len);
+        if (rc != 0)
+            return rc;
+    } else if (strcmp(path, p->name_path) == 0) {
         char *name = cb__strndup(text, len, NULL);
         if (name == NULL)
             return CB_ENOMEM;
@@ -310,29 +354,25 @@ s3_list_query(cb_buf *q, const char *token, size_t page, const char *prefix, cb_
     return rc;
 }
 
-static int s3_list(void *state,
-                   const char *bucket,
-                   const char *prefix,
-                   unsigned int flags,
-                   cb_list_fn fn,
-                   void *payload,
-                   cb_error *err)
+/* ListObjectsV2, page by page, into page->fn or page->entry_fn. */
+static int
+s3_listing(s3_state *st, const char *bucket, const char *prefix, s3_page *page, cb_error *err)
 {
-    s3_state *st = state;
-    s3_page page = { fn, payload, "ListBucketResult/Contents/Key", 1, CB_BUF_INIT, 0 };
     cb_buf q = CB_BUF_INIT;
     char what[300];
     int rc;
-    (void)flags;
+    page->name_path = "ListBucketResult/Contents/Key";
+    page->truncated = 1;
+    page->size = page->mtime = -1;
     if ((rc = s3_check_bucket(bucket, err)) < 0)
         return rc;
     snprintf(what, sizeof(what), "list bucket '%s'", bucket);
-    for (int first = 1; rc == 0 && page.truncated; first = 0) {
+    for (int first = 1; rc == 0 && page->truncated; first = 0) {
         cb_http_req req = CB_HTTP_REQ_INIT;
         cb_http_resp resp = CB_HTTP_RESP_INIT;
         req.body_max = S3_LISTING_MAX;
-        page.truncated = 0;
-        if ((rc = s3_list_query(&q, first ? NULL : page.token.data, st->list_page, prefix, err)) ==
+        page->truncated = 0;
+        if ((rc = s3_list_query(&q, first ? NULL : page->token.data, st->list_page, prefix, err)) ==
                 0 &&
             (rc = s3_simple(st, "GET", bucket, NULL, q.data, what, &req, &resp, err)) == 0) {
             if (resp.status == 404)
@@ -343,8 +383,8 @@ static int s3_list(void *state,
             else if (resp.body.len >= S3_LISTING_MAX)
                 rc = cb_error_set(err, CB_EHTTP, "s3 store: %s: a listing page is too large", what);
             else
-                rc = cb__s3_xml_parse(resp.body.data, resp.body.len, s3_page_item, &page, err);
-            if (rc == 0 && page.truncated && page.token.len == 0)
+                rc = cb__s3_xml_parse(resp.body.data, resp.body.len, s3_page_item, page, err);
+            if (rc == 0 && page->truncated && page->token.len == 0)
                 rc = cb_error_set(err, CB_EHTTP,
                                   "s3 store: %s: a truncated listing without a continuation token",
                                   what);
@@ -353,8 +393,36 @@ static int s3_list(void *state,
         cb__http_req_dispose(&req);
     }
     cb_buf_dispose(&q);
-    cb_buf_dispose(&page.token);
+    cb_buf_dispose(&page->token);
+    cb_buf_dispose(&page->key);
     return rc;
+}
+
+static int s3_list(void *state,
+                   const char *bucket,
+                   const char *prefix,
+                   unsigned int flags,
+                   cb_list_fn fn,
+                   void *payload,
+                   cb_error *err)
+{
+    s3_page page = { .fn = fn, .payload = payload };
+    (void)flags;
+    return s3_listing(state, bucket, prefix, &page, err);
+}
+
+/* Sizes and times from each <Contents>: <Size> in bytes, <LastModified> in ISO 8601 UTC. */
+static int s3_list_entries(void *state,
+                           const char *bucket,
+                           const char *prefix,
+                           unsigned int flags,
+                           cb_entry_fn fn,
+                           void *payload,
+                           cb_error *err)
+{
+    s3_page page = { .entry_fn = fn, .payload = payload };
+    (void)flags;
+    return s3_listing(state, bucket, prefix, &page, err);
 }
 
 /* ListBuckets; a user who may not list buckets still finds the default one. */
@@ -362,7 +430,9 @@ static int
 s3_list_containers(void *state, unsigned int flags, cb_list_fn fn, void *payload, cb_error *err)
 {
     s3_state *st = state;
-    s3_page page = { fn, payload, "ListAllMyBucketsResult/Buckets/Bucket/Name", 0, CB_BUF_INIT, 0 };
+    s3_page page = { .fn = fn,
+                     .payload = payload,
+                     .name_path = "ListAllMyBucketsResult/Buckets/Bucket/Name" };
     cb_http_req req = CB_HTTP_REQ_INIT;
     cb_http_resp resp = CB_HTTP_RESP_INIT;
     int rc;
@@ -457,10 +527,9 @@ static int s3_open_writer_op(void *state,
 {
     int rc;
     (void)extra_metadata;
-    (void)flags;
     if ((rc = s3_check_bucket(bucket, err)) < 0)
         return rc;
-    return cb__s3_open_writer(state, bucket, key, out, err);
+    return cb__s3_open_writer(state, bucket, key, flags, out, err);
 }
 
 static int s3_delete_object(
@@ -490,6 +559,14 @@ static int s3_update_container_name(
     s3_state *st = state;
     (void)backup_id;
     *out = cb__strdup(container ? container : st->bucket, err);
+    return *out ? 0 : CB_ENOMEM;
+}
+
+/* The URL's bucket: every backup may share it, so store-wide records live there. */
+static int s3_home_container(void *state, char **out, cb_error *err)
+{
+    s3_state *st = state;
+    *out = cb__strdup(st->bucket, err);
     return *out ? 0 : CB_ENOMEM;
 }
 
@@ -543,7 +620,7 @@ static void s3_destroy(void *state)
 static const cb_store_ops s3_store_ops = {
     .version = CB_STORE_OPS_VERSION,
     .name = "s3",
-    .flags = CB_STORE_PARALLEL,
+    .flags = CB_STORE_PARALLEL | CB_STORE_EXCLUSIVE,
     .cinder_driver = "cinder.backup.drivers.s3.S3BackupDriver",
     .default_object_size = 52428800, /* backup_s3_object_size */
     .default_sha_block = 32768,      /* backup_s3_block_size */
@@ -556,6 +633,8 @@ static const cb_store_ops s3_store_ops = {
     .update_container_name = s3_update_container_name,
     .list_containers = s3_list_containers,
     .check = s3_check,
+    .list_entries = s3_list_entries,
+    .home_container = s3_home_container,
 };
 
 /* ---- settings ---- */

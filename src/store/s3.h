@@ -76,7 +76,12 @@ void cb__s3_xml_find(const char *doc, size_t len, const char *path, char *out, s
 
 /* ---- writer (s3_writer.c) ---- */
 
-int cb__s3_open_writer(
-    s3_state *st, const char *bucket, const char *key, cb_writer **out, cb_error *err);
+/** flags: CB_WRITE_EXCLUSIVE is honoured (If-None-Match: *), the others are ignored. */
+int cb__s3_open_writer(s3_state *st,
+                       const char *bucket,
+                       const char *key,
+                       unsigned int flags,
+                       cb_writer **out,
+                       cb_error *err);
 
 #endif

@@ -11,6 +11,13 @@
  * The ETag of a single PUT must be the MD5 of the body and that of a multipart upload
  * "<MD5 of the parts' MD5s>-<parts>", unless SSE-C is on (then S3's ETags are not MD5s and
  * Content-MD5 is the check). An abandoned multipart upload is aborted.
+ *
+ * A create-only writer (CB_WRITE_EXCLUSIVE) sends its single PUT with `If-None-Match: *`
+ * (signed like every header): 412 means the name is taken (CB_EEXISTS). Swift's s3api refuses
+ * the header with 501 NotImplemented before writing anything (CB_ENOTSUPP). Such a writer
+ * never becomes a multipart upload: AWS honours If-None-Match on CompleteMultipartUpload, but
+ * s3api ignores it there and would replace the object, so a create-only object larger than
+ * one part is refused (CB_ENOTSUPP) at the write that would start the upload.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +44,7 @@ typedef struct s3_writer {
     EVP_MD_CTX *etag_md5; /* over the parts' binary MD5s: the multipart ETag */
     uint64_t total;       /* bytes written */
     int completed;        /* the multipart upload was completed (nothing to abort) */
+    int exclusive;        /* CB_WRITE_EXCLUSIVE: one PUT with If-None-Match: * */
 } s3_writer;
 
 static void s3w_hex(char out[33], const unsigned char md5[16])
@@ -78,11 +86,32 @@ static char *s3w_upload_query(const s3_writer *w, unsigned part, cb_error *err)
     return NULL;
 }
 
-/* A request with the part (or a given body) and the answer; MD5 of the body in md5. */
+/* The answer to a create-only PUT that is not a success. */
+static int
+s3w_fail_exclusive(s3_writer *w, const cb_http_req *req, const cb_http_resp *resp, cb_error *err)
+{
+    char code[128], msg[300];
+    if (resp->status == 412)
+        return cb_error_set(err, CB_EEXISTS,
+                            "s3 store: object '%s' already exists in bucket '%s' (HTTP 412 to a "
+                            "create-only upload; it was left as it was)",
+                            w->key, w->bucket);
+    if (resp->status != 501)
+        return cb__s3_fail(w->st, req, resp, err);
+    cb__s3_xml_error(resp->body.data, resp->body.len, code, sizeof(code), msg, sizeof(msg));
+    return cb_error_set(err, CB_ENOTSUPP,
+                        "s3 store: the server does not support create-only writes (If-None-Match), "
+                        "so nothing was written: %s: HTTP 501%s%s%s%s",
+                        w->what, code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
+}
+
+/* A request with the part (or a given body) and the answer; MD5 of the body in md5.
+ * if_none_match: a create-only PUT. */
 static int s3w_send(s3_writer *w,
                     const char *method,
                     const char *query,
                     int sse,
+                    int if_none_match,
                     const char *content_type,
                     const void *body,
                     size_t len,
@@ -96,10 +125,12 @@ static int s3w_send(s3_writer *w,
     if ((rc = cb__s3_req_init(&req, w->st, method, w->bucket, w->key, query, sse, err)) == 0 &&
         (content_type == NULL ||
          (rc = cb__http_req_header(&req, err, "Content-Type: %s", content_type)) == 0) &&
+        (!if_none_match || (rc = cb__http_req_header(&req, err, "If-None-Match: *")) == 0) &&
         (rc = cb__s3_req_body(&req, body, len, md5, err)) == 0 &&
         (rc = cb__s3_call(w->st, &req, resp, err)) == 0 &&
         (resp->status < 200 || resp->status >= 300))
-        rc = cb__s3_fail(w->st, &req, resp, err);
+        rc = if_none_match ? s3w_fail_exclusive(w, &req, resp, err)
+                           : cb__s3_fail(w->st, &req, resp, err);
     cb__http_req_dispose(&req);
     return rc;
 }
@@ -110,7 +141,7 @@ static int s3w_initiate(s3_writer *w, cb_error *err)
     unsigned char md5[16];
     char id[1024];
     int rc =
-        s3w_send(w, "POST", "uploads=", 1, "application/octet-stream", NULL, 0, md5, &resp, err);
+        s3w_send(w, "POST", "uploads=", 1, 0, "application/octet-stream", NULL, 0, md5, &resp, err);
     if (rc == 0) {
         cb__s3_xml_find(resp.body.data, resp.body.len, "InitiateMultipartUploadResult/UploadId", id,
                         sizeof(id));
@@ -132,12 +163,18 @@ static int s3w_flush_part(s3_writer *w, cb_error *err)
     char hex[33], etag[128], of[32];
     char *q = NULL;
     int rc;
+    if (w->upload_id == NULL && w->exclusive)
+        return cb_error_set(err, CB_ENOTSUPP,
+                            "s3 store: %s: a create-only write larger than one part (%zu bytes, "
+                            "CINDERBLOCK_S3_PART_SIZE) is not supported (servers differ in whether "
+                            "a multipart upload honours If-None-Match); nothing was written",
+                            w->what, w->part_max);
     if (w->upload_id == NULL && (rc = s3w_initiate(w, err)) < 0)
         return rc;
     unsigned part = w->n_parts + 1;
     if ((q = s3w_upload_query(w, part, err)) == NULL)
         return CB_ENOMEM;
-    rc = s3w_send(w, "PUT", q, 1, NULL, w->part.data, w->part.len, md5, &resp, err);
+    rc = s3w_send(w, "PUT", q, 1, 0, NULL, w->part.data, w->part.len, md5, &resp, err);
     free(q);
     if (rc == 0) {
         s3w_hex(hex, md5);
@@ -187,8 +224,8 @@ static int s3w_put_single(s3_writer *w, cb_error *err)
     cb_http_resp resp = CB_HTTP_RESP_INIT;
     unsigned char md5[16];
     char hex[33], etag[128];
-    int rc = s3w_send(w, "PUT", NULL, 1, "application/octet-stream", w->part.data, w->part.len, md5,
-                      &resp, err);
+    int rc = s3w_send(w, "PUT", NULL, 1, w->exclusive, "application/octet-stream", w->part.data,
+                      w->part.len, md5, &resp, err);
     if (rc == 0) {
         s3w_hex(hex, md5);
         s3w_etag(&resp, etag, sizeof(etag));
@@ -211,7 +248,7 @@ static int s3w_complete(s3_writer *w, cb_error *err)
         rc = cb_buf_printf(&body, err, "<CompleteMultipartUpload>%s</CompleteMultipartUpload>",
                            w->parts_xml.data);
     if (rc == 0)
-        rc = s3w_send(w, "POST", q, 0, "application/xml", body.data, body.len, md5, &resp, err);
+        rc = s3w_send(w, "POST", q, 0, 0, "application/xml", body.data, body.len, md5, &resp, err);
     if (rc == 0) {
         /* S3 may answer 200 and still report an error in the body */
         cb__s3_xml_error(resp.body.data, resp.body.len, code, sizeof(code), msg, sizeof(msg));
@@ -288,8 +325,12 @@ static const cb_writer_ops s3_writer_ops = {
     .free = s3w_free,
 };
 
-int cb__s3_open_writer(
-    s3_state *st, const char *bucket, const char *key, cb_writer **out, cb_error *err)
+int cb__s3_open_writer(s3_state *st,
+                       const char *bucket,
+                       const char *key,
+                       unsigned int flags,
+                       cb_writer **out,
+                       cb_error *err)
 {
     s3_writer *w = cb__calloc(1, sizeof(*w), err);
     if (w == NULL)
@@ -297,6 +338,7 @@ int cb__s3_open_writer(
     w->base.ops = &s3_writer_ops;
     w->st = st;
     w->part_max = st->part_size;
+    w->exclusive = (flags & CB_WRITE_EXCLUSIVE) != 0;
     w->bucket = cb__strdup(bucket, err);
     w->key = cb__strdup(key, err);
     w->etag_md5 = EVP_MD_CTX_new();

@@ -14,6 +14,12 @@
  * the object is deleted and the writer fails. An abandoned writer drops its connection
  * before the end of the chunked body, which Swift never commits.
  *
+ * A create-only writer (CB_WRITE_EXCLUSIVE) sends `If-None-Match: *`, and Swift's 412 for an
+ * existing name is CB_EEXISTS. Swift checks the condition when a PUT starts, not when it
+ * commits: two uploads of one new name that overlap can both succeed (the later one stays).
+ *
+ * Listings are JSON; list_entries takes each object's size and time from it.
+ *
  * Downloads stream, and resume after a broken connection with Range and If-Match.
  */
 #include <stdlib.h>
@@ -168,13 +174,32 @@ done:
 
 /* ---- listings ---- */
 
-/* One page of a JSON listing: call fn for each name, remember the last one. */
-static int swift_list_page(const cb_http_resp *resp,
-                           cb_list_fn fn,
-                           void *payload,
-                           char **last,
-                           size_t *count,
-                           cb_error *err)
+/* Who gets the listed names: fn with the name, or entry_fn with what the listing says. */
+typedef struct swift_lister {
+    cb_list_fn fn;
+    cb_entry_fn entry_fn;
+    void *payload;
+} swift_lister;
+
+/* An object of a container listing: its "bytes" and its "last_modified", which is UTC
+ * without a zone ("2026-12-01T22:34:16.181720"). */
+static int swift_list_entry(const swift_lister *l, const char *name, json_t *item)
+{
+    json_t *bytes = json_object_get(item, "bytes");
+    const char *when = json_string_value(json_object_get(item, "last_modified"));
+    cb_entry e = {
+        .name = name,
+        .size = json_is_integer(bytes) && json_integer_value(bytes) >= 0
+                    ? (int64_t)json_integer_value(bytes)
+                    : -1,
+        .mtime = when != NULL ? cb__http_parse_time(when, strlen(when)) : -1,
+    };
+    return l->entry_fn(&e, l->payload);
+}
+
+/* One page of a JSON listing: hand on each name, remember the last one. */
+static int swift_list_page(
+    const cb_http_resp *resp, const swift_lister *l, char **last, size_t *count, cb_error *err)
 {
     json_error_t jerr;
     size_t i;
@@ -200,7 +225,8 @@ static int swift_list_page(const cb_http_resp *resp,
             rc = CB_ENOMEM;
             break;
         }
-        if ((rc = fn(name, payload)) != 0)
+        rc = l->entry_fn != NULL ? swift_list_entry(l, name, item) : l->fn(name, l->payload);
+        if (rc != 0)
             break;
     }
     json_decref(doc);
@@ -211,8 +237,7 @@ static int swift_list_page(const cb_http_resp *resp,
 static int swift_listing(swift_state *st,
                          const char *container,
                          const char *prefix,
-                         cb_list_fn fn,
-                         void *payload,
+                         const swift_lister *l,
                          cb_error *err)
 {
     cb_http_req req = CB_HTTP_REQ_INIT;
@@ -245,7 +270,7 @@ static int swift_listing(swift_state *st,
         } else if (resp.body.len >= SWIFT_LISTING_MAX) {
             rc = cb_error_set(err, CB_EHTTP, "swift store: %s: a listing page is too large", what);
         } else {
-            rc = swift_list_page(&resp, fn, payload, &last, &count, err);
+            rc = swift_list_page(&resp, l, &last, &count, err);
         }
     }
     free(last);
@@ -263,11 +288,28 @@ static int swift_list(void *state,
                       void *payload,
                       cb_error *err)
 {
+    swift_lister l = { .fn = fn, .payload = payload };
     int rc;
     (void)flags;
     if ((rc = swift_check_container(container, err)) < 0)
         return rc;
-    return swift_listing(state, container, prefix, fn, payload, err);
+    return swift_listing(state, container, prefix, &l, err);
+}
+
+static int swift_list_entries(void *state,
+                              const char *container,
+                              const char *prefix,
+                              unsigned int flags,
+                              cb_entry_fn fn,
+                              void *payload,
+                              cb_error *err)
+{
+    swift_lister l = { .entry_fn = fn, .payload = payload };
+    int rc;
+    (void)flags;
+    if ((rc = swift_check_container(container, err)) < 0)
+        return rc;
+    return swift_listing(state, container, prefix, &l, err);
 }
 
 /* The catalog finds backups in every container of the account; a user who may not list the
@@ -276,9 +318,10 @@ static int
 swift_list_containers(void *state, unsigned int flags, cb_list_fn fn, void *payload, cb_error *err)
 {
     swift_state *st = state;
+    swift_lister l = { .fn = fn, .payload = payload };
     cb_error e = { 0 };
     (void)flags;
-    int rc = swift_listing(st, NULL, NULL, fn, payload, &e);
+    int rc = swift_listing(st, NULL, NULL, &l, &e);
     if (rc == CB_EAUTH && e.msg[0] != '\0' && strstr(e.msg, "HTTP 403") != NULL)
         return fn(st->container, payload);
     if (rc < 0)
@@ -296,6 +339,7 @@ typedef struct swift_writer {
     char what[600];
     cb_buf held;       /* the first bytes, kept until a first attempt has taken them */
     int streaming;     /* 1: the chunked upload is under way */
+    int exclusive;     /* CB_WRITE_EXCLUSIVE: the PUT carries If-None-Match: * */
     cb_http_req req;   /* headers kept across attempts */
     cb_http_resp resp; /* the answer */
     cb_http_xfer *x;   /* the streamed upload */
@@ -303,6 +347,18 @@ typedef struct swift_writer {
     uint64_t total;    /* bytes written */
     char md5_hex[33];  /* at close */
 } swift_writer;
+
+/* A failed answer to the upload. Swift refuses a create-only PUT of an existing name with 412:
+ * before the body when it can (a streamed upload waits for 100 Continue), after it otherwise. */
+static int swift_upload_fail(swift_writer *w, const char *detail, cb_error *err)
+{
+    if (w->exclusive && w->resp.status == 412)
+        return cb_error_set(err, CB_EEXISTS,
+                            "swift store: object '%s' already exists in container '%s' (HTTP 412 "
+                            "to a create-only upload; it was left as it was)",
+                            w->name, w->container);
+    return cb__http_fail(w->st->h, &w->req, &w->resp, detail, err);
+}
 
 /* Start the chunked upload and send the held bytes: retried while they are still held. */
 static int swift_stream_start(swift_writer *w, cb_error *err)
@@ -333,7 +389,7 @@ static int swift_stream_start(swift_writer *w, cb_error *err)
                 continue;
             }
             if (!cb__http_retryable_status(w->resp.status))
-                return cb__http_fail(st->h, &w->req, &w->resp, NULL, err);
+                return swift_upload_fail(w, NULL, err);
         }
         if (attempt >= cb__http_attempts(st->h))
             break;
@@ -352,7 +408,7 @@ static int swift_stream_send(swift_writer *w, const void *buf, size_t len, cb_er
     if (rc == 0)
         return 0;
     if (rc == 1 && cb__http_xfer_end(w->x, &e) == 0)
-        return cb__http_fail(w->st->h, &w->req, &w->resp, "the server stopped the upload", err);
+        return swift_upload_fail(w, "the server stopped the upload", err);
     return cb_error_set(err, CB_ENET,
                         "%s; the upload broke off after %llu bytes and nothing was stored (a "
                         "streamed upload cannot be replayed: run the command again)",
@@ -392,7 +448,7 @@ static int swift_check_etag(swift_writer *w, cb_error *err)
 {
     char etag[128];
     if (w->resp.status != 201 && !swift_ok(&w->resp))
-        return cb__http_fail(w->st->h, &w->req, &w->resp, NULL, err);
+        return swift_upload_fail(w, NULL, err);
     cb__http_resp_header(&w->resp, "etag", etag, sizeof(etag));
     size_t n = strlen(etag);
     const char *e = etag;
@@ -467,7 +523,6 @@ static int swift_open_writer(void *state,
     swift_state *st = state;
     int rc;
     (void)extra_metadata;
-    (void)flags;
     if ((rc = swift_check_container(container, err)) < 0)
         return rc;
     swift_writer *w = cb__calloc(1, sizeof(*w), err);
@@ -475,6 +530,7 @@ static int swift_open_writer(void *state,
         return CB_ENOMEM;
     w->base.ops = &swift_writer_ops;
     w->st = st;
+    w->exclusive = (flags & CB_WRITE_EXCLUSIVE) != 0;
     w->container = cb__strdup(container, err);
     w->name = cb__strdup(name, err);
     w->md5 = EVP_MD_CTX_new();
@@ -487,7 +543,8 @@ static int swift_open_writer(void *state,
     snprintf(w->what, sizeof(w->what), "upload of '%s' to container '%s'", name, container);
     w->req.method = "PUT";
     w->req.what = w->what;
-    if ((rc = cb__http_req_header(&w->req, err, "Content-Type: application/octet-stream")) < 0) {
+    if ((rc = cb__http_req_header(&w->req, err, "Content-Type: application/octet-stream")) < 0 ||
+        (w->exclusive && (rc = cb__http_req_header(&w->req, err, "If-None-Match: *")) < 0)) {
         swift_writer_free(&w->base);
         return rc;
     }
@@ -604,6 +661,14 @@ static int swift_update_container_name(
     return *out ? 0 : CB_ENOMEM;
 }
 
+/* The URL's container: every backup may share it, so store-wide records live there. */
+static int swift_home_container(void *state, char **out, cb_error *err)
+{
+    swift_state *st = state;
+    *out = cb__strdup(st->container, err);
+    return *out ? 0 : CB_ENOMEM;
+}
+
 static int swift_check(void *state, cb_error *err)
 {
     swift_state *st = state;
@@ -635,7 +700,7 @@ static void swift_destroy(void *state)
 static const cb_store_ops swift_store_ops = {
     .version = CB_STORE_OPS_VERSION,
     .name = "swift",
-    .flags = CB_STORE_PARALLEL,
+    .flags = CB_STORE_PARALLEL | CB_STORE_EXCLUSIVE,
     .cinder_driver = "cinder.backup.drivers.swift.SwiftBackupDriver",
     .default_object_size = 52428800, /* backup_swift_object_size */
     .default_sha_block = 32768,      /* backup_swift_block_size */
@@ -648,6 +713,8 @@ static const cb_store_ops swift_store_ops = {
     .update_container_name = swift_update_container_name,
     .list_containers = swift_list_containers,
     .check = swift_check,
+    .list_entries = swift_list_entries,
+    .home_container = swift_home_container,
 };
 
 static int

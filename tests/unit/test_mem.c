@@ -74,6 +74,40 @@ static void test_mem__writer_state_machine(void **state)
     assert_int_equal(cb_mem_store_object(s, "c", "w", &data, &len), CB_ENOTFOUND);
 }
 
+static int mem_count_entry(const cb_entry *e, void *payload)
+{
+    (void)e;
+    (*(int *)payload)++;
+    return 0;
+}
+
+/* The operations added for locks (list_entries, home_container, exclusive writes) are
+ * counted and fail on demand like the others. */
+static void test_mem__new_ops_counted(void **state)
+{
+    cb_store *s = *state;
+    cb_error err = { 0 };
+    char *home = NULL;
+    int n = 0;
+    assert_cb_ok(cb_store_write_all(s, "c", "a", "x", 1, &err), &err);
+    assert_cb_ok(cb_store_list_entries(s, "c", "", 0, mem_count_entry, &n, &err), &err);
+    assert_int_equal(n, 1);
+    assert_int_equal(cb_mem_store_calls(s, CB_MEM_LIST_ENTRIES), 1);
+    assert_int_equal(cb_mem_store_calls(s, CB_MEM_LIST), 0);
+    cb_mem_store_fail(s, CB_MEM_LIST_ENTRIES, 1, CB_ENET);
+    assert_int_equal(cb_store_list_entries(s, "c", "", 0, mem_count_entry, &n, &err), CB_ENET);
+    assert_cb_error(&err, CB_ENET, "injected failure of list_entries call 2");
+    cb_error_clear(&err);
+    assert_cb_ok(cb_store_home_container(s, &home, &err), &err);
+    assert_string_equal(home, "backups");
+    free(home);
+    assert_int_equal(cb_mem_store_calls(s, CB_MEM_HOME_CONTAINER), 1);
+    cb_mem_store_fail(s, CB_MEM_HOME_CONTAINER, 1, CB_EIO);
+    assert_int_equal(cb_store_home_container(s, &home, &err), CB_EIO);
+    assert_null(home);
+    assert_cb_error(&err, CB_EIO, "injected failure of home_container call 2");
+}
+
 static void test_mem__first_error_wins(void **state)
 {
     (void)state;
@@ -93,6 +127,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mem__counts_calls, mem_setup, mem_teardown),
         cmocka_unit_test_setup_teardown(test_mem__fails_nth_call, mem_setup, mem_teardown),
         cmocka_unit_test_setup_teardown(test_mem__writer_state_machine, mem_setup, mem_teardown),
+        cmocka_unit_test_setup_teardown(test_mem__new_ops_counted, mem_setup, mem_teardown),
         cmocka_unit_test(test_mem__first_error_wins),
     };
     return cmocka_run_group_tests_name("mem store and errors", tests, NULL, NULL);

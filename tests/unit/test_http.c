@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_http.c: the text helpers the object stores share (only built with Swift or S3). */
+#include "testutil.h"
+#include "store/http.h"
+
+static int64_t parse(const char *s)
+{
+    return cb__http_parse_time(s, strlen(s));
+}
+
+static void test_http__parse_time_listing_forms(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("1970-01-01T00:00:00"), 0);
+    /* Swift's listing: microseconds, no zone (UTC) */
+    assert_int_equal(parse("2026-12-01T22:34:16.181720"), 1796164456);
+    /* S3's ListObjectsV2: milliseconds and Z */
+    assert_int_equal(parse("2026-12-01T22:34:16.181Z"), 1796164456);
+    assert_int_equal(parse("2026-12-01T22:34:16Z"), 1796164456);
+    assert_int_equal(parse("2026-12-01T22:34:16+00:00"), 1796164456);
+    /* leap days, and century years that are (2000) and are not (2100) leap years */
+    assert_int_equal(parse("2024-02-29T23:59:59"), 1709251199);
+    assert_int_equal(parse("2000-03-01T00:00:00"), 951868800);
+    assert_int_equal(parse("2100-03-01T00:00:00"), 4107542400);
+    /* only the given length counts: the text of an XML element is not NUL-terminated */
+    assert_int_equal(cb__http_parse_time("2026-12-01T22:34:16.181Z</LastModified>", 24),
+                     1796164456);
+}
+
+static void test_http__parse_time_refuses(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "2026-12-01",
+        "2026-12-01 22:34:16",
+        "2026-13-01T00:00:00",
+        "2026-02-29T00:00:00",
+        "2026-04-31T00:00:00",
+        "2026-12-01T24:00:00",
+        "2026-12-01T22:34:16.",
+        "2026-12-01T22:34:16+01:00",
+        "2026-12-01T22:34:16Zjunk",
+        "1969-12-31T23:59:59",
+        "20261201T223416Z",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse(bad[i]) != -1)
+            print_error("'%s' parsed as %lld\n", bad[i], (long long)parse(bad[i]));
+        assert_int_equal(parse(bad[i]), -1);
+    }
+    assert_int_equal(cb__http_parse_time(NULL, 0), -1);
+    assert_int_equal(cb__http_parse_time("2026-12-01T22:34:16", 18), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http__parse_time_listing_forms),
+        cmocka_unit_test(test_http__parse_time_refuses),
+    };
+    return cmocka_run_group_tests_name("http", tests, NULL, NULL);
+}
