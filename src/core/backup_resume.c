@@ -45,8 +45,7 @@ int cb__bk_resume_begin(cb_bk *b, cb_backup_opts *ro, cb_error *err)
     cb_found f;
     int rc;
     if ((rc = cb__uuid_normalize(b->backup_id, b->opts->resume_id, "backup id", err)) < 0 ||
-        (rc = cb__lock_take(b->store, 0, "backup", b->backup_id, &b->lock, err)) < 0 ||
-        (rc = cb__pending_get(b->store, b->backup_id, p, err)) < 0)
+        (rc = cb__lock_take(b->store, 0, "backup", b->backup_id, &b->lock, err)) < 0)
         return rc;
     if ((rc = cb__catalog_find(b->store, b->backup_id, &f, err)) == 0) {
         cb__found_dispose(&f);
@@ -58,7 +57,8 @@ int cb__bk_resume_begin(cb_bk *b, cb_backup_opts *ro, cb_error *err)
     if (rc != CB_ENOTFOUND)
         return rc;
     cb_error_clear(err);
-    if ((rc = resume_running(b, err)) < 0)
+    if ((rc = cb__pending_get(b->store, b->backup_id, p, err)) < 0 ||
+        (rc = resume_running(b, err)) < 0)
         return rc;
     /* what shaped the backup comes from the record, not from the options */
     ro->volume_id = p->volume_id;

@@ -1,8 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# SIGINT or SIGTERM during a backup: exit 130, and nothing that looks like a backup (no
-# object at all) remains. Progress goes to stderr only when it is a terminal.
+# SIGINT or SIGTERM during a backup: exit 130, nothing that looks like a backup, and what it
+# stored kept for `backup --resume` (which completes it) or `cleanup` (which removes it).
+# Progress goes to stderr only when it is a terminal.
 . "$(dirname "$0")/functions.sh"
+
+data_objects() { # the backups' objects in the store (not its locks and records)
+    find "$STORE" -type f -name 'volume_*' 2>/dev/null | wc -l
+}
 
 # text compresses slowly with bzip2: seconds of work to interrupt
 python3 -c "
@@ -17,22 +22,47 @@ for sig in INT TERM; do
     pid=$!
     # wait until it has written at least one object, then interrupt
     i=0
-    while [ "$(objects_under "$STORE")" -lt 1 ] && [ $i -lt 300 ]; do
+    while [ "$(data_objects)" -lt 1 ] && [ $i -lt 300 ]; do
         sleep 0.05
         i=$((i + 1))
     done
-    [ "$(objects_under "$STORE")" -ge 1 ] || fail "the backup wrote nothing to interrupt"
+    [ "$(data_objects)" -ge 1 ] || fail "the backup wrote nothing to interrupt"
     kill -s "$sig" "$pid"
     set +e
     wait "$pid"
     rc=$?
     set -e
     [ "$rc" -eq 130 ] || fail "SIG$sig: exit $rc, expected 130; $(cat "$WORK/err")"
-    grep -q "cancelled" "$WORK/err" || fail "SIG$sig: no message: $(cat "$WORK/err")"
-    [ "$(objects_under "$STORE")" -eq 0 ] || fail "SIG$sig left objects: $(find "$STORE" -type f)"
+    grep -q "cancelled; what it stored is kept" "$WORK/err" || fail "SIG$sig: no message: $(cat "$WORK/err")"
     [ ! -s "$WORK/out" ] || fail "SIG$sig: a backup id was printed"
+    [ -z "$(find "$STORE" -name '*_metadata')" ] || fail "SIG$sig left a _metadata"
     n=$("$CB" --json list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["backups"]))')
     [ "$n" -eq 0 ] || fail "SIG$sig: list shows $n backups"
+    # what it stored is an interrupted backup, resumable
+    "$CB" --json list --incomplete >"$WORK/inc"
+    id=$(python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))["incomplete"]
+assert len(v) == 1 and v[0]["resumable"] and not v[0]["active"] and v[0]["objects"] >= 1, v
+print(v[0]["backup_id"])' "$WORK/inc") || fail "SIG$sig: list --incomplete: $(cat "$WORK/inc")"
+    if [ "$sig" = INT ]; then
+        # resumed: the objects already stored are kept, the backup restores bit-exact
+        before=$(data_objects)
+        "$CB" -q backup "$WORK/vol" --resume "$id" >"$WORK/out"
+        [ "$(cat "$WORK/out")" = "$id" ] || fail "resume printed $(cat "$WORK/out")"
+        "$CB" -q restore "$id" "$WORK/restored"
+        cmp "$WORK/vol" "$WORK/restored" || fail "the resumed backup does not restore the volume"
+        [ -z "$("$CB" --json list --incomplete | grep backup_id)" ] || fail "leftovers after resume"
+        expect_fail 1 "is complete: there is nothing to resume" "$CB" backup "$WORK/vol" --resume "$id"
+        "$CB" -q delete "$id"
+        echo "resume after SIGINT: $before objects were there, the backup restores bit-exact"
+    else
+        # or removed by cleanup: nothing of it is left
+        "$CB" -q cleanup --older-than 0
+        [ "$(data_objects)" -eq 0 ] || fail "cleanup left objects: $(find "$STORE" -type f)"
+        [ -z "$(find "$STORE/cinderblock" -type f 2>/dev/null)" ] ||
+            fail "cleanup left records or locks: $(find "$STORE/cinderblock" -type f)"
+    fi
 done
 
 # no progress line (carriage returns) when stderr is not a terminal
