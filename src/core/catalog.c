@@ -162,13 +162,14 @@ int cb__catalog_find(cb_store *store, const char *backup_id, cb_found *out, cb_e
     memset(out, 0, sizeof(*out));
     a.want_id = backup_id;
     a.err = err;
-    /* fast path: the container the store would have chosen for this id */
-    if (cb_store_update_container_name(store, backup_id, NULL, &guess, err) == 0)
+    /* fast path: the container the store would have chosen for this id (a store that
+     * cannot guess one is searched in full) */
+    cb_error gerr = { 0 };
+    if (cb_store_update_container_name(store, backup_id, NULL, &guess, &gerr) == 0)
         rc = catalog_list_one(store, &a, guess);
     else
         rc = 0;
     free(guess);
-    cb_error_clear(err);
     if (rc == 0 && a.n == 0)
         rc = catalog_search(store, backup_id, &a, err);
     if (rc == 0 && a.n == 0)
@@ -204,8 +205,14 @@ int cb__catalog_parents(cb_store *store, const cb_found *all, size_t n, char ***
     for (size_t i = 0; i < n; i++) {
         cb_meta m;
         cb_error merr = { 0 };
-        if (cb__catalog_read_meta(store, &all[i], &m, &merr) < 0)
-            continue; /* a damaged neighbour is nobody's child that we can know of */
+        int rc = cb__catalog_read_meta(store, &all[i], &m, &merr);
+        if (rc == CB_ECORRUPT || rc == CB_ENOTFOUND)
+            continue; /* damaged, or gone meanwhile: nobody's child that we can know of */
+        if (rc < 0) { /* unread, it may be a child: deciding without it could orphan it */
+            cb__catalog_parents_free(parents, n);
+            *err = merr;
+            return rc;
+        }
         parents[i] = m.parent_id;
         m.parent_id = NULL;
         cb__meta_dispose(&m);

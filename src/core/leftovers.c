@@ -297,9 +297,9 @@ static int lo_due(const cb_leftover *lo, double older_than, int64_t now)
 {
     if (lo->active)
         return 0;
-    if (lo->newest < 0)
-        return older_than <= 0;
-    return (double)(now - lo->newest) >= older_than;
+    if (older_than <= 0) /* all: a store's clock may run a little ahead of ours */
+        return 1;
+    return lo->newest >= 0 && (double)(now - lo->newest) >= older_than;
 }
 
 int cb_cleanup(cb_store *store,

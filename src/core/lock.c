@@ -295,9 +295,11 @@ int cb__lock_take(cb_store *store,
             lock_pause(deadline - (double)time(NULL));
             continue;
         }
-        /* a store this user may not write (or whose home is missing): a shared lock cannot
-         * be taken, and nothing it could keep away can happen through this user either */
-        if (!exclusive && (rc == CB_EAUTH || rc == CB_ENOTFOUND)) {
+        /* A store this user may not write: a shared lock cannot be taken, and nothing it
+         * could keep away can happen through this user either. A store without its home
+         * container: no backup runs there (a backup creates it first), nothing to lock
+         * against, and a restore of a mistyped store must not create it. */
+        if ((!exclusive && rc == CB_EAUTH) || rc == CB_ENOTFOUND) {
             lock_free(l);
             return 0;
         }
