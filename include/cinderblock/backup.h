@@ -116,6 +116,9 @@ typedef struct cb_restore_opts {
     void *progress_payload;
     cb_cancel_fn cancel;
     void *cancel_payload;
+    int verify; /* 1: once committed, read the target back from the disk (its pages dropped
+                   from the page cache first) and compare every sha block with the backup's
+                   _sha256file */
 } cb_restore_opts;
 
 #define CB_RESTORE_OPTS_INIT                                                                       \
@@ -127,6 +130,11 @@ typedef struct cb_restore_opts {
  * Restore backup `backup_id` (with its chain of parents) into `target`: a regular file
  * (created or truncated to the volume size) or a block device (at least that large; never
  * truncated). Every object's length and MD5 are verified before its bytes are written.
+ * With opts->verify, the committed target is then read back from the disk and every sha
+ * block compared with the backup's _sha256file, streamed (any volume size); where that list
+ * cannot be used, a full backup's objects are compared with their MD5s instead, and a chain
+ * cannot be verified (CB_ECORRUPT saying so). A difference is CB_ECORRUPT naming the offset
+ * of the first differing block; the target stays as written.
  * @return 0; CB_ENOTFOUND for an unknown backup; CB_ECORRUPT for a bad or damaged backup
  *         (the message names the object); CB_EINVAL for a target that is too small.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_verify.c: cb_verify(). A chain of three backups (full,
+ * test_verify.c: cb_verify() and restore --verify. A chain of three backups (full,
  * incremental, incremental; zlib and none) in a real posix store, or in the mem store
  * where its counters and injected failures are needed, is checked clean, then damaged one
  * way at a time: each damage must be found, named, and attributed to the backup it is in,
@@ -343,6 +343,24 @@ static void vt_drop_last_sha(json_t *doc, const vt *t)
     assert_int_equal(json_array_remove(shas, json_array_size(shas) - 1), 0);
 }
 
+static void vt_change_sha5(json_t *doc, const vt *t)
+{
+    (void)t;
+    json_t *shas = json_object_get(doc, "sha256s");
+    char hex[65];
+    snprintf(hex, sizeof(hex), "%s", json_string_value(json_array_get(shas, 5)));
+    hex[0] = hex[0] == 'a' ? 'b' : 'a';
+    assert_int_equal(json_array_set_new(shas, 5, json_string(hex)), 0);
+}
+
+static void vt_keep_200_shas(json_t *doc, const vt *t)
+{
+    (void)t;
+    json_t *shas = json_object_get(doc, "sha256s");
+    while (json_array_size(shas) > 200)
+        assert_int_equal(json_array_remove(shas, json_array_size(shas) - 1), 0);
+}
+
 static void vt_parent_is_newest(json_t *doc, const vt *t)
 {
     json_object_set_new(doc, "parent_id", json_string(t->layer[2]->backup_id));
@@ -564,6 +582,67 @@ static void test_verify__transient(void **state)
     vt_free(t);
 }
 
+static int vt_restore(vt *t, int layer, int verify, cb_error *err)
+{
+    cb_restore_opts o = CB_RESTORE_OPTS_INIT;
+    o.verify = verify;
+    o.threads = 2;
+    unlink(t->out);
+    return cb_restore(t->store, t->layer[layer]->backup_id, t->out, &o, err);
+}
+
+static void vt_assert_restored(vt *t, int layer)
+{
+    FILE *f = fopen(t->out, "rb");
+    assert_non_null(f);
+    unsigned char *got = malloc(VT_VOL + 1);
+    assert_int_equal(fread(got, 1, VT_VOL + 1, f), VT_VOL);
+    fclose(f);
+    assert_memory_equal(got, t->want[layer], VT_VOL);
+    free(got);
+}
+
+static void test_verify__restore_verify(void **state)
+{
+    (void)state;
+    vt *t = vt_build(0);
+    cb_error err = { 0 };
+    for (int k = 0; k < VT_LAYERS; k++) {
+        assert_cb_ok(vt_restore(t, k, 1, &err), &err);
+        vt_assert_restored(t, k);
+    }
+    /* one entry of the list changed, the data intact: restore passes on the MD5s, the
+     * read-back compares with the list and names the block */
+    char *list2 = vt_name(t, 2, 0, "_sha256file");
+    size_t len2;
+    unsigned char *orig2 = vt_get(t, 2, list2, &len2);
+    vt_edit_json(t, 2, "_sha256file", vt_change_sha5);
+    assert_cb_ok(vt_restore(t, 2, 0, &err), &err);
+    vt_assert_restored(t, 2);
+    assert_int_equal(vt_restore(t, 2, 1, &err), CB_ECORRUPT);
+    assert_cb_error(&err, CB_ECORRUPT, "at byte offset 20480 (sha block 5)");
+    assert_non_null(strstr(err.msg, "stays"));
+    vt_assert_restored(t, 2);
+    vt_put(t, 2, list2, orig2, len2);
+    free(orig2);
+    free(list2);
+    /* no list: a full backup falls back to its objects' MD5s, a chain cannot be verified */
+    char *list = vt_name(t, 0, 0, "_sha256file");
+    assert_cb_ok(cb_store_delete_object(t->store, t->layer[0]->container, list, 0, &err), &err);
+    assert_cb_ok(vt_restore(t, 0, 1, &err), &err);
+    vt_assert_restored(t, 0);
+    free(list);
+    /* (an incremental without a list cannot even be restored: its size comes from it; one
+     * whose list lost its last entries restores what its own objects reach) */
+    vt_edit_json(t, 2, "_sha256file", vt_keep_200_shas);
+    assert_cb_ok(vt_restore(t, 2, 0, &err), &err);
+    cb_error_clear(&err);
+    assert_int_equal(vt_restore(t, 2, 1, &err), CB_ECORRUPT);
+    assert_cb_error(&err, CB_ECORRUPT, "cannot verify");
+    assert_non_null(strstr(err.msg, "too short"));
+    vt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_verify__structure_damage),
         cmocka_unit_test(test_verify__subsets),
         cmocka_unit_test(test_verify__transient),
+        cmocka_unit_test(test_verify__restore_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
