@@ -253,6 +253,11 @@ int cb__vf_problem(
     p->backup_id = cb__strdup(nd->where.parts.backup_id, err);
     p->container = cb__strdup(nd->where.container, err);
     p->object = object != NULL ? cb__strdup(object, err) : NULL;
+    /* the object is named beside the message: not again at its start (decoders do that) */
+    size_t olen = object != NULL ? strlen(object) : 0;
+    if (object != NULL && strncmp(msg, "object '", 8) == 0 && strncmp(msg + 8, object, olen) == 0 &&
+        strncmp(msg + 8 + olen, "': ", 3) == 0)
+        msg += 8 + olen + 3;
     p->message = cb__strdup(msg[0] ? msg : "unknown failure", err);
     r->n_problems++; /* freed by cb_verify_report_free even if incomplete */
     if (p->backup_id == NULL || p->container == NULL || p->message == NULL ||
