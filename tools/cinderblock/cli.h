@@ -100,5 +100,6 @@ int cmd_show(cli *c, int argc, char **argv);
 int cmd_delete(cli *c, int argc, char **argv);
 int cmd_export_record(cli *c, int argc, char **argv);
 int cmd_import_record(cli *c, int argc, char **argv);
+int cmd_verify(cli *c, int argc, char **argv);
 
 #endif
