@@ -334,8 +334,19 @@ int cb_verify(cb_store *store,
               cb_verify_report **out,
               cb_error *err)
 {
+    return cb__verify(store, backup_ids, n_ids, opts, CB_VF_SHA_HOLD, out, err);
+}
+
+int cb__verify(cb_store *store,
+               const char *const *backup_ids,
+               size_t n_ids,
+               const cb_verify_opts *opts,
+               uint64_t sha_hold,
+               cb_verify_report **out,
+               cb_error *err)
+{
     static const cb_verify_opts defaults = CB_VERIFY_OPTS_INIT;
-    cb_vf v = { .store = store, .opts = opts ? opts : &defaults };
+    cb_vf v = { .store = store, .opts = opts ? opts : &defaults, .sha_hold = sha_hold };
     int rc;
 
     *out = NULL;

@@ -31,8 +31,21 @@ typedef struct cb_vf {
     cb_verify_report *rep;
     cb_vf_node *nodes; /* the backups checked: those asked for first, then their parents */
     size_t n, cap;
+    uint64_t sha_hold;    /* a backup's hashes up to this many bytes are held, else streamed */
     pthread_mutex_t lock; /* guards rep while the data is read by several threads */
 } cb_vf;
+
+#define CB_VF_SHA_HOLD (64ull << 20) /* restore's rule (restore_sha.h) */
+
+/* cb_verify() with the holding rule as a parameter, so that tests can take the streaming
+ * path without a 64 GiB volume. */
+int cb__verify(cb_store *store,
+               const char *const *backup_ids,
+               size_t n_ids,
+               const cb_verify_opts *opts,
+               uint64_t sha_hold,
+               cb_verify_report **out,
+               cb_error *err);
 
 /* Record a problem of node `nd` (object NULL: the backup as a whole). 0 or CB_ENOMEM. */
 int cb__vf_problem(

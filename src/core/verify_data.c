@@ -5,7 +5,7 @@
  * Objects are handed out backup by backup, in offset order. Handing one out copies the
  * entries of its own backup's _sha256file for the sha blocks it holds into the worker's
  * buffer, so the workers share nothing while they check. The list of the backup being
- * handed out is held whole when it is at most VD_SHA_HOLD bytes, else streamed: its
+ * handed out is held whole when it is at most CB_VF_SHA_HOLD bytes, else streamed: its
  * indexes only increase as the objects do. Memory is one list (or one stream) plus each
  * worker's decoder, read buffer and hashes of one object, whatever the volume size.
  *
@@ -23,8 +23,6 @@
 #include "pipeline.h"
 #include "verify_object.h"
 #include "../util/alloc.h"
-
-#define VD_SHA_HOLD (64ull << 20) /* a backup's hashes up to this size are read at once */
 
 /* The hash list of the backup whose objects are being handed out. */
 typedef struct vd_src {
@@ -77,7 +75,7 @@ static int vd_src_try(cb_vf *v, vd_src *s, size_t i, cb_error *e)
     uint64_t block;
     int rc = cb__parent_open(&s->ps, v->store, &nd->where, &block, e);
     s->streaming = 1;
-    if (rc < 0 || nd->count * 32 > VD_SHA_HOLD)
+    if (rc < 0 || nd->count * 32 > v->sha_hold)
         return rc;
     if ((s->all = cb__malloc(nd->count * 32 + 1, e)) == NULL)
         return CB_ENOMEM;

@@ -19,7 +19,7 @@
 #include "util/alloc.h"
 
 #define VT_VOL (1u << 20) /* volume bytes */
-#define VT_SHA 4096u      /* sha block */
+#define VT_SHA 4096u      /* sha block (unless vt_build_sha) */
 #define VT_OBJ (64u << 10)
 #define VT_LAYERS 3
 
@@ -28,6 +28,7 @@ typedef struct vt {
     char vol[512], out[512];
     cb_store *store;
     int mem;
+    uint64_t hold;                  /* hashes held, else streamed (cb__verify) */
     unsigned char *want[VT_LAYERS]; /* the volume at each backup */
     cb_backup_info *layer[VT_LAYERS];
 } vt;
@@ -41,13 +42,14 @@ static void vt_write_file(const char *path, const void *data, size_t len)
 }
 
 /* Random data (stored "none"), text (compressed), zeros; then single blocks changed. */
-static vt *vt_build(int mem)
+static vt *vt_build_sha(int mem, uint32_t sha)
 {
     static const char *const comps[VT_LAYERS] = { "zlib", "none", "zlib" };
     vt *t = calloc(1, sizeof(*t));
     cb_error err = { 0 };
     char root[600];
     t->mem = mem;
+    t->hold = CB_VF_SHA_HOLD;
     t->dir = tu_mkdtemp("verify");
     snprintf(t->vol, sizeof(t->vol), "%s/volume.img", t->dir);
     snprintf(t->out, sizeof(t->out), "%s/restored.img", t->dir);
@@ -62,20 +64,25 @@ static vt *vt_build(int mem)
     memset(v + VT_VOL * 3 / 4, 0, VT_VOL / 4);
     for (int k = 1; k < VT_LAYERS; k++) {
         memcpy(t->want[k], t->want[k - 1], VT_VOL);
-        for (size_t b = (size_t)k; b < VT_VOL / VT_SHA; b += 37)
-            tu_fill_random(t->want[k] + b * VT_SHA, VT_SHA, 100 * (uint64_t)k + b);
+        for (size_t b = (size_t)k; b < VT_VOL / sha; b += 37)
+            tu_fill_random(t->want[k] + b * sha, sha, 100 * (uint64_t)k + b);
     }
     for (int k = 0; k < VT_LAYERS; k++) {
         cb_backup_opts o = CB_BACKUP_OPTS_INIT;
         o.compression = comps[k];
         o.object_size = VT_OBJ;
-        o.sha_block = VT_SHA;
+        o.sha_block = sha;
         o.parent_id = k > 0 ? t->layer[k - 1]->backup_id : NULL;
         o.threads = 2;
         vt_write_file(t->vol, t->want[k], VT_VOL);
         assert_cb_ok(cb_backup(t->store, t->vol, &o, &t->layer[k], &err), &err);
     }
     return t;
+}
+
+static vt *vt_build(int mem)
+{
+    return vt_build_sha(mem, VT_SHA);
 }
 
 static void vt_free(vt *t)
@@ -167,7 +174,7 @@ static int vt_verify(vt *t,
     o.threads = t->mem ? 1 : 2; /* one thread: the mem store's call numbers repeat */
     o.on_object = seen ? vt_on_object : NULL;
     o.on_object_payload = seen;
-    return cb_verify(t->store, id ? &id : NULL, id ? 1 : 0, &o, rep, err);
+    return cb__verify(t->store, id ? &id : NULL, id ? 1 : 0, &o, t->hold, rep, err);
 }
 
 static uint64_t vt_objects(const vt *t, int upto)
@@ -531,11 +538,10 @@ static void test_verify__subsets(void **state)
     vt_free(t);
 }
 
-/* A read that fails once, anywhere, is read again and is not damage. */
-static void test_verify__transient(void **state)
+/* A read that fails once, anywhere (any open_reader or read call), is read again and is
+ * not damage. */
+static void vt_fail_each_once(vt *t)
 {
-    (void)state;
-    vt *t = vt_build(1);
     cb_verify_report *r = NULL;
     cb_error err = { 0 };
     const cb_mem_op ops[] = { CB_MEM_OPEN_READER, CB_MEM_READ };
@@ -555,6 +561,15 @@ static void test_verify__transient(void **state)
             cb_verify_report_free(r);
         }
     }
+}
+
+static void test_verify__transient(void **state)
+{
+    (void)state;
+    vt *t = vt_build(1);
+    cb_verify_report *r = NULL;
+    cb_error err = { 0 };
+    vt_fail_each_once(t);
     /* twice: unreadable, and the read error (not damage) once everything was checked */
     char *name = vt_name(t, 1, 1, NULL);
     assert_int_equal(cb_mem_store_fail_object(t->store, t->layer[1]->container, name, 2, CB_ENET),
@@ -578,6 +593,28 @@ static void test_verify__transient(void **state)
     assert_int_equal(r->n_problems, 2);
     cb_verify_report_free(r);
     free(bad);
+    free(name);
+    vt_free(t);
+}
+
+/* Lists streamed in step with the objects instead of held: the same findings, and a
+ * stream that fails is opened again. */
+static void test_verify__streamed_lists(void **state)
+{
+    (void)state;
+    cb_verify_report *r = NULL;
+    cb_error err = { 0 };
+    vt *t = vt_build_sha(1, 512); /* lists longer than one read: the streams are pumped */
+    t->hold = 0;
+    assert_cb_ok(vt_verify(t, NULL, 1, 0, 0, NULL, &r, &err), &err);
+    assert_int_equal(r->objects_read, vt_objects(t, 2));
+    cb_verify_report_free(r);
+    vt_fail_each_once(t);
+    vt_edit_json(t, 2, "_sha256file", vt_change_sha2);
+    char *name = vt_name(t, 2, 1, NULL);
+    assert_int_equal(vt_verify(t, t->layer[2]->backup_id, 1, 0, 0, NULL, &r, &err), CB_ECORRUPT);
+    vt_assert_one(r, t, 2, name, "sha block at volume offset 1024 differs from entry 2");
+    cb_verify_report_free(r);
     free(name);
     vt_free(t);
 }
@@ -653,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_verify__structure_damage),
         cmocka_unit_test(test_verify__subsets),
         cmocka_unit_test(test_verify__transient),
+        cmocka_unit_test(test_verify__streamed_lists),
         cmocka_unit_test(test_verify__restore_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
