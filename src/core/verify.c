@@ -347,14 +347,16 @@ int cb__verify(cb_store *store,
 {
     static const cb_verify_opts defaults = CB_VERIFY_OPTS_INIT;
     cb_vf v = { .store = store, .opts = opts ? opts : &defaults, .sha_hold = sha_hold };
-    int rc;
+    int rc = 0;
 
     *out = NULL;
     if ((v.rep = cb__calloc(1, sizeof(*v.rep), err)) == NULL)
         return CB_ENOMEM;
     pthread_mutex_init(&v.lock, NULL);
-    if ((rc = vf_check_opts(v.opts, err)) < 0 || (rc = vf_gather(&v, backup_ids, n_ids, err)) < 0 ||
-        (rc = cb__vf_check_chains(&v, err)) < 0)
+    if (n_ids > 0 && backup_ids == NULL)
+        rc = cb_error_set(err, CB_EINVAL, "cb_verify: %zu backup ids, but no array", n_ids);
+    if (rc < 0 || (rc = vf_check_opts(v.opts, err)) < 0 ||
+        (rc = vf_gather(&v, backup_ids, n_ids, err)) < 0 || (rc = cb__vf_check_chains(&v, err)) < 0)
         goto done;
     if (v.opts->read_data && (rc = cb__vf_read_data(&v, err)) < 0)
         goto done;

@@ -131,8 +131,8 @@ static int vd_src_open(struct vd_shared *sh, size_t i, cb_error *err)
 }
 
 /* The entries for the job's blocks into the worker's buffer. A stream that fails is
- * reopened once (it may have sat idle for long); past that, the rest of the backup's
- * objects are checked without the list. */
+ * reopened once (it may have sat idle for long); past that it is a problem of its own,
+ * and the rest of the backup's objects are checked without the list. */
 static int vd_src_slice(struct vd_shared *sh, cb_vd_job *j, unsigned char *out, cb_error *err)
 {
     vd_src *s = &sh->src;
@@ -157,12 +157,21 @@ static int vd_src_slice(struct vd_shared *sh, cb_vd_job *j, unsigned char *out, 
         }
         if (rc == CB_ENOMEM)
             return cb_error_set(err, rc, "%s", e.msg);
-        if (rc < 0) {
+        if (rc < 0) { /* the list is unreadable (or changed since the structure check) */
+            cb_vf *v = sh->v;
+            const cb_vf_node *nd = &v->nodes[s->node];
             size_t node = s->node;
             vd_src_close(s);
             s->node = node;
             j->k = 0;
-            return 0;
+            char *name = cb__name_sha256file(nd->where.prefix, err);
+            if (name == NULL)
+                return CB_ENOMEM;
+            pthread_mutex_lock(&v->lock);
+            rc = cb__vf_problem(v, nd, name, rc, e.msg, err);
+            pthread_mutex_unlock(&v->lock);
+            free(name);
+            return rc;
         }
         if (!have) { /* the list is short: the structure check reported it */
             j->k = b;
