@@ -229,7 +229,7 @@ typedef struct cb_verify_problem {
     char *backup_id; /* the backup it belongs to */
     char *container;
     char *object;  /* the object, or NULL: the backup as a whole (its metadata, its chain) */
-    char *message; /* what is wrong, without the backup id and object name */
+    char *message; /* what is wrong: a sentence that does not repeat the object's name */
     int code;      /* CB_ECORRUPT: damage; else the error that kept it from being read */
 } cb_verify_problem;
 

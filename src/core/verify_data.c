@@ -364,6 +364,8 @@ int cb__vf_read_data(cb_vf *v, cb_error *err)
 {
     struct vd_shared sh = { .v = v };
     const cb_verify_opts *o = v->opts;
+    if (o->cancel != NULL && o->cancel(o->cancel_payload))
+        return cb_error_set(err, CB_ECANCELED, "verify cancelled");
     sh.src.node = CB_VF_NONE;
     for (size_t i = 0; i < v->n; i++)
         for (size_t k = 0; v->nodes[i].meta_ok && k < v->nodes[i].meta.n_objects; k++)

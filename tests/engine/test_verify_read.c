@@ -172,6 +172,36 @@ static void test_verify__streamed_lists(void **state)
     vt_free(t);
 }
 
+/* Cancels from its `n`th call on. */
+static int vt_cancel_from(void *payload)
+{
+    int *n = payload;
+    return --*n <= 0;
+}
+
+/* Cancelled while the structure is checked, or while the data is read: CB_ECANCELED and
+ * a report that says it is not complete. */
+static void test_verify__cancel(void **state)
+{
+    (void)state;
+    vt *t = vt_build(1);
+    for (int from = 1; from <= VT_LAYERS + 1; from += VT_LAYERS) {
+        cb_verify_opts o = CB_VERIFY_OPTS_INIT;
+        cb_verify_report *r = NULL;
+        cb_error err = { 0 };
+        int calls = from; /* polled once per backup, then before reading */
+        o.read_data = 1;
+        o.cancel = vt_cancel_from;
+        o.cancel_payload = &calls;
+        assert_int_equal(cb_verify(t->store, NULL, 0, &o, &r, &err), CB_ECANCELED);
+        assert_cb_error(&err, CB_ECANCELED, "verify cancelled");
+        assert_false(r->complete);
+        assert_int_equal(r->objects_read, 0);
+        cb_verify_report_free(r);
+    }
+    vt_free(t);
+}
+
 static int vt_restore(vt *t, int layer, int verify, cb_error *err)
 {
     cb_restore_opts o = CB_RESTORE_OPTS_INIT;
@@ -244,9 +274,8 @@ static void test_verify__restore_verify(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verify__subsets),
-        cmocka_unit_test(test_verify__transient),
-        cmocka_unit_test(test_verify__streamed_lists),
+        cmocka_unit_test(test_verify__subsets),        cmocka_unit_test(test_verify__transient),
+        cmocka_unit_test(test_verify__streamed_lists), cmocka_unit_test(test_verify__cancel),
         cmocka_unit_test(test_verify__restore_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
