@@ -165,7 +165,7 @@ class CompatTest(CinderTestCase):
         self.assertFalse(got['ok'])
         self.assertIn('does not match', got['error'])
         rc, _, err = run_cb(oroot, 'restore', bid, self.work('stray-ours'), check=False)
-        self.assertEqual(rc, 1)
+        self.assertEqual(rc, 13)  # damage found
         self.assertIn(prefix + '-99999', err)
         self.assertFalse(os.path.exists(self.work('stray-ours')))
 
