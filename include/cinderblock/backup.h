@@ -25,7 +25,7 @@ extern "C" {
 
 /** What a backup or restore has done so far. */
 typedef struct cb_progress {
-    const char *phase;     /* "backup", "restore", "delete" */
+    const char *phase;     /* "backup", "restore", "delete", "verify" */
     uint64_t bytes_done;   /* volume bytes read (backup) or written (restore) */
     uint64_t bytes_total;  /* volume size */
     uint64_t objects_done; /* objects written (backup) or restored (restore) */
@@ -120,6 +120,9 @@ typedef struct cb_restore_opts {
     void *progress_payload;
     cb_cancel_fn cancel;
     void *cancel_payload;
+    int verify; /* 1: once committed, read the target back from the disk (its pages dropped
+                   from the page cache first) and compare every sha block with the backup's
+                   _sha256file */
 } cb_restore_opts;
 
 #define CB_RESTORE_OPTS_INIT                                                                       \
@@ -131,6 +134,11 @@ typedef struct cb_restore_opts {
  * Restore backup `backup_id` (with its chain of parents) into `target`: a regular file
  * (created or truncated to the volume size) or a block device (at least that large; never
  * truncated). Every object's length and MD5 are verified before its bytes are written.
+ * With opts->verify, the committed target is then read back from the disk and every sha
+ * block compared with the backup's _sha256file, streamed (any volume size); where that list
+ * cannot be used, a full backup's objects are compared with their MD5s instead, and a chain
+ * cannot be verified (CB_ECORRUPT saying so). A difference is CB_ECORRUPT naming the offset
+ * of the first differing block; the target stays as written.
  * @return 0; CB_ENOTFOUND for an unknown backup; CB_ECORRUPT for a bad or damaged backup
  *         (the message names the object); CB_EINVAL for a target that is too small.
  */
@@ -176,6 +184,93 @@ CB_EXTERN int cb_backup_export_record(
  */
 CB_EXTERN int cb_backup_import_record(
     cb_store *store, const char *service, const char *url, cb_backup_info **out, cb_error *err);
+
+/*
+ * Verification (restic's `check`, `--read-data`, `--read-data-subset`).
+ *
+ * The structure check reads only the JSON objects of each backup: its metadata (parsed,
+ * version and names checked, its backup_id its own), Cinder's object-list check (no object
+ * missing, none stray under the prefix), its chain of parents (present, no loop), its
+ * _sha256file (parsed, a sane chunk_size, one entry per sha block of the volume; an
+ * incremental with its parent's sha block and no larger than its parent) and that every
+ * byte of the volume is in some object of the chain. Reading the data checks every data
+ * object too: decoded, its length and MD5 as recorded, and the SHA-256 of every whole sha
+ * block in it equal to the entry at that index in its own backup's _sha256file.
+ *
+ * A failed read or check is tried once more: data garbled or lost in transit is not
+ * damage. An object is damaged only when both attempts fail the same way (the same error
+ * over the same bytes); one that cannot be read twice is reported as unreadable.
+ */
+
+#define CB_VERIFY_OPTS_VERSION 1
+
+typedef struct cb_verify_opts {
+    unsigned int version; /* CB_VERIFY_OPTS_VERSION */
+    int read_data;        /* 0: the structure only (no data object is read); 1: every object */
+    unsigned subset_n;    /* read_data: only part subset_n (1..subset_t) of subset_t ... */
+    unsigned subset_t;    /* ... (0: every object). Object "CONTAINER/NAME" is in part
+                             1 + FNV-1a-64("CONTAINER/NAME") mod subset_t, so parts 1..t
+                             together read every object exactly once */
+    int threads;          /* objects read at once (0: online CPUs) */
+    /* read_data: called once per data object checked, from any thread but never two at
+     * once; `status` is 0 (good), CB_ECORRUPT (damaged) or the error that kept it from
+     * being read. The strings are borrowed for the call. */
+    void (*on_object)(const char *backup_id, const char *object, int status, void *payload);
+    void *on_object_payload;
+    cb_progress_fn progress; /* phase "verify": bytes and objects read of those selected */
+    void *progress_payload;
+    cb_cancel_fn cancel;
+    void *cancel_payload;
+} cb_verify_opts;
+
+#define CB_VERIFY_OPTS_INIT                                                                        \
+    {                                                                                              \
+        .version = CB_VERIFY_OPTS_VERSION                                                          \
+    }
+
+/** One problem found. */
+typedef struct cb_verify_problem {
+    char *backup_id; /* the backup it belongs to */
+    char *container;
+    char *object;  /* the object, or NULL: the backup as a whole (its metadata, its chain) */
+    char *message; /* what is wrong: a sentence that does not repeat the object's name */
+    int code;      /* CB_ECORRUPT: damage; else the error that kept it from being read */
+} cb_verify_problem;
+
+typedef struct cb_verify_report {
+    size_t backups;        /* backups checked */
+    uint64_t objects;      /* data objects those backups list */
+    uint64_t objects_read; /* data objects read (read_data, within the subset) */
+    uint64_t bytes;        /* decoded bytes read */
+    uint64_t retried;      /* reads that failed once and passed the second time */
+    cb_verify_problem *problems;
+    size_t n_problems;
+    int complete; /* 1: everything asked for was checked (0: stopped by a failure) */
+} cb_verify_report;
+
+/**
+ * Verify backups `backup_ids` (each with its chain of parents; an object shared by two
+ * chains is read once), or with n_ids == 0 every backup in the store. One damaged backup
+ * does not stop the others from being checked.
+ * @param out  set to the report (free with cb_verify_report_free), also when damage was
+ *             found; after a failure that stopped the check it holds what was done (its
+ *             `complete` is 0); NULL only when none could be allocated
+ * @return 0 when everything checked is good; CB_ECORRUPT when damage was found (err names
+ *         the first problem and gives the count); the read error when objects could not be
+ *         read (twice) but nothing was damaged; CB_ENOTFOUND for an unknown backup id;
+ *         CB_ECANCELED when cancelled; CB_EINVAL for bad options; another cb_status when
+ *         the store failed in a way that stopped the check (listing the store).
+ * Ownership: the report belongs to the caller.
+ */
+CB_EXTERN int cb_verify(cb_store *store,
+                        const char *const *backup_ids,
+                        size_t n_ids,
+                        const cb_verify_opts *opts,
+                        cb_verify_report **out,
+                        cb_error *err);
+
+/** Free a report. Accepts NULL. */
+CB_EXTERN void cb_verify_report_free(cb_verify_report *r);
 
 /* ---- crash leftovers ---- */
 

@@ -57,4 +57,15 @@ int cb__size_compute(cb_store *store,
                      uint64_t *size_out,
                      cb_error *err);
 
+/* The same, for a backup whose _sha256file was already read: `count` entries of `blk`
+ * bytes (not used for a full backup). */
+int cb__size_from_shas(const cb_found *f,
+                       const cb_meta *m,
+                       uint64_t count,
+                       uint64_t blk,
+                       cb_parent_size_fn parent_size,
+                       void *payload,
+                       uint64_t *size_out,
+                       cb_error *err);
+
 #endif

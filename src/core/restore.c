@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "restore_plan.h"
 #include "restore_sha.h"
+#include "restore_verify.h"
 #include "../util/dio.h"
 #include "../util/alloc.h"
 
@@ -415,8 +416,9 @@ int cb_restore(cb_store *store,
                                                                    : RS_BUFFER_MIN;
     if (sh.target.dfd >= 0 && (rc = cb_dio_pool_new(&sh.pool, err)) < 0)
         goto done;
-    if ((rc = rs_run(&sh, n, &progress, err)) == 0)
-        rc = cb__target_commit(&sh.target, err);
+    if ((rc = rs_run(&sh, n, &progress, err)) == 0 &&
+        (rc = cb__target_commit(&sh.target, err)) == 0 && sh.opts->verify)
+        rc = cb__restore_verify(store, &chain, &sh.target, sh.opts, err);
 done:
     cb_dio_pool_free(sh.pool); /* the workers are gone, and with them their buffers */
     cb__target_close(&sh.target);

@@ -77,14 +77,32 @@ int cb__size_compute(cb_store *store,
                      uint64_t *size_out,
                      cb_error *err)
 {
-    uint64_t end = size_max_end(m), count, blk, parent;
+    uint64_t count, blk;
     int rc;
     if (m->parent_id == NULL) { /* a full backup covers every byte */
-        *size_out = end;
+        *size_out = size_max_end(m);
         return 0;
     }
     if ((rc = cb__shafile_stream(store, f, NULL, NULL, &count, &blk, err)) < 0)
         return rc;
+    return cb__size_from_shas(f, m, count, blk, parent_size, payload, size_out, err);
+}
+
+int cb__size_from_shas(const cb_found *f,
+                       const cb_meta *m,
+                       uint64_t count,
+                       uint64_t blk,
+                       cb_parent_size_fn parent_size,
+                       void *payload,
+                       uint64_t *size_out,
+                       cb_error *err)
+{
+    uint64_t end = size_max_end(m), parent;
+    int rc;
+    if (m->parent_id == NULL) {
+        *size_out = end;
+        return 0;
+    }
     if (count == 0) {
         *size_out = 0;
         return 0;

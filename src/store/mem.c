@@ -19,6 +19,9 @@ typedef struct mem_object {
     unsigned char *data;
     size_t len;
     int64_t mtime; /* when it was committed, seconds since the epoch */
+    unsigned long reads; /* open_reader calls of it */
+    unsigned fail_opens; /* that many next open_reader calls of it fail ... */
+    int fail_code;       /* ... with this code */
 } mem_object;
 
 typedef struct mem_state {
@@ -262,6 +265,7 @@ static int mem_commit(mem_state *st, mem_writer *w, cb_error *err)
             return CB_ENOMEM;
         st->objects = objs;
         o = &objs[st->n_objects++];
+        memset(o, 0, sizeof(*o));
         o->container = w->container;
         o->name = w->name;
         w->container = w->name = NULL;
@@ -383,6 +387,12 @@ static int mem_open_reader(void *state,
     if ((o = mem_find(st, container, name)) == NULL) {
         rc = cb_error_set(err, CB_ENOTFOUND, "object '%s' not found in container '%s'", name,
                           container);
+        goto done;
+    }
+    o->reads++;
+    if (o->fail_opens > 0) {
+        o->fail_opens--;
+        rc = cb_error_set(err, o->fail_code, "mem store: injected failure of reading '%s'", name);
         goto done;
     }
     if ((r = cb__calloc(1, sizeof(*r), err)) == NULL ||
@@ -598,4 +608,28 @@ void cb_mem_store_slow_object(cb_store *store, const char *suffix, unsigned usec
     st->slow_suffix = suffix ? strdup(suffix) : NULL;
     st->slow_usec = usec;
     pthread_mutex_unlock(&st->lock);
+}
+
+unsigned long cb_mem_store_object_reads(cb_store *store, const char *container, const char *name)
+{
+    mem_state *st = mem_of(store);
+    pthread_mutex_lock(&st->lock);
+    mem_object *o = mem_find(st, container, name);
+    unsigned long n = o != NULL ? o->reads : 0;
+    pthread_mutex_unlock(&st->lock);
+    return n;
+}
+
+int cb_mem_store_fail_object(
+    cb_store *store, const char *container, const char *name, unsigned times, int code)
+{
+    mem_state *st = mem_of(store);
+    pthread_mutex_lock(&st->lock);
+    mem_object *o = mem_find(st, container, name);
+    if (o != NULL) {
+        o->fail_opens = times;
+        o->fail_code = code;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return o ? 0 : CB_ENOTFOUND;
 }

@@ -40,6 +40,14 @@ int cb_mem_store_object(cb_store *store,
                         unsigned char **data_out,
                         size_t *len_out);
 
+/** open_reader calls of one object so far (0 if it does not exist). */
+unsigned long cb_mem_store_object_reads(cb_store *store, const char *container, const char *name);
+
+/** Make the next `times` open_reader calls of one object fail with `code` (counted in its
+ * reads, not in the fail-Nth knobs). CB_ENOTFOUND if it does not exist. */
+int cb_mem_store_fail_object(
+    cb_store *store, const char *container, const char *name, unsigned times, int code);
+
 /** Number of committed objects in every container. */
 size_t cb_mem_store_count(cb_store *store);
 

@@ -3,8 +3,9 @@
 # Block devices (loop devices) as source and target. A backup reads a device; a restore
 # writes a device through O_DIRECT and overwrites every byte of the volume, zero regions
 # included (a device is not a fresh file whose unwritten blocks read as zeros), and leaves
-# the rest of a larger device alone; a device too small is refused before anything is
-# written. Needs root and loop devices: skipped elsewhere.
+# the rest of a larger device alone (restore --verify reads back only the volume); a
+# device too small is refused before anything is written. Needs root and loop devices:
+# skipped elsewhere.
 . "$(dirname "$0")/functions.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "loop devices need root"
@@ -55,8 +56,11 @@ with open(sys.argv[1], 'r+b') as f:
 " "$src"
 cp "$src" "$WORK/vol2"
 inc=$("$CB" -q backup "$src" --incremental --compression zstd --object-size 4M --threads 2)
-"$CB" restore "$inc" "$big"
+"$CB" restore "$inc" "$big" --verify
 cmp -n "$size" "$big" "$WORK/vol2" || fail "restored incremental differs from the volume"
+# --verify reads the device back: only the volume's bytes, not the rest of the device
+"$CB" restore "$id" "$big" --verify || fail "restore --verify into a larger device failed"
+cmp -n "$size" "$big" "$WORK/vol" || fail "restored device differs from the volume"
 
 # too small: refused with both sizes, and the device keeps its bytes
 ff "$WORK/small.img" 16

@@ -161,6 +161,8 @@ for kind in swift s3; do
         st_put fail-alter-$kind-$RUN "$victim" "$T/junk"
         expect_fail 13 "${victim##*/}" "$CB" --store $kind://fail-alter-$kind-$RUN restore "$id" "$T/alt-$kind"
         [ ! -e "$T/alt-$kind" ] || fail "$kind: a failed restore left its target"
+        expect_fail 13 "1 problem found; the first: backup $id, object $victim" \
+            "$CB" --store $kind://fail-alter-$kind-$RUN verify "$id" --read-data
     )
 done
-note "object replaced after upload (swift, S3): restore fails naming it, no target left"
+note "object replaced after upload (swift, S3): restore and verify --read-data fail naming it, no target left"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Through the CLI, for swift:// (tempauth), swift:// (Keystone), swift:// (a given token and
 # storage URL), s3:// (path-style) and s3:// (virtual-host): a full backup, an incremental one
-# after a change, both restored and compared bit for bit, then deleted with nothing left.
+# after a change, both restored and compared bit for bit, verified (data read), then deleted
+# with nothing left.
 . "$(dirname "$0")/lib.sh"
 
 mkvol "$T/vol" 6 1
@@ -26,13 +27,16 @@ roundtrip() {
     inc=$("$CB" --json --store "$url" show "$id2" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["backup"]["incremental"])')
     [ "$inc" = True ] || fail "$label: --incremental made a full backup"
+    "$CB" -q --store "$url" verify "$id2" --read-data >"$T/verify" ||
+        fail "$label: verify --read-data of the chain failed: $(cat "$T/verify")"
+    grep -q '^verified 2 backups, .* 0 damaged$' "$T/verify" || fail "$label: $(cat "$T/verify")"
     if [ "$label" = keystone ]; then # list finds backups in every container of the account
         "$CB" --store "$url" list >"$T/list"
         [ "$(grep -c -e "$id1" -e "$id2" "$T/list")" -eq 2 ] ||
             fail "$label: list does not show both backups: $(cat "$T/list")"
     fi
     "$CB" -q --store "$url" delete --cascade "$id1" # the incremental goes with its parent
-    note "$label: full + incremental backup, restore bit-exact, delete: ok"
+    note "$label: full + incremental backup, restore bit-exact, verify --read-data, delete: ok"
 }
 
 (use_tempauth && roundtrip tempauth swift://rt-tempauth-$RUN rt-tempauth-$RUN)

@@ -105,5 +105,6 @@ int cmd_export_record(cli *c, int argc, char **argv);
 int cmd_import_record(cli *c, int argc, char **argv);
 int cmd_unlock(cli *c, int argc, char **argv);
 int cmd_cleanup(cli *c, int argc, char **argv);
+int cmd_verify(cli *c, int argc, char **argv);
 
 #endif

@@ -6,7 +6,8 @@
 #include "output.h"
 
 static const char restore_usage[] =
-    "Usage: cinderblock [--store URL] restore BACKUP_ID TARGET [--sparse] [--threads N]\n"
+    "Usage: cinderblock [--store URL] restore BACKUP_ID TARGET [--sparse] [--verify]\n"
+    "                   [--threads N]\n"
     "Restore a backup (with its chain of parents) into TARGET: a regular file (created, or\n"
     "replaced only once every object verified) or a block device (at least the volume's size;\n"
     "never truncated). Every object's length is checked, and every block written against\n"
@@ -14,13 +15,16 @@ static const char restore_usage[] =
     "file's space is reserved before anything is written: too little space fails at once.\n"
     "\n"
     "  --sparse      leave all-zero ranges of a regular file as holes (no reservation)\n"
+    "  --verify      then read TARGET back from the disk and compare every sha block with\n"
+    "                the backup's _sha256file (a full backup without one: each object's MD5)\n"
     "  --threads N   worker threads (default: the number of CPUs)\n";
 
-enum { RS_SPARSE = 0x200, RS_THREADS };
+enum { RS_SPARSE = 0x200, RS_THREADS, RS_VERIFY };
 
 static const struct option restore_opts[] = {
     { "sparse", no_argument, NULL, RS_SPARSE },
     { "threads", required_argument, NULL, RS_THREADS },
+    { "verify", no_argument, NULL, RS_VERIFY },
     { NULL, 0, NULL, 0 },
 };
 
@@ -28,8 +32,8 @@ static int restore_opt(cli *c, int opt, const char *arg, void *payload)
 {
     cb_restore_opts *o = payload;
     unsigned long long n;
-    if (opt == RS_SPARSE) {
-        o->sparse = 1;
+    if (opt == RS_SPARSE || opt == RS_VERIFY) {
+        *(opt == RS_SPARSE ? &o->sparse : &o->verify) = 1;
         return 0;
     }
     if (opt == RS_THREADS) {
@@ -73,9 +77,10 @@ int cmd_restore(cli *c, int argc, char **argv)
         cli_json_string(stdout, argv[first]);
         printf(", \"target\": ");
         cli_json_string(stdout, argv[first + 1]);
-        printf("}\n");
+        printf(", \"verified\": %s}\n", o.verify ? "true" : "false");
     } else {
-        cli_info(c, "restored backup %s into %s\n", argv[first], argv[first + 1]);
+        cli_info(c, "restored backup %s into %s%s\n", argv[first], argv[first + 1],
+                 o.verify ? ", read it back and found it as backed up" : "");
     }
     return CLI_EXIT_OK;
 }

@@ -14,6 +14,7 @@ static const char main_usage[] =
     "Commands:\n"
     "  backup VOLUME              back up a disk image or block device; prints the backup id\n"
     "  restore BACKUP_ID TARGET   restore a backup (and its chain) into a file or device\n"
+    "  verify BACKUP_ID...|--all  check backups (--read-data: their data objects too)\n"
     "  list [--volume-id UUID]    every backup in the store\n"
     "  show BACKUP_ID             one backup in full\n"
     "  delete BACKUP_ID           delete a backup (--cascade: and what depends on it)\n"
@@ -54,6 +55,7 @@ typedef struct command {
 static const command main_commands[] = {
     { "backup", cmd_backup },
     { "restore", cmd_restore },
+    { "verify", cmd_verify },
     { "list", cmd_list },
     { "show", cmd_show },
     { "delete", cmd_delete },
