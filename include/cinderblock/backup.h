@@ -52,13 +52,15 @@ typedef struct cb_backup_info {
     char *compression; /* the algorithm of the first compressed object, or "none" */
     uint64_t size;     /* volume size in bytes */
     uint64_t object_count;
-    uint64_t data_bytes;   /* uncompressed bytes held in this backup's own objects */
-    uint64_t stored_bytes; /* bytes written to the store: cb_backup() results only (0 when
-                              unknown: Cinder's metadata does not record it) */
-    uint32_t sha_block;    /* 0 when unknown */
-    unsigned chain_length; /* 1 for a full backup, 2 for its first incremental, ... */
-    char *problem;         /* NULL, or why the backup cannot be used (damaged metadata, a
-                              missing parent): cb_backup_list() still reports such backups */
+    uint64_t data_bytes;     /* uncompressed bytes held in this backup's own objects */
+    uint64_t stored_bytes;   /* bytes written to the store: cb_backup() results only (0 when
+                                unknown: Cinder's metadata does not record it) */
+    uint64_t reused_objects; /* cb_backup() with resume_id: objects the interrupted run
+                                stored that were kept (not counted in stored_bytes) */
+    uint32_t sha_block;      /* 0 when unknown */
+    unsigned chain_length;   /* 1 for a full backup, 2 for its first incremental, ... */
+    char *problem;           /* NULL, or why the backup cannot be used (damaged metadata, a
+                                missing parent): cb_backup_list() still reports such backups */
 } cb_backup_info;
 
 CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
@@ -282,10 +284,10 @@ typedef struct cb_leftover {
     const char *reason; /* static text: why they are leftovers */
     uint64_t objects;   /* objects (the record not counted) */
     uint64_t bytes;     /* bytes they take, as far as the store's listing says */
-    int64_t newest;     /* last change of the newest of them, seconds since the epoch (-1: unknown) */
-    int resumable;      /* an interrupted backup that `backup --resume` can continue */
-    int active;         /* its backup holds a live lock: it is running now */
-    char **names;       /* the objects themselves (and the record, last, if there is one) */
+    int64_t newest; /* last change of the newest of them, seconds since the epoch (-1: unknown) */
+    int resumable;  /* an interrupted backup that `backup --resume` can continue */
+    int active;     /* its backup holds a live lock: it is running now */
+    char **names;   /* the objects themselves (and the record, last, if there is one) */
     size_t n_names;
 } cb_leftover;
 
@@ -335,11 +337,8 @@ CB_EXTERN void cb_lock_info_free_array(cb_lock_info *locks, size_t n);
  * its next refresh and stops (CB_ELOCKED).
  * @param removed  set to a new array of what was removed (NULL to not ask), *n_removed long
  */
-CB_EXTERN int cb_unlock(cb_store *store,
-                        unsigned int flags,
-                        cb_lock_info **removed,
-                        size_t *n_removed,
-                        cb_error *err);
+CB_EXTERN int cb_unlock(
+    cb_store *store, unsigned int flags, cb_lock_info **removed, size_t *n_removed, cb_error *err);
 
 #ifdef __cplusplus
 }

@@ -174,6 +174,7 @@ static int bk_result(cb_bk *b, cb_backup_info **out, cb_error *err)
         (*out)->size = b->vol.size;
         (*out)->sha_block = b->sha_block;
         (*out)->stored_bytes = b->progress.bytes_stored;
+        (*out)->reused_objects = b->reused;
     }
     return rc;
 }

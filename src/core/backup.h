@@ -24,6 +24,7 @@ typedef struct cb_bk_obj {
     const char *comp;
     unsigned char md5[16];
     uint64_t stored; /* bytes handed to the writer */
+    int reused;      /* resuming: the interrupted run's object, kept */
 } cb_bk_obj;
 
 struct cb_pl;
@@ -56,6 +57,7 @@ typedef struct cb_bk {
     int reserved;         /* ... which exists in the store */
     cb_reuse *reuse;      /* resuming: the objects already stored (else NULL) */
     cb_reuse reuse_table;
+    uint64_t reused; /* objects of the interrupted run kept */
     cb_progress progress;
     /* incremental backups */
     cb_chain parent;      /* the parent and its ancestors, checked (n == 0: full) */

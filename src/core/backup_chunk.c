@@ -189,6 +189,7 @@ static int bk_reuse(const cb_bk *b, cb_bk_io *io, cb_bk_obj *o, int *reused, cb_
     memcpy(o->md5, md5, 16);
     o->comp = cb__bk_reuse_comp(b, r);
     o->stored = r->stored;
+    o->reused = 1;
     *reused = 1;
     return 0;
 }
@@ -239,7 +240,10 @@ int cb__bk_meta_add(cb_bk *b,
 int cb__bk_record(cb_bk *b, const cb_bk_obj *o, cb_error *err)
 {
     b->progress.objects_done++;
-    b->progress.bytes_stored += o->stored;
+    if (o->reused)
+        b->reused++;
+    else
+        b->progress.bytes_stored += o->stored;
     return cb__bk_meta_add(b, o->name, o->off, o->len, o->comp, o->md5, err);
 }
 
@@ -315,6 +319,7 @@ int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, c
     const cb_reuse_obj *r = cb__reuse_find(b->reuse, name, len);
     if (r != NULL && cb__bk_reuse_comp(b, r) != NULL && memcmp(r->md5, b->zero_md5, 16) == 0) {
         b->progress.objects_done++; /* resumed: the interrupted run stored these zeros */
+        b->reused++;
         return cb__bk_meta_add(b, name, off, len, cb__bk_reuse_comp(b, r), b->zero_md5, err);
     }
     if ((rc = cb_store_open_writer(b->store, b->container, name, b->meta.extra_json,
@@ -369,6 +374,9 @@ int cb__bk_commit_full(cb_bk *b, const cb_pl_range *r, cb_error *err)
     rc = cb__bk_meta_add(b, name, r->off, r->len, r->compression, r->md5, err);
     free(name);
     b->progress.objects_done++;
-    b->progress.bytes_stored += r->stored_bytes;
+    if (r->reused)
+        b->reused++;
+    else
+        b->progress.bytes_stored += r->stored_bytes;
     return rc;
 }

@@ -222,6 +222,7 @@ static void pl_range_of(const cb_pl *pl, const pl_obj *o, cb_pl_range *r)
     r->compression = o->compression;
     memcpy(r->md5, o->md5sum, 16);
     r->stored_bytes = o->stored;
+    r->reused = o->reused;
 }
 
 /* Wait (reporting progress, polling cancel) until `ready` says so or the pipeline failed. */

@@ -49,6 +49,7 @@ typedef struct cb_pl_range {
     const char *compression;
     unsigned char md5[16];
     uint64_t stored_bytes;
+    int reused; /* resuming: stored by the interrupted run, kept */
 } cb_pl_range;
 
 typedef int (*cb_pl_commit_fn)(cb_bk *b, const cb_pl_range *r, cb_error *err);

@@ -64,6 +64,7 @@ struct pl_obj {
     int zero;                  /* wholly in a hole: no pieces, the committer stores it */
     int raw;                   /* sampling said it will not compress: store it as "none" */
     const cb_reuse_obj *reuse; /* resuming: stored already, if its MD5 comes out the same */
+    int reused;                /* ... and it did: kept */
     pthread_mutex_t lock;      /* guards arrived, next_seq, running */
     pl_piece **arrived;        /* pieces hashed (and compressed), waiting for their turn */
     size_t next_seq;           /* the next piece to feed to the writer */

@@ -148,6 +148,7 @@ static int pl_finish_reused(cb_pl *pl, pl_obj *o, cb_error *err)
     if (memcmp(o->md5sum, o->reuse->md5, 16) == 0) {
         o->compression = cb__bk_reuse_comp(pl->b, o->reuse);
         o->stored = o->reuse->stored;
+        o->reused = 1;
         return 0;
     }
     int rc = cb__bk_io_init(pl->b, &io, err);

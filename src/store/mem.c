@@ -18,7 +18,7 @@ typedef struct mem_object {
     char *name;
     unsigned char *data;
     size_t len;
-    int64_t mtime; /* when it was committed, seconds since the epoch */
+    int64_t mtime;       /* when it was committed, seconds since the epoch */
     unsigned long reads; /* open_reader calls of it */
     unsigned fail_opens; /* that many next open_reader calls of it fail ... */
     int fail_code;       /* ... with this code */

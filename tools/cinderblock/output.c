@@ -25,6 +25,8 @@ json_t *out_info_object(const cb_backup_info *b)
     json_object_set_new(o, "data_bytes", json_integer((json_int_t)b->data_bytes));
     if (b->stored_bytes)
         json_object_set_new(o, "stored_bytes", json_integer((json_int_t)b->stored_bytes));
+    if (b->reused_objects)
+        json_object_set_new(o, "reused_objects", json_integer((json_int_t)b->reused_objects));
     json_object_set_new(o, "container", out_str(b->container));
     json_object_set_new(o, "prefix", out_str(b->prefix));
     json_object_set_new(o, "name", out_str(b->name));
@@ -61,6 +63,9 @@ void out_backup_summary(const cli *c, const cb_backup_info *b)
              b->backup_id, b->volume_id, cli_human(b->size, size),
              (unsigned long long)b->object_count, cli_human(b->data_bytes, data),
              cli_human(b->stored_bytes, stored), b->container);
+    if (b->reused_objects)
+        cli_info(c, "resumed: %llu objects of the interrupted run kept\n",
+                 (unsigned long long)b->reused_objects);
 }
 
 void out_list_table(cb_backup_info *const *v, size_t n)
