@@ -15,6 +15,7 @@
 #include "lock.h"
 #include "pipeline.h"
 #include "../util/alloc.h"
+#include "../util/strv.h"
 
 /* A live lock of this backup that is not ours: the interrupted run is still running. */
 static int resume_running(cb_bk *b, cb_error *err)
@@ -114,10 +115,8 @@ int cb__bk_resume_apply(cb_bk *b, cb_error *err)
 /* Before the commit: objects under the prefix that this run did not record (a damaged one,
  * or one the volume no longer needs) would make Cinder refuse the backup. */
 typedef struct resume_strays {
-    cb_bk *b;
-    char **v;
-    size_t n, cap;
-    cb_error *err;
+    const cb_bk *b;
+    cb_strv names;
 } resume_strays;
 
 static int resume_on_name(const char *name, void *payload)
@@ -129,28 +128,15 @@ static int resume_on_name(const char *name, void *payload)
     for (size_t k = 0; k < s->b->meta.n_objects; k++)
         if (strcmp(s->b->meta.objects[k].name, name) == 0)
             return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        char **v = cb__realloc(s->v, cap * sizeof(*v), s->err);
-        if (v == NULL)
-            return CB_ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
-    if ((s->v[s->n] = cb__strdup(name, s->err)) == NULL)
-        return CB_ENOMEM;
-    s->n++;
-    return 0;
+    return cb__strv_push(&s->names, name);
 }
 
 int cb__bk_resume_strays(cb_bk *b, cb_error *err)
 {
-    resume_strays s = { .b = b, .err = err };
+    resume_strays s = { .b = b, .names = { .err = err } };
     int rc = cb_store_list(b->store, b->container, b->prefix, 0, resume_on_name, &s, err);
-    for (size_t i = 0; rc == 0 && i < s.n; i++)
-        rc = cb_store_delete_object(b->store, b->container, s.v[i], 0, err);
-    for (size_t i = 0; i < s.n; i++)
-        free(s.v[i]);
-    free(s.v);
+    for (size_t i = 0; rc == 0 && i < s.names.n; i++)
+        rc = cb_store_delete_object(b->store, b->container, s.names.v[i], 0, err);
+    cb__strv_dispose(&s.names);
     return rc;
 }

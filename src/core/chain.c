@@ -6,6 +6,7 @@
 #include "chain.h"
 #include "objread.h"
 #include "../util/alloc.h"
+#include "../util/strv.h"
 
 #define CHAIN_MAX 100000 /* a parent_id loop must not run forever */
 
@@ -20,10 +21,8 @@ void cb__chain_dispose(cb_chain *c)
 }
 
 typedef struct chain_listed {
-    char **names;
-    size_t n, cap;
+    cb_strv names;
     const char *prefix;
-    cb_error *err;
 } chain_listed;
 
 static int chain_collect(const char *name, void *payload)
@@ -33,18 +32,7 @@ static int chain_collect(const char *name, void *payload)
     /* the two JSON objects are not data objects */
     if (strcmp(rest, "_metadata") == 0 || strcmp(rest, "_sha256file") == 0)
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        char **v = cb__realloc(l->names, cap * sizeof(*v), l->err);
-        if (v == NULL)
-            return CB_ENOMEM;
-        l->names = v;
-        l->cap = cap;
-    }
-    if ((l->names[l->n] = cb__strdup(name, l->err)) == NULL)
-        return CB_ENOMEM;
-    l->n++;
-    return 0;
+    return cb__strv_push(&l->names, name);
 }
 
 static int chain_strcmp(const void *a, const void *b)
@@ -78,7 +66,7 @@ static int chain_compare(
 
 int cb__chain_check_listing(cb_store *store, const cb_layer *l, cb_error *err)
 {
-    chain_listed got = { .prefix = l->where.prefix, .err = err };
+    chain_listed got = { .names = { .err = err }, .prefix = l->where.prefix };
     const char **want = cb__calloc(l->meta.n_objects + 1, sizeof(*want), err);
     int rc;
     if (want == NULL)
@@ -94,14 +82,12 @@ int cb__chain_check_listing(cb_store *store, const cb_layer *l, cb_error *err)
         }
     rc = cb_store_list(store, l->where.container, l->where.prefix, 0, chain_collect, &got, err);
     if (rc == 0) {
-        if (got.n > 1)
-            qsort(got.names, got.n, sizeof(*got.names), chain_strcmp);
-        rc = chain_compare(want, l->meta.n_objects, got.names, got.n, l, err);
+        if (got.names.n > 1)
+            qsort(got.names.v, got.names.n, sizeof(*got.names.v), chain_strcmp);
+        rc = chain_compare(want, l->meta.n_objects, got.names.v, got.names.n, l, err);
     }
 done:
-    for (size_t i = 0; i < got.n; i++)
-        free(got.names[i]);
-    free(got.names);
+    cb__strv_dispose(&got.names);
     free(want);
     return rc;
 }

@@ -6,33 +6,11 @@
 #include "engine.h"
 #include "lock.h"
 #include "../util/alloc.h"
-
-typedef struct del_names {
-    char **v;
-    size_t n, cap;
-    cb_error *err;
-} del_names;
-
-static int del_collect(const char *name, void *payload)
-{
-    del_names *d = payload;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        char **v = cb__realloc(d->v, cap * sizeof(*v), d->err);
-        if (v == NULL)
-            return CB_ENOMEM;
-        d->v = v;
-        d->cap = cap;
-    }
-    if ((d->v[d->n] = cb__strdup(name, d->err)) == NULL)
-        return CB_ENOMEM;
-    d->n++;
-    return 0;
-}
+#include "../util/strv.h"
 
 int cb__delete_prefix(cb_store *store, const char *container, const char *prefix, cb_error *err)
 {
-    del_names d = { .err = err };
+    cb_strv d = { .err = err };
     char *meta = cb__name_metadata(prefix, err);
     int rc;
     if (meta == NULL)
@@ -40,7 +18,7 @@ int cb__delete_prefix(cb_store *store, const char *container, const char *prefix
     /* the commit point goes first */
     if ((rc = cb_store_delete_object(store, container, meta, 0, err)) < 0)
         goto done;
-    rc = cb_store_list(store, container, prefix, 0, del_collect, &d, err);
+    rc = cb_store_list(store, container, prefix, 0, cb__strv_collect, &d, err);
     if (rc == CB_ENOTFOUND) { /* no container: nothing to delete */
         cb_error_clear(err);
         rc = 0;
@@ -48,9 +26,7 @@ int cb__delete_prefix(cb_store *store, const char *container, const char *prefix
     for (size_t i = 0; rc == 0 && i < d.n; i++)
         rc = cb_store_delete_object(store, container, d.v[i], 0, err);
 done:
-    for (size_t i = 0; i < d.n; i++)
-        free(d.v[i]);
-    free(d.v);
+    cb__strv_dispose(&d);
     free(meta);
     return rc;
 }

@@ -154,7 +154,9 @@ static int lo_committed(cb_store *store, lo_group *g, cb_error *err)
     if (cb__catalog_read_meta(store, &f, &m, &merr) < 0) {
         if (merr.code == CB_ENOMEM)
             return cb_error_set(err, CB_ENOMEM, "%s", merr.msg);
-        g->lo.n_names = g->lo.objects = 0; /* damaged, not left over: `verify` reports it */
+        for (size_t i = 0; i < g->lo.n_names; i++) /* damaged, not left over: `verify` says */
+            free(g->lo.names[i]);
+        g->lo.n_names = g->lo.objects = 0;
         return 0;
     }
     for (size_t i = 0; i < g->lo.n_names; i++) {

@@ -11,6 +11,7 @@
 #include "lock_doc.h"
 #include "cinderblock/sys/store.h"
 #include "../util/alloc.h"
+#include "../util/wait.h"
 
 struct cb_lock {
     cb_store *store;
@@ -79,12 +80,11 @@ static int lock_check_one(cb_lock *l, const char *name, char *holder, size_t cap
 /* List the store's locks and check each: 1 on the first conflict, 0 if none. */
 static int lock_conflicts(cb_lock *l, char *holder, size_t cap, cb_error *err)
 {
-    char **names = NULL;
-    size_t n = 0;
-    int rc = cb__lock_names(l->store, l->home, &names, &n, err);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = lock_check_one(l, names[i], holder, cap, err);
-    cb__lock_names_free(names, n);
+    cb_strv names = { .err = err };
+    int rc = cb__lock_names(l->store, l->home, &names, err);
+    for (size_t i = 0; rc == 0 && i < names.n; i++)
+        rc = lock_check_one(l, names.v[i], holder, cap, err);
+    cb__strv_dispose(&names);
     return rc;
 }
 
@@ -195,10 +195,7 @@ static void *lock_refresher_main(void *arg)
     int64_t every = lock_every(l);
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += every;
-        pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+        cb__cond_wait_ms(&l->cv, &l->mu, (long)every * 1000);
         if (l->stop)
             break;
         pthread_mutex_unlock(&l->mu);

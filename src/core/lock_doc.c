@@ -191,49 +191,14 @@ int cb__lock_doc_stale(const cb_lock_doc *d, const char *my_host, int64_t now)
     return d->pid_start != 0 && start != 0 && start != d->pid_start;
 }
 
-typedef struct lock_acc {
-    char **v;
-    size_t n, cap;
-    cb_error *err;
-} lock_acc;
-
-static int lock_collect(const char *name, void *payload)
+int cb__lock_names(cb_store *store, const char *home, cb_strv *out, cb_error *err)
 {
-    lock_acc *a = payload;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        char **v = cb__realloc(a->v, cap * sizeof(*v), a->err);
-        if (v == NULL)
-            return CB_ENOMEM;
-        a->v = v;
-        a->cap = cap;
-    }
-    if ((a->v[a->n] = cb__strdup(name, a->err)) == NULL)
-        return CB_ENOMEM;
-    a->n++;
-    return 0;
-}
-
-int cb__lock_names(cb_store *store, const char *home, char ***out, size_t *n_out, cb_error *err)
-{
-    lock_acc a = { .err = err };
-    int rc = cb_store_list(store, home, CB_LOCK_PREFIX, 0, lock_collect, &a, err);
+    int rc = cb_store_list(store, home, CB_LOCK_PREFIX, 0, cb__strv_collect, out, err);
     if (rc == CB_ENOTFOUND) { /* no home container: no locks */
         cb_error_clear(err);
         rc = 0;
     }
-    if (rc < 0) {
-        cb__lock_names_free(a.v, a.n);
-        return rc;
-    }
-    *out = a.v;
-    *n_out = a.n;
-    return 0;
-}
-
-void cb__lock_names_free(char **names, size_t n)
-{
-    for (size_t i = 0; names != NULL && i < n; i++)
-        free(names[i]);
-    free(names);
+    if (rc < 0)
+        cb__strv_dispose(out);
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "lock.h"
+#include "../util/strv.h"
 
 #define CB_LOCK_CLAIM CB_LOCK_PREFIX "exclusive"
 #define CB_LOCK_MAX_DOC 65536 /* a lock object larger than this is not one of ours */
@@ -46,8 +47,8 @@ int cb__lock_doc_get(
  * process started later). */
 int cb__lock_doc_stale(const cb_lock_doc *d, const char *my_host, int64_t now);
 
-/* The names of every lock object (the claim included); free with cb__lock_names_free. */
-int cb__lock_names(cb_store *store, const char *home, char ***out, size_t *n_out, cb_error *err);
-void cb__lock_names_free(char **names, size_t n);
+/* The names of every lock object (the claim included), into `out` (its err set); free
+ * with cb__strv_dispose. */
+int cb__lock_names(cb_store *store, const char *home, cb_strv *out, cb_error *err);
 
 #endif

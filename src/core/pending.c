@@ -9,6 +9,7 @@
 #include "digest.h"
 #include "pending.h"
 #include "../util/alloc.h"
+#include "../util/strv.h"
 
 #define PENDING_MAX_DOC (1u << 20)
 
@@ -163,46 +164,14 @@ pending_read(cb_store *store, const char *home, const char *name, cb_pending *p,
     return rc;
 }
 
-/* ---- names ---- */
-
-typedef struct pending_names {
-    char **v;
-    size_t n, cap;
-    cb_error *err;
-} pending_names;
-
-static int pending_collect(const char *name, void *payload)
-{
-    pending_names *a = payload;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        char **v = cb__realloc(a->v, cap * sizeof(*v), a->err);
-        if (v == NULL)
-            return CB_ENOMEM;
-        a->v = v;
-        a->cap = cap;
-    }
-    if ((a->v[a->n] = cb__strdup(name, a->err)) == NULL)
-        return CB_ENOMEM;
-    a->n++;
-    return 0;
-}
-
-static void pending_names_free(pending_names *a)
-{
-    for (size_t i = 0; i < a->n; i++)
-        free(a->v[i]);
-    free(a->v);
-}
-
 /* The records of one backup id (`id`), or of all (NULL): the exact name, or with a suffix. */
 static int
-pending_find(cb_store *store, const char *home, const char *id, pending_names *out, cb_error *err)
+pending_find(cb_store *store, const char *home, const char *id, cb_strv *out, cb_error *err)
 {
     char prefix[128];
     snprintf(prefix, sizeof(prefix), "%s%s", CB_PENDING_PREFIX, id ? id : "");
     out->err = err;
-    int rc = cb_store_list(store, home, prefix, 0, pending_collect, out, err);
+    int rc = cb_store_list(store, home, prefix, 0, cb__strv_collect, out, err);
     if (rc == CB_ENOTFOUND) {
         cb_error_clear(err);
         rc = 0;
@@ -237,7 +206,7 @@ static int pending_reserve_listed(cb_store *store, const char *home, cb_pending 
 {
     unsigned char rnd[4];
     char sfx[9];
-    pending_names others = { 0 };
+    cb_strv others = { 0 };
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         return cb_error_set(err, CB_ERROR, "no random bytes for a record name");
     cb__hex(sfx, rnd, sizeof(rnd));
@@ -252,7 +221,7 @@ static int pending_reserve_listed(cb_store *store, const char *home, cb_pending 
         cb_store_delete_object(store, home, p->record, 0, &ignored);
         rc = pending_taken(p, err);
     }
-    pending_names_free(&others);
+    cb__strv_dispose(&others);
     return rc;
 }
 
@@ -268,7 +237,7 @@ int cb__pending_reserve(cb_store *store, cb_pending *p, cb_error *err)
 
 int cb__pending_get(cb_store *store, const char *backup_id, cb_pending *out, cb_error *err)
 {
-    pending_names found = { 0 };
+    cb_strv found = { 0 };
     char *home = NULL;
     int rc = cb_store_home_container(store, &home, err);
     memset(out, 0, sizeof(*out));
@@ -279,28 +248,28 @@ int cb__pending_get(cb_store *store, const char *backup_id, cb_pending *out, cb_
                           backup_id);
     if (rc == 0)
         rc = pending_read(store, home, found.v[0], out, err);
-    pending_names_free(&found);
+    cb__strv_dispose(&found);
     free(home);
     return rc;
 }
 
 int cb__pending_remove(cb_store *store, const char *backup_id, cb_error *err)
 {
-    pending_names found = { 0 };
+    cb_strv found = { 0 };
     char *home = NULL;
     int rc = cb_store_home_container(store, &home, err);
     if (rc == 0)
         rc = pending_find(store, home, backup_id, &found, err);
     for (size_t i = 0; rc == 0 && i < found.n; i++)
         rc = cb_store_delete_object(store, home, found.v[i], 0, err);
-    pending_names_free(&found);
+    cb__strv_dispose(&found);
     free(home);
     return rc;
 }
 
 int cb__pending_list(cb_store *store, cb_pending **out, size_t *n_out, cb_error *err)
 {
-    pending_names found = { 0 };
+    cb_strv found = { 0 };
     char *home = NULL;
     cb_pending *v = NULL;
     size_t k = 0;
@@ -319,7 +288,7 @@ int cb__pending_list(cb_store *store, cb_pending **out, size_t *n_out, cb_error 
             rc = r;
         }
     }
-    pending_names_free(&found);
+    cb__strv_dispose(&found);
     free(home);
     if (rc < 0) {
         cb__pending_free_array(v, k);

@@ -8,6 +8,7 @@
 
 #include "pipeline.h"
 #include "pipeline_impl.h"
+#include "../util/wait.h"
 
 int cb__pl_threads(int threads)
 {
@@ -229,19 +230,11 @@ static void pl_range_of(const cb_pl *pl, const pl_obj *o, cb_pl_range *r)
 int cb__pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_error *err)
 {
     for (;;) {
-        struct timespec ts;
         pthread_mutex_lock(&pl->lock);
         int ok = ready(pl, i), failed = pl->failed;
         pl->b->progress.bytes_done = pl->base_done + pl->bytes_done;
-        if (!ok && !failed) {
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 200 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&pl->cond_done, &pl->lock, &ts);
-        }
+        if (!ok && !failed)
+            cb__cond_wait_ms(&pl->cond_done, &pl->lock, 200);
         pthread_mutex_unlock(&pl->lock);
         if (failed)
             return failed;

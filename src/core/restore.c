@@ -22,6 +22,7 @@
 #include "restore_sha.h"
 #include "restore_verify.h"
 #include "../util/dio.h"
+#include "../util/wait.h"
 #include "../util/alloc.h"
 
 #define RS_BUFFER_BUDGET (256ull << 20) /* all workers together, for verify-then-write */
@@ -325,16 +326,9 @@ static int rs_supervise(rs_shared *sh, cb_progress *progress, cb_error *err)
         } else if (cb__lock_held(sh->store_lock, &cerr) < 0) {
             rs_fail(sh, cerr.code, &cerr);
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
         pthread_mutex_lock(&sh->lock);
         if (sh->running > 0 && !sh->failed)
-            pthread_cond_timedwait(&sh->cond, &sh->lock, &ts);
+            cb__cond_wait_ms(&sh->cond, &sh->lock, 200);
     }
     if (sh->failed) {
         if (err->code == 0)

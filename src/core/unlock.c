@@ -56,25 +56,26 @@ static int unlock_describe(cb_store *store,
 static int
 unlock_scan(cb_store *store, char **home_out, cb_lock_info **out, size_t *n_out, cb_error *err)
 {
-    char **names = NULL, host[256];
-    size_t n = 0, k = 0;
+    cb_strv names = { .err = err };
+    char host[256];
+    size_t k = 0;
     cb_lock_info *v = NULL;
     int rc = cb_store_home_container(store, home_out, err);
     if (rc == 0)
-        rc = cb__lock_names(store, *home_out, &names, &n, err);
-    if (rc == 0 && (v = cb__calloc(n + 1, sizeof(*v), err)) == NULL)
+        rc = cb__lock_names(store, *home_out, &names, err);
+    if (rc == 0 && (v = cb__calloc(names.n + 1, sizeof(*v), err)) == NULL)
         rc = CB_ENOMEM;
     cb__lock_host(store, host);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (strcmp(names[i], CB_LOCK_CLAIM) == 0)
+    for (size_t i = 0; rc == 0 && i < names.n; i++) {
+        if (strcmp(names.v[i], CB_LOCK_CLAIM) == 0)
             continue;
-        int got = unlock_describe(store, *home_out, names[i], host, &v[k], err);
+        int got = unlock_describe(store, *home_out, names.v[i], host, &v[k], err);
         if (got < 0)
             rc = got;
         else if (got == 0)
             k++;
     }
-    cb__lock_names_free(names, n);
+    cb__strv_dispose(&names);
     if (rc < 0) {
         cb_lock_info_free_array(v, k + 1);
         return rc;
@@ -136,6 +137,11 @@ int cb_unlock(
         if (removed != NULL)
             *removed = NULL;
     } else {
+        for (size_t i = k; i < n; i++) { /* the caller gets the first k */
+            free(v[i].name);
+            free(v[i].host);
+            free(v[i].command);
+        }
         *removed = v;
     }
     if (n_removed != NULL)

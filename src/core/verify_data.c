@@ -23,6 +23,7 @@
 #include "pipeline.h"
 #include "verify_object.h"
 #include "../util/alloc.h"
+#include "../util/wait.h"
 
 /* The hash list of the backup whose objects are being handed out. */
 typedef struct vd_src {
@@ -291,16 +292,9 @@ static int vd_supervise(struct vd_shared *sh, cb_error *err)
         cb_error cerr = { 0 };
         if (cb__vf_stopped(v, &cerr) < 0)
             vd_fail(sh, cerr.code, &cerr);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
         pthread_mutex_lock(&v->lock);
         if (sh->running > 0 && !sh->failed)
-            pthread_cond_timedwait(&sh->cond, &v->lock, &ts);
+            cb__cond_wait_ms(&sh->cond, &v->lock, 200);
     }
     pthread_mutex_lock(&v->lock);
     int failed = sh->failed;
