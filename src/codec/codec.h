@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "cinderblock/common.h"
-#include "../util/buf.h"
+#include "../util/util.h"
 
 /* Largest piece handed to a sink, and the size of each coder's output window. 512 KiB: a
  * restore checks the sha blocks of each piece it is handed, and with 32 KiB blocks that is
@@ -145,5 +145,9 @@ extern const cb_codec_ops cb_codec__zstd_ops;
 
 /* The ops of a valid id, or NULL. */
 const cb_codec_ops *cb_codec__ops(cb_codec_id id);
+
+/* the interface of the folder: also the independent pieces and the zstd ring */
+#include "piece.h"
+#include "zstd_ring.h"
 
 #endif

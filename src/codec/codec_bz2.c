@@ -7,7 +7,7 @@
 #include <bzlib.h>
 
 #include "codec.h"
-#include "../util/alloc.h"
+#include "../util/util.h"
 
 typedef struct bz2_enc {
     bz_stream bs;

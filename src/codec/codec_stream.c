@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "codec.h"
-#include "../util/alloc.h"
+#include "../util/util.h"
 
 /* Long enough for any object name Cinder makes; a longer label is cut in messages only. */
 #define CODEC_LABEL_MAX 512

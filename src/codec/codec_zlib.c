@@ -8,7 +8,7 @@
 #include <zlib.h>
 
 #include "codec.h"
-#include "../util/alloc.h"
+#include "../util/util.h"
 
 /* zlib.compress(): windowBits 15 and memLevel 8 give the 78 9c header at level 6. */
 #define ZLIB_WINDOW_BITS 15

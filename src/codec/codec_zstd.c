@@ -7,7 +7,7 @@
 #include <zstd_errors.h>
 
 #include "codec.h"
-#include "../util/alloc.h"
+#include "../util/util.h"
 
 typedef struct zstd_dec {
     ZSTD_DCtx *dctx;

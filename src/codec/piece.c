@@ -8,7 +8,7 @@
 
 #include "piece.h"
 #include "piece_deflate.h"
-#include "../util/alloc.h"
+#include "../util/util.h"
 
 struct cb_piece_coder {
     cb_codec_id id;

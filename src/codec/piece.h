@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "codec.h"
-#include "../util/buf.h"
+#include "../util/util.h"
 
 /* 1 if the codec can compress pieces independently (zlib, bz2). */
 int cb_piece_supported(cb_codec_id id);

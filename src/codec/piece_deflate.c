@@ -8,7 +8,7 @@
 #include "deflate_walk.h"
 #include "piece.h"
 #include "piece_deflate.h"
-#include "../util/alloc.h"
+#include "../util/util.h"
 
 #define PD_STORED_MAX 65535u /* a DEFLATE stored block holds at most this many bytes */
 /* igzip level 2: on the bench mix 0.8 % smaller than level 1 and no slower (level 3: 1 %

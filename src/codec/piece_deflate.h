@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "../util/buf.h"
+#include "../util/util.h"
 #include "cinderblock/common.h"
 
 #define CB_DEFLATE_GAIN_PCT 5

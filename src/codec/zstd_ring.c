@@ -11,7 +11,7 @@
 
 #include "piece.h"
 #include "zstd_ring.h"
-#include "../util/alloc.h"
+#include "../util/util.h"
 
 /* Input per call: one block at most, so the output buffer stays small. */
 #define ZR_STEP ((size_t)ZSTD_BLOCKSIZE_MAX)

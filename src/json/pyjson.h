@@ -38,7 +38,7 @@
 #include <jansson.h>
 
 #include "cinderblock/common.h"
-#include "../util/buf.h"
+#include "../util/util.h"
 
 /** Pending output is handed to the sink once it reaches this many bytes. */
 #define CB_PYJSON_FLUSH_AT ((size_t)64 * 1024)

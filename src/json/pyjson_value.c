@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "pyjson.h"
-#include "../util/alloc.h"
+#include "../util/util.h"
 
 /*
  * Try the p-digit decimals nearest to v: the correctly rounded one first, then its two

@@ -8,7 +8,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "shalist.h"
-#include "../util/alloc.h"
+#include "../util/util.h"
 
 /* The top-level keys we act on; each has a bit in `seen` to catch duplicates. */
 typedef enum shalist_field {

@@ -8,8 +8,7 @@
 
 #include "mem.h"
 #include "registry.h"
-#include "../util/alloc.h"
-#include "../util/buf.h"
+#include "../util/util.h"
 
 #define MEM_DEFAULT_CONTAINER "backups" /* when a backup asks for none */
 

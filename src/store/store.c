@@ -10,8 +10,7 @@
 
 #include "cinderblock/sys/store.h"
 #include "registry.h"
-#include "../util/alloc.h"
-#include "../util/buf.h"
+#include "../util/util.h"
 
 struct cb_store {
     const cb_store_ops *ops;

@@ -2,6 +2,8 @@
 /* dio.c: staged O_DIRECT writes, synchronous or through a writing thread (dio.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,4 +312,13 @@ void cb_dio_dispose(cb_dio *d)
         close(d->dfd);
     d->own_dfd = 0;
     d->dfd = -1;
+}
+
+int cb__dev_size(int fd, uint64_t *size_out)
+{
+    unsigned long long size = 0;
+    if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+        return -1;
+    *size_out = size;
+    return 0;
 }

@@ -87,4 +87,7 @@ int cb_dio_open(const char *path, int fd);
  * and batching; some of them also handle it badly. Local disks and block devices: 1. */
 int cb__dio_fs_suits(unsigned long f_type);
 
+/* A block device's size in bytes (BLKGETSIZE64); -1 with errno set if `fd` is none. */
+int cb__dev_size(int fd, uint64_t *size_out);
+
 #endif

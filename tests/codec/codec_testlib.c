@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "codec_testlib.h"
+#include "../tests/codec/codec_testlib.h"
 
 /* Piece sizes cycle through these; they straddle the 256 KiB window and zlib's/bzlib's
  * internal block sizes so that every boundary case is crossed somewhere. */

@@ -5,7 +5,7 @@
 #include <bzlib.h>
 #include <zstd.h>
 
-#include "codec_testlib.h"
+#include "../tests/codec/codec_testlib.h"
 
 static void test_codec__lookup_accepted_names(void **state)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <zstd.h>
 
-#include "codec_testlib.h"
+#include "../tests/codec/codec_testlib.h"
 
 /* Decode `len` bytes with a fresh decoder; returns the status, output in *out. */
 static int

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "core/lock.h"
+#include "lock/lock.h"
 
 typedef struct lk {
     char *dir;

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "verify_testlib.h"
+#include "../tests/engine/verify_testlib.h"
 #include "store/mem.h"
 
 static void test_verify__clean(void **state)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "verify_testlib.h"
+#include "../tests/engine/verify_testlib.h"
 #include "store/mem.h"
 
 static int vt_strcmp(const void *a, const void *b)

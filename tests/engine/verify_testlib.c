@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "verify_testlib.h"
-#include "core/engine.h"
+#include "../tests/engine/verify_testlib.h"
+#include "catalog/catalog.h"
 #include "util/alloc.h"
 
 static void vt_write_file(const char *path, const void *data, size_t len)

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "testutil.h"
-#include "core/verify.h"
+#include "verify/verify.h"
 
 #define VT_VOL (1u << 20) /* volume bytes */
 #define VT_SHA 4096u      /* sha block (unless vt_build_sha) */

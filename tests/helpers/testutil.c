@@ -7,7 +7,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "../tests/helpers/testutil.h"
 
 void tu_fill_random(void *buf, size_t len, uint64_t seed)
 {

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "core/volume.h"
+#include "restore/target.h"
 #include "util/dio.h"
 
 #define SIZE ((5u << 20) + 1234) /* not a multiple of 4096 */

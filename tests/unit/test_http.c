@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_http.c: the text helpers the object stores share (only built with Swift or S3). */
 #include "testutil.h"
-#include "store/http.h"
+#include "store/http/http.h"
 
 static int64_t parse(const char *s)
 {

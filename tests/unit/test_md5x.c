@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "core/md5x.h"
+#include "hash/md5x.h"
 
 #define MSG_MAX (3 * 4096 + 300)
 

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "core/digest.h"
-#include "core/sha256x.h"
+#include "hash/digest.h"
+#include "hash/sha256x.h"
 
 #define MSG_MAX 33000
 

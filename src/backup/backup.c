@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * backup.c: a full backup in Cinder's chunked format 1.0.0 (spec §2.2).
+ *
+ * Order of writes, which is what makes a backup crash-safe: the record of the backup in
+ * progress (pending.h, which reserves its id), the data objects, then <prefix>_sha256file,
+ * then <prefix>_metadata. Until the metadata exists nothing looks like a backup; on a
+ * failure everything under the prefix is removed, and so is the record. A backup holds a
+ * shared lock of the store from start to end (lock.h), so no delete or cleanup runs
+ * meanwhile; an incremental also checks its parent once more just before it commits.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lock/lock.h"
+#include "../pipeline/pipeline.h"
+#include "../util/util.h"
+#include "../json/json.h"
+#include "../format/format.h"
+#include "../catalog/catalog.h"
+
+int cb__bk_tick(cb_bk *b, cb_error *err)
+{
+    const cb_backup_opts *o = b->opts;
+    int rc;
+    if (o->cancel != NULL && o->cancel(o->cancel_payload))
+        return cb_error_set(err, CB_ECANCELED, "backup %s cancelled", b->backup_id);
+    if ((rc = cb__lock_held(b->lock, err)) < 0)
+        return rc;
+    if (o->progress != NULL)
+        o->progress(&b->progress, o->progress_payload);
+    return 0;
+}
+
+/* The record that reserves the backup's id and says where its objects go; then the id must
+ * not be a committed backup's either. */
+static int bk_reserve(cb_bk *b, cb_error *err)
+{
+    cb_pending *p = &b->pending;
+    cb_found f;
+    int rc;
+    memcpy(p->backup_id, b->backup_id, sizeof(p->backup_id));
+    memcpy(p->volume_id, b->volume_id, sizeof(p->volume_id));
+    memcpy(p->ts, b->ts, sizeof(p->ts));
+    memcpy(p->created_at, b->created_at, sizeof(p->created_at));
+    p->object_size = b->object_size;
+    p->sha_block = b->sha_block;
+    p->size = b->vol.size;
+    p->pid = (int64_t)getpid();
+    p->started = (int64_t)time(NULL);
+    cb__lock_host(b->store, p->host);
+    if ((p->container = cb__strdup(b->container, err)) == NULL ||
+        (p->prefix = cb__strdup(b->prefix, err)) == NULL ||
+        (p->compression = cb__strdup(b->comp_name, err)) == NULL ||
+        (p->volume = cb__strdup(b->vol.canonical, err)) == NULL ||
+        (b->meta.parent_id && (p->parent_id = cb__strdup(b->meta.parent_id, err)) == NULL) ||
+        (b->meta.name && (p->name = cb__strdup(b->meta.name, err)) == NULL) ||
+        (b->meta.description && (p->description = cb__strdup(b->meta.description, err)) == NULL) ||
+        (b->meta.volume_meta && (p->volume_meta = cb__strdup(b->meta.volume_meta, err)) == NULL))
+        return CB_ENOMEM;
+    if ((rc = cb__pending_reserve(b->store, p, err)) < 0)
+        return rc;
+    b->reserved = 1;
+    rc = cb__catalog_find(b->store, b->backup_id, &f, err);
+    if (rc == 0) {
+        rc = cb_error_set(err, CB_EEXISTS, "backup %s already exists in container '%s'",
+                          b->backup_id, f.container);
+        cb__found_dispose(&f);
+        return rc;
+    }
+    if (rc == CB_ENOTFOUND) {
+        cb_error_clear(err);
+        return 0;
+    }
+    return rc;
+}
+
+/* Just before the commit: the parent and its ancestors are still there, as they were when
+ * the backup started (a delete that ignored the lock, or ran on a host whose lock this
+ * store did not show, would otherwise leave a child that cannot be restored). */
+static int bk_recheck_parent(cb_bk *b, cb_error *err)
+{
+    cb_chain now;
+    cb_error lerr = { 0 };
+    const char *pid = b->meta.parent_id;
+    if (pid == NULL)
+        return 0;
+    int rc = cb__chain_load(b->store, pid, &now, &lerr);
+    if (rc == 0 && now.n == b->parent.n && now.size == b->parent.size) {
+        for (size_t i = 0; rc == 0 && i < now.n; i++)
+            if (now.layers[i].meta.n_objects != b->parent.layers[i].meta.n_objects)
+                rc = CB_ECORRUPT;
+    } else if (rc == 0) {
+        rc = CB_ECORRUPT;
+    }
+    cb__chain_dispose(&now);
+    if (rc == 0)
+        return 0;
+    return cb_error_set(err, CB_ECORRUPT,
+                        "parent backup %s changed or went away during the backup%s%s: this "
+                        "backup is not committed",
+                        pid, lerr.msg[0] ? ": " : "", lerr.msg);
+}
+
+static int bk_commit(cb_bk *b, cb_error *err)
+{
+    int rc;
+    /* what was read must be one volume: same size, same file, from start to end */
+    if ((rc = cb__volume_recheck(&b->vol, err)) < 0 || (rc = cb__bk_sha_end(b, err)) < 0 ||
+        (rc = cb__bk_tick(b, err)) < 0 || (rc = bk_recheck_parent(b, err)) < 0 ||
+        (b->reuse != NULL && (rc = cb__bk_resume_strays(b, err)) < 0) ||
+        (rc = cb__bk_write_metadata(b, err)) < 0)
+        return rc;
+    /* committed: the record goes (one left behind is only a leftover for `cleanup`) */
+    cb_error ignored = { 0 };
+    if (cb__pending_remove(b->store, b->backup_id, &ignored) == 0)
+        b->reserved = 0;
+    return 0;
+}
+
+static int bk_run(cb_bk *b, cb_error *err)
+{
+    int rc;
+    if ((rc = cb__bk_names(b, err)) < 0 || (rc = cb__bk_meta_begin(b, err)) < 0 ||
+        (rc = cb__bk_meta_fits(b, err)) < 0 ||
+        (rc = b->opts->resume_id ? cb__bk_resume_apply(b, err) : bk_reserve(b, err)) < 0 ||
+        (rc = cb_store_put_container(b->store, b->container, 0, err)) < 0)
+        return rc;
+    if ((rc = cb__bk_io_init(b, &b->io, err)) < 0)
+        return rc;
+    b->started = 1;
+    if ((rc = cb__bk_sha_begin(b, err)) < 0)
+        return rc;
+    rc = b->parent.n > 0 ? cb__pl_run(b, CB_PL_SCAN, cb__bk_commit_incremental, err)
+                         : cb__pl_run(b, CB_PL_FULL, cb__bk_commit_full, err);
+    if (rc < 0)
+        return rc;
+    return bk_commit(b, err);
+}
+
+/* Remove what a failed backup wrote, and then its record; a failure here is added to the
+ * first error's text. A cancelled backup asked to keep what it stored keeps both, for
+ * --resume (and `cleanup`). */
+static void bk_cleanup(cb_bk *b, cb_error *err)
+{
+    cb_error cerr = { 0 };
+    cb_writer_free(b->sha_writer);
+    b->sha_writer = NULL;
+    if (err->code == CB_ECANCELED && b->opts->keep_partial && b->reserved) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n,
+                 "; what it stored is kept: continue with `cinderblock backup VOLUME --resume "
+                 "%s`, or remove it with `cinderblock cleanup`",
+                 b->backup_id);
+        return;
+    }
+    if (b->started && b->prefix != NULL &&
+        cb__delete_prefix(b->store, b->container, b->prefix, &cerr) < 0) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n,
+                 " (and removing the partial backup failed: %s; run `cinderblock cleanup`)",
+                 cerr.msg);
+        return; /* the record stays: it marks the leftovers */
+    }
+    if (b->reserved && cb__pending_remove(b->store, b->backup_id, &cerr) == 0)
+        b->reserved = 0;
+}
+
+static int bk_result(cb_bk *b, cb_backup_info **out, cb_error *err)
+{
+    cb_found f = { .container = b->container, .prefix = b->prefix };
+    cb__prefix_parse(b->prefix, &f.parts);
+    int rc = cb__catalog_info(b->store, &f, &b->meta, out, err);
+    if (rc == 0) {
+        (*out)->size = b->vol.size;
+        (*out)->sha_block = b->sha_block;
+        (*out)->stored_bytes = b->progress.bytes_stored;
+        (*out)->reused_objects = b->reused;
+    }
+    return rc;
+}
+
+static void bk_dispose(cb_bk *b)
+{
+    cb__lock_release(b->lock);
+    cb__pending_dispose(&b->pending);
+    cb__reuse_dispose(&b->reuse_table);
+    cb_writer_free(b->sha_writer);
+    cb_pyjson_dispose(&b->sha_json);
+    cb__bk_io_dispose(&b->io);
+    cb__meta_dispose(&b->meta);
+    cb__volume_close(&b->vol);
+    cb__hashes_close(&b->pshas);
+    cb__chain_dispose(&b->parent);
+    cb_buf_dispose(&b->zero_blob);
+    free(b->container);
+    free(b->prefix);
+    free(b->comp_name);
+}
+
+int cb_backup(cb_store *store,
+              const char *volume_path,
+              const cb_backup_opts *opts,
+              cb_backup_info **out,
+              cb_error *err)
+{
+    static const cb_backup_opts defaults = CB_BACKUP_OPTS_INIT;
+    cb_backup_opts resumed;
+    cb_bk b;
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    b.vol.fd = -1;
+    if (out != NULL)
+        *out = NULL;
+    b.store = store;
+    b.opts = opts ? opts : &defaults;
+    if (b.opts->version != CB_BACKUP_OPTS_VERSION) {
+        rc = cb_error_set(err, CB_EINVAL, "cb_backup_opts version %u is not supported",
+                          b.opts->version);
+        goto done;
+    }
+    b.progress.phase = "backup";
+    if (b.opts->resume_id != NULL) { /* the interrupted backup's settings, from its record */
+        resumed = *b.opts;
+        if ((rc = cb__bk_resume_begin(&b, &resumed, err)) < 0)
+            goto done;
+        b.opts = &resumed;
+    }
+    if ((rc = cb__bk_options(&b, err)) < 0 || (rc = cb__volume_open(&b.vol, volume_path, err)) < 0)
+        goto done;
+    if (b.vol.size == 0) {
+        rc = cb_error_set(err, CB_EINVAL, "volume '%s' is empty: there is nothing to back up",
+                          volume_path);
+        goto done;
+    }
+    b.progress.bytes_total = b.vol.size;
+    if ((rc = cb__bk_ids(&b, err)) < 0 ||
+        (b.lock == NULL && (rc = cb__lock_take(store, 0, "backup", b.backup_id, &b.lock, err)) < 0))
+        goto done;
+    if ((b.opts->incremental || b.opts->parent_id != NULL) && (rc = cb__bk_parent(&b, err)) < 0)
+        goto done;
+    if ((rc = cb__bk_sizes(&b, err)) < 0)
+        goto done;
+    if ((rc = bk_run(&b, err)) < 0) {
+        bk_cleanup(&b, err);
+        goto done;
+    }
+    if (out != NULL)
+        rc = bk_result(&b, out, err);
+done:
+    bk_dispose(&b);
+    return rc;
+}

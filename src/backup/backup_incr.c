@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * backup_incr.c: incremental backups (spec §2.3). Every sha block of the volume is hashed
+ * and compared with the parent's hash of the same block; each maximal run of changed blocks
+ * inside one object-sized range becomes one object, so unchanged data is not stored. The
+ * new _sha256file still covers the whole volume. Holes of a sparse volume hash to a
+ * constant without being read.
+ *
+ * The pipeline hashes the volume in parallel; the committer takes the hashes piece by piece
+ * in volume order, compares them with the parent's, and hands each changed run to the
+ * workers, which re-read it (from the page cache, usually), compress and store it
+ * (pipeline_run.c). Memory depends on neither the volume nor the object size.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../pipeline/pipeline.h"
+#include "../util/util.h"
+#include "../format/format.h"
+#include "../catalog/catalog.h"
+
+/* Store the pending run of changed blocks [run_start, end) as one object. */
+static int bk_flush_run(cb_bk *b, uint64_t end, cb_error *err)
+{
+    if (!b->in_run)
+        return 0;
+    b->in_run = 0;
+    return cb__pl_store_run(b, b->run_start, end - b->run_start, err);
+}
+
+/*
+ * One piece's hashes, in volume order: compare each block with the parent's, extend or
+ * end the run of changed blocks, and store a run when it ends (at an unchanged block or at
+ * the end of an object-sized range: runs never cross object boundaries, as in Cinder).
+ */
+int cb__bk_commit_incremental(cb_bk *b, const cb_pl_range *r, cb_error *err)
+{
+    uint64_t first = r->off / b->sha_block;
+    int rc;
+    if ((rc = cb__bk_emit_digests(b, r->digests, r->n_digests, err)) < 0)
+        return rc;
+    for (size_t k = 0; k < r->n_digests; k++) {
+        unsigned char old[32];
+        int have;
+        uint64_t at = r->off + (uint64_t)k * b->sha_block;
+        if ((rc = cb__hashes_get(&b->pshas, first + k, old, &have, err)) < 0)
+            return rc;
+        if (!have)
+            return cb_error_set(err, CB_ECORRUPT,
+                                "the hash list of parent backup %s ends before block %llu of the "
+                                "volume: do a full backup",
+                                b->parent.layers[0].where.parts.backup_id,
+                                (unsigned long long)(first + k));
+        if (memcmp(r->digests + k * 32, old, 32) != 0) {
+            if (!b->in_run) {
+                b->in_run = 1;
+                b->run_start = at;
+            }
+        } else if ((rc = bk_flush_run(b, at, err)) < 0) {
+            return rc;
+        }
+    }
+    return r->range_end ? bk_flush_run(b, r->off + r->len, err) : 0;
+}
+
+/* ---- choosing and checking the parent ---- */
+
+typedef struct bk_candidate {
+    cb_found found;
+    char *created_at;
+} bk_candidate;
+
+static int bk_cand_cmp(const void *a, const void *b)
+{
+    const bk_candidate *x = a, *y = b;
+    int c = strcmp(y->created_at ? y->created_at : "", x->created_at ? x->created_at : "");
+    return c ? c : strcmp(y->found.parts.ts, x->found.parts.ts); /* newest first */
+}
+
+/* The newest backup of this volume whose chain loads and checks completely. */
+static int bk_newest_complete(cb_bk *b, cb_error *err)
+{
+    cb_found *all = NULL;
+    bk_candidate *c = NULL;
+    size_t n = 0, nc = 0;
+    int rc = cb__catalog_scan(b->store, &all, &n, err);
+    if (rc == 0 && (c = cb__calloc(n + 1, sizeof(*c), err)) == NULL)
+        rc = CB_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        cb_meta m;
+        cb_error merr = { 0 };
+        if (strcmp(all[i].parts.volume_id, b->volume_id) != 0 ||
+            cb__catalog_read_meta(b->store, &all[i], &m, &merr) < 0)
+            continue; /* another volume, or damaged: not a candidate */
+        c[nc].found = all[i];
+        c[nc].created_at = m.created_at;
+        m.created_at = NULL;
+        all[i] = (cb_found){ 0 };
+        nc++;
+        cb__meta_dispose(&m);
+    }
+    qsort(c, nc, sizeof(*c), bk_cand_cmp);
+    for (size_t i = 0; rc == 0 && i < nc; i++) {
+        cb_error lerr = { 0 };
+        if (cb__chain_load(b->store, c[i].found.parts.backup_id, &b->parent, &lerr) == 0)
+            break; /* a complete chain: this is the parent */
+    }
+    if (rc == 0 && b->parent.n == 0)
+        rc = cb_error_set(err, CB_ENOTFOUND,
+                          "no complete backup of volume %s to base an incremental backup on: "
+                          "do a full backup first",
+                          b->volume_id);
+    for (size_t i = 0; i < nc; i++) {
+        cb__found_dispose(&c[i].found);
+        free(c[i].created_at);
+    }
+    free(c);
+    cb__catalog_free(all, n);
+    return rc;
+}
+
+static int bk_named_parent(cb_bk *b, cb_error *err)
+{
+    char id[CB_UUID_LEN + 1];
+    cb_error lerr = { 0 };
+    int rc;
+    if ((rc = cb__uuid_normalize(id, b->opts->parent_id, "parent backup id", err)) < 0)
+        return rc;
+    if ((rc = cb__chain_load(b->store, id, &b->parent, &lerr)) == 0)
+        return 0;
+    if (rc == CB_ENOTFOUND && strstr(lerr.msg, id) != NULL && strstr(lerr.msg, "needs") == NULL)
+        return cb_error_set(err, CB_ENOTFOUND, "parent backup %s not found in the store", id);
+    return cb_error_set(err, rc, "parent backup %s is not complete: %s", id, lerr.msg);
+}
+
+int cb__bk_parent(cb_bk *b, cb_error *err)
+{
+    uint64_t block;
+    int rc;
+    if ((rc = b->opts->parent_id ? bk_named_parent(b, err) : bk_newest_complete(b, err)) < 0)
+        return rc;
+    const cb_layer *p = &b->parent.layers[0];
+    const char *pvol = p->meta.volume_id ? p->meta.volume_id : p->where.parts.volume_id;
+    if (strcmp(pvol, b->volume_id) != 0)
+        return cb_error_set(err, CB_EINVAL,
+                            "parent backup %s is of volume %s, not of volume %s (give "
+                            "--volume-id to back up this disk as that volume)",
+                            p->where.parts.backup_id, pvol, b->volume_id);
+    if (b->vol.size > b->parent.size)
+        return cb_error_set(err, CB_EINVAL,
+                            "the volume grew from %llu to %llu bytes since backup %s: do a full "
+                            "backup",
+                            (unsigned long long)b->parent.size, (unsigned long long)b->vol.size,
+                            p->where.parts.backup_id);
+    if ((rc = cb__hashes_open(&b->pshas, b->store, &p->where, &block, err)) < 0)
+        return rc;
+    if (b->opts->sha_block == 0 && block <= (1u << 30))
+        b->sha_block = (uint32_t)block; /* follow the parent unless told otherwise */
+    if (block != b->sha_block)
+        return cb_error_set(err, CB_EINVAL,
+                            "the sha block size changed: parent backup %s uses %llu, this backup "
+                            "%u: do a full backup",
+                            p->where.parts.backup_id, (unsigned long long)block, b->sha_block);
+    return 0;
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* source.c: reading the volume being backed up. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "source.h"
+#include "../util/util.h"
+
+static const char *volume_kind(mode_t mode)
+{
+    return S_ISFIFO(mode)   ? "a named pipe"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISDIR(mode)  ? "a directory"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a regular file or a block device";
+}
+
+int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
+{
+    struct stat sb;
+    memset(v, 0, sizeof(*v));
+    v->fd = -1;
+    if (path == NULL || path[0] == '\0')
+        return cb_error_set(err, CB_EINVAL, "no volume given");
+    /* O_NONBLOCK: opening a named pipe without a writer would wait forever */
+    v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (v->fd < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "cannot open volume '%s'", path);
+    if (fstat(v->fd, &sb) < 0) {
+        int e = errno;
+        cb__volume_close(v);
+        return cb_error_set_sys(err, CB_EIO, e, "cannot stat volume '%s'", path);
+    }
+    if (!S_ISBLK(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+        const char *kind = volume_kind(sb.st_mode);
+        cb__volume_close(v);
+        return cb_error_set(err, CB_EINVAL,
+                            "volume '%s' is %s: back up a regular file or a block device", path,
+                            kind);
+    }
+    int fl = fcntl(v->fd, F_GETFL);
+    if (fl < 0 || fcntl(v->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        cb__volume_close(v);
+        return cb_error_set_sys(err, CB_EIO, e, "cannot set up volume '%s'", path);
+    }
+    v->dev = (uint64_t)sb.st_dev;
+    v->ino = (uint64_t)sb.st_ino;
+    if (S_ISBLK(sb.st_mode)) {
+        v->is_block = 1;
+        if (cb__dev_size(v->fd, &v->size) < 0) {
+            int e = errno;
+            cb__volume_close(v);
+            return cb_error_set_sys(err, CB_EIO, e, "cannot get the size of device '%s'", path);
+        }
+    } else {
+        v->size = (uint64_t)sb.st_size;
+    }
+    char *canon = realpath(path, NULL);
+    v->path = cb__strdup(path, err);
+    v->canonical = canon ? canon : cb__strdup(path, err);
+    if (v->path == NULL || v->canonical == NULL) {
+        cb__volume_close(v);
+        return CB_ENOMEM;
+    }
+    posix_fadvise(v->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return 0;
+}
+
+/* The volume's size now, through the descriptor the backup reads. */
+static int volume_size_now(const cb_volume *v, uint64_t *size_out)
+{
+    struct stat sb;
+    if (v->is_block)
+        return cb__dev_size(v->fd, size_out);
+    if (fstat(v->fd, &sb) < 0)
+        return -1;
+    *size_out = (uint64_t)sb.st_size;
+    return 0;
+}
+
+int cb__volume_recheck(const cb_volume *v, cb_error *err)
+{
+    struct stat sb;
+    uint64_t now;
+    if (volume_size_now(v, &now) < 0)
+        return cb_error_set_sys(err, CB_ESOURCE, errno, "cannot stat volume '%s'", v->path);
+    if (now != v->size)
+        return cb_error_set(err, CB_ESOURCE,
+                            "volume '%s' changed size during the backup (%llu bytes, now %llu): "
+                            "nothing was committed; back it up again (from a snapshot if it is in "
+                            "use)",
+                            v->path, (unsigned long long)v->size, (unsigned long long)now);
+    if (stat(v->path, &sb) < 0 || (uint64_t)sb.st_dev != v->dev || (uint64_t)sb.st_ino != v->ino)
+        return cb_error_set(err, CB_ESOURCE,
+                            "volume '%s' was replaced or removed during the backup: nothing was "
+                            "committed",
+                            v->path);
+    return 0;
+}
+
+void cb__volume_close(cb_volume *v)
+{
+    if (v->fd >= 0)
+        close(v->fd);
+    v->fd = -1;
+    free(v->path);
+    free(v->canonical);
+    v->path = v->canonical = NULL;
+}
+
+int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb_error *err)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t n = pread(v->fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return cb_error_set_sys(err, CB_ESOURCE, errno, "reading volume '%s' at offset %llu",
+                                    v->path, (unsigned long long)off);
+        if (n == 0)
+            return cb_error_set(err, CB_ESOURCE,
+                                "volume '%s' ended at offset %llu: it shrank during the backup",
+                                v->path, (unsigned long long)off);
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+int cb__volume_next_data(const cb_volume *v, uint64_t off, uint64_t *data_out, cb_error *err)
+{
+    *data_out = off;
+    if (v->is_block || off >= v->size)
+        return 0;
+    off_t d = lseek(v->fd, (off_t)off, SEEK_DATA);
+    if (d < 0) {
+        /* ENXIO: no data after off (a trailing hole), or the file shrank: its end is not a
+         * hole of the volume that was opened; other errors: no hole support */
+        uint64_t now;
+        if (errno != ENXIO)
+            return 0;
+        if (volume_size_now(v, &now) == 0 && now < v->size && off >= now)
+            return cb_error_set(err, CB_ESOURCE,
+                                "volume '%s' shrank during the backup, from %llu to %llu bytes",
+                                v->path, (unsigned long long)v->size, (unsigned long long)now);
+        *data_out = v->size;
+        return 0;
+    }
+    *data_out = (uint64_t)d < v->size ? (uint64_t)d : v->size;
+    return 0;
+}
+
+uint64_t cb__volume_data_end(const cb_volume *v, uint64_t off)
+{
+    if (v->is_block || off >= v->size)
+        return v->size;
+    off_t h = lseek(v->fd, (off_t)off, SEEK_HOLE);
+    if (h < 0 || (uint64_t)h > v->size)
+        return v->size;
+    return (uint64_t)h;
+}
+
+int cb__volume_read_sparse(const cb_volume *v,
+                           void *buf,
+                           size_t len,
+                           uint64_t off,
+                           int need_bytes,
+                           int *all_zero,
+                           cb_error *err)
+{
+    unsigned char *p = buf;
+    uint64_t data;
+    int rc;
+    if ((rc = cb__volume_next_data(v, off, &data, err)) < 0)
+        return rc;
+    *all_zero = data >= off + len;
+    if (*all_zero) {
+        if (need_bytes)
+            memset(p, 0, len);
+        return 0;
+    }
+    if (data == off && cb__volume_data_end(v, data) >= off + len) /* all data: one read */
+        return cb__volume_pread(v, p, len, off, err);
+    for (size_t done = 0; done < len;) { /* holes and data mixed */
+        if (done > 0 && (rc = cb__volume_next_data(v, off + done, &data, err)) < 0)
+            return rc;
+        size_t hole = data - (off + done) < len - done ? (size_t)(data - (off + done)) : len - done;
+        memset(p + done, 0, hole);
+        if ((done += hole) == len)
+            break;
+        uint64_t end = cb__volume_data_end(v, off + done);
+        size_t n = end - (off + done) < len - done ? (size_t)(end - (off + done)) : len - done;
+        if (n == 0)
+            n = len - done;
+        if ((rc = cb__volume_pread(v, p + done, n, off + done, err)) < 0)
+            return rc;
+        done += n;
+    }
+    return 0;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* list.c: every backup of a store, oldest first, with sizes and chain lengths. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "../util/util.h"
+#include "../format/format.h"
+
+typedef struct lst_entry {
+    cb_found found;
+    cb_meta meta;
+    int meta_ok;
+    int state; /* 0: size unknown, 1: being computed (loop guard), 2: done */
+    uint64_t size;
+    unsigned chain;
+    char *problem;
+} lst_entry;
+
+typedef struct lst {
+    cb_store *store;
+    lst_entry *e;
+    size_t n;
+} lst;
+
+static lst_entry *lst_by_id(lst *l, const char *id)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->e[i].found.parts.backup_id, id) == 0)
+            return &l->e[i];
+    return NULL;
+}
+
+static int lst_parent_size(const char *parent_id, uint64_t *size_out, void *payload, cb_error *err)
+{
+    lst *l = payload;
+    lst_entry *p = lst_by_id(l, parent_id);
+    if (p == NULL)
+        return cb_error_set(err, CB_ENOTFOUND, "its parent %s is not in the store", parent_id);
+    if (p->problem != NULL)
+        return cb_error_set(err, CB_ECORRUPT, "its parent %s: %s", parent_id, p->problem);
+    *size_out = p->size; /* lst_size computes parents first */
+    return 0;
+}
+
+/* One entry's size and chain length, once its parent's are known. */
+static void lst_size_one(lst *l, lst_entry *e)
+{
+    cb_error perr = { 0 };
+    lst_entry *p = e->meta_ok && e->meta.parent_id ? lst_by_id(l, e->meta.parent_id) : NULL;
+    if (e->meta_ok &&
+        cb__size_compute(l->store, &e->found, &e->meta, lst_parent_size, l, &e->size, &perr) < 0 &&
+        e->problem == NULL)
+        e->problem = strdup(perr.msg);
+    if (e->meta_ok && e->meta.parent_id != NULL && p == NULL && e->problem == NULL)
+        e->problem = cb__asprintf(NULL, "its parent %s is not in the store", e->meta.parent_id);
+    e->chain = p != NULL && p->state == 2 ? p->chain + 1 : 1;
+    e->state = 2;
+}
+
+/*
+ * Size and chain length, memoised, parents first; failures become the entry's `problem`.
+ * Iterative: a chain may be long, and its parent links may loop (anyone can write a
+ * metadata document), so walk up to the first known entry, then compute down.
+ */
+static int lst_size(lst *l, lst_entry *e, cb_error *err)
+{
+    lst_entry **path = NULL;
+    size_t n = 0, cap = 0;
+    for (lst_entry *x = e; x != NULL && x->state == 0;) {
+        if (n == cap) {
+            size_t c = cap ? cap * 2 : 16;
+            lst_entry **v = cb__realloc(path, c * sizeof(*v), err);
+            if (v == NULL) {
+                free(path);
+                return CB_ENOMEM;
+            }
+            path = v;
+            cap = c;
+        }
+        path[n++] = x;
+        x->state = 1;
+        lst_entry *p = x->meta_ok && x->meta.parent_id ? lst_by_id(l, x->meta.parent_id) : NULL;
+        if (p != NULL && p->state == 1) { /* back on this walk: the parents loop */
+            for (size_t i = 0; i < n; i++)
+                if (path[i]->problem == NULL)
+                    path[i]->problem = strdup("its chain of parents loops");
+            break;
+        }
+        x = p;
+    }
+    while (n-- > 0)
+        lst_size_one(l, path[n]);
+    free(path);
+    return 0;
+}
+
+static int lst_load(lst *l, const char *volume_id, cb_error *err)
+{
+    cb_found *found;
+    size_t n;
+    int rc = cb__catalog_scan(l->store, &found, &n, err);
+    if (rc < 0)
+        return rc;
+    if ((l->e = cb__calloc(n + 1, sizeof(*l->e), err)) == NULL) {
+        cb__catalog_free(found, n);
+        return CB_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* another volume's backups (and their chains) need not be read at all */
+        if (volume_id != NULL && strcmp(found[i].parts.volume_id, volume_id) != 0)
+            continue;
+        lst_entry *e = &l->e[l->n++];
+        cb_error merr = { 0 };
+        e->found = found[i];
+        found[i] = (cb_found){ 0 };
+        if (cb__catalog_read_meta(l->store, &e->found, &e->meta, &merr) == 0 &&
+            cb__meta_learn_lengths(l->store, &e->found, &e->meta, &merr) == 0)
+            e->meta_ok = 1;
+        else
+            e->problem = strdup(merr.msg);
+    }
+    cb__catalog_free(found, n);
+    return 0;
+}
+
+static int lst_cmp(const void *a, const void *b)
+{
+    const cb_backup_info *x = *(cb_backup_info *const *)a, *y = *(cb_backup_info *const *)b;
+    int c = strcmp(x->created_at ? x->created_at : "", y->created_at ? y->created_at : "");
+    return c ? c : strcmp(x->backup_id, y->backup_id);
+}
+
+static void lst_dispose(lst *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        cb__found_dispose(&l->e[i].found);
+        cb__meta_dispose(&l->e[i].meta);
+        free(l->e[i].problem);
+    }
+    free(l->e);
+}
+
+int cb_backup_list(
+    cb_store *store, const char *volume_id, cb_backup_info ***out, size_t *n_out, cb_error *err)
+{
+    lst l = { .store = store };
+    cb_backup_info **v = NULL;
+    size_t n = 0;
+    int rc;
+    *out = NULL;
+    *n_out = 0;
+    if ((rc = lst_load(&l, volume_id, err)) < 0)
+        goto done;
+    if ((v = cb__calloc(l.n + 1, sizeof(*v), err)) == NULL) {
+        rc = CB_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        lst_entry *e = &l.e[i];
+        const char *vid =
+            e->meta_ok && e->meta.volume_id ? e->meta.volume_id : e->found.parts.volume_id;
+        if (volume_id != NULL && strcmp(vid, volume_id) != 0)
+            continue;
+        if ((rc = lst_size(&l, e, err)) < 0 ||
+            (rc = cb__catalog_info(store, &e->found, e->meta_ok ? &e->meta : NULL, &v[n], err)) < 0)
+            break;
+        v[n]->size = e->size;
+        v[n]->chain_length = e->chain;
+        if (e->problem != NULL && (v[n]->problem = cb__strdup(e->problem, err)) == NULL)
+            rc = CB_ENOMEM;
+        n++;
+    }
+    if (rc == 0) {
+        qsort(v, n, sizeof(*v), lst_cmp);
+        *out = v;
+        *n_out = n;
+        v = NULL;
+    }
+done:
+    cb_backup_info_free_array(v, n);
+    lst_dispose(&l);
+    return rc;
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * records.c: Cinder's export records (spec §2.9). `cinder backup-export` prints the driver's
+ * class path and a base64 JSON record of the backup; `cinder backup-import` takes both. Our
+ * export writes a record Cinder's import accepts; our import accepts Cinder's records.
+ */
+#include <ctype.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "../util/util.h"
+#include "../json/json.h"
+#include "../format/format.h"
+
+#define REC_GIB (1ull << 30)
+
+/* Which Cinder drivers write what each store reads (NFS and GlusterFS are posix). */
+static const struct {
+    const char *store;
+    const char *driver;
+} rec_drivers[] = {
+    { "posix", "cinder.backup.drivers.posix.PosixBackupDriver" },
+    { "posix", "cinder.backup.drivers.nfs.NFSBackupDriver" },
+    { "posix", "cinder.backup.drivers.glusterfs.GlusterfsBackupDriver" },
+    { "swift", "cinder.backup.drivers.swift.SwiftBackupDriver" },
+    { "s3", "cinder.backup.drivers.s3.S3BackupDriver" },
+    { "mem", "cinder.backup.drivers.swift.SwiftBackupDriver" },
+};
+
+static int rec_driver_ok(const cb_store_info *info, const char *service)
+{
+    for (size_t i = 0; i < sizeof(rec_drivers) / sizeof(rec_drivers[0]); i++)
+        if (strcmp(rec_drivers[i].store, info->name) == 0 &&
+            strncmp(rec_drivers[i].driver, service, strlen(service)) == 0 && service[0] != '\0')
+            return 1;
+    return 0;
+}
+
+static int rec_count_children(cb_store *store, const char *id, uint64_t *n_out, cb_error *err)
+{
+    cb_found *all = NULL;
+    char **parents = NULL;
+    size_t n = 0;
+    int rc;
+    *n_out = 0;
+    if ((rc = cb__catalog_scan(store, &all, &n, err)) == 0 &&
+        (rc = cb__catalog_parents(store, all, n, &parents, err)) == 0)
+        for (size_t i = 0; i < n; i++)
+            *n_out += parents[i] != NULL && strcmp(parents[i], id) == 0;
+    cb__catalog_parents_free(parents, n);
+    cb__catalog_free(all, n);
+    return rc;
+}
+
+static void rec_opt_str(cb_pyjson *j, const char *key, const char *v, cb_error *err)
+{
+    cb_pyjson_key(j, key, err);
+    v ? cb_pyjson_string(j, v, err) : cb_pyjson_null(j, err);
+}
+
+/* The record's JSON: driver_info first, then Backup's fields in declaration order. */
+static int rec_json(cb_store *store,
+                    const cb_backup_info *b,
+                    uint64_t children,
+                    char **out,
+                    size_t *len,
+                    cb_error *err)
+{
+    char when[24] = "";
+    cb_time t;
+    cb_pyjson j;
+    int rc;
+    if (b->created_at != NULL && cb__time_parse(b->created_at, &t) == 0)
+        cb__time_record(when, t);
+    uint64_t gib = (b->size + REC_GIB - 1) / REC_GIB;
+    cb_pyjson_init(&j, 0, NULL, NULL);
+    cb_pyjson_begin_object(&j, err);
+    cb_pyjson_key(&j, "driver_info", err);
+    cb_pyjson_begin_object(&j, err);
+    cb_pyjson_end_object(&j, err);
+    rec_opt_str(&j, "id", b->backup_id, err);
+    rec_opt_str(&j, "user_id", NULL, err);
+    rec_opt_str(&j, "project_id", NULL, err);
+    rec_opt_str(&j, "volume_id", b->volume_id, err);
+    rec_opt_str(&j, "host", NULL, err);
+    rec_opt_str(&j, "availability_zone", cb_store_availability_zone(store), err);
+    rec_opt_str(&j, "container", b->container, err);
+    rec_opt_str(&j, "parent_id", b->parent_id, err);
+    rec_opt_str(&j, "status", "available", err);
+    rec_opt_str(&j, "fail_reason", NULL, err);
+    cb_pyjson_key(&j, "size", err);
+    cb_pyjson_uint(&j, gib ? gib : 1, err);
+    rec_opt_str(&j, "display_name", b->name, err);
+    rec_opt_str(&j, "display_description", b->description, err);
+    rec_opt_str(&j, "service_metadata", b->prefix, err);
+    rec_opt_str(&j, "service", cb_store_get_info(store)->cinder_driver, err);
+    cb_pyjson_key(&j, "object_count", err);
+    cb_pyjson_uint(&j, b->object_count, err);
+    rec_opt_str(&j, "temp_volume_id", NULL, err);
+    rec_opt_str(&j, "temp_snapshot_id", NULL, err);
+    cb_pyjson_key(&j, "num_dependent_backups", err);
+    cb_pyjson_uint(&j, children, err);
+    rec_opt_str(&j, "snapshot_id", NULL, err);
+    rec_opt_str(&j, "data_timestamp", when[0] ? when : NULL, err);
+    rec_opt_str(&j, "restore_volume_id", NULL, err);
+    cb_pyjson_key(&j, "metadata", err);
+    cb_pyjson_begin_object(&j, err);
+    cb_pyjson_end_object(&j, err);
+    rec_opt_str(&j, "encryption_key_id", NULL, err);
+    rec_opt_str(&j, "created_at", when[0] ? when : NULL, err);
+    rec_opt_str(&j, "updated_at", when[0] ? when : NULL, err);
+    rec_opt_str(&j, "deleted_at", NULL, err);
+    cb_pyjson_key(&j, "deleted", err);
+    cb_pyjson_bool(&j, 0, err);
+    cb_pyjson_end_object(&j, err);
+    if ((rc = cb_pyjson_finish(&j, err)) == 0 && (*out = cb_pyjson_detach(&j, len)) == NULL)
+        rc = cb_error_set(err, CB_ENOMEM, "out of memory");
+    cb_pyjson_dispose(&j);
+    return rc;
+}
+
+int cb_backup_export_record(
+    cb_store *store, const char *backup_id, char **service_out, char **url_out, cb_error *err)
+{
+    cb_backup_info *b = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    uint64_t children;
+    int rc;
+    *service_out = *url_out = NULL;
+    if ((rc = cb_backup_show(store, backup_id, &b, err)) < 0 ||
+        (rc = rec_count_children(store, b->backup_id, &children, err)) < 0 ||
+        (rc = rec_json(store, b, children, &json, &len, err)) < 0)
+        goto done;
+    /* standard base64 without line breaks, as oslo's encode_as_text */
+    char *url = cb__malloc(4 * ((len + 2) / 3) + 1, err);
+    if (url == NULL) {
+        rc = CB_ENOMEM;
+        goto done;
+    }
+    EVP_EncodeBlock((unsigned char *)url, (unsigned char *)json, (int)len);
+    *url_out = url;
+    if ((*service_out = cb__strdup(cb_store_get_info(store)->cinder_driver, err)) == NULL) {
+        rc = CB_ENOMEM;
+        free(*url_out);
+        *url_out = NULL;
+    }
+done:
+    free(json);
+    cb_backup_info_free(b);
+    return rc;
+}
+
+/* base64 text (whitespace ignored) to bytes; NULL and CB_EINVAL when it is not base64. */
+static char *rec_unbase64(const char *url, size_t *len_out, cb_error *err)
+{
+    size_t n = strlen(url), k = 0;
+    char *clean = cb__malloc(n + 1, err);
+    if (clean == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)url[i]))
+            clean[k++] = url[i];
+    clean[k] = '\0';
+    char *out = k % 4 == 0 && k > 0 ? cb__malloc(k / 4 * 3 + 1, err) : NULL;
+    int m = out ? EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)k) : -1;
+    if (m < 0) {
+        free(out);
+        free(clean);
+        cb_error_set(err, CB_EINVAL, "the backup record is not base64 text");
+        return NULL;
+    }
+    /* EVP_DecodeBlock counts the padding as zero bytes */
+    size_t pad = (k >= 1 && clean[k - 1] == '=') + (k >= 2 && clean[k - 2] == '=');
+    *len_out = (size_t)m - pad;
+    out[*len_out] = '\0';
+    free(clean);
+    return out;
+}
+
+static int rec_fields(json_t *rec, cb_error *err)
+{
+    static const char *const required[] = { "id",           "size",
+                                            "container",    "service_metadata",
+                                            "display_name", "display_description",
+                                            "object_count" };
+    char missing[256] = "";
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+        if (json_object_get(rec, required[i]) == NULL) {
+            strcat(missing, missing[0] ? ", " : "");
+            strcat(missing, required[i]);
+        }
+    if (missing[0])
+        return cb_error_set(err, CB_EINVAL, "the backup record is missing fields: %s", missing);
+    if (!json_is_string(json_object_get(rec, "id")) ||
+        !json_is_string(json_object_get(rec, "container")) ||
+        !json_is_string(json_object_get(rec, "service_metadata")))
+        return cb_error_set(err, CB_EINVAL,
+                            "the backup record's id, container or service_metadata is not text");
+    return 0;
+}
+
+/* The backup the record names must be in the store, complete and consistent. */
+static int rec_verify(cb_store *store, json_t *rec, cb_backup_info **out, cb_error *err)
+{
+    char id[CB_UUID_LEN + 1];
+    cb_layer l = { 0 };
+    int rc;
+    if ((rc = cb__uuid_normalize(id, json_string_value(json_object_get(rec, "id")), "record id",
+                                 err)) < 0)
+        return rc;
+    const char *prefix = json_string_value(json_object_get(rec, "service_metadata"));
+    l.where.container = (char *)json_string_value(json_object_get(rec, "container"));
+    l.where.prefix = (char *)prefix;
+    if (!cb__prefix_parse(prefix, &l.where.parts) || strcmp(l.where.parts.backup_id, id) != 0)
+        return cb_error_set(err, CB_EINVAL,
+                            "the record's object prefix '%s' is not a Cinder backup prefix for "
+                            "backup %s",
+                            prefix, id);
+    char label[128];
+    snprintf(label, sizeof(label), "metadata of backup %s", id);
+    if ((rc = cb__catalog_read_meta(store, &l.where, &l.meta, err)) < 0 ||
+        (rc = cb__meta_check(&l.meta, prefix, label, err)) < 0 ||
+        (rc = cb__chain_check_listing(store, &l, err)) < 0)
+        goto done;
+    json_t *count = json_object_get(rec, "object_count");
+    if (json_is_integer(count) && (uint64_t)json_integer_value(count) != l.meta.n_objects) {
+        rc = cb_error_set(err, CB_ECORRUPT,
+                          "the record says backup %s has %lld objects; the store holds %zu", id,
+                          (long long)json_integer_value(count), l.meta.n_objects);
+        goto done;
+    }
+    rc = cb_backup_show(store, id, out, err);
+done:
+    cb__meta_dispose(&l.meta);
+    return rc;
+}
+
+int cb_backup_import_record(
+    cb_store *store, const char *service, const char *url, cb_backup_info **out, cb_error *err)
+{
+    const cb_store_info *info = cb_store_get_info(store);
+    json_error_t jerr;
+    size_t len;
+    int rc;
+    *out = NULL;
+    if (!rec_driver_ok(info, service))
+        return cb_error_set(err, CB_EINVAL,
+                            "backup service '%s' does not write what the %s store reads (this "
+                            "store takes records of %s)",
+                            service, info->name, info->cinder_driver);
+    char *text = rec_unbase64(url, &len, err);
+    if (text == NULL)
+        return err->code;
+    json_t *rec = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (!json_is_object(rec)) {
+        rc = cb_error_set(err, CB_EINVAL, "the backup record is not a JSON object%s%s",
+                          rec == NULL ? ": " : "", rec == NULL ? jerr.text : "");
+        json_decref(rec);
+        return rc;
+    }
+    if ((rc = rec_fields(rec, err)) == 0)
+        rc = rec_verify(store, rec, out, err);
+    json_decref(rec);
+    return rc;
+}

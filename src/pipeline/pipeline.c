@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pipeline.c: workers and committer (see pipeline.h); setup in pipeline_setup.c. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline.h"
+#include "pipeline_impl.h"
+#include "../util/util.h"
+#include "../hash/hash.h"
+#include "../codec/codec.h"
+
+/* Record the first failure and wake everybody. Call without pl->lock. */
+void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err)
+{
+    pthread_mutex_lock(&pl->lock);
+    if (!pl->failed) {
+        pl->failed = rc;
+        pl->err = *err;
+        if (pl->err.code == 0)
+            cb_error_set(&pl->err, rc, "backup pipeline failed (%s)", cb_status_name(rc));
+    }
+    pthread_cond_broadcast(&pl->cond_free);
+    pthread_cond_broadcast(&pl->cond_work);
+    pthread_cond_broadcast(&pl->cond_done);
+    pthread_mutex_unlock(&pl->lock);
+}
+
+int cb__pl_failed(cb_pl *pl)
+{
+    pthread_mutex_lock(&pl->lock);
+    int f = pl->failed;
+    pthread_mutex_unlock(&pl->lock);
+    return f;
+}
+
+void cb__pl_release(cb_pl *pl, pl_piece *p)
+{
+    pthread_mutex_lock(&pl->lock);
+    p->next = pl->pool;
+    pl->pool = p;
+    pl->bytes_done += p->len; /* a piece is released once it is done */
+    pthread_cond_signal(&pl->cond_free);
+    pthread_mutex_unlock(&pl->lock);
+}
+
+void cb__pl_progress(cb_pl *pl, size_t len)
+{
+    pthread_mutex_lock(&pl->lock);
+    pl->bytes_done += len;
+    pthread_mutex_unlock(&pl->lock);
+}
+
+void cb__pl_obj_done(cb_pl *pl, pl_obj *o)
+{
+    pthread_mutex_lock(&pl->lock);
+    o->done = 1;
+    pthread_cond_broadcast(&pl->cond_done);
+    pthread_mutex_unlock(&pl->lock);
+}
+
+/* ---- workers ---- */
+
+/* The next job: a changed run to store (first: the committer waits for those), or a piece.
+ * Both NULL once the reader is done, no more runs will come and both queues are empty. */
+static void pl_next_work(cb_pl *pl, pl_piece **piece, pl_run **run)
+{
+    pthread_mutex_lock(&pl->lock);
+    while (pl->work_head == NULL && pl->run_head == NULL && !pl->failed &&
+           !(pl->reader_done && pl->runs_closed))
+        pthread_cond_wait(&pl->cond_work, &pl->lock);
+    *run = pl->run_head;
+    *piece = *run != NULL ? NULL : pl->work_head;
+    if (*run != NULL && (pl->run_head = (*run)->next) == NULL)
+        pl->run_tail = NULL;
+    if (*piece != NULL && (pl->work_head = (*piece)->next) == NULL)
+        pl->work_tail = NULL;
+    pthread_mutex_unlock(&pl->lock);
+}
+
+/* SHA-256 of every sha block of `len` bytes into d (32 bytes each); a hole's bytes are
+ * zeros and were not read. */
+static void pl_hash_blocks(
+    cb_pl *pl, pl_worker *wk, const unsigned char *data, size_t len, int hole, unsigned char *d)
+{
+    cb_bk *b = pl->b;
+    size_t whole = len / b->sha_block, at = whole * b->sha_block;
+    if (!hole)
+        cb__digest_sha256_blocks(&wk->dg, data, b->sha_block, whole, d);
+    for (size_t i = 0; hole && i < whole; i++)
+        memcpy(d + 32 * i, wk->dg.zero_sha, 32);
+    if (at < len) /* the volume's last, short block */
+        cb__digest_sha256(&wk->dg, hole ? pl->zeros : data + at, len - at, d + 32 * whole);
+}
+
+/* A full backup's piece: straight into its object's digest array. */
+static void pl_hash(cb_pl *pl, pl_worker *wk, const pl_piece *p)
+{
+    pl_hash_blocks(pl, wk, p->data, p->len, p->hole,
+                   p->obj->digests + (p->off - p->obj->off) / pl->b->sha_block * 32);
+}
+
+/*
+ * CB_PL_SCAN: the worker reads its own piece, a cache-sized chunk at a time, and hashes
+ * each chunk while it is still in this core's cache. Read by the reader thread into
+ * piece-sized buffers, the copy out of the page cache cost more than the hashing.
+ */
+static int pl_scan_hash(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    unsigned char *d = p->slot->digests;
+    for (size_t at = 0; at < p->len;) {
+        size_t n = p->len - at < pl->chunk ? p->len - at : pl->chunk;
+        int hole, rc;
+        if ((rc = cb__volume_read_sparse(&b->vol, wk->scratch, n, p->off + at, 0, &hole, err)) < 0)
+            return rc;
+        pl_hash_blocks(pl, wk, wk->scratch, n, hole, d);
+        d += (n + b->sha_block - 1) / b->sha_block * 32;
+        at += n;
+    }
+    return 0;
+}
+
+static int pl_work_one(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
+{
+    if (pl->mode == CB_PL_SCAN) {
+        int rc = pl_scan_hash(pl, wk, p, err);
+        if (rc < 0) {
+            cb__pl_release(pl, p);
+            return rc;
+        }
+        pthread_mutex_lock(&pl->lock);
+        p->slot->done = 1;
+        pthread_cond_broadcast(&pl->cond_done);
+        pthread_mutex_unlock(&pl->lock);
+        cb__pl_release(pl, p);
+        return 0;
+    }
+    int rc = cb__pl_prepare(pl, wk, p, err);
+    if (rc < 0) {
+        cb__pl_release(pl, p);
+        return rc;
+    }
+    return cb__pl_deliver(pl, wk, p, err);
+}
+
+int cb__pl_prepare(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
+{
+    pl_hash(pl, wk, p);
+    cb_buf_reset(&p->out);
+    if (wk->coder == NULL || p->obj->raw)
+        return 0;
+    /* holes were zeroed by the reader in this mode */
+    return cb_piece_compress(wk->coder, p->data, p->len, &p->out, p->obj->name, err);
+}
+
+/* Whole objects: the next batch nobody has taken yet; 0 when none is left. Towards the end
+ * batches shrink, so that every worker still gets its share. */
+static size_t pl_next_batch(cb_pl *pl, uint64_t *first)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&pl->lock);
+    if (!pl->failed && pl->next_obj < pl->n_ranges) {
+        uint64_t left = pl->n_ranges - pl->next_obj;
+        uint64_t share = (left + (uint64_t)pl->n_workers - 1) / (uint64_t)pl->n_workers;
+        n = share < pl->lanes ? (size_t)share : pl->lanes;
+        *first = pl->next_obj;
+        pl->next_obj += n;
+    }
+    pthread_mutex_unlock(&pl->lock);
+    return n;
+}
+
+static void *pl_worker_main(void *arg)
+{
+    pl_worker *wk = arg;
+    cb_pl *pl = wk->pl;
+    pl_piece *p;
+    for (uint64_t i = 0, n; pl->whole && (n = pl_next_batch(pl, &i)) != 0;) {
+        cb_error err = { 0 };
+        int rc = cb__pl_whole_batch(pl, wk, i, (size_t)n, &err);
+        if (rc < 0)
+            cb__pl_fail(pl, rc, &err);
+    }
+    for (pl_run *r;;) {
+        cb_error err = { 0 };
+        pl_next_work(pl, &p, &r);
+        if (p == NULL && r == NULL)
+            break;
+        if (cb__pl_failed(pl)) { /* drain: give the buffer back, do nothing */
+            if (p != NULL)
+                cb__pl_release(pl, p);
+            continue;
+        }
+        if (r != NULL) {
+            cb__pl_do_run(pl, wk, r);
+            continue;
+        }
+        int rc = pl_work_one(pl, wk, p, &err);
+        if (rc < 0)
+            cb__pl_fail(pl, rc, &err);
+    }
+    return NULL;
+}
+
+/* ---- committer ---- */
+
+static void pl_range_of(const cb_pl *pl, const pl_obj *o, cb_pl_range *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->index = o->index;
+    r->off = o->off;
+    r->len = o->len;
+    r->digests = o->digests;
+    r->n_digests = (size_t)((o->len + pl->b->sha_block - 1) / pl->b->sha_block);
+    r->zero = o->zero;
+    r->compression = o->compression;
+    memcpy(r->md5, o->md5sum, 16);
+    r->stored_bytes = o->stored;
+    r->reused = o->reused;
+}
+
+/* Wait (reporting progress, polling cancel) until `ready` says so or the pipeline failed. */
+int cb__pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_error *err)
+{
+    for (;;) {
+        pthread_mutex_lock(&pl->lock);
+        int ok = ready(pl, i), failed = pl->failed;
+        pl->b->progress.bytes_done = pl->base_done + pl->bytes_done;
+        if (!ok && !failed)
+            cb__cond_wait_ms(&pl->cond_done, &pl->lock, 200);
+        pthread_mutex_unlock(&pl->lock);
+        if (failed)
+            return failed;
+        if (ok)
+            return 0;
+        int rc = cb__bk_tick(pl->b, err);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static int pl_object_ready(cb_pl *pl, uint64_t index)
+{
+    const pl_obj *o = pl->objs[index % pl->max_objs];
+    return o != NULL && o->index == index && o->done;
+}
+
+static int pl_slot_ready(cb_pl *pl, uint64_t seq)
+{
+    const pl_slot *s = &pl->slots[seq % pl->n_slots];
+    return s->seq == seq && s->done;
+}
+
+/* CB_PL_SCAN: pieces to the committer in order; each slot is freed for the reader. */
+static int pl_commit_scan(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    for (uint64_t seq = 0; seq < pl->n_pieces; seq++) {
+        int rc = cb__pl_wait(pl, pl_slot_ready, seq, err);
+        if (rc < 0)
+            return rc;
+        pl_slot *s = &pl->slots[seq % pl->n_slots];
+        cb_pl_range r = { .index = seq, .off = s->off, .len = s->len, .digests = s->digests };
+        r.n_digests = (s->len + b->sha_block - 1) / b->sha_block;
+        r.range_end = (s->off + s->len) % b->object_size == 0 || s->off + s->len == b->vol.size;
+        if ((rc = commit(b, &r, err)) < 0 || (rc = cb__bk_tick(b, err)) < 0)
+            return rc;
+        pthread_mutex_lock(&pl->lock);
+        s->done = 0;
+        s->seq = UINT64_MAX;
+        pl->committed = seq + 1;
+        pthread_cond_broadcast(&pl->cond_free); /* the reader may wait for a slot */
+        pthread_mutex_unlock(&pl->lock);
+    }
+    return cb__pl_runs_end(pl, err); /* the last changed runs are recorded */
+}
+
+static int pl_commit_all(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
+{
+    if (pl->mode == CB_PL_SCAN)
+        return pl_commit_scan(pl, commit, err);
+    for (uint64_t i = 0; i < pl->n_ranges; i++) {
+        pl_obj *o = NULL;
+        cb_pl_range r;
+        int rc = cb__pl_wait(pl, pl_object_ready, i, err);
+        if (rc < 0)
+            return rc;
+        pthread_mutex_lock(&pl->lock);
+        o = pl->objs[i % pl->max_objs];
+        pthread_mutex_unlock(&pl->lock);
+        pl_range_of(pl, o, &r);
+        if ((rc = commit(pl->b, &r, err)) < 0 || (rc = cb__bk_tick(pl->b, err)) < 0)
+            return rc;
+        pthread_mutex_lock(&pl->lock);
+        pl->objs[i % pl->max_objs] = NULL;
+        pl->committed++;
+        pthread_cond_broadcast(&pl->cond_free); /* the reader may wait for an object slot */
+        pthread_mutex_unlock(&pl->lock);
+        cb__pl_obj_free(pl, o);
+    }
+    return 0;
+}
+
+int cb__pl_run(cb_bk *b, cb_pl_mode mode, cb_pl_commit_fn commit, cb_error *err)
+{
+    cb_pl pl;
+    pthread_t reader;
+    int started = 0, reader_started = 0;
+    int rc = cb__pl_init(&pl, b, mode, err);
+    if (rc == 0) {
+        for (; started < pl.n_workers; started++)
+            if (pthread_create(&pl.workers[started].thread, NULL, pl_worker_main,
+                               &pl.workers[started]) != 0)
+                break;
+        if (started < pl.n_workers)
+            rc = cb_error_set(err, CB_ERROR, "cannot start worker threads");
+        /* whole objects: every worker reads for itself, and reader_done is already set */
+        else if (!pl.whole &&
+                 pthread_create(&reader, NULL,
+                                mode == CB_PL_SCAN ? cb__pl_scan_reader_main : cb__pl_reader_main,
+                                &pl) != 0)
+            rc = cb_error_set(err, CB_ERROR, "cannot start the reader thread");
+        else
+            reader_started = !pl.whole;
+    }
+    if (rc == 0)
+        rc = pl_commit_all(&pl, commit, err);
+    if (rc < 0) /* stop everybody; the first error is already in err (or in pl.err) */
+        cb__pl_fail(&pl, rc, err);
+    pthread_mutex_lock(&pl.lock);
+    pl.reader_done = pl.reader_done || !reader_started;
+    pthread_cond_broadcast(&pl.cond_work);
+    pthread_mutex_unlock(&pl.lock);
+    if (reader_started)
+        pthread_join(reader, NULL);
+    pthread_mutex_lock(&pl.lock);
+    pl.reader_done = 1;
+    pl.runs_closed = 1;
+    pthread_cond_broadcast(&pl.cond_work);
+    pthread_mutex_unlock(&pl.lock);
+    for (int i = 0; i < started; i++)
+        pthread_join(pl.workers[i].thread, NULL);
+    if (rc < 0 && pl.failed && err->code == 0) /* a worker's error, first in time */
+        *err = pl.err;
+    cb__pl_dispose(&pl);
+    return rc;
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pipeline_impl.h: the pipeline's internal types, shared by pipeline.c and pipeline_obj.c. */
+#ifndef CB_CORE_PIPELINE_IMPL_H
+#define CB_CORE_PIPELINE_IMPL_H
+
+#include <pthread.h>
+
+#include "../hash/hash.h"
+#include "pipeline.h"
+#include "../codec/codec.h"
+
+#define PL_GROUP_MAX 64            /* objects read side by side, at most */
+#define PL_PIECE_FULL (2u << 20)   /* bytes per piece in a full backup */
+#define PL_PIECE_SCAN (1u << 20)   /* bytes per piece when only hashing */
+#define PL_SCAN_CHUNK (512u << 10) /* bytes a scan's worker reads and hashes at a time */
+/* Bytes of an object a worker on whole objects takes at a time. Its batch's objects take
+ * turns, each with its own zstd context: at 256 KiB, reloading eight contexts' tables into
+ * the cache cost zstd a fifth more time; at 1 MiB that is amortised. (zstd: each object's
+ * ring holds CB_ZRING_SLOTS chunks.) */
+#define PL_WHOLE_CHUNK (1024u << 10)
+#define PL_WHOLE_MIN 3    /* objects per worker, at least, for whole objects */
+#define PL_LANES_TOTAL 16 /* whole objects open at once, all workers together */
+
+typedef struct pl_obj pl_obj;
+typedef struct cb_pl cb_pl;
+
+/* CB_PL_SCAN: the hashes of one piece, kept until the committer takes them in order. */
+typedef struct pl_slot {
+    uint64_t seq; /* the piece's number in volume order */
+    uint64_t off;
+    size_t len;
+    int done;               /* hashed; guarded by the pipeline's lock */
+    unsigned char *digests; /* 32 bytes per sha block of a piece */
+} pl_slot;
+
+enum { PL_RUN_FREE, PL_RUN_QUEUED, PL_RUN_DONE };
+#define PL_RUNS_PER_WORKER 4 /* changed runs in flight (CB_PL_SCAN) */
+
+/* CB_PL_SCAN: a changed run stored by a worker, recorded by the committer in order. */
+typedef struct pl_run {
+    struct pl_run *next; /* in the run queue */
+    cb_bk_obj o;
+    int state; /* PL_RUN_*, guarded by the pipeline's lock */
+} pl_run;
+
+typedef struct pl_piece {
+    struct pl_piece *next; /* in the free pool or the work queue */
+    pl_obj *obj;           /* CB_PL_FULL */
+    pl_slot *slot;         /* CB_PL_SCAN */
+    size_t index;          /* within its object */
+    uint64_t off;          /* in the volume */
+    size_t len;
+    int hole;            /* wholly in a hole: `data` was not read (its bytes are zeros) */
+    unsigned char *data; /* pl->piece bytes (CB_PL_FULL only) */
+    cb_buf out;          /* the piece compressed by a worker (zlib, bz2) */
+} pl_piece;
+
+struct pl_obj {
+    uint64_t index, off, len;
+    size_t n_pieces;
+    char *name;
+    unsigned char *digests;    /* 32 bytes per sha block, filled by the workers */
+    int zero;                  /* wholly in a hole: no pieces, the committer stores it */
+    int raw;                   /* sampling said it will not compress: store it as "none" */
+    const cb_reuse_obj *reuse; /* resuming: stored already, if its MD5 comes out the same */
+    int reused;                /* ... and it did: kept */
+    pthread_mutex_t lock;      /* guards arrived, next_seq, running */
+    pl_piece **arrived;        /* pieces hashed (and compressed), waiting for their turn */
+    size_t next_seq;           /* the next piece to feed to the writer */
+    int running;               /* a thread is feeding this object now */
+    /* owned by whichever thread is running the sequence */
+    cb_writer *w;
+    void *md5ctx; /* EVP_MD_CTX */
+    uint32_t adler;
+    cb_encoder *enc; /* streaming codecs (zstd) */
+    cb_zring *zr;    /* whole objects, zstd: its lane's ring (the worker's) */
+    uint64_t stored; /* bytes handed to the writer */
+    /* results */
+    int done; /* guarded by the pipeline's lock */
+    const char *compression;
+    unsigned char md5sum[16];
+};
+
+typedef struct pl_worker {
+    cb_pl *pl;
+    pthread_t thread;
+    cb_digest dg;                            /* SHA-256 context */
+    cb_piece_coder *coder;                   /* zlib or bz2 pieces, or NULL */
+    unsigned char *scratch;                  /* CB_PL_SCAN: pl->chunk bytes to read into */
+    pl_piece *own;                           /* whole objects: the piece this worker reads into */
+    unsigned char *lane_data[CB_MD5X_LANES]; /* whole objects: a chunk of each lane's */
+    cb_zring *zring[CB_MD5X_LANES];          /* whole objects, zstd: instead of lane_data */
+    cb_md5x md5;                             /* whole objects: the lanes' MD5s */
+    cb_bk_io io;                             /* changed runs: this worker's buffers and encoder */
+    int io_ready;
+} pl_worker;
+
+struct cb_pl {
+    cb_bk *b;
+    cb_pl_mode mode;
+    size_t piece;
+    size_t chunk; /* what a worker reads at a time when it reads for itself: in a scan, and
+                   * of each object of a batch (whole sha blocks; a piece for zlib, bzip2) */
+    int n_workers;
+    pl_worker *workers;
+    unsigned char *zeros; /* one sha block of zeros */
+    uint64_t n_ranges;
+    pthread_mutex_t lock;     /* guards everything below */
+    pthread_cond_t cond_free; /* a piece came back to the pool, or an object was committed */
+    pthread_cond_t cond_work; /* work queued, or the reader is done, or failure */
+    pthread_cond_t cond_done; /* an object is finished */
+    pl_piece *pool;
+    pl_piece *work_head, *work_tail;
+    pl_obj **objs; /* ring of the objects in flight, by index % max_objs */
+    size_t max_objs;
+    size_t group;       /* objects read side by side */
+    int whole;          /* CB_PL_FULL with many objects: each worker takes whole objects */
+    size_t lanes;       /* whole objects: how many a worker carries side by side */
+    uint64_t next_obj;  /* whole objects: the next one to take */
+    uint64_t committed; /* objects (or, in a scan, pieces) committed */
+    int reader_done;
+    int failed;   /* the first failure's code, 0 while all is well */
+    cb_error err; /* its message */
+    uint64_t bytes_done, base_done;
+    pl_slot *slots; /* CB_PL_SCAN: ring of n_slots, by seq % n_slots */
+    size_t n_slots;
+    uint64_t n_pieces; /* CB_PL_SCAN: pieces in the volume */
+    pl_run *runs;      /* CB_PL_SCAN: ring of n_runs changed runs, by sequence % n_runs */
+    size_t n_runs;
+    pl_run *run_head, *run_tail;     /* queued for the workers */
+    int runs_closed;                 /* no more runs will come */
+    uint64_t run_next, run_recorded; /* the committer's own */
+    cb_encoder *free_enc[16];        /* streaming encoders to reuse */
+    size_t n_free_enc;
+};
+
+int cb__pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err);
+void cb__pl_dispose(cb_pl *pl);
+void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err);
+int cb__pl_failed(cb_pl *pl);
+void cb__pl_release(cb_pl *pl, pl_piece *p);
+void cb__pl_obj_done(cb_pl *pl, pl_obj *o);
+void cb__pl_progress(cb_pl *pl, size_t len);
+void cb__pl_obj_free(cb_pl *pl, pl_obj *o);
+int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
+int cb__pl_prepare(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
+int cb__pl_whole_batch(cb_pl *pl, pl_worker *wk, uint64_t first, size_t n, cb_error *err);
+int cb__pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_error *err);
+int cb__pl_runs_init(cb_pl *pl, cb_error *err);
+void cb__pl_runs_dispose(cb_pl *pl);
+int cb__pl_runs_end(cb_pl *pl, cb_error *err);
+void cb__pl_do_run(cb_pl *pl, pl_worker *wk, pl_run *r);
+void *cb__pl_reader_main(void *arg);
+void *cb__pl_scan_reader_main(void *arg);
+
+#endif

@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pipeline_obj.c: the reader, and each object's sequence from first piece to close. */
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline_impl.h"
+#include "../util/util.h"
+#include "../hash/hash.h"
+#include "../codec/codec.h"
+#include "../format/format.h"
+
+#define PL_SAMPLES 8
+#define PL_SAMPLE_LEN 4096
+
+/* Free an object: the committer does it while workers run, so what goes back to the
+ * pipeline (pieces still waiting in it after a failure, its encoder) goes under the lock. */
+void cb__pl_obj_free(cb_pl *pl, pl_obj *o)
+{
+    cb_encoder *spare = NULL;
+    if (o == NULL)
+        return;
+    cb_writer_free(o->w); /* an unfinished object is abandoned: nothing is committed */
+    EVP_MD_CTX_free(o->md5ctx);
+    pthread_mutex_lock(&pl->lock);
+    for (size_t i = 0; o->arrived != NULL && i < o->n_pieces; i++)
+        if (o->arrived[i] != NULL) {
+            o->arrived[i]->next = pl->pool;
+            pl->pool = o->arrived[i];
+        }
+    if (o->enc != NULL && pl->n_free_enc < sizeof(pl->free_enc) / sizeof(pl->free_enc[0]))
+        pl->free_enc[pl->n_free_enc++] = o->enc;
+    else
+        spare = o->enc;
+    pthread_mutex_unlock(&pl->lock);
+    cb_encoder_free(spare);
+    pthread_mutex_destroy(&o->lock);
+    free(o->arrived);
+    free(o->digests);
+    free(o->name);
+    free(o);
+}
+
+/* ---- the sequence of one object: strictly in piece order, on whichever thread ---- */
+
+static int pl_write(const void *data, size_t len, void *payload, cb_error *err)
+{
+    pl_obj *o = payload;
+    o->stored += len;
+    return o->w != NULL ? cb_writer_write(o->w, data, len, err) : 0; /* NULL: reused */
+}
+
+static cb_encoder *pl_take_encoder(cb_pl *pl)
+{
+    cb_encoder *e = NULL;
+    pthread_mutex_lock(&pl->lock);
+    if (pl->n_free_enc > 0)
+        e = pl->free_enc[--pl->n_free_enc];
+    pthread_mutex_unlock(&pl->lock);
+    return e;
+}
+
+static int pl_begin_object(cb_pl *pl, pl_obj *o, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    cb_buf hdr = CB_BUF_INIT;
+    int rc;
+    /* whole objects: the worker's lanes compute the MD5 (cb__pl_whole_batch) */
+    if (!pl->whole && (o->md5ctx = EVP_MD_CTX_new()) == NULL)
+        return cb_error_set(err, CB_ENOMEM, "out of memory");
+    if (o->md5ctx != NULL)
+        EVP_DigestInit_ex(o->md5ctx, EVP_md5(), NULL);
+    o->adler = 1;
+    if (o->reuse != NULL) /* only read and summed: pl_finish_reused decides */
+        return 0;
+    if ((rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json,
+                                   CB_WRITE_DEFER_SYNC, &o->w, err)) < 0)
+        return rc;
+    if (o->raw || b->codec == CB_CODEC_NONE)
+        return 0;
+    if (cb_piece_supported(b->codec)) {
+        if ((rc = cb_piece_object_begin(b->codec, &hdr, err)) == 0)
+            rc = pl_write(hdr.data, hdr.len, o, err);
+        cb_buf_dispose(&hdr);
+        return rc;
+    }
+    if (o->zr != NULL)
+        return cb_zring_begin(o->zr, o->len, o->name, err);
+    if ((o->enc = pl_take_encoder(pl)) == NULL &&
+        (rc = cb_encoder_new(&o->enc, b->codec, 0, err)) < 0)
+        return rc;
+    /* Objects run in parallel with each other; when there are too few of them to keep every
+     * worker busy (1.86 GiB posix objects), the codec's own threads split each one instead,
+     * still into one frame. */
+    int inner = pl->n_ranges < (uint64_t)pl->n_workers * 2 ? pl->n_workers : 0;
+    if ((rc = cb_encoder_set_workers(o->enc, inner, err)) < 0)
+        return rc;
+    return cb_encoder_begin(o->enc, o->len, o->name, err);
+}
+
+static int pl_sequence_piece(cb_pl *pl, pl_obj *o, pl_piece *p, cb_error *err)
+{
+    int rc;
+    const unsigned char *data = p->data; /* holes were zeroed by the reader in this mode */
+    if (p->index == 0 && (rc = pl_begin_object(pl, o, err)) < 0)
+        return rc;
+    if (o->md5ctx != NULL)
+        EVP_DigestUpdate(o->md5ctx, data, p->len);
+    if (o->raw || pl->b->codec == CB_CODEC_NONE)
+        return pl_write(data, p->len, o, err);
+    if (cb_piece_supported(pl->b->codec)) {
+        o->adler = cb_piece_adler32(o->adler, data, p->len);
+        return pl_write(p->out.data, p->out.len, o, err);
+    }
+    if (o->zr != NULL) /* `data` is the ring's current slot */
+        return cb_zring_compress(o->zr, p->len, o->name, pl_write, o, err);
+    return cb_encoder_feed(o->enc, data, p->len, pl_write, o, err);
+}
+
+/* Compression did not make the object smaller: write it again, raw (Cinder's rule). */
+static int pl_rewrite_raw(cb_pl *pl, pl_obj *o, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    unsigned char *buf = cb__malloc(pl->piece, err);
+    int rc;
+    if (buf == NULL)
+        return CB_ENOMEM;
+    cb_writer_free(o->w);
+    o->w = NULL;
+    o->stored = 0;
+    rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json,
+                              CB_WRITE_DEFER_SYNC, &o->w, err);
+    for (uint64_t pos = 0; rc == 0 && pos < o->len; pos += pl->piece) {
+        size_t n = o->len - pos < pl->piece ? (size_t)(o->len - pos) : pl->piece;
+        if ((rc = cb__volume_pread(&b->vol, buf, n, o->off + pos, err)) == 0)
+            rc = pl_write(buf, n, o, err);
+    }
+    free(buf);
+    return rc;
+}
+
+/* Resuming: the object stored before is these bytes, or it is stored again now, as any
+ * changed run is (backup_chunk.c), on this worker. */
+static int pl_finish_reused(cb_pl *pl, pl_obj *o, cb_error *err)
+{
+    unsigned int n = 16;
+    cb_bk_io io;
+    cb_bk_obj bo = { .name = o->name, .off = o->off, .len = o->len };
+    if (o->md5ctx != NULL)
+        EVP_DigestFinal_ex(o->md5ctx, o->md5sum, &n);
+    if (memcmp(o->md5sum, o->reuse->md5, 16) == 0) {
+        o->compression = cb__bk_reuse_comp(pl->b, o->reuse);
+        o->stored = o->reuse->stored;
+        o->reused = 1;
+        return 0;
+    }
+    int rc = cb__bk_io_init(pl->b, &io, err);
+    if (rc == 0 && (rc = cb__bk_write_object(pl->b, &io, &bo, NULL, NULL, err)) == 0) {
+        o->compression = bo.comp;
+        memcpy(o->md5sum, bo.md5, 16);
+        o->stored = bo.stored;
+    }
+    cb__bk_io_dispose(&io);
+    return rc;
+}
+
+static int pl_finish_object(cb_pl *pl, pl_obj *o, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    cb_buf tail = CB_BUF_INIT;
+    int rc = 0;
+    unsigned int n = 16;
+    if (o->reuse != NULL)
+        return pl_finish_reused(pl, o, err);
+    o->compression = (o->raw || b->codec == CB_CODEC_NONE) ? "none" : b->comp_name;
+    if (o->enc != NULL) {
+        rc = cb_encoder_end(o->enc, pl_write, o, err);
+    } else if (o->zr == NULL && strcmp(o->compression, "none") != 0) {
+        if ((rc = cb_piece_object_end(b->codec, o->adler, &tail, err)) == 0)
+            rc = pl_write(tail.data, tail.len, o, err);
+        cb_buf_dispose(&tail);
+    }
+    if (rc == 0 && strcmp(o->compression, "none") != 0 && o->stored >= o->len) {
+        o->compression = "none";
+        rc = pl_rewrite_raw(pl, o, err);
+    }
+    if (rc == 0)
+        rc = cb_writer_close(o->w, err);
+    if (rc == 0 && o->md5ctx != NULL)
+        EVP_DigestFinal_ex(o->md5ctx, o->md5sum, &n);
+    return rc;
+}
+
+int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
+{
+    pl_obj *o = p->obj;
+    int rc = 0, finished;
+    (void)wk;
+    pthread_mutex_lock(&o->lock);
+    o->arrived[p->index] = p;
+    if (o->running) { /* the thread feeding this object will take it in turn */
+        pthread_mutex_unlock(&o->lock);
+        return 0;
+    }
+    o->running = 1;
+    while (rc == 0 && o->next_seq < o->n_pieces && o->arrived[o->next_seq] != NULL) {
+        pl_piece *q = o->arrived[o->next_seq];
+        o->arrived[o->next_seq++] = NULL;
+        pthread_mutex_unlock(&o->lock);
+        rc = cb__pl_failed(pl) ? CB_ECANCELED : pl_sequence_piece(pl, o, q, err);
+        cb__pl_release(pl, q);
+        pthread_mutex_lock(&o->lock);
+    }
+    /* checked and cleared under the lock: a piece that arrives now starts a new run */
+    finished = rc == 0 && o->next_seq == o->n_pieces;
+    o->running = 0;
+    pthread_mutex_unlock(&o->lock);
+    if (rc == CB_ECANCELED && err->code == 0)
+        return 0; /* another stage failed first; it reports */
+    if (rc == 0 && finished && (rc = pl_finish_object(pl, o, err)) == 0)
+        cb__pl_obj_done(pl, o);
+    return rc;
+}
+
+/* ---- the reader ---- */
+
+/* Whether an object is worth compressing, from a few samples spread over it. */
+static int pl_sample_raw(cb_pl *pl, uint64_t off, uint64_t len)
+{
+    cb_bk *b = pl->b;
+    unsigned char buf[PL_SAMPLE_LEN * PL_SAMPLES];
+    cb_error err = { 0 };
+    if (b->codec == CB_CODEC_NONE || len < sizeof(buf) * 4)
+        return 0;
+    for (int i = 0; i < PL_SAMPLES; i++) {
+        uint64_t at = off + (len - PL_SAMPLE_LEN) / (PL_SAMPLES - 1) * (uint64_t)i;
+        if (cb__volume_pread(&b->vol, buf + i * PL_SAMPLE_LEN, PL_SAMPLE_LEN, at, &err) < 0)
+            return 0; /* the real read will report it */
+    }
+    for (int i = 0; i < PL_SAMPLES; i++)
+        if (!cb_looks_incompressible(buf + i * PL_SAMPLE_LEN, PL_SAMPLE_LEN))
+            return 0;
+    return 1;
+}
+
+static int pl_new_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
+{
+    cb_bk *b = pl->b;
+    pl_obj *o = cb__calloc(1, sizeof(*o), err);
+    uint64_t data;
+    int rc;
+    if (o == NULL)
+        return CB_ENOMEM;
+    pthread_mutex_init(&o->lock, NULL);
+    o->index = index;
+    o->off = index * b->object_size;
+    o->len = b->vol.size - o->off < b->object_size ? b->vol.size - o->off : b->object_size;
+    o->n_pieces = (size_t)((o->len + pl->piece - 1) / pl->piece);
+    size_t blocks = (size_t)((o->len + b->sha_block - 1) / b->sha_block);
+    *out = o;
+    if ((o->digests = cb__malloc(blocks * 32, err)) == NULL ||
+        (o->arrived = cb__calloc(o->n_pieces, sizeof(*o->arrived), err)) == NULL ||
+        (o->name = cb__name_object(b->prefix, index + 1, err)) == NULL)
+        return CB_ENOMEM;
+    if ((rc = cb__volume_next_data(&b->vol, o->off, &data, err)) < 0)
+        return rc;
+    o->zero = data >= o->off + o->len;
+    if (o->zero) { /* every digest is the zero block's; the committer stores it */
+        cb_digest dg;
+        if ((rc = cb__digest_init(&dg, b->sha_block, err)) < 0)
+            return rc;
+        for (size_t i = 0; i < blocks; i++) {
+            uint64_t n = o->len - (uint64_t)i * b->sha_block;
+            if (n >= b->sha_block)
+                memcpy(o->digests + i * 32, dg.zero_sha, 32);
+            else
+                cb__digest_sha256(&dg, pl->zeros, (size_t)n, o->digests + i * 32);
+        }
+        cb__digest_dispose(&dg);
+        return 0;
+    }
+    const cb_reuse_obj *r = cb__reuse_find(b->reuse, o->name, o->len);
+    if (r != NULL && cb__bk_reuse_comp(b, r) != NULL) {
+        o->reuse = r;
+        o->raw = 1; /* nothing to compress: it is only read, hashed and summed */
+        return 0;
+    }
+    o->raw = pl->mode == CB_PL_FULL && pl_sample_raw(pl, o->off, o->len);
+    return 0;
+}
+
+/* Publish an object once there is room for it among the objects in flight: objects are
+ * taken in order, so the lowest one not committed always has room. */
+static int pl_publish(cb_pl *pl, pl_obj *o)
+{
+    pthread_mutex_lock(&pl->lock);
+    while (!pl->failed && o->index - pl->committed >= pl->max_objs)
+        pthread_cond_wait(&pl->cond_free, &pl->lock);
+    int failed = pl->failed;
+    if (!failed) {
+        pl->objs[o->index % pl->max_objs] = o;
+        if (o->zero) {
+            o->done = 1;
+            pthread_cond_broadcast(&pl->cond_done);
+        }
+    }
+    pthread_mutex_unlock(&pl->lock);
+    return failed;
+}
+
+static pl_piece *pl_take_piece(cb_pl *pl)
+{
+    pthread_mutex_lock(&pl->lock);
+    while (pl->pool == NULL && !pl->failed)
+        pthread_cond_wait(&pl->cond_free, &pl->lock);
+    pl_piece *p = pl->failed ? NULL : pl->pool;
+    if (p != NULL)
+        pl->pool = p->next;
+    pthread_mutex_unlock(&pl->lock);
+    return p;
+}
+
+static void pl_queue(cb_pl *pl, pl_piece *p)
+{
+    pthread_mutex_lock(&pl->lock);
+    p->next = NULL;
+    if (pl->work_tail != NULL)
+        pl->work_tail->next = p;
+    else
+        pl->work_head = p;
+    pl->work_tail = p;
+    pthread_cond_signal(&pl->cond_work);
+    pthread_mutex_unlock(&pl->lock);
+}
+
+static int pl_read_piece(cb_pl *pl, pl_obj *o, size_t i, pl_piece *p, cb_error *err)
+{
+    p->obj = o;
+    p->slot = NULL;
+    p->index = i;
+    p->off = o->off + (uint64_t)i * pl->piece;
+    p->len = o->off + o->len - p->off < pl->piece ? (size_t)(o->off + o->len - p->off) : pl->piece;
+    /* a hole's bytes matter only when they are stored (full backups) */
+    return cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, pl->mode == CB_PL_FULL,
+                                  &p->hole, err);
+}
+
+/* Create an object and publish it; NULL with rc 0 when it is wholly in a hole. */
+static int pl_open_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
+{
+    pl_obj *o = NULL;
+    int rc = pl_new_object(pl, index, &o, err);
+    *out = NULL;
+    if (rc < 0) {
+        cb__pl_obj_free(pl, o);
+        return rc;
+    }
+    /* once published, the object belongs to the pipeline: a zero object, or one whose
+     * last piece is done, may be committed and freed at any moment */
+    int zero = o->zero;
+    if ((rc = pl_publish(pl, o)) != 0) {
+        cb__pl_obj_free(pl, o);
+        return rc;
+    }
+    *out = zero ? NULL : o;
+    return 0;
+}
+
+/* Lane j's next chunk, at `at` in its object: read, hashed, and fed to the object's codec
+ * and writer while it is still in this core's cache. Its MD5 comes after, with the other
+ * lanes' chunks. */
+static int pl_lane_chunk(cb_pl *pl, pl_worker *wk, pl_obj *o, size_t j, uint64_t at, cb_error *err)
+{
+    pl_piece *p = wk->own;
+    p->obj = o;
+    p->slot = NULL;
+    p->index = (size_t)(at / pl->chunk);
+    p->off = o->off + at;
+    p->len = o->len - at < pl->chunk ? (size_t)(o->len - at) : pl->chunk;
+    p->data = wk->zring[j] != NULL ? cb_zring_slot(wk->zring[j]) : wk->lane_data[j];
+    int rc = cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, 1, &p->hole, err);
+    if (rc == 0 && (rc = cb__pl_prepare(pl, wk, p, err)) == 0 &&
+        (rc = pl_sequence_piece(pl, o, p, err)) == 0)
+        cb__pl_progress(pl, p->len);
+    return rc;
+}
+
+/* The MD5s of the batch, then each object closed and handed to the committer. */
+static int pl_finish_batch(cb_pl *pl, pl_worker *wk, pl_obj **o, size_t n, cb_error *err)
+{
+    int rc = 0;
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        if (o[j] == NULL)
+            continue;
+        cb__md5x_final(&wk->md5, (unsigned)j, o[j]->md5sum);
+        if ((rc = pl_finish_object(pl, o[j], err)) == 0)
+            cb__pl_obj_done(pl, o[j]); /* the committer's from here on */
+    }
+    return rc;
+}
+
+/*
+ * Objects [first, first + n), start to finish, side by side on this worker: a chunk of
+ * each in turn, then their MD5s together in the lanes of one vector (md5x.h). An MD5 is
+ * serial within its object, so this is how one core computes several at once.
+ */
+int cb__pl_whole_batch(cb_pl *pl, pl_worker *wk, uint64_t first, size_t n, cb_error *err)
+{
+    pl_obj *o[CB_MD5X_LANES] = { NULL };
+    uint64_t longest = 0;
+    int rc = 0;
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        if ((rc = pl_open_object(pl, first + j, &o[j], err)) != 0 || o[j] == NULL)
+            continue; /* a zero object is already done */
+        cb__md5x_reset(&wk->md5, (unsigned)j);
+        o[j]->zr = wk->zring[j];
+        longest = o[j]->len > longest ? o[j]->len : longest;
+    }
+    for (uint64_t at = 0; rc == 0 && at < longest; at += pl->chunk) {
+        const unsigned char *data[CB_MD5X_LANES] = { NULL };
+        size_t len[CB_MD5X_LANES] = { 0 };
+        if (cb__pl_failed(pl))
+            return 0; /* another stage failed first; it reports */
+        for (size_t j = 0; rc == 0 && j < n; j++) {
+            if (o[j] == NULL || at >= o[j]->len)
+                continue;
+            rc = pl_lane_chunk(pl, wk, o[j], j, at, err);
+            data[j] = wk->own->data;
+            len[j] = wk->own->len;
+        }
+        if (rc == 0)
+            cb__md5x_update(&wk->md5, data, len);
+    }
+    if (rc == 0)
+        rc = pl_finish_batch(pl, wk, o, n, err);
+    return rc > 0 ? 0 : rc; /* positive: failed elsewhere, and that stage reports */
+}
+
+/* Create and publish the objects [first, first + n). */
+static int
+pl_open_group(cb_pl *pl, uint64_t first, size_t n, pl_obj **group, size_t *pieces, cb_error *err)
+{
+    for (size_t j = 0; j < n; j++) {
+        int rc = pl_open_object(pl, first + j, &group[j], err);
+        if (rc != 0)
+            return rc;
+        /* an object with pieces still to read cannot be finished, nor freed */
+        pieces[j] = group[j] != NULL ? group[j]->n_pieces : 0;
+    }
+    return 0;
+}
+
+/*
+ * Read a group of objects with their pieces interleaved (piece 0 of each, then piece 1 of
+ * each, ...). An object's MD5 and writer take its pieces strictly in order, so reading
+ * several objects side by side is what lets several of them progress at once, with a pool
+ * far smaller than the objects.
+ */
+static int pl_read_group(cb_pl *pl, uint64_t first, size_t n, cb_error *err)
+{
+    pl_obj *group[PL_GROUP_MAX];
+    size_t pieces[PL_GROUP_MAX];
+    int rc = pl_open_group(pl, first, n, group, pieces, err);
+    for (size_t i = 0, more = 1; rc == 0 && more; i++) {
+        more = 0;
+        for (size_t j = 0; rc == 0 && j < n; j++) {
+            if (i >= pieces[j])
+                continue;
+            pl_piece *p = pl_take_piece(pl);
+            if (p == NULL)
+                return CB_ECANCELED; /* failed elsewhere */
+            if ((rc = pl_read_piece(pl, group[j], i, p, err)) < 0) {
+                cb__pl_release(pl, p);
+                return rc;
+            }
+            pl_queue(pl, p);
+            more = more || i + 1 < pieces[j];
+        }
+    }
+    return rc;
+}
+
+/* CB_PL_SCAN: pieces in volume order (never across an object boundary), each with the slot
+ * its hashes go to; waits while the committer is a ring behind. The workers read them. */
+static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len)
+{
+    pthread_mutex_lock(&pl->lock);
+    while (!pl->failed && seq - pl->committed >= pl->n_slots)
+        pthread_cond_wait(&pl->cond_free, &pl->lock);
+    int failed = pl->failed;
+    pl_slot *slot = &pl->slots[seq % pl->n_slots];
+    if (!failed) {
+        slot->seq = seq;
+        slot->off = off;
+        slot->len = len;
+        slot->done = 0;
+    }
+    pthread_mutex_unlock(&pl->lock);
+    if (failed)
+        return failed;
+    pl_piece *p = pl_take_piece(pl);
+    if (p == NULL)
+        return CB_ECANCELED;
+    p->obj = NULL;
+    p->slot = slot;
+    p->index = 0;
+    p->off = off;
+    p->len = len;
+    pl_queue(pl, p); /* its worker reads it (pipeline.c) */
+    return 0;
+}
+
+void *cb__pl_scan_reader_main(void *arg)
+{
+    cb_pl *pl = arg;
+    cb_bk *b = pl->b;
+    uint64_t seq = 0;
+    int rc = 0; /* non-zero only when another stage failed: that stage reports */
+    for (uint64_t off = 0; rc == 0 && off < b->vol.size; off += b->object_size) {
+        uint64_t end = b->vol.size - off < b->object_size ? b->vol.size : off + b->object_size;
+        for (uint64_t at = off; rc == 0 && at < end; at += pl->piece)
+            rc =
+                pl_scan_piece(pl, seq++, at, end - at < pl->piece ? (size_t)(end - at) : pl->piece);
+    }
+    pthread_mutex_lock(&pl->lock);
+    pl->reader_done = 1;
+    pthread_cond_broadcast(&pl->cond_work);
+    pthread_mutex_unlock(&pl->lock);
+    return NULL;
+}
+
+void *cb__pl_reader_main(void *arg)
+{
+    cb_pl *pl = arg;
+    cb_error err = { 0 };
+    int rc = 0;
+    for (uint64_t i = 0; rc == 0 && i < pl->n_ranges; i += pl->group) {
+        size_t n = pl->n_ranges - i < pl->group ? (size_t)(pl->n_ranges - i) : pl->group;
+        rc = pl_read_group(pl, i, n, &err);
+    }
+    if (rc < 0 && err.code != 0)
+        cb__pl_fail(pl, rc, &err);
+    pthread_mutex_lock(&pl->lock);
+    pl->reader_done = 1;
+    pthread_cond_broadcast(&pl->cond_work);
+    pthread_mutex_unlock(&pl->lock);
+    return NULL;
+}

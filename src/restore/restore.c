@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * restore.c: restore a backup and its chain into a file or block device.
+ *
+ * Every object is decompressed by its own recorded algorithm and its length and MD5 are
+ * verified before its bytes count as restored (Cinder checks neither). A regular-file target
+ * is written under a temporary name and renamed into place only after everything verified,
+ * so a failed restore leaves the target as it was. A block device is written in place: an
+ * object is buffered and verified before it is written, or (if larger than the buffer limit)
+ * verified in a first pass and written in a second.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <pthread.h>
+#include <time.h>
+
+#include "../lock/lock.h"
+#include "../catalog/catalog.h"
+#include "../pipeline/pipeline.h"
+#include "restore_sha.h"
+#include "restore_verify.h"
+#include "../util/util.h"
+#include "../hash/hash.h"
+#include "../format/format.h"
+
+#define RS_BUFFER_BUDGET (256ull << 20) /* all workers together, for verify-then-write */
+#define RS_BUFFER_MIN (8ull << 20)
+#define RS_SPARSE_GRAIN (64u << 10) /* all-zero pieces this size: not written to a new file */
+
+typedef enum rs_mode {
+    RS_VERIFY_ONLY, /* pass one of a large object on a device: check, write nothing */
+    RS_WRITE,       /* write as the bytes come (regular file: nothing is final yet) */
+    RS_BUFFER,      /* keep the object in memory until it verified */
+} rs_mode;
+
+/* What the workers share. */
+typedef struct rs_shared {
+    cb_store *store;
+    const cb_restore_opts *opts;
+    cb_target target;
+    cb_dio_pool *pool; /* writes the workers' full buffers while they decode on */
+    const cb_plan *plan;
+    pthread_mutex_t lock; /* guards next_task, failed, err, bytes, objects, running */
+    pthread_cond_t cond;  /* a worker finished or failed */
+    size_t next_task;
+    int failed;   /* the first failure's code */
+    cb_error err; /* its message */
+    uint64_t bytes, objects;
+    int running;         /* workers still going */
+    uint64_t buffer_max; /* largest object a worker verifies in memory before writing it */
+    cb_rsha sha;         /* the restored backup's hash list, when usable */
+    cb_lock *store_lock; /* the store's shared lock */
+} rs_shared;
+
+/* One worker: its own hashing and decoding contexts and buffers. */
+typedef struct cb_rs {
+    rs_shared *sh;
+    pthread_t thread;
+    cb_digest dg;
+    cb_objread rd;        /* fetching and decoding */
+    unsigned char *block; /* one sha block, for cb_rsha_check */
+    cb_buf obj;           /* RS_BUFFER mode: the object's bytes */
+    cb_dio out;           /* writes on their way to the target */
+} cb_rs;
+
+typedef struct rs_sink {
+    cb_rs *rs;
+    const cb_task *task;
+    rs_mode mode;
+    cb_rsha_check *chk; /* check sha blocks against the hash list; NULL: the object's MD5 */
+    uint64_t pos;       /* object-relative position of the next byte */
+    size_t next;        /* first range that may still be reached */
+} rs_sink;
+
+/* Workers stop as soon as any of them failed or the caller cancelled. */
+static int rs_tick(void *arg, cb_error *err)
+{
+    cb_rs *rs = arg;
+    pthread_mutex_lock(&rs->sh->lock);
+    int failed = rs->sh->failed;
+    pthread_mutex_unlock(&rs->sh->lock);
+    return failed ? cb_error_set(err, CB_ECANCELED, "restore stopped") : 0;
+}
+
+/* Write `len` bytes at volume offset `off`. All-zero pieces of a new file are skipped: its
+ * unwritten blocks read as zeros, reserved (the default) or holes (--sparse). */
+static int rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, cb_error *err)
+{
+    if (!rs->sh->target.zeros_free)
+        return cb_dio_write(&rs->out, data, len, off, err);
+    for (size_t pos = 0; pos < len;) {
+        /* pieces aligned to the grain in volume offsets, so holes line up with blocks */
+        size_t n = RS_SPARSE_GRAIN - (size_t)((off + pos) % RS_SPARSE_GRAIN);
+        if (n > len - pos)
+            n = len - pos;
+        int rc =
+            cb__is_zero(data + pos, n) ? 0 : cb_dio_write(&rs->out, data + pos, n, off + pos, err);
+        if (rc < 0)
+            return rc;
+        pos += n;
+    }
+    return 0;
+}
+
+/* Write the parts of [pos, pos+len) of the object that the plan assigns to it. */
+static int rs_emit(cb_rs *rs,
+                   const cb_task *t,
+                   size_t *next,
+                   uint64_t pos,
+                   const char *data,
+                   size_t len,
+                   cb_error *err)
+{
+    uint64_t a = t->obj->offset + pos, b = a + len;
+    for (size_t i = *next; i < t->n_ranges; i++) {
+        const cb_range *r = &t->ranges[i];
+        if (r->off >= b)
+            break;
+        uint64_t lo = r->off > a ? r->off : a;
+        uint64_t hi = r->off + r->len < b ? r->off + r->len : b;
+        if (hi <= lo) {
+            *next = i + 1; /* this range lies wholly before the data: done with it */
+            continue;
+        }
+        int rc = rs_pwrite(rs, data + (lo - a), (size_t)(hi - lo), lo, err);
+        if (rc < 0)
+            return rc;
+        pthread_mutex_lock(&rs->sh->lock);
+        rs->sh->bytes += hi - lo;
+        pthread_mutex_unlock(&rs->sh->lock);
+    }
+    return 0;
+}
+
+static int rs_on_bytes(const void *data, size_t len, void *payload, cb_error *err)
+{
+    rs_sink *s = payload;
+    int rc = 0;
+    if (s->chk != NULL)
+        cb__rsha_feed(s->chk, &s->rs->dg, s->task->obj->offset + s->pos, data, len);
+    else
+        cb__digest_md5_update(&s->rs->dg, data, len);
+    if (s->mode == RS_WRITE)
+        rc = rs_emit(s->rs, s->task, &s->next, s->pos, data, len, err);
+    else if (s->mode == RS_BUFFER)
+        rc = cb_buf_put(&s->rs->obj, data, len, err);
+    s->pos += len;
+    return rc;
+}
+
+/* The object's length, and its MD5 unless md5 is NULL (its blocks were checked instead). */
+static int rs_verify(const cb_task *t, uint64_t got, const unsigned char *md5, cb_error *err)
+{
+    const cb_meta_object *o = t->obj;
+    if (md5 != NULL && !o->has_md5)
+        return cb_error_set(err, CB_ECORRUPT,
+                            "object '%s' of backup %s cannot be verified: its metadata records "
+                            "no MD5, and the backup's _sha256file does not cover it",
+                            o->name, t->layer->where.parts.backup_id);
+    if (got != o->length)
+        return cb_error_set(err, CB_ECORRUPT,
+                            "object '%s' of backup %s is damaged: it holds %llu bytes, the "
+                            "metadata says %llu",
+                            o->name, t->layer->where.parts.backup_id, (unsigned long long)got,
+                            (unsigned long long)o->length);
+    if (md5 != NULL && memcmp(md5, o->md5, 16) != 0)
+        return cb_error_set(err, CB_ECORRUPT,
+                            "object '%s' of backup %s is damaged: its MD5 differs from the "
+                            "metadata's",
+                            o->name, t->layer->where.parts.backup_id);
+    return 0;
+}
+
+/* Fetch and decompress one object; what happens to the bytes depends on the mode.
+ * *got_out and md5 describe what the object really held. */
+static int rs_fetch(cb_rs *rs,
+                    const cb_task *t,
+                    rs_mode mode,
+                    cb_rsha_check *chk,
+                    uint64_t max_out,
+                    uint64_t *got_out,
+                    unsigned char md5[16],
+                    cb_error *err)
+{
+    rs_sink s = { .rs = rs, .task = t, .mode = mode, .chk = chk };
+    cb__digest_md5_begin(&rs->dg);
+    cb_buf_reset(&rs->obj);
+    int rc = cb__objread_run(&rs->rd, rs->sh->store, t->layer->where.container, t->obj,
+                             t->layer->meta.extra_json, max_out, rs_on_bytes, &s, rs_tick, rs,
+                             got_out, err);
+    if (rc == 0 && chk == NULL)
+        cb__digest_md5_end(&rs->dg, md5);
+    return rc;
+}
+
+#define RS_RECHECK 1 /* a block differs from the hash list: let the object's MD5 decide */
+
+static int rs_pass(cb_rs *rs, const cb_task *t, rs_mode mode, int sha, cb_error *err)
+{
+    uint64_t got;
+    unsigned char md5[16];
+    cb_rsha_check chk;
+    if (sha)
+        cb__rsha_begin(&chk, &rs->sh->sha, t, rs->block);
+    int rc = rs_fetch(rs, t, mode, sha ? &chk : NULL, t->obj->length, &got, md5, err);
+    if (rc == 0 && (rc = rs_verify(t, got, sha ? NULL : md5, err)) == 0 && sha && chk.bad)
+        rc = RS_RECHECK;
+    return rc;
+}
+
+static int rs_task_write(cb_rs *rs, const cb_task *t, int sha, cb_error *err);
+
+/* One object; then its ranges are handed to the disk while the next objects decode. The
+ * blocks written are checked against the hash list where it fits the object, else (or if
+ * a block differs from it: the list may be the damaged part) the object's MD5 is. */
+static int rs_task(cb_rs *rs, const cb_task *t, cb_error *err)
+{
+    int rc = rs_task_write(rs, t, cb__rsha_fits(&rs->sh->sha, t), err);
+    if (rc == RS_RECHECK)
+        rc = rs_task_write(rs, t, 0, err);
+    if (rc == 0) /* a failed object is never committed: what is staged can stay there */
+        rc = cb_dio_flush(&rs->out, err);
+    for (size_t i = 0; rc == 0 && i < t->n_ranges; i++)
+        cb__target_writeback(&rs->sh->target, t->ranges[i].off, t->ranges[i].len);
+    return rc;
+}
+
+static int rs_task_write(cb_rs *rs, const cb_task *t, int sha, cb_error *err)
+{
+    int rc;
+    size_t next = 0;
+    if (!rs->sh->target.is_block) /* nothing is final until the rename */
+        return rs_pass(rs, t, RS_WRITE, sha, err);
+    /* objects up to each worker's share of the budget are verified in memory */
+    if (t->obj->length <= rs->sh->buffer_max) {
+        if ((rc = rs_pass(rs, t, RS_BUFFER, sha, err)) != 0)
+            return rc;
+        return rs_emit(rs, t, &next, 0, rs->obj.data, rs->obj.len, err);
+    }
+    /* too large to hold: verify first, then write while checking again */
+    if ((rc = rs_pass(rs, t, RS_VERIFY_ONLY, sha, err)) != 0)
+        return rc;
+    return rs_pass(rs, t, RS_WRITE, sha, err);
+}
+
+static void rs_worker_dispose(cb_rs *rs)
+{
+    cb__objread_dispose(&rs->rd);
+    if (rs->dg.sha != NULL)
+        cb__digest_dispose(&rs->dg);
+    cb_buf_dispose(&rs->obj);
+    cb_dio_dispose(&rs->out);
+    free(rs->block);
+}
+
+static void rs_fail(rs_shared *sh, int rc, const cb_error *err)
+{
+    pthread_mutex_lock(&sh->lock);
+    if (!sh->failed) {
+        sh->failed = rc;
+        sh->err = *err;
+    }
+    pthread_cond_broadcast(&sh->cond);
+    pthread_mutex_unlock(&sh->lock);
+}
+
+/* Take tasks (objects) until none is left; the first failure stops everybody. */
+static void *rs_worker_main(void *arg)
+{
+    cb_rs *rs = arg;
+    rs_shared *sh = rs->sh;
+    for (;;) {
+        cb_error err = { 0 };
+        pthread_mutex_lock(&sh->lock);
+        size_t i = sh->failed ? sh->plan->n_tasks : sh->next_task++;
+        pthread_mutex_unlock(&sh->lock);
+        if (i >= sh->plan->n_tasks)
+            break;
+        int rc = rs_task(rs, &sh->plan->tasks[i], &err);
+        if (rc < 0 && rc != CB_ECANCELED)
+            rs_fail(sh, rc, &err);
+        pthread_mutex_lock(&sh->lock);
+        sh->objects++;
+        pthread_mutex_unlock(&sh->lock);
+    }
+    pthread_mutex_lock(&sh->lock);
+    sh->running--;
+    pthread_cond_broadcast(&sh->cond);
+    pthread_mutex_unlock(&sh->lock);
+    return NULL;
+}
+
+static int rs_worker_init(cb_rs *rs, rs_shared *sh, cb_error *err)
+{
+    memset(rs, 0, sizeof(*rs));
+    rs->sh = sh;
+    int rc = cb__objread_init(&rs->rd, err);
+    if (rc < 0)
+        return rc;
+    if (sh->sha.block > 0 && (rs->block = cb__malloc(sh->sha.block, err)) == NULL)
+        return CB_ENOMEM;
+    cb_dio_init(&rs->out, sh->target.fd, sh->target.dfd, sh->target.path, sh->pool);
+    return cb__digest_init(&rs->dg, sh->sha.block, err); /* all-zero blocks: a constant */
+}
+
+/* The caller's thread: progress and the cancel hook, until the workers are done. */
+static int rs_supervise(rs_shared *sh, cb_progress *progress, cb_error *err)
+{
+    const cb_restore_opts *o = sh->opts;
+    pthread_mutex_lock(&sh->lock);
+    for (;;) {
+        progress->bytes_done = sh->bytes;
+        progress->objects_done = sh->objects;
+        int running = sh->running, failed = sh->failed;
+        pthread_mutex_unlock(&sh->lock);
+        if (o->progress != NULL)
+            o->progress(progress, o->progress_payload);
+        if (running == 0 || failed)
+            break;
+        cb_error cerr = { 0 };
+        if (o->cancel != NULL && o->cancel(o->cancel_payload)) {
+            cb_error_set(&cerr, CB_ECANCELED, "restore cancelled");
+            rs_fail(sh, CB_ECANCELED, &cerr);
+        } else if (cb__lock_held(sh->store_lock, &cerr) < 0) {
+            rs_fail(sh, cerr.code, &cerr);
+        }
+        pthread_mutex_lock(&sh->lock);
+        if (sh->running > 0 && !sh->failed)
+            cb__cond_wait_ms(&sh->cond, &sh->lock, 200);
+    }
+    if (sh->failed) {
+        if (err->code == 0)
+            *err = sh->err;
+        return sh->failed;
+    }
+    return 0;
+}
+
+/* Restore the plan's objects with `n` workers. */
+static int rs_run(rs_shared *sh, int n, cb_progress *progress, cb_error *err)
+{
+    cb_rs *w = cb__calloc((size_t)n, sizeof(*w), err);
+    int started = 0, rc = 0;
+    if (w == NULL)
+        return CB_ENOMEM;
+    for (; started < n && rc == 0; started++) {
+        if ((rc = rs_worker_init(&w[started], sh, err)) < 0)
+            break;
+        pthread_mutex_lock(&sh->lock);
+        sh->running++;
+        pthread_mutex_unlock(&sh->lock);
+        if (pthread_create(&w[started].thread, NULL, rs_worker_main, &w[started]) != 0) {
+            pthread_mutex_lock(&sh->lock);
+            sh->running--;
+            pthread_mutex_unlock(&sh->lock);
+            rc = cb_error_set(err, CB_ERROR, "cannot start restore threads");
+            rs_worker_dispose(&w[started]);
+            break;
+        }
+    }
+    if (rc < 0)
+        rs_fail(sh, rc, err);
+    int src = rs_supervise(sh, progress, err);
+    for (int i = 0; i < started; i++) {
+        pthread_join(w[i].thread, NULL);
+        rs_worker_dispose(&w[i]);
+    }
+    free(w);
+    return rc < 0 ? rc : src;
+}
+
+int cb_restore(cb_store *store,
+               const char *backup_id,
+               const char *target,
+               const cb_restore_opts *opts,
+               cb_error *err)
+{
+    static const cb_restore_opts defaults = CB_RESTORE_OPTS_INIT;
+    char id[CB_UUID_LEN + 1];
+    cb_chain chain = { 0 };
+    cb_plan plan = { 0 };
+    cb_progress progress = { .phase = "restore" };
+    rs_shared sh;
+    int rc;
+
+    memset(&sh, 0, sizeof(sh));
+    sh.target.fd = sh.target.dfd = -1;
+    sh.store = store;
+    sh.opts = opts ? opts : &defaults;
+    sh.plan = &plan;
+    pthread_mutex_init(&sh.lock, NULL);
+    pthread_cond_init(&sh.cond, NULL);
+    if (sh.opts->version != CB_RESTORE_OPTS_VERSION) {
+        rc = cb_error_set(err, CB_EINVAL, "cb_restore_opts version %u is not supported",
+                          sh.opts->version);
+        goto done;
+    }
+    if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0 ||
+        (rc = cb__lock_take(store, 0, "restore", id, &sh.store_lock, err)) < 0 ||
+        (rc = cb__chain_load(store, id, &chain, err)) < 0 ||
+        (rc = cb__plan_build(&chain, &plan, err)) < 0 ||
+        (rc = cb__rsha_load(&sh.sha, store, &chain, err)) < 0 ||
+        (rc = cb__target_open(&sh.target, target, chain.size, sh.opts->sparse, err)) < 0)
+        goto done;
+    progress.bytes_total = plan.bytes;
+    int n = cb__threads(sh.opts->threads);
+    sh.buffer_max = RS_BUFFER_BUDGET / (uint64_t)n > RS_BUFFER_MIN ? RS_BUFFER_BUDGET / (uint64_t)n
+                                                                   : RS_BUFFER_MIN;
+    if (sh.target.dfd >= 0 && (rc = cb_dio_pool_new(&sh.pool, err)) < 0)
+        goto done;
+    if ((rc = rs_run(&sh, n, &progress, err)) == 0 &&
+        (rc = cb__target_commit(&sh.target, err)) == 0 && sh.opts->verify)
+        rc = cb__restore_verify(store, &chain, &sh.target, sh.opts, err);
+done:
+    cb_dio_pool_free(sh.pool); /* the workers are gone, and with them their buffers */
+    cb__target_close(&sh.target);
+    cb__plan_dispose(&plan);
+    cb__rsha_dispose(&sh.sha);
+    cb__chain_dispose(&chain);
+    cb__lock_release(sh.store_lock);
+    pthread_mutex_destroy(&sh.lock);
+    pthread_cond_destroy(&sh.cond);
+    return rc;
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* target.c: writing restore targets (see target.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "target.h"
+#include "../util/util.h"
+
+/* Reserve every block of a new file: unwritten extents cost no data I/O and read as zeros. */
+static int target_reserve(cb_target *t, const char *path, int sparse, cb_error *err)
+{
+    if (sparse || t->size == 0) {
+        t->zeros_free = sparse;
+        return 0;
+    }
+    int rc = fallocate(t->fd, 0, 0, (off_t)t->size);
+    if (rc == 0) {
+        t->zeros_free = 1;
+        return 0;
+    }
+    if (errno == EOPNOTSUPP || errno == ENOSYS)
+        return 0; /* no reservation here (NFS v3, some FUSE): write every byte */
+    if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
+        return cb_error_set_sys(err, CB_EIO, errno,
+                                "not enough space for restore target '%s' (%llu bytes)", path,
+                                (unsigned long long)t->size);
+    return cb_error_set_sys(err, CB_EIO, errno, "cannot reserve space for restore target '%s'",
+                            path);
+}
+
+#define TARGET_TMP ".cinderblock-tmp-"
+
+/*
+ * Remove the temporary files that earlier restores of the same target left when they were
+ * killed. A restore holds an flock on its own temporary file for its whole life, and the
+ * kernel drops it with the process: a file whose lock can be taken is nobody's any more.
+ */
+static void target_sweep(const char *path)
+{
+    char *dir = cb__strdup(path, NULL);
+    if (dir == NULL)
+        return;
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *d = slash == NULL ? "." : (slash == dir ? "/" : (*slash = '\0', dir));
+    size_t blen = strlen(base);
+    int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dh = dfd >= 0 ? fdopendir(dfd) : NULL;
+    struct dirent *de;
+    while (dh != NULL && (de = readdir(dh)) != NULL) {
+        if (strncmp(de->d_name, base, blen) != 0 ||
+            strncmp(de->d_name + blen, TARGET_TMP, strlen(TARGET_TMP)) != 0 ||
+            strlen(de->d_name + blen + strlen(TARGET_TMP)) != 6)
+            continue;
+        int fd = openat(dirfd(dh), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlinkat(dirfd(dh), de->d_name, 0);
+        close(fd);
+    }
+    if (dh != NULL)
+        closedir(dh);
+    else if (dfd >= 0)
+        close(dfd);
+    free(dir);
+}
+
+static int
+target_open_file(cb_target *t, const char *path, const struct stat *old, int sparse, cb_error *err)
+{
+    target_sweep(path);
+    /* a temporary name in the same directory, so that rename() is atomic */
+    if ((t->tmp_path = cb__asprintf(err, "%s" TARGET_TMP "XXXXXX", path)) == NULL)
+        return CB_ENOMEM;
+    t->fd = mkostemp(t->tmp_path, O_CLOEXEC);
+    if (t->fd < 0) {
+        int e = errno;
+        free(t->tmp_path);
+        t->tmp_path = NULL;
+        return cb_error_set_sys(err, CB_EIO, e, "cannot create a temporary file next to '%s'",
+                                path);
+    }
+    t->is_new_file = 1;
+    flock(t->fd, LOCK_EX | LOCK_NB); /* ours while this process lives (target_sweep) */
+    /* where the file system allows it (not tmpfs, say), big aligned writes bypass the page
+     * cache: no copy, and no page cache filled with a whole disk image */
+    t->dfd = cb_dio_open(t->tmp_path, -1);
+    /* a replaced file keeps its mode; a new one stays 0600 (disk images hold secrets) */
+    if ((old != NULL && fchmod(t->fd, old->st_mode & 07777) < 0) ||
+        ftruncate(t->fd, (off_t)t->size) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "cannot size restore target '%s'", path);
+    return target_reserve(t, path, sparse, err);
+}
+
+int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, cb_error *err)
+{
+    struct stat sb;
+    memset(t, 0, sizeof(*t));
+    t->fd = t->dfd = -1;
+    t->size = size;
+    if (path == NULL || path[0] == '\0')
+        return cb_error_set(err, CB_EINVAL, "no restore target given");
+    if ((t->path = cb__strdup(path, err)) == NULL)
+        return CB_ENOMEM;
+    if (stat(path, &sb) == 0 && S_ISBLK(sb.st_mode)) {
+        uint64_t dev_size;
+        t->is_block = 1;
+        t->fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (t->fd < 0)
+            return cb_error_set_sys(err, CB_EIO, errno, "cannot open target device '%s'", path);
+        if (cb__dev_size(t->fd, &dev_size) < 0)
+            return cb_error_set_sys(err, CB_EIO, errno, "cannot get the size of '%s'", path);
+        if (dev_size < size)
+            return cb_error_set(err, CB_EINVAL,
+                                "target device '%s' holds %llu bytes; the backup needs %llu", path,
+                                (unsigned long long)dev_size, (unsigned long long)size);
+        t->dfd = cb_dio_open(path, -1);
+        return 0;
+    }
+    if (stat(path, &sb) < 0)
+        return target_open_file(t, path, NULL, sparse, err);
+    if (!S_ISREG(sb.st_mode))
+        return cb_error_set(err, CB_EINVAL,
+                            "restore target '%s' is not a regular file or a block device", path);
+    return target_open_file(t, path, &sb, sparse, err);
+}
+
+void cb__target_writeback(const cb_target *t, uint64_t off, uint64_t len)
+{
+    sync_file_range(t->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+}
+
+int cb__target_commit(cb_target *t, cb_error *err)
+{
+    /* one flush covers the writes through both descriptors: they share the file */
+    if (fdatasync(t->fd) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "flushing '%s'", t->path);
+    if (!t->is_new_file)
+        return 0;
+    if (rename(t->tmp_path, t->path) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "renaming the restored file to '%s'", t->path);
+    free(t->tmp_path);
+    t->tmp_path = NULL;
+    /* the rename is durable once the directory is */
+    char *dir = cb__strdup(t->path, err);
+    if (dir == NULL)
+        return CB_ENOMEM;
+    char *slash = strrchr(dir, '/');
+    const char *d = slash == NULL ? "." : (slash == dir ? "/" : (*slash = '\0', dir));
+    int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(dir);
+    return 0;
+}
+
+void cb__target_close(cb_target *t)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    if (t->dfd >= 0)
+        close(t->dfd);
+    t->fd = t->dfd = -1;
+    if (t->tmp_path != NULL)
+        unlink(t->tmp_path);
+    free(t->tmp_path);
+    free(t->path);
+    t->tmp_path = t->path = NULL;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* target.h: where a restore writes: a regular file (under a temporary name until it is
+ * complete) or a block device. */
+#ifndef CB_RESTORE_TARGET_H
+#define CB_RESTORE_TARGET_H
+
+#include <stdint.h>
+
+#include "cinderblock/common.h"
+
+typedef struct cb_target {
+    int fd;
+    int dfd; /* the same file opened O_DIRECT, or -1 (util/dio.h) */
+    int is_block;
+    int is_new_file; /* a regular file written to a temporary name, renamed at commit */
+    int zeros_free;  /* a new file whose unwritten bytes read as zeros: skip zero writes */
+    uint64_t size;   /* the volume size being restored */
+    char *path;      /* the target as given */
+    char *tmp_path;  /* regular files: the temporary name in the same directory */
+} cb_target;
+
+/*
+ * Open a restore target for `size` bytes. A regular file is written under a temporary name
+ * next to it and renamed over it by cb__target_commit(), so a failed restore leaves an
+ * existing file untouched. A block device must hold at least `size` bytes and is written in
+ * place (never truncated).
+ *
+ * A new file's blocks are all reserved at once (fallocate), unless `sparse`: the restore
+ * then fails at the start, not midway, when the space is not there, and all-zero data need
+ * not be written (`zeros_free`). With `sparse`, zeros are left as holes instead. Where the
+ * file system cannot reserve, every byte is written.
+ */
+int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, cb_error *err);
+
+/* Writes go through a cb_dio (util/dio.h) on `fd` and `dfd`. */
+
+/* Start writing [off, off+len) to disk now, without waiting, so that the flush at the end
+ * has little left to do. Errors surface at cb__target_commit(). */
+void cb__target_writeback(const cb_target *t, uint64_t off, uint64_t len);
+
+/* Flush once at the end (not per object) and move a regular file into place. */
+int cb__target_commit(cb_target *t, cb_error *err);
+
+/* Close; an uncommitted temporary file is removed. */
+void cb__target_close(cb_target *t);
+
+#endif
