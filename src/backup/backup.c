@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../lock/lock.h"
-#include "../pipeline/pipeline.h"
+#include "backup_job.h"
 #include "../util/util.h"
 #include "../json/json.h"
 #include "../format/format.h"
@@ -120,6 +120,14 @@ static int bk_commit(cb_bk *b, cb_error *err)
     return 0;
 }
 
+/* The pipeline's progress: how far it read, then the backup's own tick. */
+static int bk_job_tick(void *ctx, uint64_t bytes_done, cb_error *err)
+{
+    cb_bk *b = ctx;
+    b->progress.bytes_done = bytes_done;
+    return cb__bk_tick(b, err);
+}
+
 static int bk_run(cb_bk *b, cb_error *err)
 {
     int rc;
@@ -128,13 +136,30 @@ static int bk_run(cb_bk *b, cb_error *err)
         (rc = b->opts->resume_id ? cb__bk_resume_apply(b, err) : bk_reserve(b, err)) < 0 ||
         (rc = cb_store_put_container(b->store, b->container, 0, err)) < 0)
         return rc;
-    if ((rc = cb__bk_io_init(b, &b->io, err)) < 0)
-        return rc;
     b->started = 1;
     if ((rc = cb__bk_sha_begin(b, err)) < 0)
         return rc;
-    rc = b->parent.n > 0 ? cb__pl_run(b, CB_PL_SCAN, cb__bk_commit_incremental, err)
-                         : cb__pl_run(b, CB_PL_FULL, cb__bk_commit_full, err);
+    int incremental = b->parent.n > 0;
+    b->objw = (cb_objw_spec){ .store = b->store,
+                              .container = b->container,
+                              .extra_json = b->meta.extra_json,
+                              .codec = b->codec,
+                              .comp_name = b->comp_name };
+    cb_pl_job job = {
+        .vol = &b->vol,
+        .object_size = b->object_size,
+        .sha_block = b->sha_block,
+        .threads = b->opts->threads,
+        .objw = b->objw,
+        .prefix = b->prefix,
+        .ctx = b,
+        .commit = incremental ? cb__bk_commit_incremental : cb__bk_commit_full,
+        .tick = bk_job_tick,
+        .record = cb__bk_record,
+        .zeros = cb__bk_zero_object,
+        .kept = b->reuse != NULL ? cb__bk_kept : NULL,
+    };
+    rc = cb__pl_run(&job, incremental ? CB_PL_SCAN : CB_PL_FULL, err);
     if (rc < 0)
         return rc;
     return bk_commit(b, err);
@@ -189,7 +214,11 @@ static void bk_dispose(cb_bk *b)
     cb__reuse_dispose(&b->reuse_table);
     cb_writer_free(b->sha_writer);
     cb_pyjson_dispose(&b->sha_json);
-    cb__bk_io_dispose(&b->io);
+    cb__objw_dispose(&b->zero_w);
+    cb_encoder_free(b->zero_enc);
+    if (b->zeros != NULL)
+        cb__digest_dispose(&b->zero_dg);
+    free(b->zeros);
     cb__meta_dispose(&b->meta);
     cb__volume_close(&b->vol);
     cb__hashes_close(&b->pshas);

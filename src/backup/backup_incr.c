@@ -14,18 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../pipeline/pipeline.h"
+#include "backup_job.h"
 #include "../util/util.h"
 #include "../format/format.h"
 #include "../catalog/catalog.h"
 
 /* Store the pending run of changed blocks [run_start, end) as one object. */
-static int bk_flush_run(cb_bk *b, uint64_t end, cb_error *err)
+static int bk_flush_run(cb_bk *b, cb_pl *pl, uint64_t end, cb_error *err)
 {
     if (!b->in_run)
         return 0;
     b->in_run = 0;
-    return cb__pl_store_run(b, b->run_start, end - b->run_start, err);
+    return cb__pl_store_run(pl, b->run_start, end - b->run_start, err);
 }
 
 /*
@@ -33,8 +33,9 @@ static int bk_flush_run(cb_bk *b, uint64_t end, cb_error *err)
  * end the run of changed blocks, and store a run when it ends (at an unchanged block or at
  * the end of an object-sized range: runs never cross object boundaries, as in Cinder).
  */
-int cb__bk_commit_incremental(cb_bk *b, const cb_pl_range *r, cb_error *err)
+int cb__bk_commit_incremental(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_error *err)
 {
+    cb_bk *b = ctx;
     uint64_t first = r->off / b->sha_block;
     int rc;
     if ((rc = cb__bk_emit_digests(b, r->digests, r->n_digests, err)) < 0)
@@ -56,11 +57,11 @@ int cb__bk_commit_incremental(cb_bk *b, const cb_pl_range *r, cb_error *err)
                 b->in_run = 1;
                 b->run_start = at;
             }
-        } else if ((rc = bk_flush_run(b, at, err)) < 0) {
+        } else if ((rc = bk_flush_run(b, pl, at, err)) < 0) {
             return rc;
         }
     }
-    return r->range_end ? bk_flush_run(b, r->off + r->len, err) : 0;
+    return r->range_end ? bk_flush_run(b, pl, r->off + r->len, err) : 0;
 }
 
 /* ---- choosing and checking the parent ---- */

@@ -4,36 +4,16 @@
 #define CB_BACKUP_BACKUP_JOB_H
 
 #include "reuse.h"
-#include "source.h"
 #include "../catalog/catalog.h"
 #include "../codec/codec.h"
 #include "../format/format.h"
 #include "../hash/hash.h"
 #include "../json/json.h"
 #include "../lock/lock.h"
+#include "../pipeline/pipeline.h"
 
 #define CB_PIECE_TARGET (1u << 20) /* bytes the committer thread reads at a time */
 
-/* What storing one object needs for itself: the committer has one (in cb_bk), and so does
- * each pipeline worker that stores the changed runs of an incremental backup. */
-typedef struct cb_bk_io {
-    unsigned char *buf; /* one piece */
-    cb_digest dg;
-    cb_encoder *enc; /* NULL for "none" */
-    cb_buf small;    /* a small object's compressed form, before it is written */
-} cb_bk_io;
-
-/* One data object: where it comes from, and (once stored) what the metadata records. */
-typedef struct cb_bk_obj {
-    char *name;
-    uint64_t off, len;
-    const char *comp;
-    unsigned char md5[16];
-    uint64_t stored; /* bytes handed to the writer */
-    int reused;      /* resuming: the interrupted run's object, kept */
-} cb_bk_obj;
-
-struct cb_pl;
 struct cb_lock;
 
 typedef struct cb_bk {
@@ -51,8 +31,7 @@ typedef struct cb_bk {
     uint64_t object_size;
     uint32_t sha_block;
     size_t piece;          /* bytes read and hashed at a time (a multiple of sha_block) */
-    cb_bk_io io;           /* the committer's own */
-    struct cb_pl *pl;      /* the pipeline running this backup */
+    cb_objw_spec objw;     /* how its objects are stored (objwrite.h) */
     cb_meta meta;          /* the document being built */
     size_t meta_bytes;     /* an upper bound of its object entries' size */
     cb_writer *sha_writer; /* <prefix>_sha256file, streamed while the data is read */
@@ -73,7 +52,11 @@ typedef struct cb_bk {
     /* all-zero objects (holes of sparse volumes): computed once per length */
     uint64_t zero_len;
     unsigned char zero_md5[16];
-    cb_buf zero_blob; /* the compressed form of zero_len zero bytes */
+    cb_buf zero_blob;     /* the compressed form of zero_len zero bytes */
+    unsigned char *zeros; /* `piece` zero bytes */
+    cb_digest zero_dg;    /* their MD5 */
+    cb_encoder *zero_enc; /* their compressed form, for streaming codecs */
+    cb_objw zero_w;       /* and their writer */
 } cb_bk;
 
 /* backup_setup.c: what is decided before the volume is read, and the JSON objects */
@@ -92,19 +75,9 @@ int cb__bk_resume_begin(cb_bk *b, cb_backup_opts *ro, cb_error *err); /* its set
 int cb__bk_resume_apply(cb_bk *b, cb_error *err);  /* its prefix; read back its objects */
 int cb__bk_resume_strays(cb_bk *b, cb_error *err); /* objects the run did not record */
 
-int cb__bk_io_init(const cb_bk *b, cb_bk_io *io, cb_error *err);
-void cb__bk_io_dispose(cb_bk_io *io);
-
-/* Between pieces of an object: 0 to go on, or an error (cancelled, failed elsewhere). */
-typedef int (*cb_bk_tick_fn)(void *arg, cb_error *err);
-
-/*
- * Store the volume range [o->off, o->off + o->len) as object o->name with io's buffers and
- * set o->comp, o->md5 and o->stored. It reads b's settings only, so any thread may store
- * objects at once, each with its own io. Nothing is recorded (cb__bk_record does that).
- */
-int cb__bk_write_object(
-    const cb_bk *b, cb_bk_io *io, cb_bk_obj *o, cb_bk_tick_fn tick, void *tick_arg, cb_error *err);
+/* Resuming (the pipeline's kept()): 1 if the interrupted run stored object `name` of `len`
+ * bytes with this backup's codec or raw (*out describes it); 0 if not, or not resuming. */
+int cb__bk_kept(void *ctx, const char *name, uint64_t len, cb_pl_kept *out);
 
 /* Add an object entry to the metadata: CB_EINVAL once the document would grow past what a
  * restore reads (CB_META_MAX), so that no backup is committed that cannot be restored. */
@@ -116,29 +89,22 @@ int cb__bk_meta_add(cb_bk *b,
                     const unsigned char md5[16],
                     cb_error *err);
 
-/* How a reusable object is recorded: "none" or the backup's own name for its codec; NULL
- * when it was stored with another codec (then it is written again). */
-const char *cb__bk_reuse_comp(const cb_bk *b, const cb_reuse_obj *r);
-
-/* Record a stored object in the metadata and the progress; in object order. */
-int cb__bk_record(cb_bk *b, const cb_bk_obj *o, cb_error *err);
-
-/* Store a range that lies wholly in a hole as object `name` (cached zeros). */
-int cb__bk_zero_object(cb_bk *b, const char *name, uint64_t off, uint64_t len, cb_error *err);
+/* The pipeline's callbacks (pipeline.h, cb_pl_job; ctx is the cb_bk), on the committer's
+ * thread: full backups record every range as one object; incremental backups compare
+ * each piece's digests with the parent's and hand the changed runs to the pipeline; every
+ * changed run stored is recorded in order; all-zero objects and runs are stored here. */
+int cb__bk_commit_full(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_error *err);
+int cb__bk_commit_incremental(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_error *err);
+int cb__bk_record(void *ctx, const cb_pl_object *o, cb_error *err);
+int cb__bk_zero_object(void *ctx, const char *name, uint64_t off, uint64_t len, cb_error *err);
 
 /* Emit the hex of `n` digests into the _sha256file stream. */
 int cb__bk_emit_digests(cb_bk *b, const unsigned char *digests, size_t n, cb_error *err);
 
-/* The pipeline's committers: full backups store every range as one object; incremental
- * backups compare the range's digests with the parent's and store the changed runs. */
-struct cb_pl_range;
-int cb__bk_commit_full(cb_bk *b, const struct cb_pl_range *r, cb_error *err);
-int cb__bk_commit_incremental(cb_bk *b, const struct cb_pl_range *r, cb_error *err);
-
 /* Choose and check the parent of an incremental backup (nothing is written yet). */
 int cb__bk_parent(cb_bk *b, cb_error *err);
 
-/* Between pieces: report progress, honour the cancel hook. */
+/* Between pieces: report progress, honour the cancel hook and the store's lock. */
 int cb__bk_tick(cb_bk *b, cb_error *err);
 
 #endif

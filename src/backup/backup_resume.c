@@ -113,6 +113,19 @@ int cb__bk_resume_apply(cb_bk *b, cb_error *err)
     return 0;
 }
 
+int cb__bk_kept(void *ctx, const char *name, uint64_t len, cb_pl_kept *out)
+{
+    const cb_bk *b = ctx;
+    const cb_reuse_obj *r = cb__reuse_find(b->reuse, name, len);
+    /* stored raw, or with this backup's codec (its name as the metadata records it) */
+    if (r == NULL || (r->codec != CB_CODEC_NONE && r->codec != b->codec))
+        return 0;
+    memcpy(out->md5, r->md5, 16);
+    out->comp = r->codec == CB_CODEC_NONE ? "none" : b->comp_name;
+    out->stored = r->stored;
+    return 1;
+}
+
 /* Before the commit: objects under the prefix that this run did not record (a damaged one,
  * or one the volume no longer needs) would make Cinder refuse the backup. */
 typedef struct resume_strays {

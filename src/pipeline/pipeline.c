@@ -68,13 +68,13 @@ void cb__pl_obj_done(cb_pl *pl, pl_obj *o)
 static void pl_next_work(cb_pl *pl, pl_piece **piece, pl_run **run)
 {
     pthread_mutex_lock(&pl->lock);
-    while (pl->work_head == NULL && pl->run_head == NULL && !pl->failed &&
-           !(pl->reader_done && pl->runs_closed))
+    while (pl->work_head == NULL && pl->scan.run_head == NULL && !pl->failed &&
+           !(pl->reader_done && pl->scan.runs_closed))
         pthread_cond_wait(&pl->cond_work, &pl->lock);
-    *run = pl->run_head;
+    *run = pl->scan.run_head;
     *piece = *run != NULL ? NULL : pl->work_head;
-    if (*run != NULL && (pl->run_head = (*run)->next) == NULL)
-        pl->run_tail = NULL;
+    if (*run != NULL && (pl->scan.run_head = (*run)->next) == NULL)
+        pl->scan.run_tail = NULL;
     if (*piece != NULL && (pl->work_head = (*piece)->next) == NULL)
         pl->work_tail = NULL;
     pthread_mutex_unlock(&pl->lock);
@@ -85,10 +85,10 @@ static void pl_next_work(cb_pl *pl, pl_piece **piece, pl_run **run)
 static void pl_hash_blocks(
     cb_pl *pl, pl_worker *wk, const unsigned char *data, size_t len, int hole, unsigned char *d)
 {
-    cb_bk *b = pl->b;
-    size_t whole = len / b->sha_block, at = whole * b->sha_block;
+    uint32_t blk = pl->job->sha_block;
+    size_t whole = len / blk, at = whole * blk;
     if (!hole)
-        cb__digest_sha256_blocks(&wk->dg, data, b->sha_block, whole, d);
+        cb__digest_sha256_blocks(&wk->dg, data, blk, whole, d);
     for (size_t i = 0; hole && i < whole; i++)
         memcpy(d + 32 * i, wk->dg.zero_sha, 32);
     if (at < len) /* the volume's last, short block */
@@ -99,7 +99,7 @@ static void pl_hash_blocks(
 static void pl_hash(cb_pl *pl, pl_worker *wk, const pl_piece *p)
 {
     pl_hash_blocks(pl, wk, p->data, p->len, p->hole,
-                   p->obj->digests + (p->off - p->obj->off) / pl->b->sha_block * 32);
+                   p->obj->digests + (p->off - p->obj->off) / pl->job->sha_block * 32);
 }
 
 /*
@@ -109,15 +109,16 @@ static void pl_hash(cb_pl *pl, pl_worker *wk, const pl_piece *p)
  */
 static int pl_scan_hash(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
 {
-    cb_bk *b = pl->b;
+    uint32_t blk = pl->job->sha_block;
     unsigned char *d = p->slot->digests;
     for (size_t at = 0; at < p->len;) {
         size_t n = p->len - at < pl->chunk ? p->len - at : pl->chunk;
         int hole, rc;
-        if ((rc = cb__volume_read_sparse(&b->vol, wk->scratch, n, p->off + at, 0, &hole, err)) < 0)
+        if ((rc = cb__volume_read_sparse(pl->job->vol, wk->scratch, n, p->off + at, 0, &hole,
+                                         err)) < 0)
             return rc;
         pl_hash_blocks(pl, wk, wk->scratch, n, hole, d);
-        d += (n + b->sha_block - 1) / b->sha_block * 32;
+        d += (n + blk - 1) / blk * 32;
         at += n;
     }
     return 0;
@@ -162,12 +163,12 @@ static size_t pl_next_batch(cb_pl *pl, uint64_t *first)
 {
     size_t n = 0;
     pthread_mutex_lock(&pl->lock);
-    if (!pl->failed && pl->next_obj < pl->n_ranges) {
-        uint64_t left = pl->n_ranges - pl->next_obj;
+    if (!pl->failed && pl->full.next_obj < pl->n_ranges) {
+        uint64_t left = pl->n_ranges - pl->full.next_obj;
         uint64_t share = (left + (uint64_t)pl->n_workers - 1) / (uint64_t)pl->n_workers;
-        n = share < pl->lanes ? (size_t)share : pl->lanes;
-        *first = pl->next_obj;
-        pl->next_obj += n;
+        n = share < pl->full.lanes ? (size_t)share : pl->full.lanes;
+        *first = pl->full.next_obj;
+        pl->full.next_obj += n;
     }
     pthread_mutex_unlock(&pl->lock);
     return n;
@@ -178,7 +179,7 @@ static void *pl_worker_main(void *arg)
     pl_worker *wk = arg;
     cb_pl *pl = wk->pl;
     pl_piece *p;
-    for (uint64_t i = 0, n; pl->whole && (n = pl_next_batch(pl, &i)) != 0;) {
+    for (uint64_t i = 0, n; pl->full.whole && (n = pl_next_batch(pl, &i)) != 0;) {
         cb_error err = { 0 };
         int rc = cb__pl_whole_batch(pl, wk, i, (size_t)n, &err);
         if (rc < 0)
@@ -214,12 +215,20 @@ static void pl_range_of(const cb_pl *pl, const pl_obj *o, cb_pl_range *r)
     r->off = o->off;
     r->len = o->len;
     r->digests = o->digests;
-    r->n_digests = (size_t)((o->len + pl->b->sha_block - 1) / pl->b->sha_block);
+    r->n_digests = (size_t)((o->len + pl->job->sha_block - 1) / pl->job->sha_block);
     r->zero = o->zero;
-    r->compression = o->compression;
-    memcpy(r->md5, o->md5sum, 16);
-    r->stored_bytes = o->stored;
+    r->name = o->name;
+    r->res = o->res;
     r->reused = o->reused;
+}
+
+/* The job's tick with the bytes read so far: progress, and whether to go on. */
+static int pl_tick(cb_pl *pl, cb_error *err)
+{
+    pthread_mutex_lock(&pl->lock);
+    uint64_t done = pl->bytes_done;
+    pthread_mutex_unlock(&pl->lock);
+    return pl->job->tick(pl->job->ctx, done, err);
 }
 
 /* Wait (reporting progress, polling cancel) until `ready` says so or the pipeline failed. */
@@ -228,7 +237,6 @@ int cb__pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_e
     for (;;) {
         pthread_mutex_lock(&pl->lock);
         int ok = ready(pl, i), failed = pl->failed;
-        pl->b->progress.bytes_done = pl->base_done + pl->bytes_done;
         if (!ok && !failed)
             cb__cond_wait_ms(&pl->cond_done, &pl->lock, 200);
         pthread_mutex_unlock(&pl->lock);
@@ -236,7 +244,7 @@ int cb__pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_e
             return failed;
         if (ok)
             return 0;
-        int rc = cb__bk_tick(pl->b, err);
+        int rc = pl_tick(pl, err);
         if (rc < 0)
             return rc;
     }
@@ -244,29 +252,29 @@ int cb__pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_e
 
 static int pl_object_ready(cb_pl *pl, uint64_t index)
 {
-    const pl_obj *o = pl->objs[index % pl->max_objs];
+    const pl_obj *o = pl->full.objs[index % pl->full.max_objs];
     return o != NULL && o->index == index && o->done;
 }
 
 static int pl_slot_ready(cb_pl *pl, uint64_t seq)
 {
-    const pl_slot *s = &pl->slots[seq % pl->n_slots];
+    const pl_slot *s = &pl->scan.slots[seq % pl->scan.n_slots];
     return s->seq == seq && s->done;
 }
 
 /* CB_PL_SCAN: pieces to the committer in order; each slot is freed for the reader. */
-static int pl_commit_scan(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
+static int pl_commit_scan(cb_pl *pl, cb_error *err)
 {
-    cb_bk *b = pl->b;
-    for (uint64_t seq = 0; seq < pl->n_pieces; seq++) {
+    const cb_pl_job *j = pl->job;
+    for (uint64_t seq = 0; seq < pl->scan.n_pieces; seq++) {
         int rc = cb__pl_wait(pl, pl_slot_ready, seq, err);
         if (rc < 0)
             return rc;
-        pl_slot *s = &pl->slots[seq % pl->n_slots];
+        pl_slot *s = &pl->scan.slots[seq % pl->scan.n_slots];
         cb_pl_range r = { .index = seq, .off = s->off, .len = s->len, .digests = s->digests };
-        r.n_digests = (s->len + b->sha_block - 1) / b->sha_block;
-        r.range_end = (s->off + s->len) % b->object_size == 0 || s->off + s->len == b->vol.size;
-        if ((rc = commit(b, &r, err)) < 0 || (rc = cb__bk_tick(b, err)) < 0)
+        r.n_digests = (s->len + j->sha_block - 1) / j->sha_block;
+        r.range_end = (s->off + s->len) % j->object_size == 0 || s->off + s->len == j->vol->size;
+        if ((rc = j->commit(j->ctx, pl, &r, err)) < 0 || (rc = pl_tick(pl, err)) < 0)
             return rc;
         pthread_mutex_lock(&pl->lock);
         s->done = 0;
@@ -278,10 +286,10 @@ static int pl_commit_scan(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
     return cb__pl_runs_end(pl, err); /* the last changed runs are recorded */
 }
 
-static int pl_commit_all(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
+static int pl_commit_all(cb_pl *pl, cb_error *err)
 {
     if (pl->mode == CB_PL_SCAN)
-        return pl_commit_scan(pl, commit, err);
+        return pl_commit_scan(pl, err);
     for (uint64_t i = 0; i < pl->n_ranges; i++) {
         pl_obj *o = NULL;
         cb_pl_range r;
@@ -289,13 +297,13 @@ static int pl_commit_all(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
         if (rc < 0)
             return rc;
         pthread_mutex_lock(&pl->lock);
-        o = pl->objs[i % pl->max_objs];
+        o = pl->full.objs[i % pl->full.max_objs];
         pthread_mutex_unlock(&pl->lock);
         pl_range_of(pl, o, &r);
-        if ((rc = commit(pl->b, &r, err)) < 0 || (rc = cb__bk_tick(pl->b, err)) < 0)
+        if ((rc = pl->job->commit(pl->job->ctx, pl, &r, err)) < 0 || (rc = pl_tick(pl, err)) < 0)
             return rc;
         pthread_mutex_lock(&pl->lock);
-        pl->objs[i % pl->max_objs] = NULL;
+        pl->full.objs[i % pl->full.max_objs] = NULL;
         pl->committed++;
         pthread_cond_broadcast(&pl->cond_free); /* the reader may wait for an object slot */
         pthread_mutex_unlock(&pl->lock);
@@ -304,12 +312,12 @@ static int pl_commit_all(cb_pl *pl, cb_pl_commit_fn commit, cb_error *err)
     return 0;
 }
 
-int cb__pl_run(cb_bk *b, cb_pl_mode mode, cb_pl_commit_fn commit, cb_error *err)
+int cb__pl_run(const cb_pl_job *job, cb_pl_mode mode, cb_error *err)
 {
     cb_pl pl;
     pthread_t reader;
     int started = 0, reader_started = 0;
-    int rc = cb__pl_init(&pl, b, mode, err);
+    int rc = cb__pl_init(&pl, job, mode, err);
     if (rc == 0) {
         for (; started < pl.n_workers; started++)
             if (pthread_create(&pl.workers[started].thread, NULL, pl_worker_main,
@@ -318,16 +326,16 @@ int cb__pl_run(cb_bk *b, cb_pl_mode mode, cb_pl_commit_fn commit, cb_error *err)
         if (started < pl.n_workers)
             rc = cb_error_set(err, CB_ERROR, "cannot start worker threads");
         /* whole objects: every worker reads for itself, and reader_done is already set */
-        else if (!pl.whole &&
+        else if (!pl.full.whole &&
                  pthread_create(&reader, NULL,
                                 mode == CB_PL_SCAN ? cb__pl_scan_reader_main : cb__pl_reader_main,
                                 &pl) != 0)
             rc = cb_error_set(err, CB_ERROR, "cannot start the reader thread");
         else
-            reader_started = !pl.whole;
+            reader_started = !pl.full.whole;
     }
     if (rc == 0)
-        rc = pl_commit_all(&pl, commit, err);
+        rc = pl_commit_all(&pl, err);
     if (rc < 0) /* stop everybody; the first error is already in err (or in pl.err) */
         cb__pl_fail(&pl, rc, err);
     pthread_mutex_lock(&pl.lock);
@@ -338,7 +346,7 @@ int cb__pl_run(cb_bk *b, cb_pl_mode mode, cb_pl_commit_fn commit, cb_error *err)
         pthread_join(reader, NULL);
     pthread_mutex_lock(&pl.lock);
     pl.reader_done = 1;
-    pl.runs_closed = 1;
+    pl.scan.runs_closed = 1;
     pthread_cond_broadcast(&pl.cond_work);
     pthread_mutex_unlock(&pl.lock);
     for (int i = 0; i < started; i++)

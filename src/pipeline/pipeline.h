@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pipeline.h: the parallel backup pipeline.
+ * pipeline.h: the parallel backup pipeline, a mechanism. It reads a volume (source.h),
+ * hashes every sha block, stores objects by Cinder's rule (objwrite.h) and hands the
+ * results, in volume order, to its caller, who decides what they mean: a full backup's
+ * metadata, an incremental's comparison with its parent. It knows no backup: the caller
+ * describes the work and its callbacks in a cb_pl_job.
  *
  * Full backups with at least 3 objects per worker: each worker carries whole objects from
  * first byte to close (pipeline_obj.c), and the committer records them in order. Otherwise:
@@ -23,10 +27,11 @@
  * hash arrays, whatever the object or volume size. The first error wins: every stage stops,
  * the threads drain and are joined, unfinished writers are abandoned (nothing committed).
  */
-#ifndef CB_CORE_PIPELINE_H
-#define CB_CORE_PIPELINE_H
+#ifndef CB_PIPELINE_PIPELINE_H
+#define CB_PIPELINE_PIPELINE_H
 
-#include "../backup/backup_job.h"
+#include "objwrite.h"
+#include "source.h"
 
 typedef enum cb_pl_mode {
     CB_PL_FULL, /* every object-sized range is stored as one object */
@@ -43,22 +48,61 @@ typedef struct cb_pl_range {
     uint64_t off, len;
     const unsigned char *digests; /* 32 bytes per sha block */
     size_t n_digests;
-    int range_end; /* SCAN: the piece ends an object-sized range */
-    int zero;      /* FULL: the range lies in a hole: every byte is zero */
-    /* CB_PL_FULL: the object stored (zero ranges are left to the committer) */
-    const char *compression;
-    unsigned char md5[16];
-    uint64_t stored_bytes;
-    int reused; /* resuming: stored by the interrupted run, kept */
+    int range_end;      /* SCAN: the piece ends an object-sized range */
+    int zero;           /* FULL: the range lies in a hole: every byte is zero (the committer
+                           stores it: its form is the same for every such range) */
+    const char *name;   /* FULL: the object's name */
+    cb_objw_result res; /* FULL: the object stored (not for zero ranges) */
+    int reused;         /* resuming: stored by the interrupted run, kept */
 } cb_pl_range;
 
-typedef int (*cb_pl_commit_fn)(cb_bk *b, const cb_pl_range *r, cb_error *err);
+/* A stored changed run (CB_PL_SCAN), for the job's record(), in object order. */
+typedef struct cb_pl_object {
+    const char *name;
+    uint64_t off, len;
+    cb_objw_result res;
+    int reused; /* resuming: stored by the interrupted run, kept */
+} cb_pl_object;
 
-/* Run the pipeline over the whole volume; `commit` runs on the caller's thread. */
-int cb__pl_run(cb_bk *b, cb_pl_mode mode, cb_pl_commit_fn commit, cb_error *err);
+/* An object a resumed backup stored before (see the job's kept()). */
+typedef struct cb_pl_kept {
+    unsigned char md5[16]; /* of its uncompressed bytes */
+    const char *comp;      /* what the metadata records for it */
+    uint64_t stored;       /* its size in the store */
+} cb_pl_kept;
 
-/* CB_PL_SCAN, from the committer: store [off, off+len) as the next data object. A worker
- * writes it; it is recorded in the metadata in order, before cb__pl_run returns. */
-int cb__pl_store_run(cb_bk *b, uint64_t off, uint64_t len, cb_error *err);
+typedef struct cb_pl cb_pl;
+
+/*
+ * The work, and what to do with the results. The callbacks run on the caller's thread,
+ * except kept(), which any worker may call.
+ */
+typedef struct cb_pl_job {
+    const cb_volume *vol;
+    uint64_t object_size;
+    uint32_t sha_block;
+    int threads;        /* 0: online CPUs */
+    cb_objw_spec objw;  /* how objects are stored */
+    const char *prefix; /* object names: <prefix>-NNNNN */
+    void *ctx;          /* for every callback */
+    /* a range (FULL: an object, SCAN: a piece), in volume order */
+    int (*commit)(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_error *err);
+    /* often, while waiting: `bytes_done` of the volume read so far; non-zero stops */
+    int (*tick)(void *ctx, uint64_t bytes_done, cb_error *err);
+    /* SCAN: each stored run, in order */
+    int (*record)(void *ctx, const cb_pl_object *o, cb_error *err);
+    /* SCAN: store [off, off+len), which lies wholly in a hole, as object `name`, in order */
+    int (*zeros)(void *ctx, const char *name, uint64_t off, uint64_t len, cb_error *err);
+    /* resuming (or NULL): 1 if object `name` of `len` bytes was stored before (*out then
+     * describes it); the pipeline keeps it only if its MD5 is the volume's */
+    int (*kept)(void *ctx, const char *name, uint64_t len, cb_pl_kept *out);
+} cb_pl_job;
+
+/* Run the pipeline over the whole volume. */
+int cb__pl_run(const cb_pl_job *job, cb_pl_mode mode, cb_error *err);
+
+/* CB_PL_SCAN, from commit(): store [off, off+len) as the next data object. A worker writes
+ * it; record() gets it in order, before cb__pl_run returns. */
+int cb__pl_store_run(cb_pl *pl, uint64_t off, uint64_t len, cb_error *err);
 
 #endif

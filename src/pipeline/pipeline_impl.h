@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* pipeline_impl.h: the pipeline's internal types, shared by pipeline.c and pipeline_obj.c. */
-#ifndef CB_CORE_PIPELINE_IMPL_H
-#define CB_CORE_PIPELINE_IMPL_H
+/* pipeline_impl.h: the pipeline's internal types, shared by its files. */
+#ifndef CB_PIPELINE_PIPELINE_IMPL_H
+#define CB_PIPELINE_PIPELINE_IMPL_H
 
 #include <pthread.h>
 
-#include "../hash/hash.h"
 #include "pipeline.h"
 #include "../codec/codec.h"
+#include "../hash/hash.h"
 
 #define PL_GROUP_MAX 64            /* objects read side by side, at most */
 #define PL_PIECE_FULL (2u << 20)   /* bytes per piece in a full backup */
@@ -39,7 +39,10 @@ enum { PL_RUN_FREE, PL_RUN_QUEUED, PL_RUN_DONE };
 /* CB_PL_SCAN: a changed run stored by a worker, recorded by the committer in order. */
 typedef struct pl_run {
     struct pl_run *next; /* in the run queue */
-    cb_bk_obj o;
+    char *name;
+    uint64_t off, len;
+    cb_objw_result res;
+    int reused;
     int state; /* PL_RUN_*, guarded by the pipeline's lock */
 } pl_run;
 
@@ -59,26 +62,25 @@ struct pl_obj {
     uint64_t index, off, len;
     size_t n_pieces;
     char *name;
-    unsigned char *digests;    /* 32 bytes per sha block, filled by the workers */
-    int zero;                  /* wholly in a hole: no pieces, the committer stores it */
-    int raw;                   /* sampling said it will not compress: store it as "none" */
-    const cb_reuse_obj *reuse; /* resuming: stored already, if its MD5 comes out the same */
-    int reused;                /* ... and it did: kept */
-    pthread_mutex_t lock;      /* guards arrived, next_seq, running */
-    pl_piece **arrived;        /* pieces hashed (and compressed), waiting for their turn */
-    size_t next_seq;           /* the next piece to feed to the writer */
-    int running;               /* a thread is feeding this object now */
+    unsigned char *digests; /* 32 bytes per sha block, filled by the workers */
+    int zero;               /* wholly in a hole: no pieces, the committer stores it */
+    int raw;                /* sampling said it will not compress: store it as "none" */
+    int has_kept;           /* resuming: stored already, if its MD5 comes out the same */
+    cb_pl_kept kept;        /* ... as this */
+    pthread_mutex_t lock;   /* guards arrived, next_seq, running */
+    pl_piece **arrived;     /* pieces hashed (and compressed), waiting for their turn */
+    size_t next_seq;        /* the next piece to feed to the writer */
+    int running;            /* a thread is feeding this object now */
     /* owned by whichever thread is running the sequence */
-    cb_writer *w;
-    void *md5ctx; /* EVP_MD_CTX */
-    uint32_t adler;
-    cb_encoder *enc; /* streaming codecs (zstd) */
+    cb_objw ow;      /* the object writer */
+    void *md5ctx;    /* EVP_MD_CTX: a kept object's MD5, when the pieces are shared */
+    cb_encoder *enc; /* streaming codecs (zstd), from the pipeline's spares */
     cb_zring *zr;    /* whole objects, zstd: its lane's ring (the worker's) */
-    uint64_t stored; /* bytes handed to the writer */
     /* results */
     int done; /* guarded by the pipeline's lock */
-    const char *compression;
-    unsigned char md5sum[16];
+    int reused;
+    cb_objw_result res;
+    unsigned char md5sum[16]; /* whole objects: from the worker's vector lanes */
 };
 
 typedef struct pl_worker {
@@ -91,12 +93,42 @@ typedef struct pl_worker {
     unsigned char *lane_data[CB_MD5X_LANES]; /* whole objects: a chunk of each lane's */
     cb_zring *zring[CB_MD5X_LANES];          /* whole objects, zstd: instead of lane_data */
     cb_md5x md5;                             /* whole objects: the lanes' MD5s */
-    cb_bk_io io;                             /* changed runs: this worker's buffers and encoder */
-    int io_ready;
+    /* objects this worker stores from the volume on its own (changed runs, and objects a
+     * resumed backup must store after all), made when first needed */
+    unsigned char *run_buf; /* pl->piece bytes */
+    cb_encoder *run_enc;    /* NULL for "none" */
+    cb_objw run_w;
+    int run_ready;
 } pl_worker;
 
+/* CB_PL_FULL: the objects in flight, read by the reader (pieces) or by the workers
+ * themselves (whole objects). */
+typedef struct pl_full {
+    pl_obj **objs; /* ring of the objects in flight, by index % max_objs */
+    size_t max_objs;
+    size_t group;             /* pieces: objects read side by side */
+    int whole;                /* each worker takes whole objects (many objects) */
+    size_t lanes;             /* whole objects: how many a worker carries side by side */
+    uint64_t next_obj;        /* whole objects: the next one to take */
+    cb_encoder *free_enc[16]; /* streaming encoders to reuse */
+    size_t n_free_enc;
+} pl_full;
+
+/* CB_PL_SCAN: pieces' hashes until the committer takes them, and the changed runs. */
+typedef struct pl_scan {
+    pl_slot *slots; /* ring of n_slots, by seq % n_slots */
+    size_t n_slots;
+    uint64_t n_pieces; /* pieces in the volume */
+    pl_run *runs;      /* ring of n_runs changed runs, by sequence % n_runs */
+    size_t n_runs;
+    pl_run *run_head, *run_tail;     /* queued for the workers */
+    int runs_closed;                 /* no more runs will come */
+    uint64_t run_next, run_recorded; /* the committer's own */
+    uint64_t n_objects;              /* objects recorded so far (the committer's) */
+} pl_scan;
+
 struct cb_pl {
-    cb_bk *b;
+    const cb_pl_job *job;
     cb_pl_mode mode;
     size_t piece;
     size_t chunk; /* what a worker reads at a time when it reads for itself: in a scan, and
@@ -109,32 +141,18 @@ struct cb_pl {
     pthread_cond_t cond_free; /* a piece came back to the pool, or an object was committed */
     pthread_cond_t cond_work; /* work queued, or the reader is done, or failure */
     pthread_cond_t cond_done; /* an object is finished */
-    pl_piece *pool;
+    pl_piece *pool;           /* pieces to read into (a scan's carry no data) */
     pl_piece *work_head, *work_tail;
-    pl_obj **objs; /* ring of the objects in flight, by index % max_objs */
-    size_t max_objs;
-    size_t group;       /* objects read side by side */
-    int whole;          /* CB_PL_FULL with many objects: each worker takes whole objects */
-    size_t lanes;       /* whole objects: how many a worker carries side by side */
-    uint64_t next_obj;  /* whole objects: the next one to take */
     uint64_t committed; /* objects (or, in a scan, pieces) committed */
     int reader_done;
     int failed;   /* the first failure's code, 0 while all is well */
     cb_error err; /* its message */
-    uint64_t bytes_done, base_done;
-    pl_slot *slots; /* CB_PL_SCAN: ring of n_slots, by seq % n_slots */
-    size_t n_slots;
-    uint64_t n_pieces; /* CB_PL_SCAN: pieces in the volume */
-    pl_run *runs;      /* CB_PL_SCAN: ring of n_runs changed runs, by sequence % n_runs */
-    size_t n_runs;
-    pl_run *run_head, *run_tail;     /* queued for the workers */
-    int runs_closed;                 /* no more runs will come */
-    uint64_t run_next, run_recorded; /* the committer's own */
-    cb_encoder *free_enc[16];        /* streaming encoders to reuse */
-    size_t n_free_enc;
+    uint64_t bytes_done;
+    pl_full full; /* CB_PL_FULL */
+    pl_scan scan; /* CB_PL_SCAN */
 };
 
-int cb__pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err);
+int cb__pl_init(cb_pl *pl, const cb_pl_job *job, cb_pl_mode mode, cb_error *err);
 void cb__pl_dispose(cb_pl *pl);
 void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err);
 int cb__pl_failed(cb_pl *pl);
@@ -150,6 +168,27 @@ int cb__pl_runs_init(cb_pl *pl, cb_error *err);
 void cb__pl_runs_dispose(cb_pl *pl);
 int cb__pl_runs_end(cb_pl *pl, cb_error *err);
 void cb__pl_do_run(cb_pl *pl, pl_worker *wk, pl_run *r);
+
+/* Store the volume's [off, off + len) as object `name`, on worker `wk` with its own buffers
+ * (in memory when it fits one piece); resuming, with `check_kept`, an object stored before
+ * is kept instead if its bytes are the volume's (*reused set). */
+int cb__pl_store_range(cb_pl *pl,
+                       pl_worker *wk,
+                       const char *name,
+                       uint64_t off,
+                       uint64_t len,
+                       int check_kept,
+                       cb_objw_result *res,
+                       int *reused,
+                       cb_error *err);
+
+/* Read the volume again for a raw rewrite (cb_objw_reread_fn): `ctx` is a pl_reread. */
+typedef struct pl_reread {
+    const cb_volume *vol;
+    uint64_t off;              /* the object's offset in the volume */
+    const unsigned char *held; /* its bytes, when a caller's buffer still holds them all */
+} pl_reread;
+int cb__pl_reread(void *ctx, uint64_t pos, void *buf, size_t n, cb_error *err);
 void *cb__pl_reader_main(void *arg);
 void *cb__pl_scan_reader_main(void *arg);
 

@@ -20,7 +20,7 @@ void cb__pl_obj_free(cb_pl *pl, pl_obj *o)
     cb_encoder *spare = NULL;
     if (o == NULL)
         return;
-    cb_writer_free(o->w); /* an unfinished object is abandoned: nothing is committed */
+    cb__objw_dispose(&o->ow); /* an unfinished object is abandoned: nothing is committed */
     EVP_MD_CTX_free(o->md5ctx);
     pthread_mutex_lock(&pl->lock);
     for (size_t i = 0; o->arrived != NULL && i < o->n_pieces; i++)
@@ -28,8 +28,9 @@ void cb__pl_obj_free(cb_pl *pl, pl_obj *o)
             o->arrived[i]->next = pl->pool;
             pl->pool = o->arrived[i];
         }
-    if (o->enc != NULL && pl->n_free_enc < sizeof(pl->free_enc) / sizeof(pl->free_enc[0]))
-        pl->free_enc[pl->n_free_enc++] = o->enc;
+    if (o->enc != NULL &&
+        pl->full.n_free_enc < sizeof(pl->full.free_enc) / sizeof(pl->full.free_enc[0]))
+        pl->full.free_enc[pl->full.n_free_enc++] = o->enc;
     else
         spare = o->enc;
     pthread_mutex_unlock(&pl->lock);
@@ -43,59 +44,55 @@ void cb__pl_obj_free(cb_pl *pl, pl_obj *o)
 
 /* ---- the sequence of one object: strictly in piece order, on whichever thread ---- */
 
-static int pl_write(const void *data, size_t len, void *payload, cb_error *err)
-{
-    pl_obj *o = payload;
-    o->stored += len;
-    return o->w != NULL ? cb_writer_write(o->w, data, len, err) : 0; /* NULL: reused */
-}
-
 static cb_encoder *pl_take_encoder(cb_pl *pl)
 {
     cb_encoder *e = NULL;
     pthread_mutex_lock(&pl->lock);
-    if (pl->n_free_enc > 0)
-        e = pl->free_enc[--pl->n_free_enc];
+    if (pl->full.n_free_enc > 0)
+        e = pl->full.free_enc[--pl->full.n_free_enc];
     pthread_mutex_unlock(&pl->lock);
     return e;
 }
 
+/* How an object's compressed form is made on this path (objwrite.h). */
+static cb_objw_form pl_form(const cb_pl *pl, const pl_obj *o)
+{
+    if (o->raw)
+        return CB_OBJW_RAW;
+    if (cb_piece_supported(pl->job->objw.codec)) /* zlib and bzip2 compress whole pieces */
+        return CB_OBJW_PIECES;
+    return o->zr != NULL ? CB_OBJW_RING : CB_OBJW_STREAM;
+}
+
+/* A streaming encoder for one object, from the spares. Objects run in parallel with each
+ * other; when there are too few of them to keep every worker busy (1.86 GiB posix
+ * objects), the codec's own threads split each one instead, still into one frame. */
+static int pl_object_encoder(cb_pl *pl, pl_obj *o, cb_error *err)
+{
+    int rc;
+    if ((o->enc = pl_take_encoder(pl)) == NULL &&
+        (rc = cb_encoder_new(&o->enc, pl->job->objw.codec, 0, err)) < 0)
+        return rc;
+    int inner = pl->n_ranges < (uint64_t)pl->n_workers * 2 ? pl->n_workers : 0;
+    return cb_encoder_set_workers(o->enc, inner, err);
+}
+
 static int pl_begin_object(cb_pl *pl, pl_obj *o, cb_error *err)
 {
-    cb_bk *b = pl->b;
-    cb_buf hdr = CB_BUF_INIT;
+    cb_objw_form form = pl_form(pl, o);
     int rc;
-    /* whole objects: the worker's lanes compute the MD5 (cb__pl_whole_batch) */
-    if (!pl->whole && (o->md5ctx = EVP_MD_CTX_new()) == NULL)
-        return cb_error_set(err, CB_ENOMEM, "out of memory");
-    if (o->md5ctx != NULL)
-        EVP_DigestInit_ex(o->md5ctx, EVP_md5(), NULL);
-    o->adler = 1;
-    if (o->reuse != NULL) /* only read and summed: pl_finish_reused decides */
+    /* whole objects: the worker's lanes compute the MD5s (cb__pl_whole_batch) */
+    if (o->has_kept) { /* only read and summed: pl_finish_kept decides */
+        if (!pl->full.whole && (o->md5ctx = EVP_MD_CTX_new()) == NULL)
+            return cb_error_set(err, CB_ENOMEM, "out of memory");
+        if (o->md5ctx != NULL)
+            EVP_DigestInit_ex(o->md5ctx, EVP_md5(), NULL);
         return 0;
-    if ((rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json,
-                                   CB_WRITE_DEFER_SYNC, &o->w, err)) < 0)
-        return rc;
-    if (o->raw || b->codec == CB_CODEC_NONE)
-        return 0;
-    if (cb_piece_supported(b->codec)) {
-        if ((rc = cb_piece_object_begin(b->codec, &hdr, err)) == 0)
-            rc = pl_write(hdr.data, hdr.len, o, err);
-        cb_buf_dispose(&hdr);
-        return rc;
     }
-    if (o->zr != NULL)
-        return cb_zring_begin(o->zr, o->len, o->name, err);
-    if ((o->enc = pl_take_encoder(pl)) == NULL &&
-        (rc = cb_encoder_new(&o->enc, b->codec, 0, err)) < 0)
+    if (form == CB_OBJW_STREAM && (rc = pl_object_encoder(pl, o, err)) < 0)
         return rc;
-    /* Objects run in parallel with each other; when there are too few of them to keep every
-     * worker busy (1.86 GiB posix objects), the codec's own threads split each one instead,
-     * still into one frame. */
-    int inner = pl->n_ranges < (uint64_t)pl->n_workers * 2 ? pl->n_workers : 0;
-    if ((rc = cb_encoder_set_workers(o->enc, inner, err)) < 0)
-        return rc;
-    return cb_encoder_begin(o->enc, o->len, o->name, err);
+    return cb__objw_open(&o->ow, &pl->job->objw, o->name, o->len, form, pl->full.whole, o->enc,
+                         o->zr, err);
 }
 
 static int pl_sequence_piece(cb_pl *pl, pl_obj *o, pl_piece *p, cb_error *err)
@@ -104,98 +101,54 @@ static int pl_sequence_piece(cb_pl *pl, pl_obj *o, pl_piece *p, cb_error *err)
     const unsigned char *data = p->data; /* holes were zeroed by the reader in this mode */
     if (p->index == 0 && (rc = pl_begin_object(pl, o, err)) < 0)
         return rc;
-    if (o->md5ctx != NULL)
-        EVP_DigestUpdate(o->md5ctx, data, p->len);
-    if (o->raw || pl->b->codec == CB_CODEC_NONE)
-        return pl_write(data, p->len, o, err);
-    if (cb_piece_supported(pl->b->codec)) {
-        o->adler = cb_piece_adler32(o->adler, data, p->len);
-        return pl_write(p->out.data, p->out.len, o, err);
+    if (o->has_kept) {
+        if (o->md5ctx != NULL)
+            EVP_DigestUpdate(o->md5ctx, data, p->len);
+        return 0;
     }
-    if (o->zr != NULL) /* `data` is the ring's current slot */
-        return cb_zring_compress(o->zr, p->len, o->name, pl_write, o, err);
-    return cb_encoder_feed(o->enc, data, p->len, pl_write, o, err);
+    return cb__objw_feed(&o->ow, data, p->len, &p->out, err);
 }
 
-/* Compression did not make the object smaller: write it again, raw (Cinder's rule). */
-static int pl_rewrite_raw(cb_pl *pl, pl_obj *o, cb_error *err)
+int cb__pl_reread(void *ctx, uint64_t pos, void *buf, size_t n, cb_error *err)
 {
-    cb_bk *b = pl->b;
-    unsigned char *buf = cb__malloc(pl->piece, err);
-    int rc;
-    if (buf == NULL)
-        return CB_ENOMEM;
-    cb_writer_free(o->w);
-    o->w = NULL;
-    o->stored = 0;
-    rc = cb_store_open_writer(b->store, b->container, o->name, b->meta.extra_json,
-                              CB_WRITE_DEFER_SYNC, &o->w, err);
-    for (uint64_t pos = 0; rc == 0 && pos < o->len; pos += pl->piece) {
-        size_t n = o->len - pos < pl->piece ? (size_t)(o->len - pos) : pl->piece;
-        if ((rc = cb__volume_pread(&b->vol, buf, n, o->off + pos, err)) == 0)
-            rc = pl_write(buf, n, o, err);
+    const pl_reread *r = ctx;
+    if (r->held != NULL) {
+        if (buf != r->held + pos)
+            memcpy(buf, r->held + pos, n);
+        return 0;
     }
-    free(buf);
-    return rc;
+    return cb__volume_pread(r->vol, buf, n, r->off + pos, err);
 }
 
-/* Resuming: the object stored before is these bytes, or it is stored again now, as any
- * changed run is (backup_chunk.c), on this worker. */
-static int pl_finish_reused(cb_pl *pl, pl_obj *o, cb_error *err)
+/* Resuming: the object stored before is these bytes, or it is stored after all, by this
+ * worker, as a changed run would be. */
+static int pl_finish_kept(cb_pl *pl, pl_worker *wk, pl_obj *o, cb_error *err)
 {
     unsigned int n = 16;
-    cb_bk_io io;
-    cb_bk_obj bo = { .name = o->name, .off = o->off, .len = o->len };
     if (o->md5ctx != NULL)
         EVP_DigestFinal_ex(o->md5ctx, o->md5sum, &n);
-    if (memcmp(o->md5sum, o->reuse->md5, 16) == 0) {
-        o->compression = cb__bk_reuse_comp(pl->b, o->reuse);
-        o->stored = o->reuse->stored;
+    if (memcmp(o->md5sum, o->kept.md5, 16) == 0) {
+        o->res = (cb_objw_result){ .comp = o->kept.comp, .stored = o->kept.stored };
+        memcpy(o->res.md5, o->md5sum, 16);
         o->reused = 1;
         return 0;
     }
-    int rc = cb__bk_io_init(pl->b, &io, err);
-    if (rc == 0 && (rc = cb__bk_write_object(pl->b, &io, &bo, NULL, NULL, err)) == 0) {
-        o->compression = bo.comp;
-        memcpy(o->md5sum, bo.md5, 16);
-        o->stored = bo.stored;
-    }
-    cb__bk_io_dispose(&io);
-    return rc;
+    return cb__pl_store_range(pl, wk, o->name, o->off, o->len, 0, &o->res, &o->reused, err);
 }
 
-static int pl_finish_object(cb_pl *pl, pl_obj *o, cb_error *err)
+static int pl_finish_object(cb_pl *pl, pl_worker *wk, pl_obj *o, cb_error *err)
 {
-    cb_bk *b = pl->b;
-    cb_buf tail = CB_BUF_INIT;
-    int rc = 0;
-    unsigned int n = 16;
-    if (o->reuse != NULL)
-        return pl_finish_reused(pl, o, err);
-    o->compression = (o->raw || b->codec == CB_CODEC_NONE) ? "none" : b->comp_name;
-    if (o->enc != NULL) {
-        rc = cb_encoder_end(o->enc, pl_write, o, err);
-    } else if (o->zr == NULL && strcmp(o->compression, "none") != 0) {
-        if ((rc = cb_piece_object_end(b->codec, o->adler, &tail, err)) == 0)
-            rc = pl_write(tail.data, tail.len, o, err);
-        cb_buf_dispose(&tail);
-    }
-    if (rc == 0 && strcmp(o->compression, "none") != 0 && o->stored >= o->len) {
-        o->compression = "none";
-        rc = pl_rewrite_raw(pl, o, err);
-    }
-    if (rc == 0)
-        rc = cb_writer_close(o->w, err);
-    if (rc == 0 && o->md5ctx != NULL)
-        EVP_DigestFinal_ex(o->md5ctx, o->md5sum, &n);
-    return rc;
+    pl_reread rr = { .vol = pl->job->vol, .off = o->off };
+    if (o->has_kept)
+        return pl_finish_kept(pl, wk, o, err);
+    return cb__objw_close(&o->ow, pl->full.whole ? o->md5sum : NULL, cb__pl_reread, &rr, NULL,
+                          pl->piece, &o->res, err);
 }
 
 int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
 {
     pl_obj *o = p->obj;
     int rc = 0, finished;
-    (void)wk;
     pthread_mutex_lock(&o->lock);
     o->arrived[p->index] = p;
     if (o->running) { /* the thread feeding this object will take it in turn */
@@ -217,7 +170,7 @@ int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
     pthread_mutex_unlock(&o->lock);
     if (rc == CB_ECANCELED && err->code == 0)
         return 0; /* another stage failed first; it reports */
-    if (rc == 0 && finished && (rc = pl_finish_object(pl, o, err)) == 0)
+    if (rc == 0 && finished && (rc = pl_finish_object(pl, wk, o, err)) == 0)
         cb__pl_obj_done(pl, o);
     return rc;
 }
@@ -227,14 +180,13 @@ int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
 /* Whether an object is worth compressing, from a few samples spread over it. */
 static int pl_sample_raw(cb_pl *pl, uint64_t off, uint64_t len)
 {
-    cb_bk *b = pl->b;
     unsigned char buf[PL_SAMPLE_LEN * PL_SAMPLES];
     cb_error err = { 0 };
-    if (b->codec == CB_CODEC_NONE || len < sizeof(buf) * 4)
+    if (pl->job->objw.codec == CB_CODEC_NONE || len < sizeof(buf) * 4)
         return 0;
     for (int i = 0; i < PL_SAMPLES; i++) {
         uint64_t at = off + (len - PL_SAMPLE_LEN) / (PL_SAMPLES - 1) * (uint64_t)i;
-        if (cb__volume_pread(&b->vol, buf + i * PL_SAMPLE_LEN, PL_SAMPLE_LEN, at, &err) < 0)
+        if (cb__volume_pread(pl->job->vol, buf + i * PL_SAMPLE_LEN, PL_SAMPLE_LEN, at, &err) < 0)
             return 0; /* the real read will report it */
     }
     for (int i = 0; i < PL_SAMPLES; i++)
@@ -245,7 +197,7 @@ static int pl_sample_raw(cb_pl *pl, uint64_t off, uint64_t len)
 
 static int pl_new_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
 {
-    cb_bk *b = pl->b;
+    const cb_pl_job *j = pl->job;
     pl_obj *o = cb__calloc(1, sizeof(*o), err);
     uint64_t data;
     int rc;
@@ -253,25 +205,25 @@ static int pl_new_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
         return CB_ENOMEM;
     pthread_mutex_init(&o->lock, NULL);
     o->index = index;
-    o->off = index * b->object_size;
-    o->len = b->vol.size - o->off < b->object_size ? b->vol.size - o->off : b->object_size;
+    o->off = index * j->object_size;
+    o->len = j->vol->size - o->off < j->object_size ? j->vol->size - o->off : j->object_size;
     o->n_pieces = (size_t)((o->len + pl->piece - 1) / pl->piece);
-    size_t blocks = (size_t)((o->len + b->sha_block - 1) / b->sha_block);
+    size_t blocks = (size_t)((o->len + j->sha_block - 1) / j->sha_block);
     *out = o;
     if ((o->digests = cb__malloc(blocks * 32, err)) == NULL ||
         (o->arrived = cb__calloc(o->n_pieces, sizeof(*o->arrived), err)) == NULL ||
-        (o->name = cb__name_object(b->prefix, index + 1, err)) == NULL)
+        (o->name = cb__name_object(j->prefix, index + 1, err)) == NULL)
         return CB_ENOMEM;
-    if ((rc = cb__volume_next_data(&b->vol, o->off, &data, err)) < 0)
+    if ((rc = cb__volume_next_data(j->vol, o->off, &data, err)) < 0)
         return rc;
     o->zero = data >= o->off + o->len;
     if (o->zero) { /* every digest is the zero block's; the committer stores it */
         cb_digest dg;
-        if ((rc = cb__digest_init(&dg, b->sha_block, err)) < 0)
+        if ((rc = cb__digest_init(&dg, j->sha_block, err)) < 0)
             return rc;
         for (size_t i = 0; i < blocks; i++) {
-            uint64_t n = o->len - (uint64_t)i * b->sha_block;
-            if (n >= b->sha_block)
+            uint64_t n = o->len - (uint64_t)i * j->sha_block;
+            if (n >= j->sha_block)
                 memcpy(o->digests + i * 32, dg.zero_sha, 32);
             else
                 cb__digest_sha256(&dg, pl->zeros, (size_t)n, o->digests + i * 32);
@@ -279,9 +231,8 @@ static int pl_new_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
         cb__digest_dispose(&dg);
         return 0;
     }
-    const cb_reuse_obj *r = cb__reuse_find(b->reuse, o->name, o->len);
-    if (r != NULL && cb__bk_reuse_comp(b, r) != NULL) {
-        o->reuse = r;
+    if (j->kept != NULL && j->kept(j->ctx, o->name, o->len, &o->kept)) {
+        o->has_kept = 1;
         o->raw = 1; /* nothing to compress: it is only read, hashed and summed */
         return 0;
     }
@@ -294,11 +245,11 @@ static int pl_new_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
 static int pl_publish(cb_pl *pl, pl_obj *o)
 {
     pthread_mutex_lock(&pl->lock);
-    while (!pl->failed && o->index - pl->committed >= pl->max_objs)
+    while (!pl->failed && o->index - pl->committed >= pl->full.max_objs)
         pthread_cond_wait(&pl->cond_free, &pl->lock);
     int failed = pl->failed;
     if (!failed) {
-        pl->objs[o->index % pl->max_objs] = o;
+        pl->full.objs[o->index % pl->full.max_objs] = o;
         if (o->zero) {
             o->done = 1;
             pthread_cond_broadcast(&pl->cond_done);
@@ -341,7 +292,7 @@ static int pl_read_piece(cb_pl *pl, pl_obj *o, size_t i, pl_piece *p, cb_error *
     p->off = o->off + (uint64_t)i * pl->piece;
     p->len = o->off + o->len - p->off < pl->piece ? (size_t)(o->off + o->len - p->off) : pl->piece;
     /* a hole's bytes matter only when they are stored (full backups) */
-    return cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, pl->mode == CB_PL_FULL,
+    return cb__volume_read_sparse(pl->job->vol, p->data, p->len, p->off, pl->mode == CB_PL_FULL,
                                   &p->hole, err);
 }
 
@@ -378,7 +329,7 @@ static int pl_lane_chunk(cb_pl *pl, pl_worker *wk, pl_obj *o, size_t j, uint64_t
     p->off = o->off + at;
     p->len = o->len - at < pl->chunk ? (size_t)(o->len - at) : pl->chunk;
     p->data = wk->zring[j] != NULL ? cb_zring_slot(wk->zring[j]) : wk->lane_data[j];
-    int rc = cb__volume_read_sparse(&pl->b->vol, p->data, p->len, p->off, 1, &p->hole, err);
+    int rc = cb__volume_read_sparse(pl->job->vol, p->data, p->len, p->off, 1, &p->hole, err);
     if (rc == 0 && (rc = cb__pl_prepare(pl, wk, p, err)) == 0 &&
         (rc = pl_sequence_piece(pl, o, p, err)) == 0)
         cb__pl_progress(pl, p->len);
@@ -393,7 +344,7 @@ static int pl_finish_batch(cb_pl *pl, pl_worker *wk, pl_obj **o, size_t n, cb_er
         if (o[j] == NULL)
             continue;
         cb__md5x_final(&wk->md5, (unsigned)j, o[j]->md5sum);
-        if ((rc = pl_finish_object(pl, o[j], err)) == 0)
+        if ((rc = pl_finish_object(pl, wk, o[j], err)) == 0)
             cb__pl_obj_done(pl, o[j]); /* the committer's from here on */
     }
     return rc;
@@ -485,10 +436,10 @@ static int pl_read_group(cb_pl *pl, uint64_t first, size_t n, cb_error *err)
 static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len)
 {
     pthread_mutex_lock(&pl->lock);
-    while (!pl->failed && seq - pl->committed >= pl->n_slots)
+    while (!pl->failed && seq - pl->committed >= pl->scan.n_slots)
         pthread_cond_wait(&pl->cond_free, &pl->lock);
     int failed = pl->failed;
-    pl_slot *slot = &pl->slots[seq % pl->n_slots];
+    pl_slot *slot = &pl->scan.slots[seq % pl->scan.n_slots];
     if (!failed) {
         slot->seq = seq;
         slot->off = off;
@@ -513,11 +464,11 @@ static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len)
 void *cb__pl_scan_reader_main(void *arg)
 {
     cb_pl *pl = arg;
-    cb_bk *b = pl->b;
+    const cb_pl_job *j = pl->job;
     uint64_t seq = 0;
     int rc = 0; /* non-zero only when another stage failed: that stage reports */
-    for (uint64_t off = 0; rc == 0 && off < b->vol.size; off += b->object_size) {
-        uint64_t end = b->vol.size - off < b->object_size ? b->vol.size : off + b->object_size;
+    for (uint64_t off = 0; rc == 0 && off < j->vol->size; off += j->object_size) {
+        uint64_t end = j->vol->size - off < j->object_size ? j->vol->size : off + j->object_size;
         for (uint64_t at = off; rc == 0 && at < end; at += pl->piece)
             rc =
                 pl_scan_piece(pl, seq++, at, end - at < pl->piece ? (size_t)(end - at) : pl->piece);
@@ -534,8 +485,8 @@ void *cb__pl_reader_main(void *arg)
     cb_pl *pl = arg;
     cb_error err = { 0 };
     int rc = 0;
-    for (uint64_t i = 0; rc == 0 && i < pl->n_ranges; i += pl->group) {
-        size_t n = pl->n_ranges - i < pl->group ? (size_t)(pl->n_ranges - i) : pl->group;
+    for (uint64_t i = 0; rc == 0 && i < pl->n_ranges; i += pl->full.group) {
+        size_t n = pl->n_ranges - i < pl->full.group ? (size_t)(pl->n_ranges - i) : pl->full.group;
         rc = pl_read_group(pl, i, n, &err);
     }
     if (rc < 0 && err.code != 0)

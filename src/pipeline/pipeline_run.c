@@ -1,95 +1,98 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pipeline_run.c: the changed runs of an incremental backup, stored by the workers.
+ * pipeline_run.c: the changed runs of an incremental backup, stored by the workers, and
+ * any range a worker stores from the volume on its own.
  *
- * The committer finds the runs (backup_incr.c) in volume order and queues each one; a
+ * The committer finds the runs (the job's commit) in volume order and queues each one; a
  * worker reads, compresses and writes it with its own buffers, so several objects are in
- * flight at once (several uploads, for object stores). The committer records them in the
- * metadata in order, as they finish, holding at most a ring of runs: memory stays bounded
- * however many runs a volume has.
+ * flight at once (several uploads, for object stores). The committer hands them to the
+ * job's record() in order, as they finish, holding at most a ring of runs: memory stays
+ * bounded however many runs a volume has.
  */
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline_impl.h"
-#include "../util/util.h"
 #include "../format/format.h"
+#include "../util/util.h"
 
 static int pl_run_done(cb_pl *pl, uint64_t seq)
 {
-    return pl->runs[seq % pl->n_runs].state == PL_RUN_DONE;
+    return pl->scan.runs[seq % pl->scan.n_runs].state == PL_RUN_DONE;
 }
 
 /* Record finished runs in order; wait for the oldest while more than `keep` are pending. */
 static int pl_runs_record(cb_pl *pl, uint64_t keep, cb_error *err)
 {
     int rc;
-    while (pl->run_next > pl->run_recorded) {
-        pl_run *r = &pl->runs[pl->run_recorded % pl->n_runs];
+    while (pl->scan.run_next > pl->scan.run_recorded) {
+        pl_run *r = &pl->scan.runs[pl->scan.run_recorded % pl->scan.n_runs];
         pthread_mutex_lock(&pl->lock);
         int done = r->state == PL_RUN_DONE;
         pthread_mutex_unlock(&pl->lock);
-        if (!done && pl->run_next - pl->run_recorded <= keep)
+        if (!done && pl->scan.run_next - pl->scan.run_recorded <= keep)
             return 0;
-        if (!done && (rc = cb__pl_wait(pl, pl_run_done, pl->run_recorded, err)) < 0)
+        if (!done && (rc = cb__pl_wait(pl, pl_run_done, pl->scan.run_recorded, err)) < 0)
             return rc;
-        if ((rc = cb__bk_record(pl->b, &r->o, err)) < 0)
+        cb_pl_object o = { r->name, r->off, r->len, r->res, r->reused };
+        if ((rc = pl->job->record(pl->job->ctx, &o, err)) < 0)
             return rc;
-        free(r->o.name);
-        r->o.name = NULL;
+        free(r->name);
+        r->name = NULL;
         pthread_mutex_lock(&pl->lock);
         r->state = PL_RUN_FREE;
         pthread_mutex_unlock(&pl->lock);
-        pl->run_recorded++;
+        pl->scan.run_recorded++;
+        pl->scan.n_objects++;
     }
     return 0;
 }
 
-/* A run wholly in a hole: the committer stores the cached zeros itself, after every run
- * before it is recorded, so that objects stay in order. */
+/* A run wholly in a hole: the job stores it (one cached form for all such ranges), after
+ * every run before it is recorded, so that objects stay in order. */
 static int pl_zero_run(cb_pl *pl, uint64_t off, uint64_t len, cb_error *err)
 {
-    cb_bk *b = pl->b;
     int rc = pl_runs_record(pl, 0, err);
     if (rc < 0)
         return rc;
-    char *name = cb__name_object(b->prefix, b->meta.n_objects + 1, err);
+    char *name = cb__name_object(pl->job->prefix, pl->scan.n_objects + 1, err);
     if (name == NULL)
         return CB_ENOMEM;
-    rc = cb__bk_zero_object(b, name, off, len, err);
+    if ((rc = pl->job->zeros(pl->job->ctx, name, off, len, err)) == 0)
+        pl->scan.n_objects++;
     free(name);
     return rc;
 }
 
-int cb__pl_store_run(cb_bk *b, uint64_t off, uint64_t len, cb_error *err)
+int cb__pl_store_run(cb_pl *pl, uint64_t off, uint64_t len, cb_error *err)
 {
-    cb_pl *pl = b->pl;
     uint64_t data;
     int rc;
-    if ((rc = cb__volume_next_data(&b->vol, off, &data, err)) < 0)
+    if ((rc = cb__volume_next_data(pl->job->vol, off, &data, err)) < 0)
         return rc;
     if (data >= off + len)
         return pl_zero_run(pl, off, len, err);
-    if ((rc = pl_runs_record(pl, pl->n_runs - 1, err)) < 0) /* room in the ring */
+    if ((rc = pl_runs_record(pl, pl->scan.n_runs - 1, err)) < 0) /* room in the ring */
         return rc;
-    pl_run *r = &pl->runs[pl->run_next % pl->n_runs];
-    uint64_t index = b->meta.n_objects + (pl->run_next - pl->run_recorded) + 1;
-    memset(&r->o, 0, sizeof(r->o));
-    if ((r->o.name = cb__name_object(b->prefix, index, err)) == NULL)
+    pl_run *r = &pl->scan.runs[pl->scan.run_next % pl->scan.n_runs];
+    uint64_t index = pl->scan.n_objects + (pl->scan.run_next - pl->scan.run_recorded) + 1;
+    memset(r, 0, sizeof(*r));
+    if ((r->name = cb__name_object(pl->job->prefix, index, err)) == NULL)
         return CB_ENOMEM;
-    r->o.off = off;
-    r->o.len = len;
+    r->off = off;
+    r->len = len;
     pthread_mutex_lock(&pl->lock);
     r->state = PL_RUN_QUEUED;
     r->next = NULL;
-    if (pl->run_tail != NULL)
-        pl->run_tail->next = r;
+    if (pl->scan.run_tail != NULL)
+        pl->scan.run_tail->next = r;
     else
-        pl->run_head = r;
-    pl->run_tail = r;
+        pl->scan.run_head = r;
+    pl->scan.run_tail = r;
     pthread_cond_signal(&pl->cond_work);
     pthread_mutex_unlock(&pl->lock);
-    pl->run_next++;
+    pl->scan.run_next++;
     return 0;
 }
 
@@ -97,25 +100,105 @@ int cb__pl_runs_end(cb_pl *pl, cb_error *err)
 {
     int rc = pl_runs_record(pl, 0, err);
     pthread_mutex_lock(&pl->lock);
-    pl->runs_closed = 1; /* the workers may leave once the queues are empty */
+    pl->scan.runs_closed = 1; /* the workers may leave once the queues are empty */
     pthread_cond_broadcast(&pl->cond_work);
     pthread_mutex_unlock(&pl->lock);
     return rc;
 }
 
-static int pl_run_tick(void *arg, cb_error *err)
+/* ---- a range stored by a worker on its own ---- */
+
+static int pl_run_buffers(cb_pl *pl, pl_worker *wk, cb_error *err)
 {
-    return cb__pl_failed(arg) ? cb_error_set(err, CB_ECANCELED, "backup stopped") : 0;
+    int rc;
+    if (wk->run_ready)
+        return 0;
+    if ((wk->run_buf = cb__malloc(pl->piece, err)) == NULL)
+        return CB_ENOMEM;
+    if (pl->job->objw.codec != CB_CODEC_NONE &&
+        (rc = cb_encoder_new(&wk->run_enc, pl->job->objw.codec, 0, err)) < 0)
+        return rc;
+    wk->run_ready = 1;
+    return 0;
+}
+
+static int pl_run_read(cb_pl *pl, pl_worker *wk, uint64_t off, size_t n, cb_error *err)
+{
+    int all_zero;
+    return cb__volume_read_sparse(pl->job->vol, wk->run_buf, n, off, 1, &all_zero, err);
+}
+
+/* Resuming: the object stored before, if it holds exactly the volume's bytes. */
+static int pl_run_kept(cb_pl *pl,
+                       pl_worker *wk,
+                       const char *name,
+                       uint64_t off,
+                       uint64_t len,
+                       cb_objw_result *res,
+                       int *reused,
+                       cb_error *err)
+{
+    cb_pl_kept k;
+    unsigned char md5[16];
+    int rc;
+    if (pl->job->kept == NULL || !pl->job->kept(pl->job->ctx, name, len, &k))
+        return 0;
+    cb__digest_md5_begin(&wk->dg);
+    for (uint64_t pos = 0; pos < len; pos += pl->piece) {
+        size_t n = len - pos < pl->piece ? (size_t)(len - pos) : pl->piece;
+        if ((rc = pl_run_read(pl, wk, off + pos, n, err)) < 0)
+            return rc;
+        cb__digest_md5_update(&wk->dg, wk->run_buf, n);
+    }
+    cb__digest_md5_end(&wk->dg, md5);
+    if (memcmp(md5, k.md5, 16) != 0)
+        return 0;
+    *res = (cb_objw_result){ .comp = k.comp, .stored = k.stored };
+    memcpy(res->md5, md5, 16);
+    *reused = 1;
+    return 0;
+}
+
+int cb__pl_store_range(cb_pl *pl,
+                       pl_worker *wk,
+                       const char *name,
+                       uint64_t off,
+                       uint64_t len,
+                       int check_kept,
+                       cb_objw_result *res,
+                       int *reused,
+                       cb_error *err)
+{
+    int rc;
+    *reused = 0;
+    if ((rc = pl_run_buffers(pl, wk, err)) < 0 ||
+        (check_kept && (rc = pl_run_kept(pl, wk, name, off, len, res, reused, err)) < 0))
+        return rc;
+    if (*reused)
+        return 0;
+    /* one piece (most changed runs): compressed in memory, then written once, compressed
+     * or raw, from the bytes still in the buffer */
+    int small = len <= pl->piece;
+    pl_reread rr = { .vol = pl->job->vol, .off = off, .held = small ? wk->run_buf : NULL };
+    rc = cb__objw_open(&wk->run_w, &pl->job->objw, name, len,
+                       small ? CB_OBJW_SMALL : CB_OBJW_STREAM, 0, wk->run_enc, NULL, err);
+    for (uint64_t pos = 0; rc == 0 && pos < len; pos += pl->piece) {
+        size_t n = len - pos < pl->piece ? (size_t)(len - pos) : pl->piece;
+        if ((rc = cb__pl_failed(pl) ? cb_error_set(err, CB_ECANCELED, "backup stopped") : 0) == 0 &&
+            (rc = pl_run_read(pl, wk, off + pos, n, err)) == 0)
+            rc = cb__objw_feed(&wk->run_w, wk->run_buf, n, NULL, err);
+    }
+    if (rc == 0)
+        return cb__objw_close(&wk->run_w, NULL, cb__pl_reread, &rr, wk->run_buf, pl->piece, res,
+                              err);
+    cb__objw_abandon(&wk->run_w);
+    return rc;
 }
 
 void cb__pl_do_run(cb_pl *pl, pl_worker *wk, pl_run *r)
 {
     cb_error err = { 0 };
-    int rc = 0;
-    if (!wk->io_ready && (rc = cb__bk_io_init(pl->b, &wk->io, &err)) == 0)
-        wk->io_ready = 1;
-    if (rc == 0)
-        rc = cb__bk_write_object(pl->b, &wk->io, &r->o, pl_run_tick, pl, &err);
+    int rc = cb__pl_store_range(pl, wk, r->name, r->off, r->len, 1, &r->res, &r->reused, &err);
     if (rc < 0) { /* first error wins: a stop caused by another failure changes nothing */
         cb__pl_fail(pl, rc, &err);
         return;
@@ -129,21 +212,24 @@ void cb__pl_do_run(cb_pl *pl, pl_worker *wk, pl_run *r)
 int cb__pl_runs_init(cb_pl *pl, cb_error *err)
 {
     if (pl->mode != CB_PL_SCAN) {
-        pl->runs_closed = 1;
+        pl->scan.runs_closed = 1;
         return 0;
     }
-    pl->n_runs = (size_t)pl->n_workers * PL_RUNS_PER_WORKER;
-    if ((pl->runs = cb__calloc(pl->n_runs, sizeof(*pl->runs), err)) == NULL)
+    pl->scan.n_runs = (size_t)pl->n_workers * PL_RUNS_PER_WORKER;
+    if ((pl->scan.runs = cb__calloc(pl->scan.n_runs, sizeof(*pl->scan.runs), err)) == NULL)
         return CB_ENOMEM;
     return 0;
 }
 
 void cb__pl_runs_dispose(cb_pl *pl)
 {
-    for (size_t i = 0; pl->runs != NULL && i < pl->n_runs; i++)
-        free(pl->runs[i].o.name);
-    free(pl->runs);
-    for (int i = 0; pl->workers != NULL && i < pl->n_workers; i++)
-        if (pl->workers[i].io_ready)
-            cb__bk_io_dispose(&pl->workers[i].io);
+    for (size_t i = 0; pl->scan.runs != NULL && i < pl->scan.n_runs; i++)
+        free(pl->scan.runs[i].name);
+    free(pl->scan.runs);
+    for (int i = 0; pl->workers != NULL && i < pl->n_workers; i++) {
+        pl_worker *wk = &pl->workers[i];
+        cb__objw_dispose(&wk->run_w);
+        cb_encoder_free(wk->run_enc);
+        free(wk->run_buf);
+    }
 }

@@ -9,7 +9,7 @@
 #include "../codec/codec.h"
 
 /* How the work is cut: piece and chunk sizes, workers, objects in flight. */
-static void pl_init_shape(cb_pl *pl, cb_bk *b, cb_pl_mode mode)
+static void pl_init_shape(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode)
 {
     /* pieces: whole sha blocks, never more than an object; a scan only hashes, so smaller
      * pieces (less memory) keep its workers just as busy */
@@ -25,50 +25,52 @@ static void pl_init_shape(cb_pl *pl, cb_bk *b, cb_pl_mode mode)
         pl->chunk = b->sha_block;
     if (pl->chunk > pl->piece)
         pl->chunk = pl->piece;
-    pl->n_workers = cb__threads(b->opts->threads);
-    pl->n_ranges = (b->vol.size + b->object_size - 1) / b->object_size;
+    pl->n_workers = cb__threads(b->threads);
+    pl->n_ranges = (b->vol->size + b->object_size - 1) / b->object_size;
     /* Enough objects to keep every worker busy: each worker takes whole objects, reading,
      * hashing and compressing a cache-sized chunk at a time. No buffer crosses cores, and
      * a slow object holds up only its own worker. */
-    pl->whole = mode == CB_PL_FULL && pl->n_ranges >= (uint64_t)pl->n_workers * PL_WHOLE_MIN;
+    pl->full.whole = mode == CB_PL_FULL && pl->n_ranges >= (uint64_t)pl->n_workers * PL_WHOLE_MIN;
     /* Otherwise a full backup reads one object per worker side by side (their MD5s are
      * serial); a scan hashes pieces in parallel and needs no more than one object at a
      * time, and so does zstd, whose own threads then split each object (pipeline_obj.c). */
-    pl->group = mode == CB_PL_FULL ? (size_t)pl->n_workers : 1;
-    if (mode == CB_PL_FULL && !pl->whole && b->codec == CB_CODEC_ZSTD)
-        pl->group = 1;
-    if (pl->group > PL_GROUP_MAX)
-        pl->group = PL_GROUP_MAX;
-    pl->max_objs = 2 * pl->group + 1;
+    pl->full.group = mode == CB_PL_FULL ? (size_t)pl->n_workers : 1;
+    if (mode == CB_PL_FULL && !pl->full.whole && b->objw.codec == CB_CODEC_ZSTD)
+        pl->full.group = 1;
+    if (pl->full.group > PL_GROUP_MAX)
+        pl->full.group = PL_GROUP_MAX;
+    pl->full.max_objs = 2 * pl->full.group + 1;
     /* Whole objects go in batches, side by side on a worker so that their MD5s share the
      * vector lanes (md5x.h). Each open object may hold an upload buffer in an object store,
      * so there are at most PL_LANES_TOTAL of them, however many workers. */
-    if (pl->whole) {
-        pl->lanes = PL_LANES_TOTAL / (size_t)pl->n_workers;
-        pl->lanes = pl->lanes < 1 ? 1 : pl->lanes > CB_MD5X_LANES ? CB_MD5X_LANES : pl->lanes;
-        if (cb_piece_supported(b->codec)) /* zlib and bzip2 compress whole pieces */
+    if (pl->full.whole) {
+        pl->full.lanes = PL_LANES_TOTAL / (size_t)pl->n_workers;
+        pl->full.lanes = pl->full.lanes < 1               ? 1
+                         : pl->full.lanes > CB_MD5X_LANES ? CB_MD5X_LANES
+                                                          : pl->full.lanes;
+        if (cb_piece_supported(b->objw.codec)) /* zlib and bzip2 compress whole pieces */
             pl->chunk = pl->piece;
-        pl->max_objs = 2 * pl->lanes * (size_t)pl->n_workers + 1;
+        pl->full.max_objs = 2 * pl->full.lanes * (size_t)pl->n_workers + 1;
     }
 }
 
 /* CB_PL_SCAN: the ring of slots that holds hashes until the committer takes them. */
-static int pl_init_slots(cb_pl *pl, cb_bk *b, cb_error *err)
+static int pl_init_slots(cb_pl *pl, const cb_pl_job *b, cb_error *err)
 {
     size_t per = (pl->piece + b->sha_block - 1) / b->sha_block * 32;
-    pl->n_pieces = 0;
-    for (uint64_t off = 0; off < b->vol.size; off += b->object_size) {
-        uint64_t len = b->vol.size - off < b->object_size ? b->vol.size - off : b->object_size;
-        pl->n_pieces += (len + pl->piece - 1) / pl->piece;
+    pl->scan.n_pieces = 0;
+    for (uint64_t off = 0; off < b->vol->size; off += b->object_size) {
+        uint64_t len = b->vol->size - off < b->object_size ? b->vol->size - off : b->object_size;
+        pl->scan.n_pieces += (len + pl->piece - 1) / pl->piece;
     }
     /* hashing may run well ahead while the committer stores changed runs: a slot costs
      * 32 bytes per sha block of a piece */
-    pl->n_slots = 256;
-    if ((pl->slots = cb__calloc(pl->n_slots, sizeof(*pl->slots), err)) == NULL)
+    pl->scan.n_slots = 256;
+    if ((pl->scan.slots = cb__calloc(pl->scan.n_slots, sizeof(*pl->scan.slots), err)) == NULL)
         return CB_ENOMEM;
-    for (size_t i = 0; i < pl->n_slots; i++) {
-        pl->slots[i].seq = UINT64_MAX;
-        if ((pl->slots[i].digests = cb__malloc(per, err)) == NULL)
+    for (size_t i = 0; i < pl->scan.n_slots; i++) {
+        pl->scan.slots[i].seq = UINT64_MAX;
+        if ((pl->scan.slots[i].digests = cb__malloc(per, err)) == NULL)
             return CB_ENOMEM;
     }
     return 0;
@@ -89,7 +91,7 @@ static pl_piece *pl_piece_new(size_t data_len, cb_error *err)
  * since its workers read for themselves. */
 static int pl_init_pool(cb_pl *pl, cb_error *err)
 {
-    size_t n = pl->whole ? 0 : (size_t)pl->n_workers * (pl->mode == CB_PL_FULL ? 3 : 2) + 2;
+    size_t n = pl->full.whole ? 0 : (size_t)pl->n_workers * (pl->mode == CB_PL_FULL ? 3 : 2) + 2;
     for (size_t i = 0; i < n; i++) {
         pl_piece *p = pl_piece_new(pl->mode == CB_PL_FULL ? pl->piece : 0, err);
         if (p == NULL)
@@ -102,50 +104,48 @@ static int pl_init_pool(cb_pl *pl, cb_error *err)
 
 static int pl_init_worker(cb_pl *pl, pl_worker *wk, cb_error *err)
 {
-    cb_bk *b = pl->b;
+    const cb_pl_job *b = pl->job;
     int rc;
     wk->pl = pl;
     if ((rc = cb__digest_init(&wk->dg, b->sha_block, err)) < 0)
         return rc;
     if (pl->mode == CB_PL_SCAN && (wk->scratch = cb__malloc(pl->chunk, err)) == NULL)
         return CB_ENOMEM;
-    if (pl->whole && (wk->own = pl_piece_new(0, err)) == NULL)
+    if (pl->full.whole && (wk->own = pl_piece_new(0, err)) == NULL)
         return CB_ENOMEM;
     /* zstd compresses each lane's chunks where they are read, in a ring (zstd_ring.h) */
-    for (size_t j = 0; j < pl->lanes; j++)
-        if (b->codec == CB_CODEC_ZSTD) {
+    for (size_t j = 0; j < pl->full.lanes; j++)
+        if (b->objw.codec == CB_CODEC_ZSTD) {
             if ((rc = cb_zring_new(&wk->zring[j], 0, pl->chunk, err)) < 0)
                 return rc;
         } else if ((wk->lane_data[j] = cb__malloc(pl->chunk, err)) == NULL) {
             return CB_ENOMEM;
         }
-    if (pl->mode == CB_PL_FULL && cb_piece_supported(b->codec) &&
-        (rc = cb_piece_coder_new(&wk->coder, b->codec, err)) < 0)
+    if (pl->mode == CB_PL_FULL && cb_piece_supported(b->objw.codec) &&
+        (rc = cb_piece_coder_new(&wk->coder, b->objw.codec, err)) < 0)
         return rc;
     return 0;
 }
 
-int cb__pl_init(cb_pl *pl, cb_bk *b, cb_pl_mode mode, cb_error *err)
+int cb__pl_init(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode, cb_error *err)
 {
     int rc;
     memset(pl, 0, sizeof(*pl));
-    pl->b = b;
+    pl->job = b;
     pl->mode = mode;
     pl_init_shape(pl, b, mode);
-    pl->reader_done = pl->whole; /* whole objects: no reader thread, workers read */
-    pl->base_done = b->progress.bytes_done;
+    pl->reader_done = pl->full.whole; /* whole objects: no reader thread, workers read */
     pthread_mutex_init(&pl->lock, NULL);
     pthread_cond_init(&pl->cond_free, NULL);
     pthread_cond_init(&pl->cond_work, NULL);
     pthread_cond_init(&pl->cond_done, NULL);
-    if ((pl->objs = cb__calloc(pl->max_objs, sizeof(*pl->objs), err)) == NULL ||
+    if ((pl->full.objs = cb__calloc(pl->full.max_objs, sizeof(*pl->full.objs), err)) == NULL ||
         (pl->zeros = cb__calloc(1, b->sha_block, err)) == NULL ||
         (pl->workers = cb__calloc((size_t)pl->n_workers, sizeof(*pl->workers), err)) == NULL)
         return CB_ENOMEM;
     if ((mode == CB_PL_SCAN && (rc = pl_init_slots(pl, b, err)) < 0) ||
         (rc = pl_init_pool(pl, err)) < 0 || (rc = cb__pl_runs_init(pl, err)) < 0)
         return rc;
-    b->pl = pl;
     for (int i = 0; i < pl->n_workers; i++)
         if ((rc = pl_init_worker(pl, &pl->workers[i], err)) < 0)
             return rc;
@@ -164,8 +164,8 @@ static void pl_free_pieces(pl_piece *p)
 
 void cb__pl_dispose(cb_pl *pl)
 {
-    for (size_t i = 0; pl->objs != NULL && i < pl->max_objs; i++)
-        cb__pl_obj_free(pl, pl->objs[i]);
+    for (size_t i = 0; pl->full.objs != NULL && i < pl->full.max_objs; i++)
+        cb__pl_obj_free(pl, pl->full.objs[i]);
     pl_free_pieces(pl->pool);
     pl_free_pieces(pl->work_head); /* queued after the workers left, on failure */
     for (int i = 0; pl->workers != NULL && i < pl->n_workers; i++) {
@@ -176,20 +176,19 @@ void cb__pl_dispose(cb_pl *pl)
         if (pl->workers[i].own != NULL)
             pl->workers[i].own->data = NULL; /* a lane's buffer, freed below */
         pl_free_pieces(pl->workers[i].own);
-        for (size_t j = 0; j < pl->lanes; j++) {
+        for (size_t j = 0; j < pl->full.lanes; j++) {
             free(pl->workers[i].lane_data[j]);
             cb_zring_free(pl->workers[i].zring[j]);
         }
     }
     cb__pl_runs_dispose(pl);
-    pl->b->pl = NULL;
-    for (size_t i = 0; i < pl->n_free_enc; i++)
-        cb_encoder_free(pl->free_enc[i]);
-    for (size_t i = 0; pl->slots != NULL && i < pl->n_slots; i++)
-        free(pl->slots[i].digests);
-    free(pl->slots);
+    for (size_t i = 0; i < pl->full.n_free_enc; i++)
+        cb_encoder_free(pl->full.free_enc[i]);
+    for (size_t i = 0; pl->scan.slots != NULL && i < pl->scan.n_slots; i++)
+        free(pl->scan.slots[i].digests);
+    free(pl->scan.slots);
     free(pl->workers);
-    free(pl->objs);
+    free(pl->full.objs);
     free(pl->zeros);
     pthread_mutex_destroy(&pl->lock);
     pthread_cond_destroy(&pl->cond_free);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* source.h: the volume being backed up (a regular file or a block device). */
-#ifndef CB_BACKUP_SOURCE_H
-#define CB_BACKUP_SOURCE_H
+#ifndef CB_PIPELINE_SOURCE_H
+#define CB_PIPELINE_SOURCE_H
 
 #include <stdint.h>
 
