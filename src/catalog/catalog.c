@@ -7,13 +7,6 @@
 #include "../util/util.h"
 #include "../format/format.h"
 
-void cb__found_dispose(cb_found *f)
-{
-    free(f->container);
-    free(f->prefix);
-    f->container = f->prefix = NULL;
-}
-
 void cb__catalog_free(cb_found *found, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -5,19 +5,16 @@
  *   found.h    finding backups (their _metadata objects) in every container
  *   chain.h    a backup and its parents, loaded and checked as a restore needs them
  *   plan.h     which bytes of the volume each object of a chain supplies
- *   hashes.h   a backup's _sha256file, read as a stream
- *   objread.h  one data object read back and decoded
- * plus the backup's volume size, and removing a prefix's objects. The rest of the library
- * includes this header for any of it.
+ * with what reads a backup's content back (readback.h), plus the backup's volume size, and removing
+ * a prefix's objects. The rest of the library includes this header for any of it.
  */
 #ifndef CB_CATALOG_CATALOG_H
 #define CB_CATALOG_CATALOG_H
 
 #include "found.h"
 #include "chain.h"
-#include "hashes.h"
-#include "objread.h"
 #include "plan.h"
+#include "../readback/readback.h"
 
 /* Delete everything under `prefix` in `container`, the _metadata object first, so that a
  * half-deleted backup never looks complete. */

@@ -10,14 +10,6 @@
 #include "cinderblock/backup.h"
 #include "../format/format.h"
 
-typedef struct cb_found {
-    char *container;
-    char *prefix;
-    cb_prefix_parts parts;
-} cb_found;
-
-void cb__found_dispose(cb_found *f);
-
 /* Every backup in the store (`*out` is a malloc'ed array of `*n_out`). */
 int cb__catalog_scan(cb_store *store, cb_found **out, size_t *n_out, cb_error *err);
 void cb__catalog_free(cb_found *found, size_t n);

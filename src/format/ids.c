@@ -193,3 +193,10 @@ int cb__prefix_parse(const char *prefix, cb_prefix_parts *out)
         return ts + 14 == bid - 8;
     return ts[14] == '/' && strncmp(ts + 15, "az_", 3) == 0;
 }
+
+void cb__found_dispose(cb_found *f)
+{
+    free(f->container);
+    free(f->prefix);
+    f->container = f->prefix = NULL;
+}

@@ -61,4 +61,13 @@ typedef struct cb_prefix_parts {
 /* 1 if `prefix` (a name without its "_metadata") has the shape of a backup prefix. */
 int cb__prefix_parse(const char *prefix, cb_prefix_parts *out);
 
+/* Where a backup lives: its container, its prefix, and what the prefix says. */
+typedef struct cb_found {
+    char *container;
+    char *prefix;
+    cb_prefix_parts parts;
+} cb_found;
+
+void cb__found_dispose(cb_found *f); /* frees the strings; `f` may be reused */
+
 #endif

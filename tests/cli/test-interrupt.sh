@@ -20,9 +20,10 @@ with open(sys.argv[1], 'wb') as f:
 for sig in INT TERM; do
     "$CB" backup "$WORK/vol" --compression bz2 --object-size 4M >"$WORK/out" 2>"$WORK/err" &
     pid=$!
-    # wait until it has written at least one object, then interrupt
+    # wait until it has written at least one object (a minute at most: a loaded machine), then
+    # interrupt
     i=0
-    while [ "$(data_objects)" -lt 1 ] && [ $i -lt 300 ]; do
+    while [ "$(data_objects)" -lt 1 ] && [ $i -lt 1200 ]; do
         sleep 0.05
         i=$((i + 1))
     done

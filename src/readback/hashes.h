@@ -4,10 +4,11 @@
  * incremental backup compares block i with the parent's block i without ever holding the
  * whole list (Cinder holds it as a Python list: ~4 GB for 1 TiB).
  */
-#ifndef CB_CATALOG_HASHES_H
-#define CB_CATALOG_HASHES_H
+#ifndef CB_READBACK_HASHES_H
+#define CB_READBACK_HASHES_H
 
-#include "found.h"
+#include "cinderblock/store.h"
+#include "../format/format.h"
 #include "../json/json.h"
 
 typedef struct cb_hashes {

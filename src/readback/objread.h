@@ -5,8 +5,8 @@
  * decoded by its own recorded algorithm, its uncompressed bytes handed to a sink in order.
  * Checking them is the caller's business.
  */
-#ifndef CB_CORE_OBJREAD_H
-#define CB_CORE_OBJREAD_H
+#ifndef CB_READBACK_OBJREAD_H
+#define CB_READBACK_OBJREAD_H
 
 #include "cinderblock/store.h"
 #include "../format/format.h"

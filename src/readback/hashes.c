@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "readback.h"
 #include "../util/util.h"
 #include "../json/json.h"
 #include "../format/format.h"
