@@ -194,9 +194,10 @@ static int rs_fetch(cb_rs *rs,
     return rc;
 }
 
-#define RS_RECHECK 1 /* a block differs from the hash list: let the object's MD5 decide */
-
-static int rs_pass(cb_rs *rs, const cb_task *t, rs_mode mode, int sha, cb_error *err)
+/* One read of the object. With `sha`, its blocks are checked against the hash list and
+ * *differs says whether one did not match (then the object's MD5 is to decide: the list
+ * may be the damaged part); without, its MD5 is checked. */
+static int rs_pass(cb_rs *rs, const cb_task *t, rs_mode mode, int sha, int *differs, cb_error *err)
 {
     uint64_t got;
     unsigned char md5[16];
@@ -204,44 +205,46 @@ static int rs_pass(cb_rs *rs, const cb_task *t, rs_mode mode, int sha, cb_error 
     if (sha)
         cb__rsha_begin(&chk, &rs->sh->sha, t, rs->block);
     int rc = rs_fetch(rs, t, mode, sha ? &chk : NULL, t->obj->length, &got, md5, err);
-    if (rc == 0 && (rc = rs_verify(t, got, sha ? NULL : md5, err)) == 0 && sha && chk.bad)
-        rc = RS_RECHECK;
+    if (rc == 0)
+        rc = rs_verify(t, got, sha ? NULL : md5, err);
+    *differs = rc == 0 && sha && chk.bad;
     return rc;
 }
 
-static int rs_task_write(cb_rs *rs, const cb_task *t, int sha, cb_error *err);
+/* The object's bytes to the target, each pass checked as rs_pass says; nothing is written
+ * to a device from a pass whose blocks differed. */
+static int rs_task_write(cb_rs *rs, const cb_task *t, int sha, int *differs, cb_error *err)
+{
+    int rc;
+    size_t next = 0;
+    if (!rs->sh->target.is_block) /* nothing is final until the rename */
+        return rs_pass(rs, t, RS_WRITE, sha, differs, err);
+    /* objects up to each worker's share of the budget are verified in memory */
+    if (t->obj->length <= rs->sh->buffer_max) {
+        if ((rc = rs_pass(rs, t, RS_BUFFER, sha, differs, err)) < 0 || *differs)
+            return rc;
+        return rs_emit(rs, t, &next, 0, rs->obj.data, rs->obj.len, err);
+    }
+    /* too large to hold: verify first, then write while checking again */
+    if ((rc = rs_pass(rs, t, RS_VERIFY_ONLY, sha, differs, err)) < 0 || *differs)
+        return rc;
+    return rs_pass(rs, t, RS_WRITE, sha, differs, err);
+}
 
 /* One object; then its ranges are handed to the disk while the next objects decode. The
  * blocks written are checked against the hash list where it fits the object, else (or if
- * a block differs from it: the list may be the damaged part) the object's MD5 is. */
+ * a block differs from it) the object's MD5 is. */
 static int rs_task(cb_rs *rs, const cb_task *t, cb_error *err)
 {
-    int rc = rs_task_write(rs, t, cb__rsha_fits(&rs->sh->sha, t), err);
-    if (rc == RS_RECHECK)
-        rc = rs_task_write(rs, t, 0, err);
+    int differs = 0;
+    int rc = rs_task_write(rs, t, cb__rsha_fits(&rs->sh->sha, t), &differs, err);
+    if (rc == 0 && differs)
+        rc = rs_task_write(rs, t, 0, &differs, err);
     if (rc == 0) /* a failed object is never committed: what is staged can stay there */
         rc = cb_dio_flush(&rs->out, err);
     for (size_t i = 0; rc == 0 && i < t->n_ranges; i++)
         cb__target_writeback(&rs->sh->target, t->ranges[i].off, t->ranges[i].len);
     return rc;
-}
-
-static int rs_task_write(cb_rs *rs, const cb_task *t, int sha, cb_error *err)
-{
-    int rc;
-    size_t next = 0;
-    if (!rs->sh->target.is_block) /* nothing is final until the rename */
-        return rs_pass(rs, t, RS_WRITE, sha, err);
-    /* objects up to each worker's share of the budget are verified in memory */
-    if (t->obj->length <= rs->sh->buffer_max) {
-        if ((rc = rs_pass(rs, t, RS_BUFFER, sha, err)) != 0)
-            return rc;
-        return rs_emit(rs, t, &next, 0, rs->obj.data, rs->obj.len, err);
-    }
-    /* too large to hold: verify first, then write while checking again */
-    if ((rc = rs_pass(rs, t, RS_VERIFY_ONLY, sha, err)) != 0)
-        return rc;
-    return rs_pass(rs, t, RS_WRITE, sha, err);
 }
 
 static void rs_worker_dispose(cb_rs *rs)
