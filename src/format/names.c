@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "../catalog/catalog.h"
+#include "format.h"
 #include "../util/util.h"
 
 char *cb__name_metadata(const char *prefix, cb_error *err)

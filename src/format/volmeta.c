@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../catalog/catalog.h"
 #include "../json/json.h"
+#include "format.h"
 #include "../util/util.h"
 
 /*

@@ -17,7 +17,6 @@
 
 #include "../lock/lock.h"
 #include "../catalog/catalog.h"
-#include "../pipeline/pipeline.h"
 #include "restore_sha.h"
 #include "restore_verify.h"
 #include "../util/util.h"

@@ -19,7 +19,6 @@
 
 #include "verify.h"
 #include "../catalog/catalog.h"
-#include "../pipeline/pipeline.h"
 #include "verify_object.h"
 #include "../util/util.h"
 #include "../format/format.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tools/cinderblock/cli.h"
+#include "cli.h"
 
 enum {
     OPT_STORE = 0x100,

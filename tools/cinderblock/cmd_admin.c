@@ -2,8 +2,8 @@
 /* cmd_admin.c: `unlock` and `cleanup`: what crashed or killed commands leave in a store. */
 #include <stdlib.h>
 
-#include "../tools/cinderblock/cli.h"
-#include "../tools/cinderblock/output.h"
+#include "cli.h"
+#include "output.h"
 
 static const char unlock_usage[] =
     "Usage: cinderblock [--store URL] unlock [--force]\n"

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tools/cinderblock/cli.h"
-#include "../tools/cinderblock/output.h"
+#include "cli.h"
+#include "output.h"
 
 static const char list_usage[] =
     "Usage: cinderblock [--store URL] list [--volume-id UUID] [--incomplete]\n"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_check.c: `cinderblock check`: the store's setup check. */
-#include "../tools/cinderblock/cli.h"
+#include "cli.h"
 
 static const char check_usage[] = "Usage: cinderblock [--store URL] check\n"
                                   "Check the store's configuration and that it can be reached.\n";

@@ -2,8 +2,8 @@
 /* cmd_restore.c: `cinderblock restore BACKUP_ID TARGET`. */
 #include <stdlib.h>
 
-#include "../tools/cinderblock/cli.h"
-#include "../tools/cinderblock/output.h"
+#include "cli.h"
+#include "output.h"
 
 static const char restore_usage[] =
     "Usage: cinderblock [--store URL] restore BACKUP_ID TARGET [--sparse] [--verify]\n"

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tools/cinderblock/cli.h"
-#include "../tools/cinderblock/output.h"
+#include "cli.h"
+#include "output.h"
 
 static const char verify_usage[] =
     "Usage: cinderblock [--store URL] verify (BACKUP_ID... | --all) [--read-data]\n"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tools/cinderblock/cli.h"
+#include "cli.h"
 
 static const char main_usage[] =
     "Usage: cinderblock [--store URL] [--json] [-v|-q] COMMAND [ARGS...]\n"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../tools/cinderblock/output.h"
+#include "output.h"
 
 static json_t *out_str(const char *s)
 {

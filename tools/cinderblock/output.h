@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "../tools/cinderblock/cli.h"
+#include "cli.h"
 
 /* A backup as a JSON object (new reference). */
 json_t *out_info_object(const cb_backup_info *b);

@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../tools/cinderblock/cli.h"
+#include "cli.h"
 
 /* The CLI is one operation per process; a signal handler can only reach a global. */
 static volatile sig_atomic_t progress_interrupted;
