@@ -21,19 +21,6 @@
 #include "../format/format.h"
 #include "../catalog/catalog.h"
 
-int cb__bk_tick(cb_bk *b, cb_error *err)
-{
-    const cb_backup_opts *o = b->opts;
-    int rc;
-    if (o->cancel != NULL && o->cancel(o->cancel_payload))
-        return cb_error_set(err, CB_ECANCELED, "backup %s cancelled", b->backup_id);
-    if ((rc = cb__lock_held(b->lock, err)) < 0)
-        return rc;
-    if (o->progress != NULL)
-        o->progress(&b->progress, o->progress_payload);
-    return 0;
-}
-
 /* The record that reserves the backup's id and says where its objects go; then the id must
  * not be a committed backup's either. */
 static int bk_reserve(cb_bk *b, cb_error *err)

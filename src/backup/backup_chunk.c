@@ -4,13 +4,28 @@
  * thread: the object entries of the metadata (bounded by what a restore reads), the hashes
  * streamed into the _sha256file, and all-zero objects, whose compressed form is the same
  * for every hole of one length and is made once (then stored by the object writer like
- * any other object).
+ * any other object); and the tick between objects.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "backup_job.h"
+#include "../lock/lock.h"
 #include "../util/util.h"
+
+/* Between objects: cancel, the lock still ours, progress. */
+int cb__bk_tick(cb_bk *b, cb_error *err)
+{
+    const cb_backup_opts *o = b->opts;
+    int rc;
+    if (o->cancel != NULL && o->cancel(o->cancel_payload))
+        return cb_error_set(err, CB_ECANCELED, "backup %s cancelled", b->backup_id);
+    if ((rc = cb__lock_held(b->lock, err)) < 0)
+        return rc;
+    if (o->progress != NULL)
+        o->progress(&b->progress, o->progress_payload);
+    return 0;
+}
 
 int cb__bk_meta_add(cb_bk *b,
                     const char *name,

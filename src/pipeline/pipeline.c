@@ -12,55 +12,6 @@
 #include "../hash/hash.h"
 #include "../codec/codec.h"
 
-/* Record the first failure and wake everybody. Call without pl->lock. */
-void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err)
-{
-    pthread_mutex_lock(&pl->lock);
-    if (!pl->failed) {
-        pl->failed = rc;
-        pl->err = *err;
-        if (pl->err.code == 0)
-            cb_error_set(&pl->err, rc, "backup pipeline failed (%s)", cb_status_name(rc));
-    }
-    pthread_cond_broadcast(&pl->cond_free);
-    pthread_cond_broadcast(&pl->cond_work);
-    pthread_cond_broadcast(&pl->cond_done);
-    pthread_mutex_unlock(&pl->lock);
-}
-
-int cb__pl_failed(cb_pl *pl)
-{
-    pthread_mutex_lock(&pl->lock);
-    int f = pl->failed;
-    pthread_mutex_unlock(&pl->lock);
-    return f;
-}
-
-void cb__pl_release(cb_pl *pl, pl_piece *p)
-{
-    pthread_mutex_lock(&pl->lock);
-    p->next = pl->pool;
-    pl->pool = p;
-    pl->bytes_done += p->len; /* a piece is released once it is done */
-    pthread_cond_signal(&pl->cond_free);
-    pthread_mutex_unlock(&pl->lock);
-}
-
-void cb__pl_progress(cb_pl *pl, size_t len)
-{
-    pthread_mutex_lock(&pl->lock);
-    pl->bytes_done += len;
-    pthread_mutex_unlock(&pl->lock);
-}
-
-void cb__pl_obj_done(cb_pl *pl, pl_obj *o)
-{
-    pthread_mutex_lock(&pl->lock);
-    o->done = 1;
-    pthread_cond_broadcast(&pl->cond_done);
-    pthread_mutex_unlock(&pl->lock);
-}
-
 /* ---- workers ---- */
 
 /* The next job: a changed run to store (first: the committer waits for those), or a piece.
@@ -80,54 +31,10 @@ static void pl_next_work(cb_pl *pl, pl_piece **piece, pl_run **run)
     pthread_mutex_unlock(&pl->lock);
 }
 
-/* SHA-256 of every sha block of `len` bytes into d (32 bytes each); a hole's bytes are
- * zeros and were not read. */
-static void pl_hash_blocks(
-    cb_pl *pl, pl_worker *wk, const unsigned char *data, size_t len, int hole, unsigned char *d)
-{
-    uint32_t blk = pl->job->sha_block;
-    size_t whole = len / blk, at = whole * blk;
-    if (!hole)
-        cb__digest_sha256_blocks(&wk->dg, data, blk, whole, d);
-    for (size_t i = 0; hole && i < whole; i++)
-        memcpy(d + 32 * i, wk->dg.zero_sha, 32);
-    if (at < len) /* the volume's last, short block */
-        cb__digest_sha256(&wk->dg, hole ? pl->zeros : data + at, len - at, d + 32 * whole);
-}
-
-/* A full backup's piece: straight into its object's digest array. */
-static void pl_hash(cb_pl *pl, pl_worker *wk, const pl_piece *p)
-{
-    pl_hash_blocks(pl, wk, p->data, p->len, p->hole,
-                   p->obj->digests + (p->off - p->obj->off) / pl->job->sha_block * 32);
-}
-
-/*
- * CB_PL_SCAN: the worker reads its own piece, a cache-sized chunk at a time, and hashes
- * each chunk while it is still in this core's cache. Read by the reader thread into
- * piece-sized buffers, the copy out of the page cache cost more than the hashing.
- */
-static int pl_scan_hash(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
-{
-    uint32_t blk = pl->job->sha_block;
-    unsigned char *d = p->slot->digests;
-    for (size_t at = 0; at < p->len;) {
-        size_t n = p->len - at < pl->chunk ? p->len - at : pl->chunk;
-        int hole, rc;
-        if ((rc = cb__volume_read_sparse(pl->job->vol, wk->scratch, n, p->off + at, 0, &hole,
-                                         err)) < 0)
-            return rc;
-        pl_hash_blocks(pl, wk, wk->scratch, n, hole, d);
-        d += (n + blk - 1) / blk * 32;
-        at += n;
-    }
-    return 0;
-}
-
 static int pl_work_one(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
 {
     if (pl->mode == CB_PL_SCAN) {
-        int rc = pl_scan_hash(pl, wk, p, err);
+        int rc = cb__pl_scan_hash(pl, wk, p, err);
         if (rc < 0) {
             cb__pl_release(pl, p);
             return rc;
@@ -145,16 +52,6 @@ static int pl_work_one(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
         return rc;
     }
     return cb__pl_deliver(pl, wk, p, err);
-}
-
-int cb__pl_prepare(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
-{
-    pl_hash(pl, wk, p);
-    cb_buf_reset(&p->out);
-    if (wk->coder == NULL || p->obj->raw)
-        return 0;
-    /* holes were zeroed by the reader in this mode */
-    return cb_piece_compress(wk->coder, p->data, p->len, &p->out, p->obj->name, err);
 }
 
 /* Whole objects: the next batch nobody has taken yet; 0 when none is left. Towards the end
@@ -222,34 +119,6 @@ static void pl_range_of(const cb_pl *pl, const pl_obj *o, cb_pl_range *r)
     r->reused = o->reused;
 }
 
-/* The job's tick with the bytes read so far: progress, and whether to go on. */
-static int pl_tick(cb_pl *pl, cb_error *err)
-{
-    pthread_mutex_lock(&pl->lock);
-    uint64_t done = pl->bytes_done;
-    pthread_mutex_unlock(&pl->lock);
-    return pl->job->tick(pl->job->ctx, done, err);
-}
-
-/* Wait (reporting progress, polling cancel) until `ready` says so or the pipeline failed. */
-int cb__pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_error *err)
-{
-    for (;;) {
-        pthread_mutex_lock(&pl->lock);
-        int ok = ready(pl, i), failed = pl->failed;
-        if (!ok && !failed)
-            cb__cond_wait_ms(&pl->cond_done, &pl->lock, 200);
-        pthread_mutex_unlock(&pl->lock);
-        if (failed)
-            return failed;
-        if (ok)
-            return 0;
-        int rc = pl_tick(pl, err);
-        if (rc < 0)
-            return rc;
-    }
-}
-
 static int pl_object_ready(cb_pl *pl, uint64_t index)
 {
     const pl_obj *o = pl->full.objs[index % pl->full.max_objs];
@@ -274,7 +143,7 @@ static int pl_commit_scan(cb_pl *pl, cb_error *err)
         cb_pl_range r = { .index = seq, .off = s->off, .len = s->len, .digests = s->digests };
         r.n_digests = (s->len + j->sha_block - 1) / j->sha_block;
         r.range_end = (s->off + s->len) % j->object_size == 0 || s->off + s->len == j->vol->size;
-        if ((rc = j->commit(j->ctx, pl, &r, err)) < 0 || (rc = pl_tick(pl, err)) < 0)
+        if ((rc = j->commit(j->ctx, pl, &r, err)) < 0 || (rc = cb__pl_tick(pl, err)) < 0)
             return rc;
         pthread_mutex_lock(&pl->lock);
         s->done = 0;
@@ -300,7 +169,8 @@ static int pl_commit_all(cb_pl *pl, cb_error *err)
         o = pl->full.objs[i % pl->full.max_objs];
         pthread_mutex_unlock(&pl->lock);
         pl_range_of(pl, o, &r);
-        if ((rc = pl->job->commit(pl->job->ctx, pl, &r, err)) < 0 || (rc = pl_tick(pl, err)) < 0)
+        if ((rc = pl->job->commit(pl->job->ctx, pl, &r, err)) < 0 ||
+            (rc = cb__pl_tick(pl, err)) < 0)
             return rc;
         pthread_mutex_lock(&pl->lock);
         pl->full.objs[i % pl->full.max_objs] = NULL;

@@ -164,6 +164,8 @@ int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
 int cb__pl_prepare(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
 int cb__pl_whole_batch(cb_pl *pl, pl_worker *wk, uint64_t first, size_t n, cb_error *err);
 int cb__pl_wait(cb_pl *pl, int (*ready)(cb_pl *pl, uint64_t i), uint64_t i, cb_error *err);
+int cb__pl_tick(cb_pl *pl, cb_error *err);
+int cb__pl_scan_hash(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
 int cb__pl_runs_init(cb_pl *pl, cb_error *err);
 void cb__pl_runs_dispose(cb_pl *pl);
 int cb__pl_runs_end(cb_pl *pl, cb_error *err);

@@ -109,17 +109,6 @@ static int pl_sequence_piece(cb_pl *pl, pl_obj *o, pl_piece *p, cb_error *err)
     return cb__objw_feed(&o->ow, data, p->len, &p->out, err);
 }
 
-int cb__pl_reread(void *ctx, uint64_t pos, void *buf, size_t n, cb_error *err)
-{
-    const pl_reread *r = ctx;
-    if (r->held != NULL) {
-        if (buf != r->held + pos)
-            memcpy(buf, r->held + pos, n);
-        return 0;
-    }
-    return cb__volume_pread(r->vol, buf, n, r->off + pos, err);
-}
-
 /* Resuming: the object stored before is these bytes, or it is stored after all, by this
  * worker, as a changed run would be. */
 static int pl_finish_kept(cb_pl *pl, pl_worker *wk, pl_obj *o, cb_error *err)
