@@ -302,7 +302,7 @@ static int vd_supervise(struct vd_shared *sh, cb_error *err)
     return failed;
 }
 
-int cb__vd_tick(struct vd_shared *sh, cb_error *err)
+static int vd_tick(struct vd_shared *sh, cb_error *err)
 {
     pthread_mutex_lock(&sh->v->lock);
     int failed = sh->failed;
@@ -310,12 +310,14 @@ int cb__vd_tick(struct vd_shared *sh, cb_error *err)
     return failed ? cb_error_set(err, CB_ECANCELED, "verify stopped") : 0;
 }
 
-void cb__vd_bytes(struct vd_shared *sh, uint64_t n)
+static void vd_bytes(struct vd_shared *sh, uint64_t n)
 {
     pthread_mutex_lock(&sh->v->lock);
     sh->v->rep->bytes += n;
     pthread_mutex_unlock(&sh->v->lock);
 }
+
+static const cb_vd_hooks vd_hooks = { .tick = vd_tick, .bytes = vd_bytes };
 
 /* Start `n` workers and wait for them. */
 static int vd_run(struct vd_shared *sh, int n, cb_error *err)
@@ -325,7 +327,7 @@ static int vd_run(struct vd_shared *sh, int n, cb_error *err)
     if (w == NULL)
         return CB_ENOMEM;
     for (; started < n; started++) {
-        if ((rc = cb__vd_worker_init(&w[started], sh, sh->v->store, err)) < 0)
+        if ((rc = cb__vd_worker_init(&w[started], sh, &vd_hooks, sh->v->store, err)) < 0)
             break;
         pthread_mutex_lock(&sh->v->lock);
         sh->running++;

@@ -32,11 +32,13 @@ void cb__vd_job_init(cb_vd_job *j, const cb_vf_node *nd, const cb_meta_object *o
     j->k = last - first;
 }
 
-int cb__vd_worker_init(cb_vd_worker *w, struct vd_shared *sh, cb_store *store, cb_error *err)
+int cb__vd_worker_init(
+    cb_vd_worker *w, struct vd_shared *sh, const cb_vd_hooks *hooks, cb_store *store, cb_error *err)
 {
     int rc;
     memset(w, 0, sizeof(*w));
     w->sh = sh;
+    w->hooks = hooks;
     w->store = store;
     if ((rc = cb__objread_init(&w->rd, err)) < 0 ||
         (rc = cb__digest_init(&w->dg, CB_DEFAULT_SHA_BLOCK, err)) < 0)
@@ -135,7 +137,7 @@ static int vd_on_bytes(const void *data, size_t len, void *payload, cb_error *er
     const unsigned char *p = data;
     (void)err;
     cb__digest_md5_update(&s->w->dg, data, len);
-    cb__vd_bytes(s->w->sh, len);
+    s->w->hooks->bytes(s->w->sh, len);
     while (len > 0 && s->j->k > 0) {
         uint64_t want = s->run_first * s->j->nd->block + s->fill; /* the run's next byte */
         if (want >= s->limit)
@@ -174,7 +176,8 @@ typedef struct vd_try {
 
 static int vd_tick(void *arg, cb_error *err)
 {
-    return cb__vd_tick(((cb_vd_worker *)arg)->sh, err);
+    const cb_vd_worker *w = arg;
+    return w->hooks->tick(w->sh, err);
 }
 
 /* The object's checks once it decoded: its length, its MD5, its blocks. */

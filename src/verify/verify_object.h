@@ -11,6 +11,14 @@
 
 struct vd_shared; /* verify_data.c */
 
+/* What a worker reports to verify_data.c, called back (so that neither file needs the
+ * other's functions): CB_ECANCELED once the workers must stop; decoded bytes, for
+ * progress. */
+typedef struct cb_vd_hooks {
+    int (*tick)(struct vd_shared *sh, cb_error *err);
+    void (*bytes)(struct vd_shared *sh, uint64_t n);
+} cb_vd_hooks;
+
 /* One object, as handed to a worker. */
 typedef struct cb_vd_job {
     const cb_vf_node *nd;
@@ -21,6 +29,7 @@ typedef struct cb_vd_job {
 
 typedef struct cb_vd_worker {
     struct vd_shared *sh;
+    const cb_vd_hooks *hooks;
     cb_store *store;
     pthread_t thread;
     cb_objread rd;
@@ -41,7 +50,11 @@ typedef struct cb_vd_verdict {
 /* The blocks of `o` to check: those wholly inside it, when `with_list`. */
 void cb__vd_job_init(cb_vd_job *j, const cb_vf_node *nd, const cb_meta_object *o, int with_list);
 
-int cb__vd_worker_init(cb_vd_worker *w, struct vd_shared *sh, cb_store *store, cb_error *err);
+int cb__vd_worker_init(cb_vd_worker *w,
+                       struct vd_shared *sh,
+                       const cb_vd_hooks *hooks,
+                       cb_store *store,
+                       cb_error *err);
 void cb__vd_worker_dispose(cb_vd_worker *w);
 
 /* Room in w->hashes for the job's entries. */
@@ -50,9 +63,5 @@ int cb__vd_worker_reserve(cb_vd_worker *w, const cb_vd_job *j, cb_error *err);
 /* Read and check the object (w->hashes holds its entries). 0 with the verdict, or a
  * failure that stops everything (cancelled, out of memory). */
 int cb__vd_check(cb_vd_worker *w, const cb_vd_job *j, cb_vd_verdict *out, cb_error *err);
-
-/* verify_data.c: CB_ECANCELED once the workers must stop; decoded bytes, for progress. */
-int cb__vd_tick(struct vd_shared *sh, cb_error *err);
-void cb__vd_bytes(struct vd_shared *sh, uint64_t n);
 
 #endif
