@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* codec.c: Cinder's compression names, the codec table, and one-shot helpers. */
+/* codec.c: Cinder's compression names and the codec table. */
 #include <strings.h>
 
 #include "codec.h"
@@ -49,41 +49,4 @@ const char *cb_codec_canonical_name(cb_codec_id id)
 {
     const cb_codec_ops *ops = cb_codec__ops(id);
     return ops != NULL ? ops->name : "unknown";
-}
-
-static int codec_sink_buf(const void *data, size_t len, void *payload, cb_error *err)
-{
-    return cb_buf_put(payload, data, len, err);
-}
-
-int cb_codec_compress_buf(
-    cb_codec_id id, int level, const void *in, size_t len, cb_buf *out, cb_error *err)
-{
-    cb_encoder *e = NULL;
-    int error = cb_encoder_new(&e, id, level, err);
-    if (error < 0)
-        goto done;
-    if ((error = cb_encoder_begin(e, len, "(buffer)", err)) < 0 ||
-        (error = cb_encoder_feed(e, in, len, codec_sink_buf, out, err)) < 0)
-        goto done;
-    error = cb_encoder_end(e, codec_sink_buf, out, err);
-done:
-    cb_encoder_free(e);
-    return error;
-}
-
-int cb_codec_decompress_buf(
-    cb_codec_id id, const void *in, size_t len, uint64_t max_out, cb_buf *out, cb_error *err)
-{
-    cb_decoder *d = NULL;
-    int error = cb_decoder_new(&d, id, err);
-    if (error < 0)
-        goto done;
-    if ((error = cb_decoder_begin(d, max_out, "(buffer)", err)) < 0 ||
-        (error = cb_decoder_feed(d, in, len, codec_sink_buf, out, err)) < 0)
-        goto done;
-    error = cb_decoder_end(d, err);
-done:
-    cb_decoder_free(d);
-    return error;
 }

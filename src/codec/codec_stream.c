@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* codec_stream.c: the encoder and decoder drivers shared by every codec. */
+/* codec_stream.c: the encoder and decoder drivers shared by every codec, and the
+ * one-shot helpers for a whole buffer. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,4 +271,43 @@ int cb_decoder_end(cb_decoder *d, cb_error *err)
 uint64_t cb_decoder_out_bytes(const cb_decoder *d)
 {
     return d->out_bytes;
+}
+
+/* ---- a whole buffer at once ---- */
+
+static int codec_sink_buf(const void *data, size_t len, void *payload, cb_error *err)
+{
+    return cb_buf_put(payload, data, len, err);
+}
+
+int cb_codec_compress_buf(
+    cb_codec_id id, int level, const void *in, size_t len, cb_buf *out, cb_error *err)
+{
+    cb_encoder *e = NULL;
+    int error = cb_encoder_new(&e, id, level, err);
+    if (error < 0)
+        goto done;
+    if ((error = cb_encoder_begin(e, len, "(buffer)", err)) < 0 ||
+        (error = cb_encoder_feed(e, in, len, codec_sink_buf, out, err)) < 0)
+        goto done;
+    error = cb_encoder_end(e, codec_sink_buf, out, err);
+done:
+    cb_encoder_free(e);
+    return error;
+}
+
+int cb_codec_decompress_buf(
+    cb_codec_id id, const void *in, size_t len, uint64_t max_out, cb_buf *out, cb_error *err)
+{
+    cb_decoder *d = NULL;
+    int error = cb_decoder_new(&d, id, err);
+    if (error < 0)
+        goto done;
+    if ((error = cb_decoder_begin(d, max_out, "(buffer)", err)) < 0 ||
+        (error = cb_decoder_feed(d, in, len, codec_sink_buf, out, err)) < 0)
+        goto done;
+    error = cb_decoder_end(d, err);
+done:
+    cb_decoder_free(d);
+    return error;
 }
