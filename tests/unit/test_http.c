@@ -53,11 +53,27 @@ static void test_http__parse_time_refuses(void **state)
     assert_int_equal(cb__http_parse_time("2026-12-01T22:34:16", 18), -1);
 }
 
+/* Percent-encoding keeps RFC 3986's unreserved characters and writes the rest in upper case
+ * (the S3 signature covers the encoded path, so the case matters). */
+static void test_http__escape(void **state)
+{
+    cb_buf b = CB_BUF_INIT;
+    cb_error err = { 0 };
+    (void)state;
+    assert_cb_ok(cb__http_escape(&b, "a b/\xc3\xbc~%-_.Z9", 0, &err), &err);
+    assert_string_equal(b.data, "a%20b%2F%C3%BC~%25-_.Z9");
+    cb_buf_reset(&b);
+    assert_cb_ok(cb__http_escape(&b, "dir/obj\x7f\x01", 1, &err), &err);
+    assert_string_equal(b.data, "dir/obj%7F%01");
+    cb_buf_dispose(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http__parse_time_listing_forms),
         cmocka_unit_test(test_http__parse_time_refuses),
+        cmocka_unit_test(test_http__escape),
     };
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }

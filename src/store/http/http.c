@@ -834,11 +834,11 @@ int cb__http_buf_append(cb_buf *b, const void *data, size_t len, size_t limit, c
 
 int cb__http_escape(cb_buf *b, const char *s, int keep_slash, cb_error *err)
 {
-    static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         int plain = isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~' ||
                     (keep_slash && *p == '/');
-        char enc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+        char enc[3] = { '%' };
+        cb__hex_digits(enc + 1, p, 1, 1);
         int rc = plain ? cb_buf_putc(b, (char)*p, err) : cb_buf_put(b, enc, 3, err);
         if (rc < 0)
             return rc;

@@ -399,16 +399,13 @@ static const cb_writer_ops posix_writer_ops = {
 /* A fresh temporary name that no backup prefix can match (they start with "volume_"). */
 static int posix_tmp_name(posix_writer *w, cb_error *err)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char rnd[8];
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         return cb_error_set(err, CB_EIO, "no random bytes for a temporary name");
-    char *p = w->tmp + snprintf(w->tmp, sizeof(w->tmp), "%s", POSIX_TMP_PREFIX);
-    for (size_t i = 0; i < sizeof(rnd); i++) {
-        *p++ = hex[rnd[i] >> 4];
-        *p++ = hex[rnd[i] & 15];
-    }
-    *p = '\0';
+    _Static_assert(sizeof(POSIX_TMP_PREFIX) - 1 + 2 * sizeof(rnd) < sizeof(w->tmp),
+                   "a temporary name fits");
+    int n = snprintf(w->tmp, sizeof(w->tmp), "%s", POSIX_TMP_PREFIX);
+    cb__hex(w->tmp + n, rnd, sizeof(rnd));
     return 0;
 }
 

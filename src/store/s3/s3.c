@@ -41,21 +41,11 @@ static int s3_ok(const cb_http_resp *resp)
 
 /* ---- requests ---- */
 
-static void s3_hex(char *out, const unsigned char *in, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 void cb__s3_md5(const void *data, size_t len, unsigned char raw[16], char hex[33], char b64[25])
 {
     unsigned int n = 0;
     EVP_Digest(data, len, raw, &n, EVP_md5(), NULL);
-    s3_hex(hex, raw, 16);
+    cb__hex(hex, raw, 16);
     cb__http_base64(b64, raw, 16);
 }
 
@@ -119,7 +109,7 @@ int cb__s3_req_body(
     unsigned int n = 0;
     int rc;
     EVP_Digest(body ? body : "", len, sha, &n, EVP_sha256(), NULL);
-    s3_hex(sha_hex, sha, 32);
+    cb__hex(sha_hex, sha, 32);
     req->body = body ? body : "";
     req->body_len = len;
     req->has_body = 1;

@@ -47,12 +47,6 @@ typedef struct s3_writer {
     int exclusive;        /* CB_WRITE_EXCLUSIVE: one PUT with If-None-Match: * */
 } s3_writer;
 
-static void s3w_hex(char out[33], const unsigned char md5[16])
-{
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", md5[i]);
-}
-
 /* The ETag of an answer without its quotes. */
 static void s3w_etag(const cb_http_resp *resp, char *out, size_t cap)
 {
@@ -177,7 +171,7 @@ static int s3w_flush_part(s3_writer *w, cb_error *err)
     rc = s3w_send(w, "PUT", q, 1, 0, NULL, w->part.data, w->part.len, md5, &resp, err);
     free(q);
     if (rc == 0) {
-        s3w_hex(hex, md5);
+        cb__hex(hex, md5, 16);
         s3w_etag(&resp, etag, sizeof(etag));
         snprintf(of, sizeof(of), "part %u", part);
         rc = s3w_etag_check(w, etag, hex, of, err);
@@ -227,7 +221,7 @@ static int s3w_put_single(s3_writer *w, cb_error *err)
     int rc = s3w_send(w, "PUT", NULL, 1, w->exclusive, "application/octet-stream", w->part.data,
                       w->part.len, md5, &resp, err);
     if (rc == 0) {
-        s3w_hex(hex, md5);
+        cb__hex(hex, md5, 16);
         s3w_etag(&resp, etag, sizeof(etag));
         rc = s3w_etag_check(w, etag, hex, "the object", err);
     }
@@ -260,7 +254,7 @@ static int s3w_complete(s3_writer *w, cb_error *err)
         w->completed = 1;
         EVP_DigestFinal_ex(w->etag_md5, all, &n);
         char hex[33];
-        s3w_hex(hex, all);
+        cb__hex(hex, all, 16);
         snprintf(want, sizeof(want), "%s-%u", hex, w->n_parts);
         cb__s3_xml_find(resp.body.data, resp.body.len, "CompleteMultipartUploadResult/ETag", got,
                         sizeof(got));

@@ -472,8 +472,7 @@ static int swift_writer_close(cb_writer *base, cb_error *err)
     unsigned int mdlen = 0;
     int rc;
     EVP_DigestFinal_ex(w->md5, md, &mdlen);
-    for (unsigned int i = 0; i < mdlen && i < 16; i++)
-        snprintf(w->md5_hex + 2 * i, 3, "%02x", md[i]);
+    cb__hex(w->md5_hex, md, mdlen < 16 ? mdlen : 16);
     if (w->streaming) {
         cb_error e = { 0 };
         if (cb__http_xfer_end(w->x, &e) < 0)
