@@ -1,13 +1,54 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http_retry.c: the retry policy on top of http.c's single attempts: backoff and up to
+ * http_retry.c: the retry policy on top of http_xfer.c's single attempts: backoff and up to
  * CB_HTTP_RENEWALS renewals of credentials per request, the mapping of HTTP statuses to
  * cb_status, and a GET that resumes a broken body where it stopped.
  */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-#include "http.h"
+#include "http_internal.h"
+
+#define HTTP_BACKOFF_MAX 64.0 /* seconds; python-swiftclient's cap */
+
+/* ---- the policy ---- */
+
+int cb__http_retryable_status(long status)
+{
+    if (status == 408 || status == 429 || status == 498)
+        return 1;
+    /* 501 Not Implemented, 505 and 507 Insufficient Storage will not change by waiting */
+    return status >= 500 && status != 501 && status != 505 && status != 507 && status != 508 &&
+           status != 511;
+}
+
+int cb__http_attempts(const cb_http *h)
+{
+    return h->attempts;
+}
+
+void cb__http_backoff(cb_http *h, int attempt, const cb_http_resp *resp)
+{
+    double d = h->backoff * pow(2.0, attempt - 1);
+    if (d > HTTP_BACKOFF_MAX)
+        d = HTTP_BACKOFF_MAX;
+    pthread_mutex_lock(&h->rand_lock);
+    h->rand_state = h->rand_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    double r = (double)(h->rand_state >> 11) / (double)(1ULL << 53);
+    pthread_mutex_unlock(&h->rand_lock);
+    /* "equal jitter": half the delay is fixed, half random, so that threads that failed
+     * together do not all come back together */
+    d = d / 2 + r * d / 2;
+    if (resp != NULL && resp->retry_after > d)
+        d = resp->retry_after < HTTP_BACKOFF_MAX ? resp->retry_after : HTTP_BACKOFF_MAX;
+    cb__http_trace(h, "retrying in %.2f s (attempt %d of %d)", d, attempt + 1, h->attempts);
+    struct timespec ts = { (time_t)d, (long)((d - floor(d)) * 1e9) };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
 
 int cb__http_call(cb_http *h,
                   cb_http_req *req,
