@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "swift.h"
+#include "swift_internal.h"
 #include "../../util/util.h"
 
 #define SWIFT_AUTH_BODY_MAX (8u << 20) /* a Keystone catalog is well below this */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * swift.h: authentication for the Swift store (swift.c uses it; swift_auth.c has it).
+ * swift_internal.h: what the files of the Swift store share: its state and the requests it
+ * makes (swift.c), listings (swift_list.c), writers and readers (swift_io.c), and its
+ * authentication (swift_auth.c), described here.
  *
  * Three ways in, chosen from the settings (environment, through cb_store_opts.getenv):
  *   token      OS_AUTH_TOKEN + OS_STORAGE_URL: a token someone else obtained (Cinder's
@@ -18,12 +20,13 @@
  * a 401 is keyed by an epoch, so that when several threads see the same expired token only
  * one of them authenticates again.
  */
-#ifndef CB_STORE_SWIFT_H
-#define CB_STORE_SWIFT_H
+#ifndef CB_STORE_SWIFT_INTERNAL_H
+#define CB_STORE_SWIFT_INTERNAL_H
 
 #include <pthread.h>
 
 #include "../http/http.h"
+#include "../../util/util.h"
 
 enum { SWIFT_AUTH_TOKEN = 1, SWIFT_AUTH_TEMPAUTH, SWIFT_AUTH_KEYSTONE };
 
@@ -63,5 +66,74 @@ int cb__swift_auth_renew(swift_auth *a, unsigned epoch, cb_error *err);
 
 /** A short description for messages: "tempauth user 'test:tester' at http://...". */
 void cb__swift_auth_describe(const swift_auth *a, char *out, size_t cap);
+
+/* ---- the store (swift.c) ---- */
+
+#define SWIFT_LISTING_MAX (32u << 20) /* one page of a listing (10,000 names) fits easily */
+
+typedef struct swift_state {
+    cb_http *h;
+    swift_auth auth;
+    char *container;      /* the default container (from the URL) */
+    char *storage_policy; /* X-Storage-Policy for new containers, or NULL */
+    int create;           /* put_container may create */
+    size_t buffer_max;    /* bytes held (and replayable) before an upload streams */
+    size_t list_page;     /* names per listing request, 0: the server's default */
+} swift_state;
+
+/* What swift_prepare needs to build a request's URL and token for each attempt. */
+typedef struct swift_call {
+    swift_state *st;
+    const char *container; /* NULL: the account */
+    const char *object;    /* NULL: the container */
+    const char *query;     /* escaped, without '?', or NULL */
+} swift_call;
+
+/* Build the URL and token of a request before each attempt (a cb_http_prepare_fn). */
+int cb__swift_prepare(cb_http_req *req, void *payload, cb_error *err);
+/* The renewal hook, or NULL when the token cannot be renewed. */
+cb_http_renew_fn cb__swift_renewer(const swift_state *st);
+/* Run a request with the retry policy, the token renewed on 401. */
+int cb__swift_call_do(swift_call *c, cb_http_req *req, cb_http_resp *resp, cb_error *err);
+/* A 2xx answer. */
+int cb__swift_ok(const cb_http_resp *resp);
+/* CB_EINVAL for a name Swift would refuse. */
+int cb__swift_check_container(const char *container, cb_error *err);
+
+/* ---- listings (swift_list.c) ---- */
+
+int cb__swift_list(void *state,
+                   const char *container,
+                   const char *prefix,
+                   unsigned int flags,
+                   cb_list_fn fn,
+                   void *payload,
+                   cb_error *err);
+int cb__swift_list_entries(void *state,
+                           const char *container,
+                           const char *prefix,
+                           unsigned int flags,
+                           cb_entry_fn fn,
+                           void *payload,
+                           cb_error *err);
+int cb__swift_list_containers(
+    void *state, unsigned int flags, cb_list_fn fn, void *payload, cb_error *err);
+
+/* ---- writers and readers (swift_io.c) ---- */
+
+int cb__swift_open_writer(void *state,
+                          const char *container,
+                          const char *name,
+                          const char *extra_metadata,
+                          unsigned int flags,
+                          cb_writer **out,
+                          cb_error *err);
+int cb__swift_open_reader(void *state,
+                          const char *container,
+                          const char *name,
+                          const char *extra_metadata,
+                          unsigned int flags,
+                          cb_reader **out,
+                          cb_error *err);
 
 #endif
