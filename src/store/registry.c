@@ -3,6 +3,13 @@
 #include <string.h>
 
 #include "registry.h"
+#include "posix/posix.h"
+#ifdef CB_HAVE_SWIFT
+#include "swift/swift.h"
+#endif
+#ifdef CB_HAVE_S3
+#include "s3/s3.h"
+#endif
 
 typedef struct store_kind {
     const char *scheme;

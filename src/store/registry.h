@@ -15,11 +15,6 @@ typedef int (*cb_store_ctor)(const char *location,
                              void **state_out,
                              cb_error *err);
 
-int cb__posix_store_ctor(const char *location,
-                         const cb_store_opts *opts,
-                         const cb_store_ops **ops_out,
-                         void **state_out,
-                         cb_error *err);
 int cb__mem_store_ctor(const char *location,
                        const cb_store_opts *opts,
                        const cb_store_ops **ops_out,
@@ -30,20 +25,5 @@ int cb__store_resolve(const char *url,
                       cb_store_ctor *ctor_out,
                       const char **location_out,
                       cb_error *err);
-
-#ifdef CB_HAVE_SWIFT
-int cb__swift_store_ctor(const char *location,
-                         const cb_store_opts *opts,
-                         const cb_store_ops **ops_out,
-                         void **state_out,
-                         cb_error *err);
-#endif
-#ifdef CB_HAVE_S3
-int cb__s3_store_ctor(const char *location,
-                      const cb_store_opts *opts,
-                      const cb_store_ops **ops_out,
-                      void **state_out,
-                      cb_error *err);
-#endif
 
 #endif

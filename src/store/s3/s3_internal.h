@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * s3.h: shared by the S3 store's files: s3.c (the store), s3_writer.c (uploads, multipart),
- * s3_sign.c (SigV4) and s3_xml.c (the XML answers, parsed with expat).
+ * s3_internal.h: shared by the S3 store's files: s3.c (buckets, readers, settings, the ops
+ * table), s3_request.c (requests and their failures), s3_list.c (listings), s3_writer.c
+ * (uploads, multipart), s3_sign.c (SigV4) and s3_xml.c (the XML answers, parsed with expat).
  */
-#ifndef CB_STORE_S3_H
-#define CB_STORE_S3_H
+#ifndef CB_STORE_S3_INTERNAL_H
+#define CB_STORE_S3_INTERNAL_H
 
 #include "../http/http.h"
+#include "../../util/util.h"
 
 typedef struct s3_state {
     cb_http *h;
@@ -47,11 +49,31 @@ int cb__s3_req_body(
 /** Sign req (SigV4, headers; s3_sign.c): adds Host, x-amz-date and Authorization. */
 int cb__s3_sign(const s3_state *st, cb_http_req *req, cb_error *err);
 
+/** A 2xx answer. */
+int cb__s3_ok(const cb_http_resp *resp);
+
+/** Sign a request before each attempt (a cb_http_prepare_fn; payload: the s3_state). */
+int cb__s3_prepare(cb_http_req *req, void *payload, cb_error *err);
+
 /** Run a request with retries (signed before each attempt); 0 with any answer in resp. */
 int cb__s3_call(s3_state *st, cb_http_req *req, cb_http_resp *resp, cb_error *err);
 
 /** Describe a failed answer (the XML error's Code and Message) into err. */
 int cb__s3_fail(s3_state *st, const cb_http_req *req, const cb_http_resp *resp, cb_error *err);
+
+/** One request without a body (signed, retried); its answer in resp, whatever the status. */
+int cb__s3_simple(s3_state *st,
+                  const char *method,
+                  const char *bucket,
+                  const char *key,
+                  const char *query,
+                  const char *what,
+                  cb_http_req *req,
+                  cb_http_resp *resp,
+                  cb_error *err);
+
+/** CB_EINVAL for a bucket name S3 would refuse. */
+int cb__s3_check_bucket(const char *bucket, cb_error *err);
 
 /** MD5 (hex and base64) of a buffer. */
 void cb__s3_md5(const void *data, size_t len, unsigned char raw[16], char hex[33], char b64[25]);
@@ -83,5 +105,24 @@ int cb__s3_open_writer(s3_state *st,
                        unsigned int flags,
                        cb_writer **out,
                        cb_error *err);
+
+/* ---- listings (s3_list.c) ---- */
+
+int cb__s3_list(void *state,
+                const char *bucket,
+                const char *prefix,
+                unsigned int flags,
+                cb_list_fn fn,
+                void *payload,
+                cb_error *err);
+int cb__s3_list_entries(void *state,
+                        const char *bucket,
+                        const char *prefix,
+                        unsigned int flags,
+                        cb_entry_fn fn,
+                        void *payload,
+                        cb_error *err);
+int cb__s3_list_containers(
+    void *state, unsigned int flags, cb_list_fn fn, void *payload, cb_error *err);
 
 #endif

@@ -20,7 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "s3.h"
+#include "s3_internal.h"
 #include "../../util/util.h"
 
 #define SIGN_MAX_HEADERS 32

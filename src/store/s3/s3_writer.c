@@ -25,7 +25,7 @@
 
 #include <openssl/evp.h>
 
-#include "s3.h"
+#include "s3_internal.h"
 #include "../../util/util.h"
 
 #define S3_PARTS_PER_STEP 200
