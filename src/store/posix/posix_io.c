@@ -55,26 +55,36 @@ static int posix_writer_write(cb_writer *base, const void *buf, size_t len, cb_e
 
 static int posix_tmp_name(posix_writer *w, cb_error *err);
 
+/* Putting the file in place failed with errno `e`: an existing name for an exclusive writer is
+ * CB_EEXISTS, anything else CB_EIO. Always a cb_status, whatever err already holds. */
+static int posix_publish_fail(const posix_writer *w, int e, cb_error *err)
+{
+    if (e == EEXIST && w->exclusive)
+        return cb_error_set(err, CB_EEXISTS, "object '%s' already exists", w->display);
+    return cb_error_set_sys(err, CB_EIO, e, "putting object '%s' in place", w->display);
+}
+
 /* A named temporary file into place without replacing anything: link() fails on an existing
  * name, atomically, on every file system (renameat2's RENAME_NOREPLACE is not on all). */
-static int posix_publish_new(posix_writer *w)
+static int posix_publish_new(posix_writer *w, cb_error *err)
 {
     if (linkat(w->dirfd, w->tmp, w->dirfd, w->leaf, 0) < 0)
-        return -errno;
+        return posix_publish_fail(w, errno, err);
     unlinkat(w->dirfd, w->tmp, 0);
     return 0;
 }
 
 /* Give the finished file its name. A nameless (O_TMPFILE) file is linked in; an existing
  * object is replaced through a temporary name and rename(), which is atomic - unless the
- * writer is exclusive, when an existing name is -EEXIST. */
+ * writer is exclusive, when an existing name is CB_EEXISTS. */
 static int posix_publish(posix_writer *w, int fd, cb_error *err)
 {
     char proc[64];
+    if (!w->anon && w->exclusive)
+        return posix_publish_new(w, err);
     if (!w->anon)
-        return w->exclusive                                        ? posix_publish_new(w)
-               : renameat(w->dirfd, w->tmp, w->dirfd, w->leaf) < 0 ? -errno
-                                                                   : 0;
+        return renameat(w->dirfd, w->tmp, w->dirfd, w->leaf) < 0 ? posix_publish_fail(w, errno, err)
+                                                                 : 0;
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
     if (linkat(AT_FDCWD, proc, w->dirfd, w->leaf, AT_SYMLINK_FOLLOW) == 0)
         return 0;
@@ -82,14 +92,15 @@ static int posix_publish(posix_writer *w, int fd, cb_error *err)
     if (errno == ENOENT && linkat(fd, "", w->dirfd, w->leaf, AT_EMPTY_PATH) == 0)
         return 0;
     if (errno != EEXIST || w->exclusive)
-        return -errno;
+        return posix_publish_fail(w, errno, err);
     int rc = posix_tmp_name(w, err);
     if (rc < 0)
         return rc;
     if (linkat(AT_FDCWD, proc, w->dirfd, w->tmp, AT_SYMLINK_FOLLOW) < 0)
-        return -errno;
+        return posix_publish_fail(w, errno, err);
     w->anon = 0; /* it has a name now: free() removes it if the rename fails */
-    return renameat(w->dirfd, w->tmp, w->dirfd, w->leaf) < 0 ? -errno : 0;
+    return renameat(w->dirfd, w->tmp, w->dirfd, w->leaf) < 0 ? posix_publish_fail(w, errno, err)
+                                                             : 0;
 }
 
 static int posix_writer_close(cb_writer *base, cb_error *err)
@@ -111,12 +122,8 @@ static int posix_writer_close(cb_writer *base, cb_error *err)
     rc = posix_publish(w, fd, err);
     if (close(fd) < 0 && rc == 0)
         return cb_error_set_sys(err, CB_EIO, errno, "closing object '%s'", w->display);
-    if (rc == -EEXIST && w->exclusive)
-        return cb_error_set(err, CB_EEXISTS, "object '%s' already exists", w->display);
     if (rc < 0)
-        return err->code
-                   ? rc
-                   : cb_error_set_sys(err, CB_EIO, -rc, "putting object '%s' in place", w->display);
+        return rc;
     w->committed = 1;
     /* the name is durable only once the directory is */
     if (!w->defer_sync && fsync(w->dirfd) < 0)
