@@ -17,6 +17,13 @@
 #define HTTP_POLL_MS 250       /* how often a waiting transfer looks at the clock */
 #define HTTP_SPILL_MAX 1048576 /* most body bytes a reader may hold beyond the caller's buffer */
 
+/* Where a transfer's bodies come from and go to. */
+typedef enum http_mode {
+    HTTP_IN_MEMORY, /* the request body is req->body (if has_body), the answer's resp->body */
+    HTTP_PUSH,      /* the request body is pushed with cb__http_xfer_send, chunked */
+    HTTP_PULL,      /* a 2xx answer's body is pulled with cb__http_xfer_recv */
+} http_mode;
+
 struct cb_http_xfer {
     cb_http *h;
     http_conn *conn;
@@ -148,7 +155,7 @@ static int http_on_progress(
 
 /* ---- transfers ---- */
 
-static int http_method(cb_http_xfer *x, CURL *e, int64_t stream_len)
+static int http_method(cb_http_xfer *x, CURL *e)
 {
     const cb_http_req *r = x->req;
     if (strcmp(r->method, "HEAD") == 0)
@@ -164,8 +171,9 @@ static int http_method(cb_http_xfer *x, CURL *e, int64_t stream_len)
         curl_easy_setopt(e, CURLOPT_READDATA, x);
         curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, http_on_seek);
         curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
-        if (stream_len >= 0)
-            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)stream_len);
+        /* a body in memory has a length; a pushed one goes chunked */
+        if (!x->src_stream && r->has_body)
+            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
         return 0;
     }
     if (strcmp(r->method, "GET") != 0)
@@ -174,7 +182,7 @@ static int http_method(cb_http_xfer *x, CURL *e, int64_t stream_len)
 }
 
 /* Set every option of one transfer on a freshly reset easy handle. */
-static int http_setup(cb_http_xfer *x, int64_t stream_len)
+static int http_setup(cb_http_xfer *x)
 {
     cb_http *h = x->h;
     CURL *e = x->conn->easy;
@@ -214,14 +222,14 @@ static int http_setup(cb_http_xfer *x, int64_t stream_len)
         bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    bad |= http_method(x, e, stream_len);
+    bad |= http_method(x, e);
     return bad ? -1 : 0;
 }
 
 static int http_begin(cb_http *h,
                       cb_http_req *req,
                       cb_http_resp *resp,
-                      int64_t stream_len,
+                      http_mode mode,
                       cb_http_xfer **out,
                       cb_error *err)
 {
@@ -240,18 +248,13 @@ static int http_begin(cb_http *h,
         free(x);
         return CB_ENOMEM;
     }
-    if (stream_len == -2) { /* a pushed body */
+    if (mode == HTTP_PUSH) {
         x->src_stream = 1;
         x->src_eof = 0;
         x->src = NULL;
-        stream_len = -1;
-    } else if (stream_len == -3) { /* a pulled body */
-        x->recv_stream = 1;
-        stream_len = -1;
-    } else if (req->has_body) {
-        stream_len = (int64_t)req->body_len;
     }
-    if (http_setup(x, stream_len) < 0) {
+    x->recv_stream = mode == HTTP_PULL;
+    if (http_setup(x) < 0) {
         cb__http_xfer_free(x);
         return cb_error_set(err, CB_EINVAL, "%s store: %s: libcurl refused an option", h->name,
                             req->what);
@@ -364,7 +367,7 @@ static int http_until_never(const cb_http_xfer *x)
 int cb__http_perform(cb_http *h, cb_http_req *req, cb_http_resp *resp, cb_error *err)
 {
     cb_http_xfer *x;
-    int rc = http_begin(h, req, resp, -1, &x, err);
+    int rc = http_begin(h, req, resp, HTTP_IN_MEMORY, &x, err);
     if (rc < 0)
         return rc;
     http_drive(x, http_until_never);
@@ -376,7 +379,7 @@ int cb__http_perform(cb_http *h, cb_http_req *req, cb_http_resp *resp, cb_error 
 int cb__http_upload_begin(
     cb_http *h, cb_http_req *req, cb_http_resp *resp, cb_http_xfer **out, cb_error *err)
 {
-    return http_begin(h, req, resp, -2, out, err);
+    return http_begin(h, req, resp, HTTP_PUSH, out, err);
 }
 
 static int http_until_sent(const cb_http_xfer *x)
@@ -426,7 +429,7 @@ int cb__http_download_begin(
     cb_http *h, cb_http_req *req, cb_http_resp *resp, cb_http_xfer **out, cb_error *err)
 {
     cb_http_xfer *x;
-    int rc = http_begin(h, req, resp, -3, &x, err);
+    int rc = http_begin(h, req, resp, HTTP_PULL, &x, err);
     if (rc < 0)
         return rc;
     http_drive(x, http_until_headers);
