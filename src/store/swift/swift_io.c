@@ -43,46 +43,39 @@ static int swift_upload_fail(swift_writer *w, const char *detail, cb_error *err)
     return cb__http_fail(w->st->h, &w->req, &w->resp, detail, err);
 }
 
+/* One attempt at starting the chunked upload: send the held bytes. 1 when the server took
+ * them (the upload goes on), 0 when it answered first. */
+static int swift_stream_attempt(void *ctx, cb_error *err)
+{
+    swift_writer *w = ctx;
+    int rc;
+    cb__http_xfer_free(w->x);
+    w->x = NULL;
+    if ((rc = cb__http_upload_begin(w->st->h, &w->req, &w->resp, &w->x, err)) < 0 ||
+        (rc = cb__http_xfer_send(w->x, w->held.data, w->held.len, err)) < 0)
+        return rc;
+    if (rc == 0) {
+        w->streaming = 1;
+        return 1;
+    }
+    return cb__http_xfer_end(w->x, err);
+}
+
 /* Start the chunked upload and send the held bytes: retried while they are still held. */
 static int swift_stream_start(swift_writer *w, cb_error *err)
 {
-    swift_state *st = w->st;
-    cb_error last = { 0 };
-    int rc = 0;
-    w->req.renewed = 0;
-    for (int attempt = 1;; attempt++) {
-        cb_error_clear(&last);
-        cb__http_xfer_free(w->x);
-        w->x = NULL;
-        if ((rc = cb__swift_prepare(&w->req, &w->call, err)) < 0 ||
-            (rc = cb__http_upload_begin(st->h, &w->req, &w->resp, &w->x, err)) < 0)
-            return rc;
-        rc = cb__http_xfer_send(w->x, w->held.data, w->held.len, &last);
-        if (rc == 0) {
-            cb_buf_dispose(&w->held); /* from here on a failure cannot be replayed */
-            w->streaming = 1;
-            return 0;
-        }
-        if (rc == 1 && (rc = cb__http_xfer_end(w->x, &last)) == 0) {
-            if (w->resp.status == 401 && cb__swift_renewer(st) &&
-                w->req.renewed < CB_HTTP_RENEWALS) {
-                w->req.renewed++;
-                if ((rc = cb__swift_auth_renew(&st->auth, w->req.auth_epoch, err)) < 0)
-                    return rc;
-                attempt--;
-                continue;
-            }
-            if (!cb__http_retryable_status(w->resp.status))
-                return swift_upload_fail(w, NULL, err);
-        }
-        if (attempt >= cb__http_attempts(st->h))
-            break;
-        cb__http_backoff(st->h, attempt, rc == 0 ? &w->resp : NULL);
-    }
-    if (rc == 0)
-        return cb__http_fail(st->h, &w->req, &w->resp, NULL, err);
-    return cb_error_set(err, CB_ENET, "%s (gave up after %d attempts)", last.msg,
-                        cb__http_attempts(st->h));
+    cb_http_hooks hooks = {
+        .prepare = cb__swift_prepare,
+        .renew = cb__swift_renewer(w->st),
+        .payload = &w->call,
+    };
+    int rc = cb__http_retry(w->st->h, &w->req, &w->resp, &hooks, swift_stream_attempt, w, err);
+    if (rc < 0)
+        return rc;
+    if (!w->streaming) /* answered before it took the held bytes */
+        return swift_upload_fail(w, NULL, err);
+    cb_buf_dispose(&w->held); /* from here on a failure cannot be replayed */
+    return 0;
 }
 
 static int swift_stream_send(swift_writer *w, const void *buf, size_t len, cb_error *err)

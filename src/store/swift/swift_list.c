@@ -161,6 +161,6 @@ int cb__swift_list_containers(
     if (rc == CB_EAUTH && e.msg[0] != '\0' && strstr(e.msg, "HTTP 403") != NULL)
         return fn(st->container, payload);
     if (rc < 0)
-        return cb_error_set(err, e.code, "%s", e.msg);
+        return cb__http_pass_error(err, &e);
     return rc;
 }
