@@ -121,6 +121,50 @@ static void test_http__refused_request_not_retried(void **state)
     cb__http_free(h);
 }
 
+/* A failed answer puts its status in the record, next to the code it maps to; a record that
+ * already holds a failure keeps it, status included (the first error wins). */
+static void test_http__status_in_error(void **state)
+{
+    cb_store_opts opts = CB_STORE_OPTS_INIT;
+    cb_error err = { 0 };
+    cb_http *h = NULL;
+    cb_http_req req = CB_HTTP_REQ_INIT;
+    cb_http_resp resp = CB_HTTP_RESP_INIT;
+    (void)state;
+    assert_cb_ok(cb__http_new(&h, "test", &opts, &err), &err);
+    req.url = strdup("http://user:secret@127.0.0.1:1/c/o");
+    req.what = "a test request";
+    static const struct {
+        long status;
+        int code;
+    } cases[] = { { 404, CB_ENOTFOUND }, { 401, CB_EAUTH }, { 503, CB_ENET }, { 409, CB_EHTTP } };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cb_error_clear(&err);
+        resp.status = cases[i].status;
+        assert_int_equal(cb__http_fail(h, &req, &resp, NULL, &err), cases[i].code);
+        assert_int_equal(err.code, cases[i].code);
+        assert_int_equal(err.http_status, cases[i].status);
+        assert_null(strstr(err.msg, "secret"));
+    }
+    /* the first error wins, whole */
+    cb_error_clear(&err);
+    assert_int_equal(err.http_status, 0);
+    cb_error_set(&err, CB_EIO, "a local failure first");
+    resp.status = 404;
+    assert_int_equal(cb__http_fail(h, &req, &resp, NULL, &err), CB_ENOTFOUND);
+    assert_cb_error(&err, CB_EIO, "a local failure first");
+    assert_int_equal(err.http_status, 0);
+    /* and a failure without an answer has none */
+    cb_error_clear(&err);
+    assert_int_equal(cb__http_error(&err, CB_ECORRUPT, 412, "changed"), CB_ECORRUPT);
+    assert_int_equal(err.http_status, 412);
+    cb_error_clear(&err);
+    cb_error_set(&err, CB_ENET, "no answer");
+    assert_int_equal(err.http_status, 0);
+    cb__http_req_dispose(&req);
+    cb__http_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_http__parse_time_refuses),
         cmocka_unit_test(test_http__escape),
         cmocka_unit_test(test_http__refused_request_not_retried),
+        cmocka_unit_test(test_http__status_in_error),
     };
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }

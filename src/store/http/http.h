@@ -199,14 +199,21 @@ int cb__http_attempts(const cb_http *h);
 
 /**
  * Fill `err` for a response that is not a success: 401/403 -> CB_EAUTH, 404 -> CB_ENOTFOUND,
- * retryable statuses -> CB_ENET, others CB_EHTTP. `detail` (may be NULL) is the server's
- * own explanation, already stripped of secrets.
+ * retryable statuses -> CB_ENET, others CB_EHTTP; err->http_status is the status. `detail`
+ * (may be NULL) is the server's own explanation, already stripped of secrets.
  */
 int cb__http_fail(cb_http *h,
                   const cb_http_req *req,
                   const cb_http_resp *resp,
                   const char *detail,
                   cb_error *err);
+
+/**
+ * Record a failure that an HTTP answer with `status` explains: cb_error_set(), and the status
+ * in err->http_status. Nothing if err already holds a failure.
+ * @return code
+ */
+int cb__http_error(cb_error *err, int code, long status, const char *fmt, ...) CB_PRINTF(4, 5);
 
 /* ---- a GET that resumes where it broke ---- */
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -129,6 +130,20 @@ int cb__http_call(cb_http *h,
     return cb__http_retry(h, req, resp, &hooks, http_call_attempt, &c, err);
 }
 
+int cb__http_error(cb_error *err, int code, long status, const char *fmt, ...)
+{
+    char msg[sizeof(err->msg)];
+    va_list ap;
+    if (err == NULL || err->code != 0)
+        return code;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cb_error_set(err, code, "%s", msg);
+    err->http_status = status;
+    return code;
+}
+
 int cb__http_fail(
     cb_http *h, const cb_http_req *req, const cb_http_resp *resp, const char *detail, cb_error *err)
 {
@@ -146,8 +161,8 @@ int cb__http_fail(
                                  : "unexpected answer";
     char url[512];
     cb__http_redact_url(url, sizeof(url), req->url);
-    return cb_error_set(
-        err, code, "%s store: %s: %s %s: HTTP %ld (%s)%s%s%s", cb__http_name(h), req->what,
+    return cb__http_error(
+        err, code, s, "%s store: %s: %s %s: HTTP %ld (%s)%s%s%s", cb__http_name(h), req->what,
         req->method, url, s, why, detail && *detail ? ": " : "", detail ? detail : "",
         code == CB_ENET && cb__http_attempts(h) > 1 ? " (gave up after every attempt)" : "");
 }
@@ -195,9 +210,9 @@ static int http_get_resume(cb_http_get *g, const cb_error *why, cb_error *err)
         (rc = http_get_attempts(g, err)) < 0)
         return rc;
     if (g->resp.status == 412)
-        return cb_error_set(err, CB_ECORRUPT,
-                            "%s store: %s: the object changed while it was being read",
-                            cb__http_name(g->h), g->req.what);
+        return cb__http_error(err, CB_ECORRUPT, 412,
+                              "%s store: %s: the object changed while it was being read",
+                              cb__http_name(g->h), g->req.what);
     if (g->resp.status != 206)
         return cb__http_fail(g->h, &g->req, &g->resp, "resuming a broken download", err);
     return 0;

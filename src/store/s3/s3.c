@@ -96,10 +96,10 @@ static int s3_put_container(void *state, const char *bucket, unsigned int flags,
         snprintf(what, sizeof(what), "create bucket '%s'", bucket);
         rc = s3_create_bucket(st, bucket, what, err);
     } else if (resp.status == 404) {
-        rc = cb_error_set(err, CB_ENOTFOUND,
-                          "s3 store: bucket '%s' does not exist and creating containers is "
-                          "disabled (--no-create-container)",
-                          bucket);
+        rc = cb__http_error(err, CB_ENOTFOUND, 404,
+                            "s3 store: bucket '%s' does not exist and creating containers is "
+                            "disabled (--no-create-container)",
+                            bucket);
     } else if (!cb__s3_ok(&resp)) {
         rc = cb__s3_fail(st, &req, &resp, err);
     }
@@ -161,8 +161,8 @@ static int s3_open_reader(void *state,
     if ((rc = cb__s3_req_init(&r->get.req, st, "GET", bucket, key, NULL, 1, err)) == 0 &&
         (rc = cb__http_get_open(&r->get, err)) == 0 && !cb__s3_ok(&r->get.resp))
         rc = r->get.resp.status == 404
-                 ? cb_error_set(err, CB_ENOTFOUND, "s3 store: object '%s' not found in bucket '%s'",
-                                key, bucket)
+                 ? cb__http_error(err, CB_ENOTFOUND, 404,
+                                  "s3 store: object '%s' not found in bucket '%s'", key, bucket)
                  : cb__s3_fail(st, &r->get.req, &r->get.resp, err);
     if (rc < 0) {
         s3_reader_free(&r->base);
@@ -236,10 +236,10 @@ static int s3_check(void *state, cb_error *err)
     snprintf(what, sizeof(what), "look up bucket '%s'", st->bucket);
     int rc = cb__s3_simple(st, "HEAD", st->bucket, NULL, NULL, what, &req, &resp, err);
     if (rc == 0 && resp.status == 404 && !st->create)
-        rc = cb_error_set(err, CB_ENOTFOUND,
-                          "s3 store: bucket '%s' does not exist and creating containers is "
-                          "disabled (--no-create-container)",
-                          st->bucket);
+        rc = cb__http_error(err, CB_ENOTFOUND, 404,
+                            "s3 store: bucket '%s' does not exist and creating containers is "
+                            "disabled (--no-create-container)",
+                            st->bucket);
     else if (rc == 0 && !cb__s3_ok(&resp) && resp.status != 404)
         rc = cb__s3_fail(st, &req, &resp, err);
     cb__http_resp_dispose(&resp);

@@ -125,8 +125,8 @@ s3_listing(s3_state *st, const char *bucket, const char *prefix, s3_page *page, 
                 0 &&
             (rc = cb__s3_simple(st, "GET", bucket, NULL, q.data, what, &req, &resp, err)) == 0) {
             if (resp.status == 404)
-                rc =
-                    cb_error_set(err, CB_ENOTFOUND, "s3 store: bucket '%s' does not exist", bucket);
+                rc = cb__http_error(err, CB_ENOTFOUND, 404, "s3 store: bucket '%s' does not exist",
+                                    bucket);
             else if (!cb__s3_ok(&resp))
                 rc = cb__s3_fail(st, &req, &resp, err);
             else if (resp.body.len >= S3_LISTING_MAX)

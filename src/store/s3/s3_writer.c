@@ -86,17 +86,18 @@ s3w_fail_exclusive(s3_writer *w, const cb_http_req *req, const cb_http_resp *res
 {
     char code[128], msg[300];
     if (resp->status == 412)
-        return cb_error_set(err, CB_EEXISTS,
-                            "s3 store: object '%s' already exists in bucket '%s' (HTTP 412 to a "
-                            "create-only upload; it was left as it was)",
-                            w->key, w->bucket);
+        return cb__http_error(err, CB_EEXISTS, 412,
+                              "s3 store: object '%s' already exists in bucket '%s' (HTTP 412 to a "
+                              "create-only upload; it was left as it was)",
+                              w->key, w->bucket);
     if (resp->status != 501)
         return cb__s3_fail(w->st, req, resp, err);
     cb__s3_xml_error(resp->body.data, resp->body.len, code, sizeof(code), msg, sizeof(msg));
-    return cb_error_set(err, CB_ENOTSUPP,
-                        "s3 store: the server does not support create-only writes (If-None-Match), "
-                        "so nothing was written: %s: HTTP 501%s%s%s%s",
-                        w->what, code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
+    return cb__http_error(
+        err, CB_ENOTSUPP, 501,
+        "s3 store: the server does not support create-only writes (If-None-Match), "
+        "so nothing was written: %s: HTTP 501%s%s%s%s",
+        w->what, code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
 }
 
 /* A request with the part (or a given body) and the answer; MD5 of the body in md5.

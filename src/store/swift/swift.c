@@ -140,10 +140,10 @@ swift_put_container(void *state, const char *container, unsigned int flags, cb_e
     if (resp.status == 404 && st->create)
         rc = swift_create_container(st, container, err);
     else if (resp.status == 404)
-        rc = cb_error_set(err, CB_ENOTFOUND,
-                          "swift store: container '%s' does not exist and creating containers is "
-                          "disabled (--no-create-container)",
-                          container);
+        rc = cb__http_error(err, CB_ENOTFOUND, 404,
+                            "swift store: container '%s' does not exist and creating containers is "
+                            "disabled (--no-create-container)",
+                            container);
     else if (!cb__swift_ok(&resp))
         rc = cb__http_fail(st->h, &req, &resp, NULL, err);
 done:

@@ -36,10 +36,10 @@ typedef struct swift_writer {
 static int swift_upload_fail(swift_writer *w, const char *detail, cb_error *err)
 {
     if (w->exclusive && w->resp.status == 412)
-        return cb_error_set(err, CB_EEXISTS,
-                            "swift store: object '%s' already exists in container '%s' (HTTP 412 "
-                            "to a create-only upload; it was left as it was)",
-                            w->name, w->container);
+        return cb__http_error(err, CB_EEXISTS, 412,
+                              "swift store: object '%s' already exists in container '%s' (HTTP 412 "
+                              "to a create-only upload; it was left as it was)",
+                              w->name, w->container);
     return cb__http_fail(w->st->h, &w->req, &w->resp, detail, err);
 }
 
@@ -291,9 +291,9 @@ int cb__swift_open_reader(void *state,
     r->get.payload = &r->call;
     if ((rc = cb__http_get_open(&r->get, err)) == 0 && !cb__swift_ok(&r->get.resp))
         rc = r->get.resp.status == 404
-                 ? cb_error_set(err, CB_ENOTFOUND,
-                                "swift store: object '%s' not found in container '%s'", name,
-                                container)
+                 ? cb__http_error(err, CB_ENOTFOUND, 404,
+                                  "swift store: object '%s' not found in container '%s'", name,
+                                  container)
                  : cb__http_fail(st->h, &r->get.req, &r->get.resp, NULL, err);
     if (rc < 0) {
         swift_reader_free(&r->base);

@@ -99,8 +99,8 @@ static int swift_listing(swift_state *st,
         if ((rc = cb__swift_call_do(&c, &req, &resp, err)) < 0)
             break;
         if (resp.status == 404 && container != NULL) {
-            rc = cb_error_set(err, CB_ENOTFOUND, "swift store: container '%s' does not exist",
-                              container);
+            rc = cb__http_error(err, CB_ENOTFOUND, 404,
+                                "swift store: container '%s' does not exist", container);
         } else if (!cb__swift_ok(&resp)) {
             rc = cb__http_fail(st->h, &req, &resp, NULL, err);
         } else if (resp.body.len >= SWIFT_LISTING_MAX) {
@@ -158,7 +158,7 @@ int cb__swift_list_containers(
     cb_error e = { 0 };
     (void)flags;
     int rc = swift_listing(st, NULL, NULL, &l, &e);
-    if (rc == CB_EAUTH && e.msg[0] != '\0' && strstr(e.msg, "HTTP 403") != NULL)
+    if (rc == CB_EAUTH && e.http_status == 403)
         return fn(st->container, payload);
     if (rc < 0)
         return cb__http_pass_error(err, &e);
