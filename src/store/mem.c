@@ -298,6 +298,7 @@ static void mem_writer_free(cb_writer *base)
 }
 
 static const cb_writer_ops mem_writer_ops = {
+    CB_WRITER_OPS_INIT,
     .write = mem_writer_write,
     .close = mem_writer_close,
     .free = mem_writer_free,
@@ -362,6 +363,7 @@ static void mem_reader_free(cb_reader *base)
 }
 
 static const cb_reader_ops mem_reader_ops = {
+    CB_READER_OPS_INIT,
     .read = mem_reader_read,
     .free = mem_reader_free,
 };
@@ -504,7 +506,7 @@ static void mem_destroy(void *state)
 }
 
 static const cb_store_ops mem_store_ops = {
-    .version = CB_STORE_OPS_VERSION,
+    CB_STORE_OPS_INIT,
     .name = "mem",
     .flags = CB_STORE_PARALLEL | CB_STORE_EXCLUSIVE,
     .cinder_driver = "cinder.backup.drivers.swift.SwiftBackupDriver",

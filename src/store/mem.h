@@ -27,6 +27,13 @@ typedef enum cb_mem_op {
     CB_MEM_ANY = CB_MEM_OP_COUNT /* every operation, counted together */
 } cb_mem_op;
 
+/** The constructor (the registry's entry for mem:). */
+int cb__mem_store_ctor(const char *location,
+                       const cb_store_opts *opts,
+                       const cb_store_ops **ops_out,
+                       void **state_out,
+                       cb_error *err);
+
 /** Calls of `op` so far (CB_MEM_ANY: of all operations). */
 unsigned long cb_mem_store_calls(cb_store *store, cb_mem_op op);
 

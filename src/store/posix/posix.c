@@ -96,7 +96,7 @@ static void posix_destroy(void *state)
 }
 
 static const cb_store_ops posix_store_ops = {
-    .version = CB_STORE_OPS_VERSION,
+    CB_STORE_OPS_INIT,
     .name = "posix",
     .flags = CB_STORE_PARALLEL | CB_STORE_FLAT_PREFIX | CB_STORE_EXCLUSIVE,
     .cinder_driver = "cinder.backup.drivers.posix.PosixBackupDriver",

@@ -147,6 +147,7 @@ static void posix_writer_free(cb_writer *base)
 }
 
 static const cb_writer_ops posix_writer_ops = {
+    CB_WRITER_OPS_INIT,
     .write = posix_writer_write,
     .close = posix_writer_close,
     .free = posix_writer_free,
@@ -296,6 +297,7 @@ static void posix_reader_free(cb_reader *base)
 }
 
 static const cb_reader_ops posix_reader_ops = {
+    CB_READER_OPS_INIT,
     .read = posix_reader_read,
     .free = posix_reader_free,
 };

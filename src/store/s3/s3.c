@@ -131,6 +131,7 @@ static void s3_reader_free(cb_reader *base)
 }
 
 static const cb_reader_ops s3_reader_ops = {
+    CB_READER_OPS_INIT,
     .read = s3_reader_read,
     .free = s3_reader_free,
 };
@@ -275,7 +276,7 @@ static void s3_destroy(void *state)
 }
 
 static const cb_store_ops s3_store_ops = {
-    .version = CB_STORE_OPS_VERSION,
+    CB_STORE_OPS_INIT,
     .name = "s3",
     .flags = CB_STORE_PARALLEL | CB_STORE_EXCLUSIVE,
     .cinder_driver = "cinder.backup.drivers.s3.S3BackupDriver",

@@ -315,6 +315,7 @@ static void s3w_free(cb_writer *base)
 }
 
 static const cb_writer_ops s3_writer_ops = {
+    CB_WRITER_OPS_INIT,
     .write = s3w_write,
     .close = s3w_close,
     .free = s3w_free,

@@ -224,7 +224,7 @@ static void swift_destroy(void *state)
 }
 
 static const cb_store_ops swift_store_ops = {
-    .version = CB_STORE_OPS_VERSION,
+    CB_STORE_OPS_INIT,
     .name = "swift",
     .flags = CB_STORE_PARALLEL | CB_STORE_EXCLUSIVE,
     .cinder_driver = "cinder.backup.drivers.swift.SwiftBackupDriver",

@@ -183,6 +183,7 @@ static void swift_writer_free(cb_writer *base)
 }
 
 static const cb_writer_ops swift_writer_ops = {
+    CB_WRITER_OPS_INIT,
     .write = swift_writer_write,
     .close = swift_writer_close,
     .free = swift_writer_free,
@@ -254,6 +255,7 @@ static void swift_reader_free(cb_reader *base)
 }
 
 static const cb_reader_ops swift_reader_ops = {
+    CB_READER_OPS_INIT,
     .read = swift_reader_read,
     .free = swift_reader_free,
 };
