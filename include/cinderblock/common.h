@@ -49,7 +49,7 @@ typedef enum cb_status {
 
 /** The error record. Zero-initialise it (or cb_error_clear) before use. */
 typedef struct cb_error {
-    int code;      /* a cb_status, 0 while nothing has failed */
+    int code;         /* a cb_status, 0 while nothing has failed */
     int sys_errno;    /* errno of the failing system call, or 0 */
     long http_status; /* the HTTP status of the answer that failed, or 0 */
     char msg[1024];
