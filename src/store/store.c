@@ -119,9 +119,11 @@ int cb_store_new(
     s->serial = !(ops->flags & CB_STORE_PARALLEL);
     pthread_mutex_init(&s->lock, NULL);
     s->info.name = ops->name;
-    s->info.cinder_driver = ops->cinder_driver;
-    s->info.default_object_size = ops->default_object_size;
-    s->info.default_sha_block = ops->default_sha_block;
+    /* the facts a store may leave out: no Cinder driver (its export records name none), and
+     * the object and sha block sizes of Cinder's Swift and S3 drivers */
+    s->info.cinder_driver = ops->cinder_driver ? ops->cinder_driver : "";
+    s->info.default_object_size = ops->default_object_size ? ops->default_object_size : 52428800;
+    s->info.default_sha_block = ops->default_sha_block ? ops->default_sha_block : 32768;
     s->info.flat_prefix = (ops->flags & CB_STORE_FLAT_PREFIX) != 0;
     const char *az = s->opts.availability_zone ? s->opts.availability_zone : "nova";
     if (store_copy_opt(&s->az, az, err) < 0 ||
