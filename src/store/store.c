@@ -317,15 +317,18 @@ int cb_store_open_writer(cb_store *s,
         *out = NULL;
         return store_result(s, "open_writer", rc, err);
     }
-    const cb_writer_ops *wo = (*out)->ops;
+    const cb_writer_ops *wo = *out != NULL ? (*out)->ops : NULL;
     if (wo == NULL || wo->struct_size < STORE_END_OF(cb_writer_ops, free) || wo->write == NULL ||
         wo->close == NULL || wo->free == NULL) {
-        if (wo != NULL && wo->struct_size >= STORE_END_OF(cb_writer_ops, free) && wo->free)
+        if (wo != NULL && wo->struct_size >= STORE_END_OF(cb_writer_ops, free) && wo->free) {
+            store_lock(s);
             wo->free(*out);
+            store_unlock(s);
+        }
         *out = NULL;
         return cb_error_set(err, CB_EINVAL,
-                            "%s store: its writer lacks write, close or free (a writer of another "
-                            "ABI version?)",
+                            "%s store: open_writer gave no writer, or one without write, close "
+                            "or free (of another ABI version?)",
                             s->info.name);
     }
     (*out)->store = s;
@@ -388,15 +391,18 @@ int cb_store_open_reader(cb_store *s,
         *out = NULL;
         return store_result(s, "open_reader", rc, err);
     }
-    const cb_reader_ops *ro = (*out)->ops;
+    const cb_reader_ops *ro = *out != NULL ? (*out)->ops : NULL;
     if (ro == NULL || ro->struct_size < STORE_END_OF(cb_reader_ops, free) || ro->read == NULL ||
         ro->free == NULL) {
-        if (ro != NULL && ro->struct_size >= STORE_END_OF(cb_reader_ops, free) && ro->free)
+        if (ro != NULL && ro->struct_size >= STORE_END_OF(cb_reader_ops, free) && ro->free) {
+            store_lock(s);
             ro->free(*out);
+            store_unlock(s);
+        }
         *out = NULL;
         return cb_error_set(err, CB_EINVAL,
-                            "%s store: its reader lacks read or free (a reader of another ABI "
-                            "version?)",
+                            "%s store: open_reader gave no reader, or one without read or free "
+                            "(of another ABI version?)",
                             s->info.name);
     }
     (*out)->store = s;

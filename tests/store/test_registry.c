@@ -91,6 +91,63 @@ static int reg_new(const char *location,
     return 0;
 }
 
+/* A store whose writers are not what the library needs: none at all ("none"), or one without
+ * close ("noclose", which must still be freed). */
+static int reg_bad_frees;
+
+static int reg_bad_write(cb_writer *w, const void *buf, size_t len, cb_error *err)
+{
+    (void)w, (void)buf, (void)len, (void)err;
+    return 0;
+}
+
+static void reg_bad_free(cb_writer *w)
+{
+    reg_bad_frees++;
+    free(w);
+}
+
+static const cb_writer_ops reg_bad_writer_ops = {
+    CB_WRITER_OPS_INIT,
+    .write = reg_bad_write,
+    .free = reg_bad_free,
+};
+
+static int reg_bad_open_writer(void *state,
+                               const char *container,
+                               const char *name,
+                               const char *extra_metadata,
+                               unsigned int flags,
+                               cb_writer **out,
+                               cb_error *err)
+{
+    (void)state, (void)container, (void)extra_metadata, (void)flags, (void)err;
+    if (strcmp(name, "none") == 0)
+        return 0;
+    cb_writer *w = calloc(1, sizeof(*w));
+    w->ops = &reg_bad_writer_ops;
+    *out = w;
+    return 0;
+}
+
+static cb_store_ops reg_bad_table;
+
+static int reg_bad(const char *location,
+                   const cb_store_opts *opts,
+                   const cb_store_ops **ops_out,
+                   void **state_out,
+                   cb_error *err)
+{
+    const cb_store_ops *posix;
+    int rc = cb__posix_store_ctor(location, opts, &posix, state_out, err);
+    if (rc < 0)
+        return rc;
+    reg_bad_table = *posix;
+    reg_bad_table.open_writer = reg_bad_open_writer;
+    *ops_out = &reg_bad_table;
+    return 0;
+}
+
 /* A table of another ABI version: nothing in it but its version may be read. */
 static struct {
     unsigned int abi_version;
@@ -132,6 +189,7 @@ static int reg_setup(void **state)
         { CB_STORE_PLUGIN_INIT, .scheme = "reg-old", .open = reg_old },
         { CB_STORE_PLUGIN_INIT, .scheme = "reg.new", .open = reg_new },
         { CB_STORE_PLUGIN_INIT, .scheme = "reg+other", .open = reg_other },
+        { CB_STORE_PLUGIN_INIT, .scheme = "reg-bad", .open = reg_bad },
     };
     for (size_t i = 0; !registered && i < sizeof(plugins) / sizeof(plugins[0]); i++)
         if (cb_store_register(&plugins[i], &err) < 0) {
@@ -271,6 +329,27 @@ static void test_registry__newer_table(void **state)
     cb_store_free(s);
 }
 
+/* A writer the library cannot drive is refused at open, and freed when it can be. */
+static void test_registry__bad_writer_refused(void **state)
+{
+    reg_ctx *c = *state;
+    cb_error err = { 0 };
+    cb_store *s = NULL;
+    cb_writer *w = NULL;
+    snprintf(c->url, sizeof(c->url), "reg-bad://%s", c->dir);
+    assert_cb_ok(cb_store_open(&s, c->url, NULL, &err), &err);
+    assert_int_equal(cb_store_open_writer(s, "c", "none", NULL, 0, &w, &err), CB_EINVAL);
+    assert_cb_error(&err, CB_EINVAL, "open_writer gave no writer");
+    assert_null(w);
+    cb_error_clear(&err);
+    reg_bad_frees = 0;
+    assert_int_equal(cb_store_open_writer(s, "c", "noclose", NULL, 0, &w, &err), CB_EINVAL);
+    assert_cb_error(&err, CB_EINVAL, "without write, close or free");
+    assert_null(w);
+    assert_int_equal(reg_bad_frees, 1);
+    cb_store_free(s);
+}
+
 /* ---- plugins on disk ---- */
 
 typedef struct reg_env {
@@ -352,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registry__other_abi_refused, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_registry__older_table, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_registry__newer_table, reg_setup, reg_teardown),
+        cmocka_unit_test_setup_teardown(test_registry__bad_writer_refused, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_registry__unknown_scheme, reg_setup, reg_teardown),
         cmocka_unit_test_setup_teardown(test_registry__not_a_plugin, reg_setup, reg_teardown),
     };
