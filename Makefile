@@ -27,7 +27,7 @@ bench:
 	bench/run.sh $(BUILD)
 
 format:
-	find include src tools tests bench -name '*.[ch]' | xargs clang-format -i
+	find include src tools tests bench examples -name '*.[ch]' | xargs clang-format -i
 
 format-check:
 	scripts/format-check.sh

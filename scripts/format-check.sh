@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 bad=0
-for f in $(find include src tools tests bench -name '*.[ch]' 2>/dev/null | sort); do
+for f in $(find include src tools tests bench examples -name '*.[ch]' 2>/dev/null | sort); do
     if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
         echo "clang-format: $f needs formatting (run: make format)" >&2
         bad=1

@@ -3,8 +3,8 @@
  * cinderblock/common.h: visibility macro, status codes and the error record.
  *
  * Every fallible function in libcinderblock returns 0 or a negative cb_status and takes a
- * `cb_error *err` as its last parameter. The first failure fills `err` (code, errno, text
- * with context: path, object name, offset, HTTP status); callers pass it up unchanged, so
+ * `cb_error *err` as its last parameter. The first failure fills `err` (code, errno or HTTP
+ * status, text with context: path, object name, offset); callers pass it up unchanged, so
  * the first error wins. There is no thread-local "last error": failures happen on worker
  * threads and travel with the job that saw them.
  */
@@ -49,8 +49,9 @@ typedef enum cb_status {
 
 /** The error record. Zero-initialise it (or cb_error_clear) before use. */
 typedef struct cb_error {
-    int code;      /* a cb_status, 0 while nothing has failed */
-    int sys_errno; /* errno of the failing system call, or 0 */
+    int code;         /* a cb_status, 0 while nothing has failed */
+    int sys_errno;    /* errno of the failing system call, or 0 */
+    long http_status; /* the HTTP status of the answer that failed, or 0 */
     char msg[1024];
 } cb_error;
 

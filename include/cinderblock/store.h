@@ -15,8 +15,9 @@
  *   check                  Cinder's check_for_setup_error
  *
  * Stores are chosen by URL: "PATH", "posix:PATH" or "file://PATH" select the posix store
- * rooted at PATH; "mem:" an in-memory store (tests); "swift://CONTAINER" and "s3://BUCKET"
- * the object stores where built.
+ * rooted at PATH; "swift://CONTAINER" and "s3://BUCKET" the object stores where built;
+ * "NAME://LOCATION" a store registered with cb_store_register() or the plugin
+ * cinderblock-store-NAME.so (cinderblock/sys/store.h).
  *
  * Lifecycle of a writer: cb_store_open_writer -> cb_writer_write* -> cb_writer_close ->
  * cb_writer_free. After any error only close and free are legal. cb_writer_free() without a
@@ -50,7 +51,7 @@ typedef struct cb_reader cb_reader;
  * open_writer flag: create only. cb_writer_close() fails with CB_EEXISTS, and leaves the
  * existing object as it was, when an object of that name already exists (an object large
  * enough to be streamed may fail so already at the write that starts its upload).
- * posix and mem decide atomically: of two writers racing for one name exactly one succeeds
+ * posix decides atomically: of two writers racing for one name exactly one succeeds
  * (posix links the file in without replacing). Swift and S3 send `If-None-Match: *`; AWS
  * documents S3's conditional writes as race-free, but Swift checks the condition when a PUT
  * starts, not when it commits, so there two writers whose uploads overlap can both succeed
@@ -111,7 +112,7 @@ typedef struct cb_store_opts {
 
 /** Fixed facts about a store kind. */
 typedef struct cb_store_info {
-    const char *name;             /* URL scheme: "posix", "mem", "swift", "s3" */
+    const char *name;             /* the kind: "posix", "swift", "s3", or a plugin's own */
     const char *cinder_driver;    /* Cinder's driver class path, for export records */
     uint64_t default_object_size; /* Cinder's default object (chunk) size for this driver */
     uint32_t default_sha_block;   /* Cinder's default sha block size */
@@ -122,7 +123,8 @@ typedef struct cb_store_info {
  * Open a store by URL.
  * @param out   set to the new store; free it with cb_store_free() (NULL on failure)
  * @param opts  NULL for the defaults
- * @return 0, CB_EINVAL for a malformed or unknown URL, or another cb_status
+ * @return 0, CB_EINVAL for a malformed or unknown URL (or a plugin that cannot be used), or
+ *         another cb_status
  */
 CB_EXTERN int
 cb_store_open(cb_store **out, const char *url, const cb_store_opts *opts, cb_error *err);

@@ -1,49 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* registry.h: the store constructors the library knows, keyed by URL scheme. */
+/*
+ * registry.h: which store a URL names. The built-in stores (posix, Swift, S3), then the
+ * stores added in-process with cb_store_register(), then plugins found on disk.
+ */
 #ifndef CB_STORE_REGISTRY_H
 #define CB_STORE_REGISTRY_H
 
 #include "cinderblock/sys/store.h"
 
 /*
- * A constructor gets the part of the URL after the scheme ("posix:/srv/b" -> "/srv/b",
- * "swift://c" -> "c") and returns its ops table and a new state.
+ * Find the constructor for `url` and the location part after its scheme ("posix:/srv/b" ->
+ * "/srv/b", "swift://c" -> "c"), loading a plugin cinderblock-store-NAME.so the first time a
+ * scheme NAME is neither built in nor registered. opts->getenv gives
+ * $CINDERBLOCK_PLUGIN_PATH.
  */
-typedef int (*cb_store_ctor)(const char *location,
-                             const cb_store_opts *opts,
-                             const cb_store_ops **ops_out,
-                             void **state_out,
-                             cb_error *err);
-
-int cb__posix_store_ctor(const char *location,
-                         const cb_store_opts *opts,
-                         const cb_store_ops **ops_out,
-                         void **state_out,
-                         cb_error *err);
-int cb__mem_store_ctor(const char *location,
-                       const cb_store_opts *opts,
-                       const cb_store_ops **ops_out,
-                       void **state_out,
-                       cb_error *err);
-/* Find the constructor for `url` and the location part after its scheme. */
 int cb__store_resolve(const char *url,
-                      cb_store_ctor *ctor_out,
+                      const cb_store_opts *opts,
+                      cb_store_ctor_fn *ctor_out,
                       const char **location_out,
                       cb_error *err);
-
-#ifdef CB_HAVE_SWIFT
-int cb__swift_store_ctor(const char *location,
-                         const cb_store_opts *opts,
-                         const cb_store_ops **ops_out,
-                         void **state_out,
-                         cb_error *err);
-#endif
-#ifdef CB_HAVE_S3
-int cb__s3_store_ctor(const char *location,
-                      const cb_store_opts *opts,
-                      const cb_store_ops **ops_out,
-                      void **state_out,
-                      cb_error *err);
-#endif
 
 #endif

@@ -12,6 +12,7 @@ static int error_vset(cb_error *err, int code, int errnum, const char *fmt, va_l
         return code;
     err->code = code;
     err->sys_errno = errnum;
+    err->http_status = 0; /* the HTTP layer sets it after recording (store/http) */
     int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     if (errnum != 0 && n >= 0 && (size_t)n < sizeof(err->msg)) {
         char buf[256];
@@ -46,6 +47,7 @@ void cb_error_clear(cb_error *err)
         return;
     err->code = 0;
     err->sys_errno = 0;
+    err->http_status = 0;
     err->msg[0] = '\0';
 }
 

@@ -2,13 +2,18 @@
 /* hex.c: see hex.h. */
 #include "hex.h"
 
-void cb__hex(char *out, const unsigned char *in, size_t n)
+void cb__hex_digits(char *out, const unsigned char *in, size_t n, int upper)
 {
-    static const char digits[] = "0123456789abcdef";
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
         out[2 * i] = digits[in[i] >> 4];
         out[2 * i + 1] = digits[in[i] & 15];
     }
+}
+
+void cb__hex(char *out, const unsigned char *in, size_t n)
+{
+    cb__hex_digits(out, in, n, 0);
     out[2 * n] = '\0';
 }
 

@@ -47,6 +47,8 @@ done
 # a store that is not there, a store URL of an unknown kind
 expect_fail 10 "cannot open store root '$WORK/nostore'" "$CB" --store "$WORK/nostore" list
 expect_fail 1 "unknown store type 'ftp'" "$CB" --store ftp:x list
+# the tests' in-memory store is not in the shipped library
+expect_fail 1 "unknown store type 'mem'" "$CB" --store mem:x list
 
 # unknown backups
 expect_fail 10 "backup 01234567-89ab-4def-8123-456789abcdef not found" \

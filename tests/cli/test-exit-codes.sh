@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Every documented exit status, each from a real cause (the manual's EXIT STATUS table).
-# 12 (authentication) needs a server: tests/stores/test-failures.sh covers it.
+# 12 (authentication) needs a server: tests/store/servers/test-failures.sh covers it.
 . "$(dirname "$0")/functions.sh"
 
 mkvol "$WORK/vol" 4 9

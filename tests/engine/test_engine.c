@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "store/mem.h"
+#include "memstore.h"
 
 typedef struct eng {
     cb_store *store;
@@ -26,6 +26,7 @@ static int eng_setup(void **state)
     e->dir = tu_mkdtemp("engine");
     snprintf(e->vol, sizeof(e->vol), "%s/volume.img", e->dir);
     snprintf(e->out, sizeof(e->out), "%s/restored.img", e->dir);
+    cb_mem_store_use();
     if (cb_store_open(&e->store, "mem:", NULL, &err) < 0)
         return -1;
     *state = e;

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "store/mem.h"
+#include "memstore.h"
 
 #define FN_VOL (256u << 10)
 #define FN_CAP 10 /* calls tried per operation: the first ones and the last ones */
@@ -81,6 +81,7 @@ static void fn_prepare(fn *t, fn_cmd cmd)
 {
     cb_error err = { 0 };
     cb_store_free(t->store);
+    cb_mem_store_use();
     assert_cb_ok(cb_store_open(&t->store, "mem:", NULL, &err), &err);
     t->full[0] = t->incr[0] = t->other[0] = '\0';
     if (cmd != FN_FULL)

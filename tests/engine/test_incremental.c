@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "store/mem.h"
+#include "memstore.h"
 
 typedef struct inc {
     cb_store *store;
@@ -23,6 +23,7 @@ static int inc_setup(void **state)
     t->dir = tu_mkdtemp("incr");
     snprintf(t->vol, sizeof(t->vol), "%s/volume.img", t->dir);
     snprintf(t->out, sizeof(t->out), "%s/restored.img", t->dir);
+    cb_mem_store_use();
     if (cb_store_open(&t->store, "mem:", NULL, &err) < 0)
         return -1;
     *state = t;

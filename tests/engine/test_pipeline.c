@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "store/mem.h"
+#include "memstore.h"
 
 typedef struct pt {
     cb_store *store;
@@ -44,6 +44,7 @@ static int pt_setup(void **state)
     FILE *f = fopen(t->vol, "wb");
     fwrite(t->data, 1, t->len, f);
     fclose(f);
+    cb_mem_store_use();
     if (cb_store_open(&t->store, "mem:", NULL, &err) < 0)
         return -1;
     *state = t;

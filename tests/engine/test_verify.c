@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "../tests/engine/verify_testlib.h"
-#include "store/mem.h"
+#include "memstore.h"
 
 static void test_verify__clean(void **state)
 {

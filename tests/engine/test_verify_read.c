@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../tests/engine/verify_testlib.h"
-#include "store/mem.h"
+#include "memstore.h"
 
 static int vt_strcmp(const void *a, const void *b)
 {

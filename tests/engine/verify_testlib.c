@@ -6,6 +6,7 @@
 #include "../tests/engine/verify_testlib.h"
 #include "catalog/catalog.h"
 #include "util/alloc.h"
+#include "memstore.h"
 
 static void vt_write_file(const char *path, const void *data, size_t len)
 {
@@ -28,6 +29,7 @@ vt *vt_build_sha(int mem, uint32_t sha)
     snprintf(t->vol, sizeof(t->vol), "%s/volume.img", t->dir);
     snprintf(t->out, sizeof(t->out), "%s/restored.img", t->dir);
     snprintf(root, sizeof(root), "%s/store", t->dir);
+    cb_mem_store_use();
     assert_cb_ok(cb_store_open(&t->store, mem ? "mem:" : root, NULL, &err), &err);
     for (int k = 0; k < VT_LAYERS; k++)
         t->want[k] = malloc(VT_VOL);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * conformance.c: the behaviour every store must have. Runs against the store named by
- * $CB_STORE_URL ("posix-temp" makes a fresh directory; "mem:"; "swift://...", "s3://..." with
- * their credentials in the environment). Each run works in its own new container.
+ * $CB_STORE_URL, any URL cb_store_open() takes ("posix-temp" makes a fresh
+ * directory; "mem:" the tests' store; "swift://...", "s3://..." with their credentials in the
+ * environment; a plugin's "NAME://..." with $CINDERBLOCK_PLUGIN_PATH). Each run works in its
+ * own new container.
  *
  * $CB_CONFORMANCE_EXCLUSIVE says what the run expects of create-only writes
  * (CB_WRITE_EXCLUSIVE), so that a store can never quietly fall back to a weaker answer:
@@ -19,6 +21,7 @@
 #include <time.h>
 
 #include "testutil.h"
+#include "memstore.h"
 
 typedef enum conf_exclusive { CONF_ATOMIC, CONF_RACY, CONF_UNSUPPORTED } conf_exclusive;
 
@@ -55,6 +58,8 @@ static int conf_setup(void **state)
         return -1;
     }
     opts.retry_backoff = 0.2;
+    if (strncmp(url, "mem:", 4) == 0)
+        cb_mem_store_use(); /* the tests' own store: registered, not built in */
     if (cb_store_open(&g_ctx.store, url, &opts, &err) < 0) {
         print_error("cannot open store %s: %s\n", url, err.msg);
         return -1;

@@ -170,6 +170,33 @@ static void test_posix__replace_and_abandon(void **state)
     assert_int_equal(px_count(dir), 1); /* no temporary left behind */
 }
 
+/* Putting an object in place fails (its directory went away meanwhile): the status is CB_EIO
+ * whatever `err` already holds. The store used to return -errno through the status channel
+ * and fill in the record only when it was empty, so after an earlier failure (the first error
+ * wins) -ENOENT came out as CB_ENOTFOUND. */
+static void test_posix__publish_failure_is_a_status(void **state)
+{
+    px *p = *state;
+    for (int earlier = 0; earlier < 2; earlier++) {
+        cb_error err = { 0 };
+        cb_writer *w = NULL;
+        char dir[700];
+        assert_cb_ok(cb_store_put_container(p->store, "gone", 0, &err), &err);
+        assert_cb_ok(cb_store_open_writer(p->store, "gone", "sub/obj", NULL, 0, &w, &err), &err);
+        assert_cb_ok(cb_writer_write(w, "data", 4, &err), &err);
+        snprintf(dir, sizeof(dir), "%s/gone/sub", p->root);
+        tu_rmtree(dir); /* with any temporary file in it */
+        if (earlier)
+            cb_error_set(&err, CB_ENET, "an earlier failure");
+        assert_int_equal(cb_writer_close(w, &err), CB_EIO);
+        if (earlier)
+            assert_cb_error(&err, CB_ENET, "an earlier failure");
+        else
+            assert_cb_error(&err, CB_EIO, "putting object 'gone/sub/obj' in place");
+        cb_writer_free(w);
+    }
+}
+
 static void test_posix__default_container(void **state)
 {
     px *p = *state;
@@ -241,6 +268,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_posix__temporary_name_never_matches_prefix, px_setup,
                                         px_teardown),
         cmocka_unit_test_setup_teardown(test_posix__replace_and_abandon, px_setup, px_teardown),
+        cmocka_unit_test_setup_teardown(test_posix__publish_failure_is_a_status, px_setup,
+                                        px_teardown),
         cmocka_unit_test_setup_teardown(test_posix__default_container, px_setup, px_teardown),
         cmocka_unit_test_setup_teardown(test_posix__check, px_setup, px_teardown),
         cmocka_unit_test_setup_teardown(test_posix__no_create, px_setup, px_teardown),

@@ -261,6 +261,8 @@ int cli_fail(cli *c, const cb_error *err)
         cli_json_string(stdout, cb_status_name(err->code));
         printf(", \"message\": ");
         cli_json_string(stdout, err->msg);
+        if (err->http_status != 0) /* the answer of the server that failed */
+            printf(", \"http_status\": %ld", err->http_status);
         printf(", \"exit\": %d}}\n", code);
     }
     fprintf(stderr, "%s: error: %s\n", c->prog, err->msg[0] ? err->msg : "unknown failure");

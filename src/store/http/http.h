@@ -142,10 +142,41 @@ typedef int (*cb_http_prepare_fn)(cb_http_req *req, void *payload, cb_error *err
 /** Credentials were refused (401): get new ones. 0 to try again. */
 typedef int (*cb_http_renew_fn)(cb_http_req *req, void *payload, cb_error *err);
 
+/** The caller's part in the retry policy. */
+typedef struct cb_http_hooks {
+    cb_http_prepare_fn prepare; /* before every attempt (NULL: none); its failure is final */
+    cb_http_renew_fn renew;     /* after a 401 (NULL: a 401 is the answer) */
+    void *payload;              /* for both */
+} cb_http_hooks;
+
 /**
- * Run a request with the retry policy. `prepare` (may be NULL) runs before every attempt.
- * @return 0 with the final response in `resp` (any status: the caller judges it), CB_ENET
- *         when every attempt failed without a usable response, or prepare's/renew's error.
+ * One attempt of a request, for cb__http_retry. 0 when an answer came (in the response the
+ * caller gave cb__http_retry); 1 when the attempt goes on and there is no answer to judge yet
+ * (an upload whose body is still being pushed); CB_ENET when no answer came, which is worth
+ * another attempt; any other code is final. Fills `err` on failure.
+ */
+typedef int (*cb_http_attempt_fn)(void *ctx, cb_error *err);
+
+/**
+ * The retry policy, the one loop every request goes through: prepare and attempt until an
+ * answer whose status is not worth retrying, at most cb__http_attempts() attempts with
+ * backoff, renewing credentials on 401 at most CB_HTTP_RENEWALS times (not counted).
+ * @return 0 with the final answer in resp (any status: the caller judges it) or with the
+ *         attempt under way, CB_ENET when every attempt failed without an answer, or the
+ *         first final error.
+ */
+int cb__http_retry(cb_http *h,
+                   cb_http_req *req,
+                   cb_http_resp *resp,
+                   const cb_http_hooks *hooks,
+                   cb_http_attempt_fn attempt,
+                   void *ctx,
+                   cb_error *err);
+
+/**
+ * Run a request held in memory with the retry policy. `prepare` (may be NULL) runs before
+ * every attempt.
+ * @return as cb__http_retry
  */
 int cb__http_call(cb_http *h,
                   cb_http_req *req,
@@ -154,6 +185,10 @@ int cb__http_call(cb_http *h,
                   void *payload,
                   cb_http_resp *resp,
                   cb_error *err);
+
+/** Hand on a failure recorded elsewhere, whole (code, errno, HTTP status, message), unless
+ * err already holds one. @return its code. */
+int cb__http_pass_error(cb_error *err, const cb_error *from);
 
 /** 1 if a response with this status is worth another attempt. */
 int cb__http_retryable_status(long status);
@@ -164,14 +199,21 @@ int cb__http_attempts(const cb_http *h);
 
 /**
  * Fill `err` for a response that is not a success: 401/403 -> CB_EAUTH, 404 -> CB_ENOTFOUND,
- * retryable statuses -> CB_ENET, others CB_EHTTP. `detail` (may be NULL) is the server's
- * own explanation, already stripped of secrets.
+ * retryable statuses -> CB_ENET, others CB_EHTTP; err->http_status is the status. `detail`
+ * (may be NULL) is the server's own explanation, already stripped of secrets.
  */
 int cb__http_fail(cb_http *h,
                   const cb_http_req *req,
                   const cb_http_resp *resp,
                   const char *detail,
                   cb_error *err);
+
+/**
+ * Record a failure that an HTTP answer with `status` explains: cb_error_set(), and the status
+ * in err->http_status. Nothing if err already holds a failure.
+ * @return code
+ */
+int cb__http_error(cb_error *err, int code, long status, const char *fmt, ...) CB_PRINTF(4, 5);
 
 /* ---- a GET that resumes where it broke ---- */
 

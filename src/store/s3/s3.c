@@ -16,175 +16,25 @@
  *
  * Requests are signed with SigV4 in s3_sign.c (not libcurl's CURLOPT_AWS_SIGV4: see there
  * why). Every request carries x-amz-content-sha256, the SHA-256 of its body.
+ *
+ * This file: buckets, readers, the small operations, the ops table, the settings and the
+ * constructor; s3_internal.h says where the rest is.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
-#include "../registry.h"
 #include "s3.h"
-#include "../../util/util.h"
+#include "s3_internal.h"
 
 #define S3_DEFAULT_BUCKET "volumebackups"
 #define S3_DEFAULT_PART (8u << 20)
 #define S3_MIN_PART (5u << 20)
-#define S3_LISTING_MAX (32u << 20)
-#define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-static int s3_ok(const cb_http_resp *resp)
-{
-    return resp->status >= 200 && resp->status < 300;
-}
-
-/* ---- requests ---- */
-
-static void s3_hex(char *out, const unsigned char *in, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-void cb__s3_md5(const void *data, size_t len, unsigned char raw[16], char hex[33], char b64[25])
-{
-    unsigned int n = 0;
-    EVP_Digest(data, len, raw, &n, EVP_md5(), NULL);
-    s3_hex(hex, raw, 16);
-    cb__http_base64(b64, raw, 16);
-}
-
-static int s3_url(cb_buf *u, const s3_state *st, const char *bucket, const char *key, cb_error *err)
-{
-    int rc;
-    if (bucket != NULL && st->virtual_host)
-        rc = cb_buf_printf(u, err, "%s://%s.%s%s/", st->scheme, bucket, st->host, st->base_path);
-    else
-        rc = cb_buf_printf(u, err, "%s://%s%s/", st->scheme, st->host, st->base_path);
-    if (rc == 0 && bucket != NULL && !st->virtual_host)
-        rc = cb__http_escape(u, bucket, 0, err);
-    if (rc == 0 && bucket != NULL && key != NULL && !st->virtual_host)
-        rc = cb_buf_putc(u, '/', err);
-    if (rc == 0 && key != NULL)
-        rc = cb__http_escape(u, key, 1, err);
-    return rc;
-}
-
-int cb__s3_req_init(cb_http_req *req,
-                    s3_state *st,
-                    const char *method,
-                    const char *bucket,
-                    const char *key,
-                    const char *query,
-                    int sse,
-                    cb_error *err)
-{
-    cb_buf u = CB_BUF_INIT;
-    int rc;
-    req->method = method;
-    if ((rc = s3_url(&u, st, bucket, key, err)) == 0 && query != NULL && query[0] != '\0' &&
-        (rc = cb_buf_putc(&u, '?', err)) == 0)
-        rc = cb_buf_puts(&u, query, err);
-    if (rc < 0) {
-        cb_buf_dispose(&u);
-        return rc;
-    }
-    free(req->url);
-    req->url = cb_buf_detach(&u);
-    if (st->session_token != NULL &&
-        (rc = cb__http_req_header(req, err, "x-amz-security-token: %s", st->session_token)) < 0)
-        return rc;
-    if (sse && st->sse_key_b64 != NULL &&
-        ((rc = cb__http_req_header(req, err, "x-amz-server-side-encryption-customer-algorithm: %s",
-                                   st->sse_algorithm)) < 0 ||
-         (rc = cb__http_req_header(req, err, "x-amz-server-side-encryption-customer-key: %s",
-                                   st->sse_key_b64)) < 0 ||
-         (rc = cb__http_req_header(req, err, "x-amz-server-side-encryption-customer-key-MD5: %s",
-                                   st->sse_key_md5_b64)) < 0))
-        return rc;
-    /* replaced by cb__s3_req_body when there is a body */
-    return cb__http_req_header(req, err, "x-amz-content-sha256: " S3_EMPTY_SHA256);
-}
-
-int cb__s3_req_body(
-    cb_http_req *req, const void *body, size_t len, unsigned char *md5_out, cb_error *err)
-{
-    unsigned char sha[32];
-    char sha_hex[65], md5_hex[33], md5_b64[25];
-    unsigned int n = 0;
-    int rc;
-    EVP_Digest(body ? body : "", len, sha, &n, EVP_sha256(), NULL);
-    s3_hex(sha_hex, sha, 32);
-    req->body = body ? body : "";
-    req->body_len = len;
-    req->has_body = 1;
-    cb__http_req_drop_header(req, "x-amz-content-sha256");
-    if ((rc = cb__http_req_header(req, err, "x-amz-content-sha256: %s", sha_hex)) < 0)
-        return rc;
-    if (md5_out == NULL)
-        return 0;
-    cb__s3_md5(body ? body : "", len, md5_out, md5_hex, md5_b64);
-    return cb__http_req_header(req, err, "Content-MD5: %s", md5_b64);
-}
-
-/* Signed again before every attempt: a retry gets a fresh x-amz-date. */
-static int s3_prepare(cb_http_req *req, void *payload, cb_error *err)
-{
-    return cb__s3_sign(payload, req, err);
-}
-
-int cb__s3_call(s3_state *st, cb_http_req *req, cb_http_resp *resp, cb_error *err)
-{
-    return cb__http_call(st->h, req, s3_prepare, NULL, st, resp, err);
-}
-
-int cb__s3_fail(s3_state *st, const cb_http_req *req, const cb_http_resp *resp, cb_error *err)
-{
-    char code[128], msg[300], detail[600];
-    cb__s3_xml_error(resp->body.data, resp->body.len, code, sizeof(code), msg, sizeof(msg));
-    snprintf(detail, sizeof(detail), "%s%s%s", code, code[0] && msg[0] ? ": " : "", msg);
-    if (strcmp(code, "SignatureDoesNotMatch") == 0 || strcmp(code, "InvalidAccessKeyId") == 0 ||
-        (resp->status == 403 && strcmp(req->method, "HEAD") == 0))
-        snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
-                 "%scheck AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION ('%s')",
-                 detail[0] ? "; " : "", st->region);
-    else if (resp->status == 501 && st->sse_key_b64 != NULL)
-        snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
-                 "%sthe server may not support SSE-C (CINDERBLOCK_S3_SSE_C_KEY)",
-                 detail[0] ? "; " : "");
-    else if (resp->status == 301)
-        snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
-                 "%sthe bucket is in another region than AWS_REGION ('%s')", detail[0] ? "; " : "",
-                 st->region);
-    return cb__http_fail(st->h, req, resp, detail, err);
-}
-
-/* One request without a body; status in resp. */
-static int s3_simple(s3_state *st,
-                     const char *method,
-                     const char *bucket,
-                     const char *key,
-                     const char *query,
-                     const char *what,
-                     cb_http_req *req,
-                     cb_http_resp *resp,
-                     cb_error *err)
-{
-    int rc;
-    req->what = what;
-    if ((rc = cb__s3_req_init(req, st, method, bucket, key, query, 0, err)) < 0)
-        return rc;
-    return cb__s3_call(st, req, resp, err);
-}
 
 /* ---- buckets ---- */
 
-static int s3_check_bucket(const char *b, cb_error *err)
+int cb__s3_check_bucket(const char *b, cb_error *err)
 {
     size_t n = strlen(b);
     int ok = n >= 3 && n <= 63;
@@ -220,7 +70,7 @@ static int s3_create_bucket(s3_state *st, const char *bucket, const char *what, 
         goto done;
     char code[128], msg[8];
     cb__s3_xml_error(resp.body.data, resp.body.len, code, sizeof(code), msg, sizeof(msg));
-    if (!s3_ok(&resp) && strcmp(code, "BucketAlreadyOwnedByYou") != 0)
+    if (!cb__s3_ok(&resp) && strcmp(code, "BucketAlreadyOwnedByYou") != 0)
         rc = cb__s3_fail(st, &req, &resp, err);
 done:
     free(body);
@@ -237,216 +87,23 @@ static int s3_put_container(void *state, const char *bucket, unsigned int flags,
     char what[300];
     int rc;
     (void)flags;
-    if ((rc = s3_check_bucket(bucket, err)) < 0)
+    if ((rc = cb__s3_check_bucket(bucket, err)) < 0)
         return rc;
     snprintf(what, sizeof(what), "look up bucket '%s'", bucket);
-    if ((rc = s3_simple(st, "HEAD", bucket, NULL, NULL, what, &req, &resp, err)) < 0)
+    if ((rc = cb__s3_simple(st, "HEAD", bucket, NULL, NULL, what, &req, &resp, err)) < 0)
         goto done;
     if (resp.status == 404 && st->create) {
         snprintf(what, sizeof(what), "create bucket '%s'", bucket);
         rc = s3_create_bucket(st, bucket, what, err);
     } else if (resp.status == 404) {
-        rc = cb_error_set(err, CB_ENOTFOUND,
-                          "s3 store: bucket '%s' does not exist and creating containers is "
-                          "disabled (--no-create-container)",
-                          bucket);
-    } else if (!s3_ok(&resp)) {
+        rc = cb__http_error(err, CB_ENOTFOUND, 404,
+                            "s3 store: bucket '%s' does not exist and creating containers is "
+                            "disabled (--no-create-container)",
+                            bucket);
+    } else if (!cb__s3_ok(&resp)) {
         rc = cb__s3_fail(st, &req, &resp, err);
     }
 done:
-    cb__http_resp_dispose(&resp);
-    cb__http_req_dispose(&req);
-    return rc;
-}
-
-/* ---- listings ---- */
-
-typedef struct s3_page {
-    cb_list_fn fn;
-    cb_entry_fn entry_fn; /* list_entries: called instead of fn at the end of each Contents */
-    void *payload;
-    const char *name_path; /* element holding a name */
-    int truncated;
-    cb_buf token; /* NextContinuationToken */
-    cb_buf key;   /* entry_fn: the Key, Size and LastModified of the current Contents */
-    int64_t size, mtime;
-} s3_page;
-
-/* The digits of a <Size>; -1 if it is not a plain number that fits. */
-static int64_t s3_parse_size(const char *text, size_t len)
-{
-    int64_t v = 0;
-    if (len == 0 || len > 18)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return -1;
-        v = v * 10 + (text[i] - '0');
-    }
-    return v;
-}
-
-/* One <Contents> of ListObjectsV2 for list_entries; its children end before it does. */
-static int s3_page_entry(s3_page *p, const char *path, const char *text, size_t len)
-{
-    static const char contents[] = "ListBucketResult/Contents";
-    size_t n = sizeof(contents) - 1;
-    if (strncmp(path, contents, n) != 0 || (path[n] != '\0' && path[n] != '/'))
-        return 0;
-    if (strcmp(path + n, "/Key") == 0) {
-        cb_buf_reset(&p->key);
-        return cb_buf_put(&p->key, text, len, NULL) < 0 ? CB_ENOMEM : 0;
-    }
-    if (strcmp(path + n, "/Size") == 0)
-        p->size = s3_parse_size(text, len);
-    else if (strcmp(path + n, "/LastModified") == 0)
-        p->mtime = cb__http_parse_time(text, len);
-    if (path[n] != '\0' || p->key.data == NULL)
-        return 0;
-    cb_entry e = { .name = p->key.data, .size = p->size, .mtime = p->mtime };
-    int rc = e.name[0] != '\0' ? p->entry_fn(&e, p->payload) : 0;
-    cb_buf_reset(&p->key);
-    p->size = p->mtime = -1;
-    return rc;
-}
-
-static int s3_page_item(const char *path, const char *text, size_t len, void *payload)
-{
-    s3_page *p = payload;
-    if (p->entry_fn != NULL) {
-        int rc = s3_page_entry(p, path, text, len);
-        if (rc != 0)
-            return rc;
-    } else if (strcmp(path, p->name_path) == 0) {
-        char *name = cb__strndup(text, len, NULL);
-        if (name == NULL)
-            return CB_ENOMEM;
-        int rc = p->fn(name, p->payload);
-        free(name);
-        return rc;
-    }
-    if (strcmp(path, "ListBucketResult/IsTruncated") == 0)
-        p->truncated = len == 4 && strncmp(text, "true", 4) == 0;
-    else if (strcmp(path, "ListBucketResult/NextContinuationToken") == 0) {
-        cb_buf_reset(&p->token);
-        return cb_buf_put(&p->token, text, len, NULL);
-    }
-    return 0;
-}
-
-/* The ListObjectsV2 query, canonical: continuation-token < list-type < max-keys < prefix. */
-static int
-s3_list_query(cb_buf *q, const char *token, size_t page, const char *prefix, cb_error *err)
-{
-    int rc = 0;
-    cb_buf_reset(q);
-    if (token != NULL && (rc = cb_buf_puts(q, "continuation-token=", err)) == 0 &&
-        (rc = cb__http_escape(q, token, 0, err)) == 0)
-        rc = cb_buf_putc(q, '&', err);
-    if (rc == 0)
-        rc = cb_buf_puts(q, "list-type=2&", err);
-    if (rc == 0 && page > 0)
-        rc = cb_buf_printf(q, err, "max-keys=%zu&", page);
-    if (rc == 0)
-        rc = cb_buf_puts(q, "prefix=", err);
-    if (rc == 0)
-        rc = cb__http_escape(q, prefix, 0, err);
-    return rc;
-}
-
-/* ListObjectsV2, page by page, into page->fn or page->entry_fn. */
-static int
-s3_listing(s3_state *st, const char *bucket, const char *prefix, s3_page *page, cb_error *err)
-{
-    cb_buf q = CB_BUF_INIT;
-    char what[300];
-    int rc;
-    page->name_path = "ListBucketResult/Contents/Key";
-    page->truncated = 1;
-    page->size = page->mtime = -1;
-    if ((rc = s3_check_bucket(bucket, err)) < 0)
-        return rc;
-    snprintf(what, sizeof(what), "list bucket '%s'", bucket);
-    for (int first = 1; rc == 0 && page->truncated; first = 0) {
-        cb_http_req req = CB_HTTP_REQ_INIT;
-        cb_http_resp resp = CB_HTTP_RESP_INIT;
-        req.body_max = S3_LISTING_MAX;
-        page->truncated = 0;
-        if ((rc = s3_list_query(&q, first ? NULL : page->token.data, st->list_page, prefix, err)) ==
-                0 &&
-            (rc = s3_simple(st, "GET", bucket, NULL, q.data, what, &req, &resp, err)) == 0) {
-            if (resp.status == 404)
-                rc =
-                    cb_error_set(err, CB_ENOTFOUND, "s3 store: bucket '%s' does not exist", bucket);
-            else if (!s3_ok(&resp))
-                rc = cb__s3_fail(st, &req, &resp, err);
-            else if (resp.body.len >= S3_LISTING_MAX)
-                rc = cb_error_set(err, CB_EHTTP, "s3 store: %s: a listing page is too large", what);
-            else
-                rc = cb__s3_xml_parse(resp.body.data, resp.body.len, s3_page_item, page, err);
-            if (rc == 0 && page->truncated && page->token.len == 0)
-                rc = cb_error_set(err, CB_EHTTP,
-                                  "s3 store: %s: a truncated listing without a continuation token",
-                                  what);
-        }
-        cb__http_resp_dispose(&resp);
-        cb__http_req_dispose(&req);
-    }
-    cb_buf_dispose(&q);
-    cb_buf_dispose(&page->token);
-    cb_buf_dispose(&page->key);
-    return rc;
-}
-
-static int s3_list(void *state,
-                   const char *bucket,
-                   const char *prefix,
-                   unsigned int flags,
-                   cb_list_fn fn,
-                   void *payload,
-                   cb_error *err)
-{
-    s3_page page = { .fn = fn, .payload = payload };
-    (void)flags;
-    return s3_listing(state, bucket, prefix, &page, err);
-}
-
-/* Sizes and times from each <Contents>: <Size> in bytes, <LastModified> in ISO 8601 UTC. */
-static int s3_list_entries(void *state,
-                           const char *bucket,
-                           const char *prefix,
-                           unsigned int flags,
-                           cb_entry_fn fn,
-                           void *payload,
-                           cb_error *err)
-{
-    s3_page page = { .entry_fn = fn, .payload = payload };
-    (void)flags;
-    return s3_listing(state, bucket, prefix, &page, err);
-}
-
-/* ListBuckets; a user who may not list buckets still finds the default one. */
-static int
-s3_list_containers(void *state, unsigned int flags, cb_list_fn fn, void *payload, cb_error *err)
-{
-    s3_state *st = state;
-    s3_page page = { .fn = fn,
-                     .payload = payload,
-                     .name_path = "ListAllMyBucketsResult/Buckets/Bucket/Name" };
-    cb_http_req req = CB_HTTP_REQ_INIT;
-    cb_http_resp resp = CB_HTTP_RESP_INIT;
-    int rc;
-    (void)flags;
-    req.body_max = S3_LISTING_MAX;
-    if ((rc = s3_simple(st, "GET", NULL, NULL, NULL, "list buckets", &req, &resp, err)) == 0) {
-        if (resp.status == 403)
-            rc = fn(st->bucket, payload);
-        else if (!s3_ok(&resp))
-            rc = cb__s3_fail(st, &req, &resp, err);
-        else
-            rc = cb__s3_xml_parse(resp.body.data, resp.body.len, s3_page_item, &page, err);
-    }
-    cb_buf_dispose(&page.token);
     cb__http_resp_dispose(&resp);
     cb__http_req_dispose(&req);
     return rc;
@@ -474,6 +131,7 @@ static void s3_reader_free(cb_reader *base)
 }
 
 static const cb_reader_ops s3_reader_ops = {
+    CB_READER_OPS_INIT,
     .read = s3_reader_read,
     .free = s3_reader_free,
 };
@@ -490,7 +148,7 @@ static int s3_open_reader(void *state,
     int rc;
     (void)extra_metadata;
     (void)flags;
-    if ((rc = s3_check_bucket(bucket, err)) < 0)
+    if ((rc = cb__s3_check_bucket(bucket, err)) < 0)
         return rc;
     s3_reader *r = cb__calloc(1, sizeof(*r), err);
     if (r == NULL)
@@ -499,13 +157,13 @@ static int s3_open_reader(void *state,
     snprintf(r->what, sizeof(r->what), "download of '%s' from bucket '%s'", key, bucket);
     r->get = (cb_http_get){ .h = st->h, .req = CB_HTTP_REQ_INIT };
     r->get.req.what = r->what;
-    r->get.prepare = s3_prepare;
+    r->get.prepare = cb__s3_prepare;
     r->get.payload = st;
     if ((rc = cb__s3_req_init(&r->get.req, st, "GET", bucket, key, NULL, 1, err)) == 0 &&
-        (rc = cb__http_get_open(&r->get, err)) == 0 && !s3_ok(&r->get.resp))
+        (rc = cb__http_get_open(&r->get, err)) == 0 && !cb__s3_ok(&r->get.resp))
         rc = r->get.resp.status == 404
-                 ? cb_error_set(err, CB_ENOTFOUND, "s3 store: object '%s' not found in bucket '%s'",
-                                key, bucket)
+                 ? cb__http_error(err, CB_ENOTFOUND, 404,
+                                  "s3 store: object '%s' not found in bucket '%s'", key, bucket)
                  : cb__s3_fail(st, &r->get.req, &r->get.resp, err);
     if (rc < 0) {
         s3_reader_free(&r->base);
@@ -527,7 +185,7 @@ static int s3_open_writer_op(void *state,
 {
     int rc;
     (void)extra_metadata;
-    if ((rc = s3_check_bucket(bucket, err)) < 0)
+    if ((rc = cb__s3_check_bucket(bucket, err)) < 0)
         return rc;
     return cb__s3_open_writer(state, bucket, key, flags, out, err);
 }
@@ -541,12 +199,12 @@ static int s3_delete_object(
     char what[600];
     int rc;
     (void)flags;
-    if ((rc = s3_check_bucket(bucket, err)) < 0)
+    if ((rc = cb__s3_check_bucket(bucket, err)) < 0)
         return rc;
     snprintf(what, sizeof(what), "delete of '%s' in bucket '%s'", key, bucket);
     /* 404 (no such key or bucket): already gone, which is what was asked */
-    if ((rc = s3_simple(st, "DELETE", bucket, key, NULL, what, &req, &resp, err)) == 0 &&
-        !s3_ok(&resp) && resp.status != 404)
+    if ((rc = cb__s3_simple(st, "DELETE", bucket, key, NULL, what, &req, &resp, err)) == 0 &&
+        !cb__s3_ok(&resp) && resp.status != 404)
         rc = cb__s3_fail(st, &req, &resp, err);
     cb__http_resp_dispose(&resp);
     cb__http_req_dispose(&req);
@@ -577,13 +235,13 @@ static int s3_check(void *state, cb_error *err)
     cb_http_resp resp = CB_HTTP_RESP_INIT;
     char what[300];
     snprintf(what, sizeof(what), "look up bucket '%s'", st->bucket);
-    int rc = s3_simple(st, "HEAD", st->bucket, NULL, NULL, what, &req, &resp, err);
+    int rc = cb__s3_simple(st, "HEAD", st->bucket, NULL, NULL, what, &req, &resp, err);
     if (rc == 0 && resp.status == 404 && !st->create)
-        rc = cb_error_set(err, CB_ENOTFOUND,
-                          "s3 store: bucket '%s' does not exist and creating containers is "
-                          "disabled (--no-create-container)",
-                          st->bucket);
-    else if (rc == 0 && !s3_ok(&resp) && resp.status != 404)
+        rc = cb__http_error(err, CB_ENOTFOUND, 404,
+                            "s3 store: bucket '%s' does not exist and creating containers is "
+                            "disabled (--no-create-container)",
+                            st->bucket);
+    else if (rc == 0 && !cb__s3_ok(&resp) && resp.status != 404)
         rc = cb__s3_fail(st, &req, &resp, err);
     cb__http_resp_dispose(&resp);
     cb__http_req_dispose(&req);
@@ -618,22 +276,22 @@ static void s3_destroy(void *state)
 }
 
 static const cb_store_ops s3_store_ops = {
-    .version = CB_STORE_OPS_VERSION,
+    CB_STORE_OPS_INIT,
     .name = "s3",
     .flags = CB_STORE_PARALLEL | CB_STORE_EXCLUSIVE,
     .cinder_driver = "cinder.backup.drivers.s3.S3BackupDriver",
     .default_object_size = 52428800, /* backup_s3_object_size */
     .default_sha_block = 32768,      /* backup_s3_block_size */
     .put_container = s3_put_container,
-    .list = s3_list,
+    .list = cb__s3_list,
     .open_writer = s3_open_writer_op,
     .open_reader = s3_open_reader,
     .delete_object = s3_delete_object,
     .destroy = s3_destroy,
     .update_container_name = s3_update_container_name,
-    .list_containers = s3_list_containers,
+    .list_containers = cb__s3_list_containers,
     .check = s3_check,
-    .list_entries = s3_list_entries,
+    .list_entries = cb__s3_list_entries,
     .home_container = s3_home_container,
 };
 
@@ -753,7 +411,7 @@ static int s3_settings(s3_state *st, const char *location, const cb_store_opts *
         (st->secret_key = cb__strdup(sk, err)) == NULL ||
         (tok != NULL && (st->session_token = cb__strdup(tok, err)) == NULL))
         return CB_ENOMEM;
-    if ((rc = s3_check_bucket(st->bucket, err)) < 0)
+    if ((rc = cb__s3_check_bucket(st->bucket, err)) < 0)
         return rc;
     if (strchr(st->region, ':') != NULL)
         return cb_error_set(err, CB_EINVAL, "s3 store: region '%s' contains ':'", st->region);

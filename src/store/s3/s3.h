@@ -1,87 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/*
- * s3.h: shared by the S3 store's files: s3.c (the store), s3_writer.c (uploads, multipart),
- * s3_sign.c (SigV4) and s3_xml.c (the XML answers, parsed with expat).
- */
+/* s3.h: the constructor of the S3 store (the registry's entry for s3://). */
 #ifndef CB_STORE_S3_H
 #define CB_STORE_S3_H
 
-#include "../http/http.h"
+#include "cinderblock/sys/store.h"
 
-typedef struct s3_state {
-    cb_http *h;
-    char *bucket;        /* the default bucket (from the URL) */
-    char *scheme;        /* "http" or "https" */
-    char *host;          /* host[:port] of the endpoint */
-    char *base_path;     /* the endpoint's path, "" or "/something" */
-    char *region;        /* SigV4 region */
-    char *access_key;    /* AWS_ACCESS_KEY_ID */
-    char *secret_key;    /* AWS_SECRET_ACCESS_KEY */
-    char *session_token; /* AWS_SESSION_TOKEN, or NULL */
-    int virtual_host;    /* 1: bucket.host/key; 0: host/bucket/key */
-    int create;          /* put_container may create buckets */
-    size_t part_size;    /* first multipart part size; objects up to it take one PUT */
-    size_t list_page;    /* max-keys per listing request, 0: the server's default */
-    char *sse_algorithm; /* SSE-C: algorithm, key (base64) and key MD5 (base64), or NULL */
-    char *sse_key_b64;
-    char *sse_key_md5_b64;
-} s3_state;
-
-/** The request: URL for bucket/key/query, signing, payload hash, token, SSE-C headers. */
-int cb__s3_req_init(cb_http_req *req,
-                    s3_state *st,
-                    const char *method,
-                    const char *bucket,
-                    const char *key,
-                    const char *query,
-                    int sse,
-                    cb_error *err);
-
-/**
- * Set the request body and its x-amz-content-sha256; with md5_out, also Content-MD5 (the
- * server refuses a body that does not match it) and the MD5 itself.
- */
-int cb__s3_req_body(
-    cb_http_req *req, const void *body, size_t len, unsigned char *md5_out, cb_error *err);
-
-/** Sign req (SigV4, headers; s3_sign.c): adds Host, x-amz-date and Authorization. */
-int cb__s3_sign(const s3_state *st, cb_http_req *req, cb_error *err);
-
-/** Run a request with retries (signed before each attempt); 0 with any answer in resp. */
-int cb__s3_call(s3_state *st, cb_http_req *req, cb_http_resp *resp, cb_error *err);
-
-/** Describe a failed answer (the XML error's Code and Message) into err. */
-int cb__s3_fail(s3_state *st, const cb_http_req *req, const cb_http_resp *resp, cb_error *err);
-
-/** MD5 (hex and base64) of a buffer. */
-void cb__s3_md5(const void *data, size_t len, unsigned char raw[16], char hex[33], char b64[25]);
-
-/* ---- XML ---- */
-
-/**
- * Called at the end of each element with its path from the root ("Error/Code") and text.
- * @return 0 to go on, anything else stops the parse and is returned.
- */
-typedef int (*cb_s3_xml_fn)(const char *path, const char *text, size_t len, void *payload);
-
-/** Parse an XML document (no DTD, no entities beyond the predefined ones). */
-int cb__s3_xml_parse(const char *doc, size_t len, cb_s3_xml_fn fn, void *payload, cb_error *err);
-
-/** The Code and Message of an <Error> document ("" when absent). */
-void cb__s3_xml_error(
-    const char *doc, size_t len, char *code, size_t code_cap, char *msg, size_t msg_cap);
-
-/** The text of the element at `path`, or "" (first occurrence). */
-void cb__s3_xml_find(const char *doc, size_t len, const char *path, char *out, size_t cap);
-
-/* ---- writer (s3_writer.c) ---- */
-
-/** flags: CB_WRITE_EXCLUSIVE is honoured (If-None-Match: *), the others are ignored. */
-int cb__s3_open_writer(s3_state *st,
-                       const char *bucket,
-                       const char *key,
-                       unsigned int flags,
-                       cb_writer **out,
-                       cb_error *err);
+/* `location` is the default bucket ("" for "volumebackups"). */
+int cb__s3_store_ctor(const char *location,
+                      const cb_store_opts *opts,
+                      const cb_store_ops **ops_out,
+                      void **state_out,
+                      cb_error *err);
 
 #endif

@@ -20,7 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "s3.h"
+#include "s3_internal.h"
 #include "../../util/util.h"
 
 #define SIGN_MAX_HEADERS 32
@@ -31,22 +31,12 @@ typedef struct sign_header {
     size_t value_len;
 } sign_header;
 
-static void sign_hex(char *out, const unsigned char *in, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static void sign_sha256_hex(const char *data, size_t len, char out[65])
 {
     unsigned char md[32];
     unsigned int n = 0;
     EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    sign_hex(out, md, 32);
+    cb__hex(out, md, 32);
 }
 
 static void sign_hmac(const unsigned char *key, size_t klen, const char *msg, unsigned char out[32])
@@ -199,7 +189,7 @@ int cb__s3_sign(const s3_state *st, cb_http_req *req, cb_error *err)
     sign_hmac(k2, 32, "s3", k1);
     sign_hmac(k1, 32, "aws4_request", k2);
     sign_hmac(k2, 32, sts, k1);
-    sign_hex(sig, k1, 32);
+    cb__hex(sig, k1, 32);
     memset(k2, 0, sizeof(k2));
     rc = cb__http_req_header(req, err,
                              "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/s3/aws4_request, "

@@ -25,7 +25,7 @@
 
 #include <openssl/evp.h>
 
-#include "s3.h"
+#include "s3_internal.h"
 #include "../../util/util.h"
 
 #define S3_PARTS_PER_STEP 200
@@ -46,12 +46,6 @@ typedef struct s3_writer {
     int completed;        /* the multipart upload was completed (nothing to abort) */
     int exclusive;        /* CB_WRITE_EXCLUSIVE: one PUT with If-None-Match: * */
 } s3_writer;
-
-static void s3w_hex(char out[33], const unsigned char md5[16])
-{
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", md5[i]);
-}
 
 /* The ETag of an answer without its quotes. */
 static void s3w_etag(const cb_http_resp *resp, char *out, size_t cap)
@@ -92,17 +86,18 @@ s3w_fail_exclusive(s3_writer *w, const cb_http_req *req, const cb_http_resp *res
 {
     char code[128], msg[300];
     if (resp->status == 412)
-        return cb_error_set(err, CB_EEXISTS,
-                            "s3 store: object '%s' already exists in bucket '%s' (HTTP 412 to a "
-                            "create-only upload; it was left as it was)",
-                            w->key, w->bucket);
+        return cb__http_error(err, CB_EEXISTS, 412,
+                              "s3 store: object '%s' already exists in bucket '%s' (HTTP 412 to a "
+                              "create-only upload; it was left as it was)",
+                              w->key, w->bucket);
     if (resp->status != 501)
         return cb__s3_fail(w->st, req, resp, err);
     cb__s3_xml_error(resp->body.data, resp->body.len, code, sizeof(code), msg, sizeof(msg));
-    return cb_error_set(err, CB_ENOTSUPP,
-                        "s3 store: the server does not support create-only writes (If-None-Match), "
-                        "so nothing was written: %s: HTTP 501%s%s%s%s",
-                        w->what, code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
+    return cb__http_error(
+        err, CB_ENOTSUPP, 501,
+        "s3 store: the server does not support create-only writes (If-None-Match), "
+        "so nothing was written: %s: HTTP 501%s%s%s%s",
+        w->what, code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
 }
 
 /* A request with the part (or a given body) and the answer; MD5 of the body in md5.
@@ -177,7 +172,7 @@ static int s3w_flush_part(s3_writer *w, cb_error *err)
     rc = s3w_send(w, "PUT", q, 1, 0, NULL, w->part.data, w->part.len, md5, &resp, err);
     free(q);
     if (rc == 0) {
-        s3w_hex(hex, md5);
+        cb__hex(hex, md5, 16);
         s3w_etag(&resp, etag, sizeof(etag));
         snprintf(of, sizeof(of), "part %u", part);
         rc = s3w_etag_check(w, etag, hex, of, err);
@@ -227,7 +222,7 @@ static int s3w_put_single(s3_writer *w, cb_error *err)
     int rc = s3w_send(w, "PUT", NULL, 1, w->exclusive, "application/octet-stream", w->part.data,
                       w->part.len, md5, &resp, err);
     if (rc == 0) {
-        s3w_hex(hex, md5);
+        cb__hex(hex, md5, 16);
         s3w_etag(&resp, etag, sizeof(etag));
         rc = s3w_etag_check(w, etag, hex, "the object", err);
     }
@@ -260,7 +255,7 @@ static int s3w_complete(s3_writer *w, cb_error *err)
         w->completed = 1;
         EVP_DigestFinal_ex(w->etag_md5, all, &n);
         char hex[33];
-        s3w_hex(hex, all);
+        cb__hex(hex, all, 16);
         snprintf(want, sizeof(want), "%s-%u", hex, w->n_parts);
         cb__s3_xml_find(resp.body.data, resp.body.len, "CompleteMultipartUploadResult/ETag", got,
                         sizeof(got));
@@ -320,6 +315,7 @@ static void s3w_free(cb_writer *base)
 }
 
 static const cb_writer_ops s3_writer_ops = {
+    CB_WRITER_OPS_INIT,
     .write = s3w_write,
     .close = s3w_close,
     .free = s3w_free,

@@ -9,7 +9,7 @@
 
 #include <expat.h>
 
-#include "s3.h"
+#include "s3_internal.h"
 
 #define S3_XML_DEPTH 16
 

@@ -1,67 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/*
- * swift.h: authentication for the Swift store (swift.c uses it; swift_auth.c has it).
- *
- * Three ways in, chosen from the settings (environment, through cb_store_opts.getenv):
- *   token      OS_AUTH_TOKEN + OS_STORAGE_URL: a token someone else obtained (Cinder's
- *              per_user mode); it cannot be renewed, so a 401 is final
- *   tempauth   ST_AUTH, ST_USER, ST_KEY: Swift's v1 authentication
- *   keystone   OS_AUTH_URL + OS_USERNAME/OS_USER_ID + OS_PASSWORD (or
- *              OS_APPLICATION_CREDENTIAL_ID/_NAME + _SECRET), scoped to OS_PROJECT_NAME/_ID in
- *              OS_PROJECT_DOMAIN_NAME/_ID; the storage URL is the catalog's object-store
- *              endpoint for OS_INTERFACE (public) in OS_REGION_NAME, unless OS_STORAGE_URL
- *              names one
- * CINDERBLOCK_SWIFT_AUTH=token|tempauth|keystone forces one; otherwise the first of the
- * three whose settings are present wins, in that order.
- *
- * The token is fetched on first use and shared by every thread of the store. Renewal after
- * a 401 is keyed by an epoch, so that when several threads see the same expired token only
- * one of them authenticates again.
- */
+/* swift.h: the constructor of the Swift store (the registry's entry for swift://). */
 #ifndef CB_STORE_SWIFT_H
 #define CB_STORE_SWIFT_H
 
-#include <pthread.h>
+#include "cinderblock/sys/store.h"
 
-#include "../http/http.h"
-
-enum { SWIFT_AUTH_TOKEN = 1, SWIFT_AUTH_TEMPAUTH, SWIFT_AUTH_KEYSTONE };
-
-typedef struct swift_auth {
-    int mode;
-    cb_http *h;
-    pthread_mutex_t lock; /* guards token, storage_url and epoch */
-    char *token;          /* current token, NULL before the first login */
-    char *storage_url;    /* account URL, no trailing '/' */
-    unsigned epoch;       /* bumped at every login */
-    /* settings, owned copies (NULL when unset) */
-    char *auth_url;
-    char *user, *user_id, *user_domain_name, *user_domain_id;
-    char *key; /* ST_KEY or OS_PASSWORD */
-    char *project_name, *project_id, *project_domain_name, *project_domain_id;
-    char *app_cred_id, *app_cred_name, *app_cred_secret;
-    char *region, *interface;
-    char *storage_url_override; /* OS_STORAGE_URL */
-} swift_auth;
-
-/** Read the settings. Fails with CB_EINVAL naming what is missing. */
-int cb__swift_auth_init(swift_auth *a, cb_http *h, const cb_store_opts *opts, cb_error *err);
-void cb__swift_auth_dispose(swift_auth *a);
-
-/** 1 if a refused token can be replaced (credentials are known). */
-int cb__swift_auth_renewable(const swift_auth *a);
-
-/**
- * The current storage URL and token (logging in first if needed), as new strings the
- * caller frees, and the epoch they belong to.
- */
-int cb__swift_auth_get(
-    swift_auth *a, char **url_out, char **token_out, unsigned *epoch_out, cb_error *err);
-
-/** The token of `epoch` was refused: log in again unless another thread already did. */
-int cb__swift_auth_renew(swift_auth *a, unsigned epoch, cb_error *err);
-
-/** A short description for messages: "tempauth user 'test:tester' at http://...". */
-void cb__swift_auth_describe(const swift_auth *a, char *out, size_t cap);
+/* `location` is the default container ("" for "volumebackups"). */
+int cb__swift_store_ctor(const char *location,
+                         const cb_store_opts *opts,
+                         const cb_store_ops **ops_out,
+                         void **state_out,
+                         cb_error *err);
 
 #endif

@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "swift.h"
+#include "swift_internal.h"
 #include "../../util/util.h"
 
 #define SWIFT_AUTH_BODY_MAX (8u << 20) /* a Keystone catalog is well below this */
@@ -194,10 +194,10 @@ auth_refused(swift_auth *a, const cb_http_req *req, const cb_http_resp *resp, cb
     char who[600];
     cb__swift_auth_describe(a, who, sizeof(who));
     if (resp->status == 401 || resp->status == 403)
-        return cb_error_set(err, CB_EAUTH,
-                            "swift store: authentication refused (HTTP %ld) for %s: check the "
-                            "user name, password or key",
-                            resp->status, who);
+        return cb__http_error(err, CB_EAUTH, resp->status,
+                              "swift store: authentication refused (HTTP %ld) for %s: check the "
+                              "user name, password or key",
+                              resp->status, who);
     return cb__http_fail(a->h, req, resp, who, err);
 }
 

@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# tests/stores/run.sh: the Swift and S3 store tests against real servers on 127.0.0.1.
+# tests/store/servers/run.sh: the Swift and S3 store tests against real servers on 127.0.0.1.
 #
 # Starts a Swift (tempauth + s3api, 3 s tokens) and a Keystone with its own Swift, with
 # tests/services/*.sh in a new temporary directory, on free ports; runs every
-# tests/stores/test-*.sh (or those named as arguments); stops exactly what it started (trap),
+# tests/store/servers/test-*.sh (or those named as arguments); stops exactly what it started (trap),
 # removes the directory, and exits non-zero if any test failed.
 #
 # Environment: CINDERBLOCK (the CLI) and CB_CONFORMANCE (tests/store's conformance program),
@@ -12,7 +12,7 @@
 # and CB_STORES_REUSE=DIR runs the tests against servers kept that way (and leaves them).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-services=$(cd "$here/../services" && pwd)
+services=$(cd "$here/../../services" && pwd)
 export CINDERBLOCK=${CINDERBLOCK:?set CINDERBLOCK to the cinderblock binary}
 export CB_CONFORMANCE=${CB_CONFORMANCE:?set CB_CONFORMANCE to the store-conformance binary}
 t0=$(date +%s%N)

@@ -1,16 +1,71 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mem.c: an in-memory store that counts calls and fails on demand (tests only). */
+/*
+ * memstore.c: an in-memory store that counts calls and fails on demand, for the tests. It is
+ * not part of the library: it is a store like any other written outside it, against
+ * cinderblock/sys/store.h alone, and cb_mem_store_use() registers it for mem: URLs.
+ */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "mem.h"
-#include "registry.h"
-#include "../util/util.h"
+#include "memstore.h"
 
 #define MEM_DEFAULT_CONTAINER "backups" /* when a backup asks for none */
+
+/* ---- allocation that reports through cb_error, as a store must ---- */
+
+static void *mem_fail_alloc(size_t size, cb_error *err)
+{
+    cb_error_set(err, CB_ENOMEM, "mem store: out of memory (%zu bytes)", size);
+    return NULL;
+}
+
+static void *mem_calloc(size_t n, size_t size, cb_error *err)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    return p != NULL ? p : mem_fail_alloc(n * size, err);
+}
+
+static void *mem_realloc(void *old, size_t size, cb_error *err)
+{
+    void *p = realloc(old, size ? size : 1);
+    return p != NULL ? p : mem_fail_alloc(size, err);
+}
+
+static char *mem_strdup(const char *s, cb_error *err)
+{
+    char *p = strdup(s);
+    return p != NULL ? p : mem_fail_alloc(strlen(s) + 1, err);
+}
+
+/* A growing byte buffer: the data of a writer, always followed by a NUL (tests read small
+ * objects as text). */
+typedef struct mem_buf {
+    unsigned char *data;
+    size_t len, cap;
+} mem_buf;
+
+static int mem_buf_put(mem_buf *b, const void *data, size_t len, cb_error *err)
+{
+    if (b->data == NULL || b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        unsigned char *p = mem_realloc(b->data, cap, err);
+        if (p == NULL)
+            return CB_ENOMEM;
+        b->data = p;
+        b->cap = cap;
+    }
+    if (len > 0)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
 
 typedef struct mem_object {
     char *container;
@@ -44,7 +99,7 @@ typedef struct mem_writer {
     char *container;
     char *name;
     int exclusive; /* CB_WRITE_EXCLUSIVE: commit only under a free name */
-    cb_buf data;
+    mem_buf data;
 } mem_writer;
 
 typedef struct mem_reader {
@@ -124,13 +179,13 @@ static int mem_put_container(void *state, const char *container, unsigned int fl
                           container);
         goto done;
     }
-    char **c = cb__realloc(st->containers, (st->n_containers + 1) * sizeof(*c), err);
+    char **c = mem_realloc(st->containers, (st->n_containers + 1) * sizeof(*c), err);
     if (c == NULL) {
         rc = CB_ENOMEM;
         goto done;
     }
     st->containers = c;
-    if ((c[st->n_containers] = cb__strdup(container, err)) == NULL)
+    if ((c[st->n_containers] = mem_strdup(container, err)) == NULL)
         rc = CB_ENOMEM;
     else
         st->n_containers++;
@@ -161,14 +216,14 @@ static int mem_listing(mem_state *st,
     pthread_mutex_lock(&st->lock);
     if ((rc = mem_enter(st, op, err)) == 0 && !mem_has_container(st, container))
         rc = mem_missing_container(container, err);
-    if (rc == 0 && (entries = cb__calloc(st->n_objects + 1, sizeof(*entries), err)) == NULL)
+    if (rc == 0 && (entries = mem_calloc(st->n_objects + 1, sizeof(*entries), err)) == NULL)
         rc = CB_ENOMEM;
     for (size_t i = 0; rc == 0 && i < st->n_objects; i++) {
         mem_object *o = &st->objects[i];
         if (strcmp(o->container, container) != 0 || strncmp(o->name, prefix, strlen(prefix)) != 0)
             continue;
         entries[n] = (cb_entry){ .size = (int64_t)o->len, .mtime = o->mtime };
-        if ((entries[n++].name = cb__strdup(o->name, err)) == NULL)
+        if ((entries[n++].name = mem_strdup(o->name, err)) == NULL)
             rc = CB_ENOMEM;
     }
     pthread_mutex_unlock(&st->lock);
@@ -214,10 +269,10 @@ mem_list_containers(void *state, unsigned int flags, cb_list_fn fn, void *payloa
     (void)flags;
     pthread_mutex_lock(&st->lock);
     rc = mem_enter(st, CB_MEM_LIST_CONTAINERS, err);
-    if (rc == 0 && (names = cb__calloc(st->n_containers + 1, sizeof(*names), err)) == NULL)
+    if (rc == 0 && (names = mem_calloc(st->n_containers + 1, sizeof(*names), err)) == NULL)
         rc = CB_ENOMEM;
     for (size_t i = 0; rc == 0 && i < st->n_containers; i++)
-        if ((names[n++] = cb__strdup(st->containers[i], err)) == NULL)
+        if ((names[n++] = mem_strdup(st->containers[i], err)) == NULL)
             rc = CB_ENOMEM;
     pthread_mutex_unlock(&st->lock);
     for (size_t i = 0; rc == 0 && i < n; i++)
@@ -245,7 +300,7 @@ static int mem_writer_write(cb_writer *base, const void *buf, size_t len, cb_err
         usleep(delay);
     if (rc < 0)
         return rc;
-    return cb_buf_put(&w->data, buf, len, err);
+    return mem_buf_put(&w->data, buf, len, err);
 }
 
 /* Called with the lock held: the look-up and the insertion are one step, so of two exclusive
@@ -254,12 +309,14 @@ static int mem_commit(mem_state *st, mem_writer *w, cb_error *err)
 {
     if (!mem_has_container(st, w->container))
         return mem_missing_container(w->container, err);
+    if (w->data.data == NULL && mem_buf_put(&w->data, "", 0, err) < 0) /* empty: still a NUL */
+        return CB_ENOMEM;
     mem_object *o = mem_find(st, w->container, w->name);
     if (o != NULL && w->exclusive)
         return cb_error_set(err, CB_EEXISTS, "object '%s' already exists in container '%s'",
                             w->name, w->container);
     if (o == NULL) {
-        mem_object *objs = cb__realloc(st->objects, (st->n_objects + 1) * sizeof(*objs), err);
+        mem_object *objs = mem_realloc(st->objects, (st->n_objects + 1) * sizeof(*objs), err);
         if (objs == NULL)
             return CB_ENOMEM;
         st->objects = objs;
@@ -272,7 +329,8 @@ static int mem_commit(mem_state *st, mem_writer *w, cb_error *err)
         free(o->data);
     }
     o->len = w->data.len;
-    o->data = (unsigned char *)cb_buf_detach(&w->data);
+    o->data = w->data.data;
+    w->data = (mem_buf){ 0 };
     o->mtime = (int64_t)time(NULL);
     return 0;
 }
@@ -293,11 +351,12 @@ static void mem_writer_free(cb_writer *base)
     mem_writer *w = (mem_writer *)base;
     free(w->container);
     free(w->name);
-    cb_buf_dispose(&w->data);
+    free(w->data.data);
     free(w);
 }
 
 static const cb_writer_ops mem_writer_ops = {
+    CB_WRITER_OPS_INIT,
     .write = mem_writer_write,
     .close = mem_writer_close,
     .free = mem_writer_free,
@@ -320,14 +379,14 @@ static int mem_open_writer(void *state,
     pthread_mutex_unlock(&st->lock);
     if (rc < 0)
         return rc;
-    mem_writer *w = cb__calloc(1, sizeof(*w), err);
+    mem_writer *w = mem_calloc(1, sizeof(*w), err);
     if (w == NULL)
         return CB_ENOMEM;
     w->base.ops = &mem_writer_ops;
     w->st = st;
     w->exclusive = (flags & CB_WRITE_EXCLUSIVE) != 0;
-    w->container = cb__strdup(container, err);
-    w->name = cb__strdup(name, err);
+    w->container = mem_strdup(container, err);
+    w->name = mem_strdup(name, err);
     if (w->container == NULL || w->name == NULL) {
         mem_writer_free(&w->base);
         return CB_ENOMEM;
@@ -362,6 +421,7 @@ static void mem_reader_free(cb_reader *base)
 }
 
 static const cb_reader_ops mem_reader_ops = {
+    CB_READER_OPS_INIT,
     .read = mem_reader_read,
     .free = mem_reader_free,
 };
@@ -394,12 +454,13 @@ static int mem_open_reader(void *state,
         rc = cb_error_set(err, o->fail_code, "mem store: injected failure of reading '%s'", name);
         goto done;
     }
-    if ((r = cb__calloc(1, sizeof(*r), err)) == NULL ||
-        (r->data = cb__malloc(o->len, err)) == NULL) {
+    if ((r = mem_calloc(1, sizeof(*r), err)) == NULL ||
+        (r->data = mem_calloc(1, o->len, err)) == NULL) {
         rc = CB_ENOMEM;
         goto done;
     }
-    memcpy(r->data, o->data, o->len);
+    if (o->len > 0)
+        memcpy(r->data, o->data, o->len);
     r->len = o->len;
     r->st = st;
     r->base.ops = &mem_reader_ops;
@@ -442,7 +503,7 @@ static int mem_update_container_name(
     pthread_mutex_unlock(&st->lock);
     if (rc < 0)
         return rc;
-    *out = cb__strdup(container ? container : MEM_DEFAULT_CONTAINER, err);
+    *out = mem_strdup(container ? container : MEM_DEFAULT_CONTAINER, err);
     return *out ? 0 : CB_ENOMEM;
 }
 
@@ -455,7 +516,7 @@ static int mem_home_container(void *state, char **out, cb_error *err)
     pthread_mutex_unlock(&st->lock);
     if (rc < 0)
         return rc;
-    *out = cb__strdup(MEM_DEFAULT_CONTAINER, err);
+    *out = mem_strdup(MEM_DEFAULT_CONTAINER, err);
     return *out ? 0 : CB_ENOMEM;
 }
 
@@ -468,7 +529,7 @@ static int mem_get_extra_metadata(
     pthread_mutex_lock(&st->lock);
     int rc = mem_enter(st, CB_MEM_GET_EXTRA_METADATA, err);
     if (rc == 0 && st->extra_metadata != NULL &&
-        (*json_out = cb__strdup(st->extra_metadata, err)) == NULL)
+        (*json_out = mem_strdup(st->extra_metadata, err)) == NULL)
         rc = CB_ENOMEM;
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -504,7 +565,7 @@ static void mem_destroy(void *state)
 }
 
 static const cb_store_ops mem_store_ops = {
-    .version = CB_STORE_OPS_VERSION,
+    CB_STORE_OPS_INIT,
     .name = "mem",
     .flags = CB_STORE_PARALLEL | CB_STORE_EXCLUSIVE,
     .cinder_driver = "cinder.backup.drivers.swift.SwiftBackupDriver",
@@ -524,14 +585,14 @@ static const cb_store_ops mem_store_ops = {
     .home_container = mem_home_container,
 };
 
-int cb__mem_store_ctor(const char *location,
-                       const cb_store_opts *opts,
-                       const cb_store_ops **ops_out,
-                       void **state_out,
-                       cb_error *err)
+static int mem_store_ctor(const char *location,
+                          const cb_store_opts *opts,
+                          const cb_store_ops **ops_out,
+                          void **state_out,
+                          cb_error *err)
 {
     (void)location;
-    mem_state *st = cb__calloc(1, sizeof(*st), err);
+    mem_state *st = mem_calloc(1, sizeof(*st), err);
     if (st == NULL)
         return CB_ENOMEM;
     pthread_mutex_init(&st->lock, NULL);
@@ -631,4 +692,24 @@ int cb_mem_store_fail_object(
     }
     pthread_mutex_unlock(&st->lock);
     return o ? 0 : CB_ENOTFOUND;
+}
+
+static void mem_register(void)
+{
+    static const cb_store_plugin plugin = {
+        CB_STORE_PLUGIN_INIT,
+        .scheme = "mem",
+        .open = mem_store_ctor,
+    };
+    cb_error err = { 0 };
+    if (cb_store_register(&plugin, &err) < 0) {
+        fprintf(stderr, "memstore: %s\n", err.msg);
+        abort(); /* a test without its store cannot run */
+    }
+}
+
+void cb_mem_store_use(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, mem_register);
 }

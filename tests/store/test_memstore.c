@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_mem.c: the mem store counts calls and fails the Nth call on demand; the store
+/* test_memstore.c: the mem store counts calls and fails the Nth call on demand; the store
  * wrappers enforce the writer state machine. */
 #include <stdlib.h>
 
 #include "testutil.h"
-#include "store/mem.h"
+#include "memstore.h"
 
 static int mem_setup(void **state)
 {
     cb_store *s = NULL;
     cb_error err = { 0 };
+    cb_mem_store_use();
     if (cb_store_open(&s, "mem:", NULL, &err) < 0 || cb_store_put_container(s, "c", 0, &err) < 0)
         return -1;
     *state = s;

@@ -1,19 +1,19 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: Apache-2.0
-# tests/stores/lib.sh: sourced by the tests/stores/test-*.sh scripts that run.sh starts.
+# tests/store/servers/lib.sh: sourced by the test-*.sh scripts beside it that run.sh starts.
 # run.sh exports: CINDERBLOCK (the CLI), CB_CONFORMANCE (the conformance program), SWIFT_DIR
 # (the tempauth+s3api Swift's state dir), SWIFT_ENV and KS_ENV (files of export lines from
 # tests/services/{swift,keystone}.sh env), and CB_STORES_WORK (a scratch directory).
 set -euo pipefail
 # shellcheck disable=SC2034  # CB, RUN and services are for the sourcing test scripts
 
-CB=${CINDERBLOCK:?run me through tests/stores/run.sh}
+CB=${CINDERBLOCK:?run me through tests/store/servers/run.sh}
 T=$(mktemp -d "${CB_STORES_WORK:?}/$(basename "$0" .sh).XXXXXX")
 # a suffix for container names, so that a run against kept servers starts clean
 # shellcheck disable=SC2034
 RUN=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 # shellcheck disable=SC2034
-services=$(cd "$(dirname "$0")/../services" && pwd)
+services=$(cd "$(dirname "$0")/../../services" && pwd)
 
 fail() {
     echo "FAIL: $*" >&2
@@ -75,7 +75,7 @@ expect_fail() {
 }
 
 # mkvol PATH MIB SEED: random, zero and text regions of 256 KiB (tests/helpers/mkvol.py)
-MKVOL=$(cd "$(dirname "$0")/../helpers" && pwd)/mkvol.py
+MKVOL=$(cd "$(dirname "$0")/../../helpers" && pwd)/mkvol.py
 mkvol() {
     python3 "$MKVOL" "$1" "$2" "$3"
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mem.h: the in-memory store, for tests. It counts the calls of every operation and can be
- * told to fail the Nth call of any of them, so the engine's error paths can be exercised.
+ * memstore.h: the in-memory store, for tests only (it is not in the library). It counts the
+ * calls of every operation and can be told to fail the Nth call of any of them, so the
+ * engine's error paths can be exercised. A test calls cb_mem_store_use() once before it
+ * opens a "mem:" URL.
  */
-#ifndef CB_STORE_MEM_H
-#define CB_STORE_MEM_H
+#ifndef CB_TESTS_MEMSTORE_H
+#define CB_TESTS_MEMSTORE_H
 
 #include "cinderblock/sys/store.h"
 
@@ -26,6 +28,10 @@ typedef enum cb_mem_op {
     CB_MEM_OP_COUNT,
     CB_MEM_ANY = CB_MEM_OP_COUNT /* every operation, counted together */
 } cb_mem_op;
+
+/** Register the mem store for "mem:" URLs in this process (the first call; the others do
+ * nothing). Aborts if it cannot: a test without its store cannot run. */
+void cb_mem_store_use(void);
 
 /** Calls of `op` so far (CB_MEM_ANY: of all operations). */
 unsigned long cb_mem_store_calls(cb_store *store, cb_mem_op op);
