@@ -9,7 +9,15 @@
 #ifndef CB_STORE_PLUGIN_H
 #define CB_STORE_PLUGIN_H
 
+#include <stddef.h>
+
 #include "cinderblock/sys/store.h"
+
+#define CB_STORE_SCHEME_MAX 64 /* a longer scheme is not one (plugin file names stay short) */
+
+/* A scheme is letters, digits, '+', '-', '.', starting with a letter (RFC 3986 §3.1). The
+ * length of the scheme that starts `s` and ends at `end` ('\0' or ':'), 0 if none. */
+size_t cb__store_scheme_len(const char *s, char end);
 
 /*
  * Load the plugin for `scheme`. 0 with *out its checked description and *path_out its path
@@ -28,7 +36,7 @@ int cb__store_plugin_load(const char *scheme,
 void cb__store_plugin_dirs(const cb_store_opts *opts, char *out, size_t cap);
 
 /* Check a plugin's description: its ABI version first, then its size, scheme and open.
- * `origin` names it in messages ("store plugin '/x.so'"). (registry.c) */
+ * `origin` names it in messages ("store plugin '/x.so'"). */
 int cb__store_plugin_check(const cb_store_plugin *p, const char *origin, cb_error *err);
 
 #endif

@@ -197,13 +197,6 @@ const cb_store_opts *cb_store_get_opts(const cb_store *s)
     return &s->opts;
 }
 
-const char *cb_store_getenv(const cb_store_opts *opts, const char *name)
-{
-    if (opts != NULL && opts->getenv != NULL)
-        return opts->getenv(name, opts->getenv_payload);
-    return getenv(name);
-}
-
 static int store_check_name(const char *what, const char *value, cb_error *err)
 {
     if (value == NULL)

@@ -34,21 +34,6 @@
 
 /* ---- buckets ---- */
 
-int cb__s3_check_bucket(const char *b, cb_error *err)
-{
-    size_t n = strlen(b);
-    int ok = n >= 3 && n <= 63;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '-' ||
-             b[i] == '.';
-    if (!ok)
-        return cb_error_set(err, CB_EINVAL,
-                            "s3 store: bucket name '%s' is not valid (3 to 63 lowercase letters, "
-                            "digits, '-' and '.')",
-                            b);
-    return 0;
-}
-
 static int s3_create_bucket(s3_state *st, const char *bucket, const char *what, cb_error *err)
 {
     cb_http_req req = CB_HTTP_REQ_INIT;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * s3_internal.h: shared by the S3 store's files: s3.c (buckets, readers, settings, the ops
- * table), s3_request.c (requests and their failures), s3_list.c (listings), s3_writer.c
+ * table), s3_request.c (requests, their failures,
+ * bucket names), s3_list.c (listings), s3_writer.c
  * (uploads, multipart), s3_sign.c (SigV4) and s3_xml.c (the XML answers, parsed with expat).
  */
 #ifndef CB_STORE_S3_INTERNAL_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* s3_request.c: the S3 store's requests: URLs (path or virtual-host style), the headers every
  * request carries (payload hash, session token, SSE-C), retries with a signature per attempt,
- * and failed answers described from S3's XML error. */
+ * failed answers described from S3's XML error, and the bucket names S3 accepts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,4 +148,19 @@ int cb__s3_simple(s3_state *st,
     if ((rc = cb__s3_req_init(req, st, method, bucket, key, query, 0, err)) < 0)
         return rc;
     return cb__s3_call(st, req, resp, err);
+}
+
+int cb__s3_check_bucket(const char *b, cb_error *err)
+{
+    size_t n = strlen(b);
+    int ok = n >= 3 && n <= 63;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '-' ||
+             b[i] == '.';
+    if (!ok)
+        return cb_error_set(err, CB_EINVAL,
+                            "s3 store: bucket name '%s' is not valid (3 to 63 lowercase letters, "
+                            "digits, '-' and '.')",
+                            b);
+    return 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * swift_internal.h: what the files of the Swift store share: its state and the requests it
- * makes (swift.c), listings (swift_list.c), writers and readers (swift_io.c), and its
- * authentication (swift_auth.c), described here.
+ * swift_internal.h: what the files of the Swift store share: its state (swift.c), the
+ * requests it makes (swift_request.c), listings (swift_list.c), writers and readers
+ * (swift_io.c), and its authentication (swift_auth.c), described here.
  *
  * Three ways in, chosen from the settings (environment, through cb_store_opts.getenv):
  *   token      OS_AUTH_TOKEN + OS_STORAGE_URL: a token someone else obtained (Cinder's
@@ -80,6 +80,8 @@ typedef struct swift_state {
     size_t buffer_max;    /* bytes held (and replayable) before an upload streams */
     size_t list_page;     /* names per listing request, 0: the server's default */
 } swift_state;
+
+/* ---- requests (swift_request.c) ---- */
 
 /* What swift_prepare needs to build a request's URL and token for each attempt. */
 typedef struct swift_call {
