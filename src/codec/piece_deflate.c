@@ -33,8 +33,8 @@ cb_deflater *cb_deflater_new(cb_deflate_choice choice, cb_error *err)
         return NULL;
     d->choice = choice;
     d->ld = libdeflate_alloc_compressor(PD_LIBDEFLATE_LEVEL);
-    d->level_buf = malloc(ISAL_DEF_LVL2_DEFAULT);
-    d->trial = malloc(PD_TRIAL_LEN);
+    d->level_buf = cb__malloc(ISAL_DEF_LVL2_DEFAULT, NULL);
+    d->trial = cb__malloc(PD_TRIAL_LEN, NULL);
     if (d->ld == NULL || d->level_buf == NULL || d->trial == NULL) {
         cb_deflater_free(d);
         cb_error_set(err, CB_ENOMEM, "out of memory");

@@ -28,6 +28,14 @@ void *cb__realloc(void *ptr, size_t size, cb_error *err)
     return alloc_check(realloc(ptr, size ? size : 1), size, err);
 }
 
+void *cb__aligned_alloc(size_t align, size_t size, cb_error *err)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, align, size ? size : 1) != 0)
+        p = NULL;
+    return alloc_check(p, size, err);
+}
+
 char *cb__strdup(const char *s, cb_error *err)
 {
     return cb__strndup(s, strlen(s), err);
