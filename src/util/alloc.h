@@ -17,4 +17,12 @@ char *cb__strdup(const char *s, cb_error *err);
 char *cb__strndup(const char *s, size_t n, cb_error *err);
 char *cb__asprintf(cb_error *err, const char *fmt, ...) CB_PRINTF(2, 3);
 
+/*
+ * Whether the allocation about to be made (of `size` bytes) must fail: 0 in the library.
+ * A weak symbol that test programs linking the static archive replace, to fail the Nth
+ * allocation (tests/helpers/allocfail.h); the shared library ignores any replacement.
+ * Called from any thread.
+ */
+int cb__alloc_fails(size_t size);
+
 #endif
