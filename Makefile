@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # The two commands: `make demo` and `make check`. Both install what is missing (Debian
-# packages, as root), configure and build first.
+# packages, as root), configure and build first. `make fuzz` runs the libFuzzer targets
+# for FUZZ_SECONDS each (make check runs them for 15 s each).
 BUILD ?= build
+FUZZ_SECONDS ?= 60
 
-.PHONY: all build demo check format format-check clean deps bench
+.PHONY: all build demo check fuzz format format-check clean deps bench
 
 all: build
 
@@ -20,6 +22,10 @@ demo: build
 check:
 	scripts/check.sh
 
+fuzz:
+	scripts/deps.sh build fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
 # The peers (restic, borg, Cinder's driver) come from Debian; see bench/run.sh.
 bench:
 	scripts/deps.sh build compat bench
@@ -33,4 +39,4 @@ format-check:
 	scripts/format-check.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # `make check`: install what is missing, build with -Werror, check formatting, run every
-# test suite, then the unit tests again under ASan+UBSan and the pipeline under TSan.
+# test suite, then the unit tests again under ASan+UBSan and the pipeline under TSan, and
+# last every fuzz target for CHECK_FUZZ_SECONDS (15) seconds.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -9,7 +10,7 @@ BUILD=${BUILD:-build}
 step() { printf '\n=== %s\n' "$*"; }
 
 step "dependencies"
-scripts/deps.sh build compat services
+scripts/deps.sh build compat services fuzz
 
 step "build ($BUILD, -Werror, every store)"
 # the object stores are 'auto' features: make check insists on them, so a missing library
@@ -41,5 +42,8 @@ step "pipeline tests under TSan"
 ninja -C build-tsan
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     meson test -C build-tsan --suite pipeline --print-errorlogs --num-processes 2
+
+step "fuzz targets, ${CHECK_FUZZ_SECONDS:-15} s each (clang, libFuzzer, ASan+UBSan)"
+FUZZ_SECONDS=${CHECK_FUZZ_SECONDS:-15} scripts/fuzz.sh
 
 step "all checks passed"

@@ -21,7 +21,21 @@ typedef struct lst {
     cb_store *store;
     lst_entry *e;
     size_t n;
+    cb_error *err; /* the caller's: memory running out fails the listing */
+    int rc;        /* CB_ENOMEM once it has */
 } lst;
+
+/* An entry's problem (the first one wins): `msg` copied, or, when it is memory running out,
+ * not a problem of the backup at all but a failure of the listing. */
+static void lst_problem(lst *l, lst_entry *e, int code, const char *msg)
+{
+    if (e->problem != NULL || l->rc < 0)
+        return;
+    if (code == CB_ENOMEM)
+        l->rc = cb_error_set(l->err, CB_ENOMEM, "%s", msg);
+    else if ((e->problem = cb__strdup(msg, l->err)) == NULL)
+        l->rc = CB_ENOMEM;
+}
 
 static lst_entry *lst_by_id(lst *l, const char *id)
 {
@@ -49,11 +63,14 @@ static void lst_size_one(lst *l, lst_entry *e)
     cb_error perr = { 0 };
     lst_entry *p = e->meta_ok && e->meta.parent_id ? lst_by_id(l, e->meta.parent_id) : NULL;
     if (e->meta_ok &&
-        cb__size_compute(l->store, &e->found, &e->meta, lst_parent_size, l, &e->size, &perr) < 0 &&
-        e->problem == NULL)
-        e->problem = strdup(perr.msg);
-    if (e->meta_ok && e->meta.parent_id != NULL && p == NULL && e->problem == NULL)
-        e->problem = cb__asprintf(NULL, "its parent %s is not in the store", e->meta.parent_id);
+        cb__size_compute(l->store, &e->found, &e->meta, lst_parent_size, l, &e->size, &perr) < 0)
+        lst_problem(l, e, perr.code, perr.msg);
+    if (e->meta_ok && e->meta.parent_id != NULL && p == NULL && e->problem == NULL) {
+        cb_error missing = { 0 };
+        cb_error_set(&missing, CB_ENOTFOUND, "its parent %s is not in the store",
+                     e->meta.parent_id);
+        lst_problem(l, e, missing.code, missing.msg);
+    }
     e->chain = p != NULL && p->state == 2 ? p->chain + 1 : 1;
     e->state = 2;
 }
@@ -83,8 +100,7 @@ static int lst_size(lst *l, lst_entry *e, cb_error *err)
         lst_entry *p = x->meta_ok && x->meta.parent_id ? lst_by_id(l, x->meta.parent_id) : NULL;
         if (p != NULL && p->state == 1) { /* back on this walk: the parents loop */
             for (size_t i = 0; i < n; i++)
-                if (path[i]->problem == NULL)
-                    path[i]->problem = strdup("its chain of parents loops");
+                lst_problem(l, path[i], CB_ECORRUPT, "its chain of parents loops");
             break;
         }
         x = p;
@@ -92,7 +108,7 @@ static int lst_size(lst *l, lst_entry *e, cb_error *err)
     while (n-- > 0)
         lst_size_one(l, path[n]);
     free(path);
-    return 0;
+    return l->rc;
 }
 
 static int lst_load(lst *l, const char *volume_id, cb_error *err)
@@ -118,10 +134,10 @@ static int lst_load(lst *l, const char *volume_id, cb_error *err)
             cb__meta_learn_lengths(l->store, &e->found, &e->meta, &merr) == 0)
             e->meta_ok = 1;
         else
-            e->problem = strdup(merr.msg);
+            lst_problem(l, e, merr.code, merr.msg);
     }
     cb__catalog_free(found, n);
-    return 0;
+    return l->rc;
 }
 
 static int lst_cmp(const void *a, const void *b)
@@ -144,7 +160,7 @@ static void lst_dispose(lst *l)
 int cb_backup_list(
     cb_store *store, const char *volume_id, cb_backup_info ***out, size_t *n_out, cb_error *err)
 {
-    lst l = { .store = store };
+    lst l = { .store = store, .err = err };
     cb_backup_info **v = NULL;
     size_t n = 0;
     int rc;

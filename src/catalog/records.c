@@ -4,8 +4,6 @@
  * class path and a base64 JSON record of the backup; `cinder backup-import` takes both. Our
  * export writes a record Cinder's import accepts; our import accepts Cinder's records.
  */
-#include <ctype.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,86 +153,27 @@ done:
     return rc;
 }
 
-/* base64 text (whitespace ignored) to bytes; NULL and CB_EINVAL when it is not base64. */
-static char *rec_unbase64(const char *url, size_t *len_out, cb_error *err)
-{
-    size_t n = strlen(url), k = 0;
-    char *clean = cb__malloc(n + 1, err);
-    if (clean == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (!isspace((unsigned char)url[i]))
-            clean[k++] = url[i];
-    clean[k] = '\0';
-    char *out = k % 4 == 0 && k > 0 ? cb__malloc(k / 4 * 3 + 1, err) : NULL;
-    int m = out ? EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)k) : -1;
-    if (m < 0) {
-        free(out);
-        free(clean);
-        cb_error_set(err, CB_EINVAL, "the backup record is not base64 text");
-        return NULL;
-    }
-    /* EVP_DecodeBlock counts the padding as zero bytes */
-    size_t pad = (k >= 1 && clean[k - 1] == '=') + (k >= 2 && clean[k - 2] == '=');
-    *len_out = (size_t)m - pad;
-    out[*len_out] = '\0';
-    free(clean);
-    return out;
-}
-
-static int rec_fields(json_t *rec, cb_error *err)
-{
-    static const char *const required[] = { "id",           "size",
-                                            "container",    "service_metadata",
-                                            "display_name", "display_description",
-                                            "object_count" };
-    char missing[256] = "";
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-        if (json_object_get(rec, required[i]) == NULL) {
-            strcat(missing, missing[0] ? ", " : "");
-            strcat(missing, required[i]);
-        }
-    if (missing[0])
-        return cb_error_set(err, CB_EINVAL, "the backup record is missing fields: %s", missing);
-    if (!json_is_string(json_object_get(rec, "id")) ||
-        !json_is_string(json_object_get(rec, "container")) ||
-        !json_is_string(json_object_get(rec, "service_metadata")))
-        return cb_error_set(err, CB_EINVAL,
-                            "the backup record's id, container or service_metadata is not text");
-    return 0;
-}
-
 /* The backup the record names must be in the store, complete and consistent. */
-static int rec_verify(cb_store *store, json_t *rec, cb_backup_info **out, cb_error *err)
+static int rec_verify(cb_store *store, const cb_record *rec, cb_backup_info **out, cb_error *err)
 {
-    char id[CB_UUID_LEN + 1];
     cb_layer l = { 0 };
     int rc;
-    if ((rc = cb__uuid_normalize(id, json_string_value(json_object_get(rec, "id")), "record id",
-                                 err)) < 0)
-        return rc;
-    const char *prefix = json_string_value(json_object_get(rec, "service_metadata"));
-    l.where.container = (char *)json_string_value(json_object_get(rec, "container"));
-    l.where.prefix = (char *)prefix;
-    if (!cb__prefix_parse(prefix, &l.where.parts) || strcmp(l.where.parts.backup_id, id) != 0)
-        return cb_error_set(err, CB_EINVAL,
-                            "the record's object prefix '%s' is not a Cinder backup prefix for "
-                            "backup %s",
-                            prefix, id);
+    l.where.container = rec->container;
+    l.where.prefix = rec->prefix;
+    l.where.parts = rec->parts;
     char label[128];
-    snprintf(label, sizeof(label), "metadata of backup %s", id);
+    snprintf(label, sizeof(label), "metadata of backup %s", rec->id);
     if ((rc = cb__catalog_read_meta(store, &l.where, &l.meta, err)) < 0 ||
-        (rc = cb__meta_check(&l.meta, prefix, label, err)) < 0 ||
+        (rc = cb__meta_check(&l.meta, rec->prefix, label, err)) < 0 ||
         (rc = cb__chain_check_listing(store, &l, err)) < 0)
         goto done;
-    json_t *count = json_object_get(rec, "object_count");
-    if (json_is_integer(count) && (uint64_t)json_integer_value(count) != l.meta.n_objects) {
+    if (rec->has_object_count && (uint64_t)rec->object_count != l.meta.n_objects) {
         rc = cb_error_set(err, CB_ECORRUPT,
-                          "the record says backup %s has %lld objects; the store holds %zu", id,
-                          (long long)json_integer_value(count), l.meta.n_objects);
+                          "the record says backup %s has %lld objects; the store holds %zu",
+                          rec->id, rec->object_count, l.meta.n_objects);
         goto done;
     }
-    rc = cb_backup_show(store, id, out, err);
+    rc = cb_backup_show(store, rec->id, out, err);
 done:
     cb__meta_dispose(&l.meta);
     return rc;
@@ -244,8 +183,7 @@ int cb_backup_import_record(
     cb_store *store, const char *service, const char *url, cb_backup_info **out, cb_error *err)
 {
     const cb_store_info *info = cb_store_get_info(store);
-    json_error_t jerr;
-    size_t len;
+    cb_record rec;
     int rc;
     *out = NULL;
     if (!rec_driver_ok(info, service))
@@ -253,19 +191,9 @@ int cb_backup_import_record(
                             "backup service '%s' does not write what the %s store reads (this "
                             "store takes records of %s)",
                             service, info->name, info->cinder_driver);
-    char *text = rec_unbase64(url, &len, err);
-    if (text == NULL)
-        return err->code;
-    json_t *rec = json_loadb(text, len, 0, &jerr);
-    free(text);
-    if (!json_is_object(rec)) {
-        rc = cb_error_set(err, CB_EINVAL, "the backup record is not a JSON object%s%s",
-                          rec == NULL ? ": " : "", rec == NULL ? jerr.text : "");
-        json_decref(rec);
+    if ((rc = cb__record_decode(&rec, url, err)) < 0)
         return rc;
-    }
-    if ((rc = rec_fields(rec, err)) == 0)
-        rc = rec_verify(store, rec, out, err);
-    json_decref(rec);
+    rc = rec_verify(store, &rec, out, err);
+    cb__record_dispose(&rec);
     return rc;
 }

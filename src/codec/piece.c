@@ -20,7 +20,7 @@ int cb_piece_supported(cb_codec_id id)
     return id == CB_CODEC_ZLIB || id == CB_CODEC_BZ2;
 }
 
-int cb_piece_coder_new(cb_piece_coder **out, cb_codec_id id, cb_error *err)
+int cb__piece_coder_new_with(cb_piece_coder **out, cb_codec_id id, int choice, cb_error *err)
 {
     *out = NULL;
     if (!cb_piece_supported(id))
@@ -30,12 +30,18 @@ int cb_piece_coder_new(cb_piece_coder **out, cb_codec_id id, cb_error *err)
     if (c == NULL)
         return CB_ENOMEM;
     c->id = id;
-    if (id == CB_CODEC_ZLIB && (c->zlib = cb_deflater_new(err)) == NULL) {
+    if (id == CB_CODEC_ZLIB &&
+        (c->zlib = cb_deflater_new((cb_deflate_choice)choice, err)) == NULL) {
         free(c);
         return CB_ENOMEM;
     }
     *out = c;
     return 0;
+}
+
+int cb_piece_coder_new(cb_piece_coder **out, cb_codec_id id, cb_error *err)
+{
+    return cb__piece_coder_new_with(out, id, CB_DEFLATE_TRIAL, err);
 }
 
 void cb_piece_coder_free(cb_piece_coder *c)

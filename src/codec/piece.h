@@ -29,6 +29,10 @@ int cb_piece_supported(cb_codec_id id);
 typedef struct cb_piece_coder cb_piece_coder; /* one per thread */
 
 int cb_piece_coder_new(cb_piece_coder **out, cb_codec_id id, cb_error *err);
+
+/* The same with the zlib encoder chosen by `choice` (piece_deflate.h; ignored for bz2):
+ * cb_piece_coder_new() is this with CB_DEFLATE_TRIAL, and tests force either encoder. */
+int cb__piece_coder_new_with(cb_piece_coder **out, cb_codec_id id, int choice, cb_error *err);
 void cb_piece_coder_free(cb_piece_coder *c);
 
 /* Append the compressed form of one piece to `out`. */

@@ -19,22 +19,22 @@
 #define PD_TRIAL_LEN (64u << 10)         /* the slice both encoders try */
 #define PD_GAIN_MIN (PD_TRIAL_LEN / 256) /* bytes libdeflate must save on it, at least */
 
-int cb__deflater_force;
-
 struct cb_deflater {
+    cb_deflate_choice choice;
     struct libdeflate_compressor *ld;
     unsigned char *level_buf; /* igzip's working memory for its level */
     unsigned char *trial;     /* output of the trials */
 };
 
-cb_deflater *cb_deflater_new(cb_error *err)
+cb_deflater *cb_deflater_new(cb_deflate_choice choice, cb_error *err)
 {
     cb_deflater *d = cb__calloc(1, sizeof(*d), err);
     if (d == NULL)
         return NULL;
+    d->choice = choice;
     d->ld = libdeflate_alloc_compressor(PD_LIBDEFLATE_LEVEL);
-    d->level_buf = malloc(ISAL_DEF_LVL2_DEFAULT);
-    d->trial = malloc(PD_TRIAL_LEN);
+    d->level_buf = cb__malloc(ISAL_DEF_LVL2_DEFAULT, NULL);
+    d->trial = cb__malloc(PD_TRIAL_LEN, NULL);
     if (d->ld == NULL || d->level_buf == NULL || d->trial == NULL) {
         cb_deflater_free(d);
         cb_error_set(err, CB_ENOMEM, "out of memory");
@@ -123,8 +123,8 @@ static size_t pd_libdeflate(cb_deflater *d, const unsigned char *in, size_t len,
  * (2 MiB of zeros: 3.6 ms against 0.08 ms; a quarter of the bench volume is zeros). */
 static int pd_prefer_libdeflate(cb_deflater *d, const unsigned char *in, size_t len)
 {
-    if (cb__deflater_force != 0)
-        return cb__deflater_force > 0;
+    if (d->choice != CB_DEFLATE_TRIAL)
+        return d->choice == CB_DEFLATE_LIBDEFLATE;
     if (len <= PD_TRIAL_LEN * 2)
         return 1; /* a small piece: the trial would cost about as much */
     const unsigned char *s = in + (len - PD_TRIAL_LEN) / 2;

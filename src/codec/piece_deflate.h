@@ -21,14 +21,18 @@
 
 typedef struct cb_deflater cb_deflater; /* one per thread */
 
-cb_deflater *cb_deflater_new(cb_error *err);
+/* Which encoder compresses a piece. */
+typedef enum cb_deflate_choice {
+    CB_DEFLATE_TRIAL = 0,      /* the trial decides, piece by piece (what the library uses) */
+    CB_DEFLATE_LIBDEFLATE = 1, /* always libdeflate (tests) */
+    CB_DEFLATE_IGZIP = -1,     /* always igzip (tests) */
+} cb_deflate_choice;
+
+cb_deflater *cb_deflater_new(cb_deflate_choice choice, cb_error *err);
 void cb_deflater_free(cb_deflater *d);
 
 /* Append the piece's raw DEFLATE (non-final, byte-aligned) to `out`. */
 int cb_deflater_piece(
     cb_deflater *d, const unsigned char *in, size_t len, cb_buf *out, cb_error *err);
-
-/* Tests: 1 forces libdeflate, -1 forces igzip, 0 lets the trial decide. */
-extern int cb__deflater_force;
 
 #endif

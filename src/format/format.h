@@ -2,14 +2,15 @@
 /*
  * format.h: Cinder's chunked-backup format 1.0.0 as functions of bytes and strings, with no
  * store and no volume: ids and timestamps, object names and prefixes (ids.h), the
- * _metadata document in memory, parsed and written (meta.h), volume_meta. The rest of the
- * library includes this header for any of it.
+ * _metadata document in memory, parsed and written (meta.h), volume_meta, export records
+ * decoded (record.h). The rest of the library includes this header for any of it.
  */
 #ifndef CB_FORMAT_FORMAT_H
 #define CB_FORMAT_FORMAT_H
 
 #include "ids.h"
 #include "meta.h"
+#include "record.h"
 
 #define CB_DEFAULT_SHA_BLOCK 32768u /* Cinder's backup_sha_block_size_bytes */
 

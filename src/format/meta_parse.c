@@ -99,7 +99,7 @@ static int
 meta_parse_object(cb_meta *m, json_t *elem, size_t index, const char *label, cb_error *err)
 {
     const char *name;
-    json_t *v;
+    json_t *v = NULL;
     uint64_t offset = 0, length = 0;
     unsigned char md5[16];
     int rc;

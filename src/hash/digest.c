@@ -6,6 +6,7 @@
 
 #include "digest.h"
 #include "sha256x.h"
+#include "../util/util.h"
 
 /* Fewer non-zero blocks than this at once: OpenSSL one by one. The idle lanes of a
  * multi-buffer run cost as much as the busy ones, and 16 lanes at 2.5 GB/s beat OpenSSL's
@@ -22,7 +23,7 @@ int cb__digest_init(cb_digest *d, size_t sha_block, cb_error *err)
         return cb_error_set(err, CB_ENOMEM, "cannot allocate digest contexts");
     }
     /* the SHA-256 of an all-zero block is a constant: compute it once */
-    void *zero = calloc(1, sha_block ? sha_block : 1);
+    void *zero = cb__calloc(1, sha_block ? sha_block : 1, NULL);
     if (zero == NULL) {
         cb__digest_dispose(d);
         return cb_error_set(err, CB_ENOMEM, "out of memory");

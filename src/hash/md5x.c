@@ -15,8 +15,6 @@
 
 #define L CB_MD5X_LANES
 
-int cb__md5x_max_build = CB_MD5X_BUILD_BEST;
-
 typedef uint32_t v32 __attribute__((vector_size(4 * L)));
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -169,18 +167,22 @@ md5x_run_avx512(cb_md5x *x, const unsigned char *const p[L], size_t n, unsigned 
 }
 #endif
 
-/* `n` blocks of the lanes in `mask`; the other lanes' pointers must be readable too. */
-static void md5x_run(cb_md5x *x, const unsigned char *const p[L], size_t n, unsigned mask)
+/* `n` blocks of the lanes in `mask`, with the best build up to `max_build` that the CPU
+ * runs; the other lanes' pointers must be readable too. */
+static void
+md5x_run(cb_md5x *x, const unsigned char *const p[L], size_t n, unsigned mask, int max_build)
 {
 #ifdef MD5X_AVX2
-    if (cb__md5x_max_build >= CB_MD5X_BUILD_AVX512 && __builtin_cpu_supports("avx512vl")) {
+    if (max_build >= CB_MD5X_BUILD_AVX512 && __builtin_cpu_supports("avx512vl")) {
         md5x_run_avx512(x, p, n, mask);
         return;
     }
-    if (cb__md5x_max_build >= CB_MD5X_BUILD_AVX2 && __builtin_cpu_supports("avx2")) {
+    if (max_build >= CB_MD5X_BUILD_AVX2 && __builtin_cpu_supports("avx2")) {
         md5x_run_avx2(x, p, n, mask);
         return;
     }
+#else
+    (void)max_build;
 #endif
     md5x_run_generic(x, p, n, mask);
 }
@@ -204,7 +206,7 @@ void cb__md5x_reset(cb_md5x *x, unsigned lane)
 }
 
 /* Complete the lanes' partial blocks from the new data; run those that fill up. */
-static void md5x_top_up(cb_md5x *x, const unsigned char *p[L], size_t left[L])
+static void md5x_top_up(cb_md5x *x, const unsigned char *p[L], size_t left[L], int max_build)
 {
     const unsigned char *tails[L], *q[L];
     unsigned full = 0;
@@ -224,13 +226,14 @@ static void md5x_top_up(cb_md5x *x, const unsigned char *p[L], size_t left[L])
     }
     if (full != 0) {
         md5x_borrow(q, tails, full);
-        md5x_run(x, q, 1, full);
+        md5x_run(x, q, 1, full, max_build);
     }
 }
 
-void cb__md5x_update(cb_md5x *x,
-                     const unsigned char *const data[CB_MD5X_LANES],
-                     const size_t len[CB_MD5X_LANES])
+void cb__md5x_update_with(cb_md5x *x,
+                          const unsigned char *const data[CB_MD5X_LANES],
+                          const size_t len[CB_MD5X_LANES],
+                          int max_build)
 {
     const unsigned char *p[L], *q[L];
     size_t left[L];
@@ -239,7 +242,7 @@ void cb__md5x_update(cb_md5x *x,
         left[l] = len[l];
         x->total[l] += len[l];
     }
-    md5x_top_up(x, p, left);
+    md5x_top_up(x, p, left, max_build);
     for (;;) { /* whole blocks: all lanes that have some, as far as the shortest goes */
         size_t n = SIZE_MAX;
         unsigned mask = 0;
@@ -251,7 +254,7 @@ void cb__md5x_update(cb_md5x *x,
         if (mask == 0)
             break;
         md5x_borrow(q, p, mask);
-        md5x_run(x, q, n, mask);
+        md5x_run(x, q, n, mask, max_build);
         for (int l = 0; l < L; l++)
             if (mask & (1u << l)) {
                 p[l] += n * 64;
@@ -265,7 +268,14 @@ void cb__md5x_update(cb_md5x *x,
         }
 }
 
-void cb__md5x_final(cb_md5x *x, unsigned lane, unsigned char out[16])
+void cb__md5x_update(cb_md5x *x,
+                     const unsigned char *const data[CB_MD5X_LANES],
+                     const size_t len[CB_MD5X_LANES])
+{
+    cb__md5x_update_with(x, data, len, CB_MD5X_BUILD_BEST);
+}
+
+void cb__md5x_final_with(cb_md5x *x, unsigned lane, unsigned char out[16], int max_build)
 {
     unsigned char pad[128] = { 0 };
     const unsigned char *q[L];
@@ -278,9 +288,14 @@ void cb__md5x_final(cb_md5x *x, unsigned lane, unsigned char out[16])
         pad[blocks * 64 - 8 + i] = (unsigned char)(bits >> (8 * i));
     for (int l = 0; l < L; l++)
         q[l] = pad;
-    md5x_run(x, q, blocks, 1u << lane);
+    md5x_run(x, q, blocks, 1u << lane, max_build);
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++)
             out[4 * i + j] = (unsigned char)(x->st[i][lane] >> (8 * j));
     cb__md5x_reset(x, lane);
+}
+
+void cb__md5x_final(cb_md5x *x, unsigned lane, unsigned char out[16])
+{
+    cb__md5x_final_with(x, lane, out, CB_MD5X_BUILD_BEST);
 }

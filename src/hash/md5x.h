@@ -23,10 +23,8 @@ typedef struct cb_md5x {
     uint64_t total[CB_MD5X_LANES]; /* bytes fed so far */
 } cb_md5x;
 
-/* The builds of the rounds, each used where the CPU has what it needs. Tests lower
- * cb__md5x_max_build to run the lesser builds on a CPU that has more. */
+/* The builds of the rounds, each used where the CPU has what it needs. */
 enum { CB_MD5X_BUILD_PORTABLE, CB_MD5X_BUILD_AVX2, CB_MD5X_BUILD_AVX512, CB_MD5X_BUILD_BEST };
-extern int cb__md5x_max_build;
 
 /* Start lane `lane` afresh; the other lanes keep their state. */
 void cb__md5x_reset(cb_md5x *x, unsigned lane);
@@ -39,5 +37,14 @@ void cb__md5x_update(cb_md5x *x,
 
 /* The MD5 of everything fed to `lane` since its reset. */
 void cb__md5x_final(cb_md5x *x, unsigned lane, unsigned char out[16]);
+
+/* The same two with the rounds of at most build `max_build` (a CB_MD5X_BUILD_*), so that
+ * tests run the lesser builds on a CPU that has more; the two above use the best. A lane's
+ * state is the same whichever build computed it. */
+void cb__md5x_update_with(cb_md5x *x,
+                          const unsigned char *const data[CB_MD5X_LANES],
+                          const size_t len[CB_MD5X_LANES],
+                          int max_build);
+void cb__md5x_final_with(cb_md5x *x, unsigned lane, unsigned char out[16], int max_build);
 
 #endif

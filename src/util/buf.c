@@ -85,7 +85,7 @@ char *cb_buf_detach(cb_buf *b)
 {
     char *p = b->data;
     if (p == NULL)
-        p = calloc(1, 1);
+        p = cb__calloc(1, 1, NULL);
     cb_buf_init(b);
     return p;
 }

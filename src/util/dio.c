@@ -262,10 +262,8 @@ int cb_dio_write(cb_dio *d, const void *data, size_t len, uint64_t off, cb_error
     }
     while (len > 0) {
         if (b->data == NULL) {
-            void *mem = NULL;
-            if (posix_memalign(&mem, CB_DIO_ALIGN, CB_DIO_LEN) != 0)
+            if ((b->data = cb__aligned_alloc(CB_DIO_ALIGN, CB_DIO_LEN, NULL)) == NULL)
                 return cb_error_set(err, CB_ENOMEM, "out of memory");
-            b->data = mem;
         }
         if (b->len == 0) {
             b->base = off / CB_DIO_ALIGN * CB_DIO_ALIGN;

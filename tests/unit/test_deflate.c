@@ -214,8 +214,7 @@ static void check_object(const unsigned char *in, const size_t *cuts, size_t ncu
     cb_error err = { 0 };
     uint32_t adler = 1;
     size_t total = cuts[ncuts - 1];
-    cb__deflater_force = force;
-    assert_int_equal(cb_piece_coder_new(&pc, CB_CODEC_ZLIB, &err), 0);
+    assert_int_equal(cb__piece_coder_new_with(&pc, CB_CODEC_ZLIB, force, &err), 0);
     assert_int_equal(cb_piece_object_begin(CB_CODEC_ZLIB, &obj, &err), 0);
     for (size_t i = 0, at = 0; i < ncuts; at = cuts[i++]) {
         assert_int_equal(cb_piece_compress(pc, in + at, cuts[i] - at, &obj, "t", &err), 0);
@@ -230,7 +229,6 @@ static void check_object(const unsigned char *in, const size_t *cuts, size_t ncu
     free(back);
     cb_buf_dispose(&obj);
     cb_piece_coder_free(pc);
-    cb__deflater_force = 0;
 }
 
 /* Pieces of many lengths, so that libdeflate's streams end on every bit of a byte (the
@@ -275,13 +273,11 @@ static size_t piece_size(const unsigned char *in, size_t len, int force)
     cb_piece_coder *pc;
     cb_buf out = CB_BUF_INIT;
     cb_error err = { 0 };
-    cb__deflater_force = force;
-    assert_int_equal(cb_piece_coder_new(&pc, CB_CODEC_ZLIB, &err), 0);
+    assert_int_equal(cb__piece_coder_new_with(&pc, CB_CODEC_ZLIB, force, &err), 0);
     assert_int_equal(cb_piece_compress(pc, in, len, &out, "t", &err), 0);
     size_t n = out.len;
     cb_buf_dispose(&out);
     cb_piece_coder_free(pc);
-    cb__deflater_force = 0;
     return n;
 }
 

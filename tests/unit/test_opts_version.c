@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_opts_version.c: every public entry point that takes an options struct refuses a
+ * version it does not know (CB_EINVAL, naming the struct and the version) before doing
+ * anything, and takes its _INIT version and NULL (the defaults).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+typedef struct ov {
+    char *dir;
+    char url[600], vol[600], out[600];
+    cb_store *store;
+    char id[40]; /* a backup to restore */
+} ov;
+
+static const unsigned bad_versions[] = { 0, 2, 0xffffffffu };
+
+static int ov_setup(void **state)
+{
+    ov *t = calloc(1, sizeof(*t));
+    cb_error err = { 0 };
+    cb_backup_info *info = NULL;
+    unsigned char vol[8192];
+    t->dir = tu_mkdtemp("opts-version");
+    snprintf(t->url, sizeof(t->url), "posix:%s/store", t->dir);
+    snprintf(t->vol, sizeof(t->vol), "%s/volume.img", t->dir);
+    snprintf(t->out, sizeof(t->out), "%s/restored.img", t->dir);
+    tu_fill_random(vol, sizeof(vol), 9);
+    FILE *f = fopen(t->vol, "wb");
+    if (f == NULL || fwrite(vol, 1, sizeof(vol), f) != sizeof(vol))
+        return -1;
+    fclose(f);
+    if (cb_store_open(&t->store, t->url, NULL, &err) < 0 ||
+        cb_backup(t->store, t->vol, NULL, &info, &err) < 0)
+        return -1;
+    snprintf(t->id, sizeof(t->id), "%s", info->backup_id);
+    cb_backup_info_free(info);
+    *state = t;
+    return 0;
+}
+
+static int ov_teardown(void **state)
+{
+    ov *t = *state;
+    cb_store_free(t->store);
+    tu_rmtree(t->dir);
+    free(t->dir);
+    free(t);
+    return 0;
+}
+
+/* The refusal names the struct and the version given. */
+static void expect_refused(int rc, const cb_error *err, const char *what, unsigned version)
+{
+    char msg[100];
+    snprintf(msg, sizeof(msg), "%s version %u is not supported", what, version);
+    assert_int_equal(rc, CB_EINVAL);
+    assert_cb_error(err, CB_EINVAL, msg);
+}
+
+static size_t ov_count_backups(ov *t)
+{
+    cb_backup_info **v = NULL;
+    size_t n = 0;
+    cb_error err = { 0 };
+    assert_cb_ok(cb_backup_list(t->store, NULL, &v, &n, &err), &err);
+    cb_backup_info_free_array(v, n);
+    return n;
+}
+
+static void test_opts_version__store_open(void **state)
+{
+    ov *t = *state;
+    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+        cb_store_opts o = CB_STORE_OPTS_INIT;
+        cb_store *s = (cb_store *)&o; /* must be set to NULL */
+        cb_error err = { 0 };
+        o.version = bad_versions[i];
+        expect_refused(cb_store_open(&s, t->url, &o, &err), &err, "cb_store_opts", o.version);
+        assert_null(s);
+    }
+    cb_store_opts o = CB_STORE_OPTS_INIT;
+    cb_store *s = NULL;
+    cb_error err = { 0 };
+    assert_cb_ok(cb_store_open(&s, t->url, &o, &err), &err);
+    cb_store_free(s);
+}
+
+static void test_opts_version__backup(void **state)
+{
+    ov *t = *state;
+    size_t before = ov_count_backups(t);
+    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+        cb_backup_opts o = CB_BACKUP_OPTS_INIT;
+        cb_backup_info *info = (cb_backup_info *)&o; /* must be set to NULL */
+        cb_error err = { 0 };
+        o.version = bad_versions[i];
+        expect_refused(cb_backup(t->store, t->vol, &o, &info, &err), &err, "cb_backup_opts",
+                       o.version);
+        assert_null(info);
+    }
+    assert_int_equal(ov_count_backups(t), before); /* nothing was written */
+    cb_backup_opts o = CB_BACKUP_OPTS_INIT;
+    cb_error err = { 0 };
+    assert_cb_ok(cb_backup(t->store, t->vol, &o, NULL, &err), &err);
+    assert_int_equal(ov_count_backups(t), before + 1);
+}
+
+static void test_opts_version__restore(void **state)
+{
+    ov *t = *state;
+    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+        cb_restore_opts o = CB_RESTORE_OPTS_INIT;
+        cb_error err = { 0 };
+        o.version = bad_versions[i];
+        unlink(t->out);
+        expect_refused(cb_restore(t->store, t->id, t->out, &o, &err), &err, "cb_restore_opts",
+                       o.version);
+        assert_int_equal(access(t->out, F_OK), -1); /* no target made */
+    }
+    cb_restore_opts o = CB_RESTORE_OPTS_INIT;
+    cb_error err = { 0 };
+    assert_cb_ok(cb_restore(t->store, t->id, t->out, &o, &err), &err);
+    unlink(t->out);
+    assert_cb_ok(cb_restore(t->store, t->id, t->out, NULL, &err), &err);
+}
+
+static void test_opts_version__verify(void **state)
+{
+    ov *t = *state;
+    const char *ids[1] = { t->id };
+    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+        cb_verify_opts o = CB_VERIFY_OPTS_INIT;
+        cb_verify_report *r = NULL;
+        cb_error err = { 0 };
+        o.version = bad_versions[i];
+        expect_refused(cb_verify(t->store, ids, 1, &o, &r, &err), &err, "cb_verify_opts",
+                       o.version);
+        assert_true(r == NULL || (r->backups == 0 && !r->complete)); /* nothing checked */
+        cb_verify_report_free(r);
+    }
+    cb_verify_opts o = CB_VERIFY_OPTS_INIT;
+    cb_verify_report *r = NULL;
+    cb_error err = { 0 };
+    assert_cb_ok(cb_verify(t->store, ids, 1, &o, &r, &err), &err);
+    assert_int_equal(r->backups, 1);
+    cb_verify_report_free(r);
+    assert_cb_ok(cb_verify(t->store, ids, 1, NULL, &r, &err), &err);
+    cb_verify_report_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_opts_version__store_open),
+        cmocka_unit_test(test_opts_version__backup),
+        cmocka_unit_test(test_opts_version__restore),
+        cmocka_unit_test(test_opts_version__verify),
+    };
+    return cmocka_run_group_tests_name("opts_version", tests, ov_setup, ov_teardown);
+}
