@@ -73,6 +73,26 @@ int cb__s3_simple(s3_state *st,
                   cb_http_resp *resp,
                   cb_error *err);
 
+/* ---- listings (s3_list.c) ---- */
+
+/* One listing as its pages are parsed: names to `fn` (the element at name_path), or with
+ * `entry_fn` each <Contents>'s Key, Size and LastModified; whether another page follows and
+ * its token. Zero it, set the callbacks and name_path, size = mtime = -1; dispose `token`
+ * and `key` with cb_buf_dispose. */
+typedef struct s3_page {
+    cb_list_fn fn;
+    cb_entry_fn entry_fn; /* list_entries: called instead of fn at the end of each Contents */
+    void *payload;
+    const char *name_path; /* element holding a name */
+    int truncated;
+    cb_buf token; /* NextContinuationToken */
+    cb_buf key;   /* entry_fn: the Key, Size and LastModified of the current Contents */
+    int64_t size, mtime;
+} s3_page;
+
+/* Parse one page into `page`: 0, a callback's non-zero result, or a cb_status. */
+int cb__s3_page_parse(s3_page *page, const char *doc, size_t len, cb_error *err);
+
 /** CB_EINVAL for a bucket name S3 would refuse. */
 int cb__s3_check_bucket(const char *bucket, cb_error *err);
 

@@ -10,17 +10,6 @@
 
 /* ---- listings ---- */
 
-typedef struct s3_page {
-    cb_list_fn fn;
-    cb_entry_fn entry_fn; /* list_entries: called instead of fn at the end of each Contents */
-    void *payload;
-    const char *name_path; /* element holding a name */
-    int truncated;
-    cb_buf token; /* NextContinuationToken */
-    cb_buf key;   /* entry_fn: the Key, Size and LastModified of the current Contents */
-    int64_t size, mtime;
-} s3_page;
-
 /* The digits of a <Size>; -1 if it is not a plain number that fits. */
 static int64_t s3_parse_size(const char *text, size_t len)
 {
@@ -83,6 +72,11 @@ static int s3_page_item(const char *path, const char *text, size_t len, void *pa
     return 0;
 }
 
+int cb__s3_page_parse(s3_page *page, const char *doc, size_t len, cb_error *err)
+{
+    return cb__s3_xml_parse(doc, len, s3_page_item, page, err);
+}
+
 /* The ListObjectsV2 query, canonical: continuation-token < list-type < max-keys < prefix. */
 static int
 s3_list_query(cb_buf *q, const char *token, size_t page, const char *prefix, cb_error *err)
@@ -132,7 +126,7 @@ s3_listing(s3_state *st, const char *bucket, const char *prefix, s3_page *page, 
             else if (resp.body.len >= S3_LISTING_MAX)
                 rc = cb_error_set(err, CB_EHTTP, "s3 store: %s: a listing page is too large", what);
             else
-                rc = cb__s3_xml_parse(resp.body.data, resp.body.len, s3_page_item, page, err);
+                rc = cb__s3_page_parse(page, resp.body.data, resp.body.len, err);
             if (rc == 0 && page->truncated && page->token.len == 0)
                 rc = cb_error_set(err, CB_EHTTP,
                                   "s3 store: %s: a truncated listing without a continuation token",
