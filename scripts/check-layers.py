@@ -16,6 +16,7 @@ LAYERS = {
     'hash': ['util'],
     'json': ['util'],
     'codec': ['util'],
+    'piece': ['util', 'codec'],
     'format': ['util', 'hash', 'json', 'codec'],
     'store/posix': ['util'],
     'store/http': ['util'],
@@ -25,9 +26,9 @@ LAYERS = {
     'readback': ['util', 'hash', 'json', 'codec', 'format'],
     'catalog': ['util', 'hash', 'json', 'codec', 'format', 'readback'],
     'lock': ['util', 'hash', 'format'],
-    'pipeline': ['util', 'hash', 'codec', 'format'],
-    'backup': ['util', 'hash', 'json', 'codec', 'format', 'readback', 'catalog', 'lock',
-               'pipeline'],
+    'pipeline': ['util', 'hash', 'codec', 'piece', 'format'],
+    'backup': ['util', 'hash', 'json', 'codec', 'piece', 'format', 'readback', 'catalog',
+               'lock', 'pipeline'],
     'restore': ['util', 'hash', 'codec', 'format', 'readback', 'catalog', 'lock'],
     'verify': ['util', 'hash', 'codec', 'format', 'readback', 'catalog', 'lock'],
     'maintain': ['util', 'format', 'catalog', 'lock'],
@@ -35,7 +36,7 @@ LAYERS = {
 
 # the one header another folder may include
 INTERFACE = {
-    'util': 'util.h', 'hash': 'hash.h', 'json': 'json.h', 'codec': 'codec.h',
+    'util': 'util.h', 'hash': 'hash.h', 'json': 'json.h', 'codec': 'codec.h', 'piece': 'piece.h',
     'format': 'format.h', 'readback': 'readback.h', 'catalog': 'catalog.h', 'lock': 'lock.h',
     'pipeline': 'pipeline.h', 'store/http': 'http.h', 'store/posix': 'posix.h',
     'store/swift': 'swift.h', 'store/s3': 's3.h',

@@ -11,6 +11,7 @@
 
 #include "backup_job.h"
 #include "../lock/lock.h"
+#include "../piece/piece.h"
 #include "../util/util.h"
 
 /* Between objects: cancel, the lock still ours, progress. */

@@ -146,8 +146,8 @@ extern const cb_codec_ops cb_codec__zstd_ops;
 /* The ops of a valid id, or NULL. */
 const cb_codec_ops *cb_codec__ops(cb_codec_id id);
 
-/* the interface of the folder: also the independent pieces and the zstd ring */
-#include "piece.h"
-#include "zstd_ring.h"
+/* 1 if a sample of `data` looks incompressible (byte entropy close to 8 bits). Cheap:
+ * looks at a few KiB spread over the buffer (entropy.c). */
+int cb_looks_incompressible(const void *data, size_t len);
 
 #endif

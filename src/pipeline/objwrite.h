@@ -23,6 +23,7 @@
 
 #include "cinderblock/store.h"
 #include "../codec/codec.h"
+#include "../piece/piece.h"
 
 /* What every object of one backup shares. Read-only while objects are written. */
 typedef struct cb_objw_spec {

@@ -7,6 +7,7 @@
 
 #include "pipeline.h"
 #include "../codec/codec.h"
+#include "../piece/piece.h"
 #include "../hash/hash.h"
 
 #define PL_GROUP_MAX 64            /* objects read side by side, at most */

@@ -11,7 +11,7 @@
 #include <zlib.h>
 
 #include "fuzz.h"
-#include "codec/deflate_walk.h"
+#include "piece/deflate_walk.h"
 
 #define FUZZ_ZLIB_MAX (16u << 10) /* inputs zlib checks too: up to 1032 times that out */
 

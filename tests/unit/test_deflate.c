@@ -11,9 +11,9 @@
 #include <zlib.h>
 
 #include "testutil.h"
-#include "codec/deflate_walk.h"
-#include "codec/piece.h"
-#include "codec/piece_deflate.h"
+#include "piece/deflate_walk.h"
+#include "piece/piece.h"
+#include "piece/piece_deflate.h"
 
 #define BIG (300u << 10)
 

@@ -9,7 +9,7 @@
 #include <zstd.h>
 
 #include "testutil.h"
-#include "codec/zstd_ring.h"
+#include "piece/zstd_ring.h"
 
 typedef struct sink_buf {
     unsigned char *data;

@@ -9,8 +9,8 @@
  * so this decodes every block's Huffman codes, writing no output. It also counts the bytes
  * the stream decodes to, which lets the caller check the stream against its input.
  */
-#ifndef CB_CODEC_DEFLATE_WALK_H
-#define CB_CODEC_DEFLATE_WALK_H
+#ifndef CB_PIECE_DEFLATE_WALK_H
+#define CB_PIECE_DEFLATE_WALK_H
 
 #include <stddef.h>
 #include <stdint.h>

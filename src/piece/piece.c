@@ -2,7 +2,6 @@
 /* piece.c: independently compressed pieces that join into one zlib or bzip2 stream. */
 #include <bzlib.h>
 #include <isa-l/igzip_lib.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,29 +103,4 @@ int cb_piece_object_end(cb_codec_id id, uint32_t adler, cb_buf *out, cb_error *e
 uint32_t cb_piece_adler32(uint32_t adler, const void *data, size_t len)
 {
     return isal_adler32(adler, data, len);
-}
-
-int cb_looks_incompressible(const void *data, size_t len)
-{
-    enum { WINDOWS = 4, WINDOW = 1024 };
-    const unsigned char *p = data;
-    unsigned count[256] = { 0 };
-    size_t total = 0;
-    if (len < 4096)
-        return 0; /* too small to judge: compress */
-    for (int w = 0; w < WINDOWS; w++) {
-        const unsigned char *s = p + (len - WINDOW) / (WINDOWS - 1) * (size_t)w;
-        for (int i = 0; i < WINDOW; i++)
-            count[s[i]]++;
-        total += WINDOW;
-    }
-    double h = 0;
-    for (int i = 0; i < 256; i++) {
-        if (count[i] == 0)
-            continue;
-        double q = (double)count[i] / (double)total;
-        h -= q * log2(q);
-    }
-    /* 4096 random bytes measure about 7.95 bits; text 4-5, machine code about 6.5 */
-    return h > 7.8;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * piece.h: compressing the pieces of one object independently, on any thread, so that a
- * large object is still compressed in parallel, yet each object remains ONE valid stream
- * of its algorithm (what Cinder's Python restore needs):
+ * piece.h: the interface of src/piece/, compressing one object in parts made on any
+ * thread, yet each object remains ONE valid stream of its algorithm (what Cinder's Python
+ * restore needs). The pieces of one object, compressed independently, so that a large
+ * object is still compressed in parallel:
  *
  *   zlib  pigz's idea: each piece is raw DEFLATE ending on a byte boundary with no final
  *         block (piece_deflate.h: igzip or libdeflate, chosen per piece by a trial); the
@@ -14,13 +15,13 @@
  *   zstd  has no such form (one frame, blocks depend on history): not supported here; the
  *         engine feeds zstd objects to a streaming encoder in order instead.
  */
-#ifndef CB_CODEC_PIECE_H
-#define CB_CODEC_PIECE_H
+#ifndef CB_PIECE_PIECE_H
+#define CB_PIECE_PIECE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codec.h"
+#include "../codec/codec.h"
 #include "../util/util.h"
 
 /* 1 if the codec can compress pieces independently (zlib, bz2). */
@@ -47,8 +48,8 @@ int cb_piece_object_end(cb_codec_id id, uint32_t adler, cb_buf *out, cb_error *e
 /* Adler-32 running value (start with 1). */
 uint32_t cb_piece_adler32(uint32_t adler, const void *data, size_t len);
 
-/* 1 if a sample of `data` looks incompressible (byte entropy close to 8 bits). Cheap:
- * looks at a few KiB spread over the buffer. */
-int cb_looks_incompressible(const void *data, size_t len);
+/* the interface of the folder: also zstd's ring, the form of a zstd object made a chunk at a
+ * time (zstd_ring.h) */
+#include "zstd_ring.h"
 
 #endif

@@ -9,8 +9,8 @@
  * zeros, where it is 40 times slower for a few bytes), igzip elsewhere. A piece that looks
  * incompressible is stored without running either.
  */
-#ifndef CB_CODEC_PIECE_DEFLATE_H
-#define CB_CODEC_PIECE_DEFLATE_H
+#ifndef CB_PIECE_PIECE_DEFLATE_H
+#define CB_PIECE_PIECE_DEFLATE_H
 
 #include <stddef.h>
 

@@ -24,13 +24,13 @@
  * One per thread; reused from object to object. The frame declares its content size, like
  * codec_zstd.c's (Cinder's restore needs it), with the same level-3 tables.
  */
-#ifndef CB_CODEC_ZSTD_RING_H
-#define CB_CODEC_ZSTD_RING_H
+#ifndef CB_PIECE_ZSTD_RING_H
+#define CB_PIECE_ZSTD_RING_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codec.h"
+#include "../codec/codec.h"
 
 /* A slot is filled while the three before it still hold the window (2^19 bytes at level 3,
  * so chunks of at least 256 KiB keep all of it); four slots measured a little faster than
