@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "util.h"
 
 __attribute__((weak)) int cb__alloc_fails(size_t size)
 {

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "buf.h"
+#include "util.h"
 
 void cb_buf_init(cb_buf *b)
 {

@@ -11,7 +11,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "alloc.h"
+#include "util.h"
 #include "dio.h"
 
 struct cb_dio_pool {

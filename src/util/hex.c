@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* hex.c: see hex.h. */
-#include "hex.h"
+#include "util.h"
 
 void cb__hex_digits(char *out, const unsigned char *in, size_t n, int upper)
 {

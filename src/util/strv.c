@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "strv.h"
+#include "util.h"
 
 int cb__strv_push(cb_strv *sv, const char *s)
 {

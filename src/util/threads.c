@@ -2,7 +2,7 @@
 /* threads.c: see threads.h. */
 #include <unistd.h>
 
-#include "threads.h"
+#include "util.h"
 
 int cb__threads(int threads)
 {

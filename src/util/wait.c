@@ -2,7 +2,7 @@
 /* wait.c: see wait.h. */
 #include <time.h>
 
-#include "wait.h"
+#include "util.h"
 
 void cb__cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, long ms)
 {

@@ -5,7 +5,7 @@
 
 #include "../tests/engine/verify_testlib.h"
 #include "catalog/catalog.h"
-#include "util/alloc.h"
+#include "util/util.h"
 #include "memstore.h"
 
 static void vt_write_file(const char *path, const void *data, size_t len)

@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 #include "allocfail.h"
-#include "util/alloc.h"
+#include "util/util.h"
 
 static atomic_uint_fast64_t allocfail_count; /* allocations since the arm */
 static atomic_uint_fast64_t allocfail_at;    /* the one to fail, 0: none */
