@@ -107,6 +107,22 @@ static int bk_commit(cb_bk *b, cb_error *err)
     return 0;
 }
 
+/* What cb_backup returns, made before the commit: once the backup is committed, running out
+ * of memory must not turn it into a failure. stored_bytes is final only after the commit. */
+static int bk_result(cb_bk *b, cb_backup_info **out, cb_error *err)
+{
+    cb_found f = { .container = b->container, .prefix = b->prefix };
+    cb__prefix_parse(b->prefix, &f.parts);
+    int rc = cb__catalog_info(b->store, &f, &b->meta, out, err);
+    if (rc == 0) {
+        (*out)->size = b->vol.size;
+        (*out)->sha_block = b->sha_block;
+        (*out)->stored_bytes = b->progress.bytes_stored;
+        (*out)->reused_objects = b->reused;
+    }
+    return rc;
+}
+
 /* The pipeline's progress: how far it read, then the backup's own tick. */
 static int bk_job_tick(void *ctx, uint64_t bytes_done, cb_error *err)
 {
@@ -147,7 +163,7 @@ static int bk_run(cb_bk *b, cb_error *err)
         .kept = b->reuse != NULL ? cb__bk_kept : NULL,
     };
     rc = cb__pl_run(&job, incremental ? CB_PL_SCAN : CB_PL_FULL, err);
-    if (rc < 0)
+    if (rc < 0 || (b->want_info && (rc = bk_result(b, &b->info, err)) < 0))
         return rc;
     return bk_commit(b, err);
 }
@@ -180,22 +196,9 @@ static void bk_cleanup(cb_bk *b, cb_error *err)
         b->reserved = 0;
 }
 
-static int bk_result(cb_bk *b, cb_backup_info **out, cb_error *err)
-{
-    cb_found f = { .container = b->container, .prefix = b->prefix };
-    cb__prefix_parse(b->prefix, &f.parts);
-    int rc = cb__catalog_info(b->store, &f, &b->meta, out, err);
-    if (rc == 0) {
-        (*out)->size = b->vol.size;
-        (*out)->sha_block = b->sha_block;
-        (*out)->stored_bytes = b->progress.bytes_stored;
-        (*out)->reused_objects = b->reused;
-    }
-    return rc;
-}
-
 static void bk_dispose(cb_bk *b)
 {
+    cb_backup_info_free(b->info);
     cb__lock_release(b->lock);
     cb__pending_dispose(&b->pending);
     cb__reuse_dispose(&b->reuse_table);
@@ -260,12 +263,16 @@ int cb_backup(cb_store *store,
         goto done;
     if ((rc = cb__bk_sizes(&b, err)) < 0)
         goto done;
+    b.want_info = out != NULL;
     if ((rc = bk_run(&b, err)) < 0) {
         bk_cleanup(&b, err);
         goto done;
     }
-    if (out != NULL)
-        rc = bk_result(&b, out, err);
+    if (out != NULL) {
+        b.info->stored_bytes = b.progress.bytes_stored; /* with the _sha256file and _metadata */
+        *out = b.info;
+        b.info = NULL;
+    }
 done:
     bk_dispose(&b);
     return rc;

@@ -44,6 +44,8 @@ typedef struct cb_bk {
     cb_reuse reuse_table;
     uint64_t reused; /* objects of the interrupted run kept */
     cb_progress progress;
+    int want_info;        /* the caller wants a cb_backup_info ... */
+    cb_backup_info *info; /* ... made before the commit (bk_result) */
     /* incremental backups */
     cb_chain parent;    /* the parent and its ancestors, checked (n == 0: full) */
     cb_hashes pshas;    /* the parent's hash list, streamed in step with the volume */

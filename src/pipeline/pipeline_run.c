@@ -113,9 +113,10 @@ static int pl_run_buffers(cb_pl *pl, pl_worker *wk, cb_error *err)
     int rc;
     if (wk->run_ready)
         return 0;
-    if ((wk->run_buf = cb__malloc(pl->piece, err)) == NULL)
+    /* what an earlier, failed call made is kept (cb__pl_runs_dispose frees it) */
+    if (wk->run_buf == NULL && (wk->run_buf = cb__malloc(pl->piece, err)) == NULL)
         return CB_ENOMEM;
-    if (pl->job->objw.codec != CB_CODEC_NONE &&
+    if (pl->job->objw.codec != CB_CODEC_NONE && wk->run_enc == NULL &&
         (rc = cb_encoder_new(&wk->run_enc, pl->job->objw.codec, 0, err)) < 0)
         return rc;
     wk->run_ready = 1;

@@ -66,9 +66,16 @@ int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
     } else {
         v->size = (uint64_t)sb.st_size;
     }
-    char *canon = realpath(path, NULL);
+    /* The canonical path names the volume (its default volume id is derived from it): a
+     * path that cannot be resolved is an error, never a silent fall back to another name. */
+    char canon[PATH_MAX];
+    if (realpath(path, canon) == NULL) {
+        int e = errno;
+        cb__volume_close(v);
+        return cb_error_set_sys(err, CB_EIO, e, "cannot resolve the path of volume '%s'", path);
+    }
     v->path = cb__strdup(path, err);
-    v->canonical = canon ? canon : cb__strdup(path, err);
+    v->canonical = cb__strdup(canon, err);
     if (v->path == NULL || v->canonical == NULL) {
         cb__volume_close(v);
         return CB_ENOMEM;

@@ -298,12 +298,15 @@ static int rs_worker_init(cb_rs *rs, rs_shared *sh, cb_error *err)
     memset(rs, 0, sizeof(*rs));
     rs->sh = sh;
     int rc = cb__objread_init(&rs->rd, err);
-    if (rc < 0)
-        return rc;
-    if (sh->sha.block > 0 && (rs->block = cb__malloc(sh->sha.block, err)) == NULL)
-        return CB_ENOMEM;
-    cb_dio_init(&rs->out, sh->target.fd, sh->target.dfd, sh->target.path, sh->pool);
-    return cb__digest_init(&rs->dg, sh->sha.block, err); /* all-zero blocks: a constant */
+    if (rc == 0 && sh->sha.block > 0 && (rs->block = cb__malloc(sh->sha.block, err)) == NULL)
+        rc = CB_ENOMEM;
+    if (rc == 0) {
+        cb_dio_init(&rs->out, sh->target.fd, sh->target.dfd, sh->target.path, sh->pool);
+        rc = cb__digest_init(&rs->dg, sh->sha.block, err); /* all-zero blocks: a constant */
+    }
+    if (rc < 0) /* a worker that is not started is disposed here, not by rs_run */
+        rs_worker_dispose(rs);
+    return rc;
 }
 
 /* The caller's thread: progress and the cancel hook, until the workers are done. */

@@ -145,14 +145,17 @@ int cb__target_commit(cb_target *t, cb_error *err)
         return cb_error_set_sys(err, CB_EIO, errno, "flushing '%s'", t->path);
     if (!t->is_new_file)
         return 0;
-    if (rename(t->tmp_path, t->path) < 0)
-        return cb_error_set_sys(err, CB_EIO, errno, "renaming the restored file to '%s'", t->path);
-    free(t->tmp_path);
-    t->tmp_path = NULL;
-    /* the rename is durable once the directory is */
+    /* the directory's name first: once the file is in place, nothing may fail */
     char *dir = cb__strdup(t->path, err);
     if (dir == NULL)
         return CB_ENOMEM;
+    if (rename(t->tmp_path, t->path) < 0) {
+        free(dir);
+        return cb_error_set_sys(err, CB_EIO, errno, "renaming the restored file to '%s'", t->path);
+    }
+    free(t->tmp_path);
+    t->tmp_path = NULL;
+    /* the rename is durable once the directory is */
     char *slash = strrchr(dir, '/');
     const char *d = slash == NULL ? "." : (slash == dir ? "/" : (*slash = '\0', dir));
     int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

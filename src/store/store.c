@@ -95,7 +95,11 @@ int cb_store_new(
     static const cb_store_opts defaults = CB_STORE_OPTS_INIT;
     int rc;
     *out = NULL;
-    if ((rc = store_check_table(ops, err)) < 0) {
+    if ((rc = store_check_table(ops, err)) == 0 && opts != NULL &&
+        opts->version != CB_STORE_OPTS_VERSION)
+        rc = cb_error_set(err, CB_EINVAL, "cb_store_opts version %u is not supported",
+                          opts->version);
+    if (rc < 0) {
         /* destroy is read only from a table of this version that is large enough to have it */
         if (ops != NULL && ops->abi_version == CB_STORE_ABI_VERSION &&
             ops->struct_size >= STORE_END_OF(cb_store_ops, destroy) && ops->destroy != NULL)

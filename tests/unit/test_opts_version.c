@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "cinderblock/sys/store.h"
 
 typedef struct ov {
     char *dir;
@@ -91,6 +92,83 @@ static void test_opts_version__store_open(void **state)
     cb_store_free(s);
 }
 
+/* A store made with cb_store_new(): its operations are never called, but for destroy. */
+static int ov_put(void *st, const char *c, unsigned f, cb_error *err)
+{
+    (void)st, (void)c, (void)f;
+    return cb_error_set(err, CB_ENOTSUPP, "not here");
+}
+
+static int
+ov_list(void *st, const char *c, const char *p, unsigned f, cb_list_fn fn, void *pl, cb_error *err)
+{
+    (void)st, (void)c, (void)p, (void)f, (void)fn, (void)pl;
+    return cb_error_set(err, CB_ENOTSUPP, "not here");
+}
+
+static int ov_writer(void *st,
+                     const char *c,
+                     const char *n,
+                     const char *x,
+                     unsigned f,
+                     cb_writer **out,
+                     cb_error *err)
+{
+    (void)st, (void)c, (void)n, (void)x, (void)f, (void)out;
+    return cb_error_set(err, CB_ENOTSUPP, "not here");
+}
+
+static int ov_reader(void *st,
+                     const char *c,
+                     const char *n,
+                     const char *x,
+                     unsigned f,
+                     cb_reader **out,
+                     cb_error *err)
+{
+    (void)st, (void)c, (void)n, (void)x, (void)f, (void)out;
+    return cb_error_set(err, CB_ENOTSUPP, "not here");
+}
+
+static int ov_delete(void *st, const char *c, const char *n, unsigned f, cb_error *err)
+{
+    (void)st, (void)c, (void)n, (void)f;
+    return cb_error_set(err, CB_ENOTSUPP, "not here");
+}
+
+static void ov_destroy(void *state)
+{
+    (*(int *)state)++;
+}
+
+static void test_opts_version__store_new(void **state)
+{
+    (void)state;
+    cb_store_ops ops = { CB_STORE_OPS_INIT,          .name = "ov",
+                         .put_container = ov_put,    .list = ov_list,
+                         .open_writer = ov_writer,   .open_reader = ov_reader,
+                         .delete_object = ov_delete, .destroy = ov_destroy };
+    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+        cb_store_opts o = CB_STORE_OPTS_INIT;
+        cb_store *s = (cb_store *)&o;
+        cb_error err = { 0 };
+        int destroyed = 0;
+        o.version = bad_versions[i];
+        expect_refused(cb_store_new(&s, &ops, &destroyed, &o, &err), &err, "cb_store_opts",
+                       o.version);
+        assert_null(s);
+        assert_int_equal(destroyed, 1); /* the state handed over is not leaked */
+    }
+    cb_store_opts o = CB_STORE_OPTS_INIT;
+    cb_store *s = NULL;
+    cb_error err = { 0 };
+    int destroyed = 0;
+    assert_cb_ok(cb_store_new(&s, &ops, &destroyed, &o, &err), &err);
+    assert_non_null(s);
+    cb_store_free(s);
+    assert_int_equal(destroyed, 1);
+}
+
 static void test_opts_version__backup(void **state)
 {
     ov *t = *state;
@@ -158,6 +236,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_opts_version__store_open),
+        cmocka_unit_test(test_opts_version__store_new),
         cmocka_unit_test(test_opts_version__backup),
         cmocka_unit_test(test_opts_version__restore),
         cmocka_unit_test(test_opts_version__verify),

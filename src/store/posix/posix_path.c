@@ -156,7 +156,7 @@ int cb__posix_open_container(
     }
     if ((rc = posix_walk_container(st, container, create, fd_out, err)) < 0)
         return rc;
-    char *name = strdup(container);
+    char *name = cb__strdup(container, NULL); /* no copy: only the cache is skipped */
     int keep = name != NULL ? dup(*fd_out) : -1;
     pthread_mutex_lock(&st->lock);
     if (keep >= 0) {

@@ -70,13 +70,26 @@ static void XMLCALL s3_xml_chars(void *data, const XML_Char *s, int len)
     }
 }
 
+/* expat's memory goes through the library's allocation (and its failures in tests) */
+static void *s3_xml_malloc(size_t n)
+{
+    return cb__malloc(n, NULL);
+}
+
+static void *s3_xml_realloc(void *p, size_t n)
+{
+    return cb__realloc(p, n, NULL);
+}
+
+static const XML_Memory_Handling_Suite s3_xml_memory = { s3_xml_malloc, s3_xml_realloc, free };
+
 int cb__s3_xml_parse(const char *doc, size_t len, cb_s3_xml_fn fn, void *payload, cb_error *err)
 {
     s3_xml x = { 0 };
     int rc = 0;
     x.fn = fn;
     x.payload = payload;
-    x.p = XML_ParserCreate("UTF-8");
+    x.p = XML_ParserCreate_MM("UTF-8", &s3_xml_memory, NULL);
     if (x.p == NULL)
         return cb_error_set(err, CB_ENOMEM, "out of memory (XML parser)");
     XML_SetUserData(x.p, &x);
