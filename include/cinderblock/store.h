@@ -268,6 +268,16 @@ CB_EXTERN int cb_store_write_all(cb_store *store,
                                  size_t len,
                                  cb_error *err);
 
+/** The same with the writer's CB_WRITE_* flags (CB_WRITE_EXCLUSIVE: only if the name is
+ * new); cb_store_write_all() is this with 0. */
+CB_EXTERN int cb_store_write_all_flags(cb_store *store,
+                                       const char *container,
+                                       const char *name,
+                                       const void *data,
+                                       size_t len,
+                                       unsigned int flags,
+                                       cb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -120,16 +120,11 @@ int cb__lock_doc_put(cb_store *store,
                      int exclusive,
                      cb_error *err)
 {
-    cb_writer *w = NULL;
     char *text = lock_doc_text(d, err);
-    int rc;
     if (text == NULL)
         return CB_ENOMEM;
-    if ((rc = cb_store_open_writer(store, home, name, NULL, exclusive ? CB_WRITE_EXCLUSIVE : 0, &w,
-                                   err)) == 0 &&
-        (rc = cb_writer_write(w, text, strlen(text), err)) == 0)
-        rc = cb_writer_close(w, err);
-    cb_writer_free(w);
+    int rc = cb_store_write_all_flags(store, home, name, text, strlen(text),
+                                      exclusive ? CB_WRITE_EXCLUSIVE : 0, err);
     free(text);
     return rc;
 }

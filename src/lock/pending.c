@@ -75,15 +75,10 @@ static int pending_write(cb_store *store,
                          unsigned flags,
                          cb_error *err)
 {
-    cb_writer *w = NULL;
     char *text = pending_text(p, err);
-    int rc;
     if (text == NULL)
         return CB_ENOMEM;
-    if ((rc = cb_store_open_writer(store, home, name, NULL, flags, &w, err)) == 0 &&
-        (rc = cb_writer_write(w, text, strlen(text), err)) == 0)
-        rc = cb_writer_close(w, err);
-    cb_writer_free(w);
+    int rc = cb_store_write_all_flags(store, home, name, text, strlen(text), flags, err);
     free(text);
     return rc;
 }

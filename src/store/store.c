@@ -558,6 +558,25 @@ done:
     return rc;
 }
 
+int cb_store_write_all_flags(cb_store *s,
+                             const char *container,
+                             const char *name,
+                             const void *data,
+                             size_t len,
+                             unsigned int flags,
+                             cb_error *err)
+{
+    cb_writer *w = NULL;
+    int rc;
+    if ((rc = cb_store_open_writer(s, container, name, NULL, flags, &w, err)) < 0 ||
+        (rc = cb_writer_write(w, data, len, err)) < 0)
+        goto done;
+    rc = cb_writer_close(w, err);
+done:
+    cb_writer_free(w);
+    return rc;
+}
+
 int cb_store_write_all(cb_store *s,
                        const char *container,
                        const char *name,
@@ -565,13 +584,5 @@ int cb_store_write_all(cb_store *s,
                        size_t len,
                        cb_error *err)
 {
-    cb_writer *w = NULL;
-    int rc;
-    if ((rc = cb_store_open_writer(s, container, name, NULL, 0, &w, err)) < 0 ||
-        (rc = cb_writer_write(w, data, len, err)) < 0)
-        goto done;
-    rc = cb_writer_close(w, err);
-done:
-    cb_writer_free(w);
-    return rc;
+    return cb_store_write_all_flags(s, container, name, data, len, 0, err);
 }

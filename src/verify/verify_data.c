@@ -89,6 +89,19 @@ static int vd_src_try(cb_vf *v, vd_src *s, size_t i, cb_error *e)
     return rc;
 }
 
+/* A problem of the backup's _sha256file, from a worker or the handing out of objects. */
+static int vd_list_problem(cb_vf *v, const cb_vf_node *nd, int code, const char *msg, cb_error *err)
+{
+    char *name = cb__name_sha256file(nd->where.prefix, err);
+    if (name == NULL)
+        return CB_ENOMEM;
+    pthread_mutex_lock(&v->lock);
+    int rc = cb__vf_problem(v, nd, name, code, msg, err);
+    pthread_mutex_unlock(&v->lock);
+    free(name);
+    return rc;
+}
+
 /* Switch to node `i`'s list, reading it twice if need be; a list that cannot be read is
  * a problem of its own, and the backup's objects are checked without it. */
 static int vd_src_open(struct vd_shared *sh, size_t i, cb_error *err)
@@ -119,14 +132,7 @@ static int vd_src_open(struct vd_shared *sh, size_t i, cb_error *err)
     sh->src.node = i;
     if (rc == CB_ENOMEM)
         return cb_error_set(err, rc, "%s", e.msg);
-    char *name = cb__name_sha256file(nd->where.prefix, err);
-    if (name == NULL)
-        return CB_ENOMEM;
-    pthread_mutex_lock(&v->lock);
-    rc = cb__vf_problem(v, nd, name, rc, e.msg, err);
-    pthread_mutex_unlock(&v->lock);
-    free(name);
-    return rc;
+    return vd_list_problem(v, nd, rc, e.msg, err);
 }
 
 /* The entries for the job's blocks into the worker's buffer. A stream that fails is
@@ -163,14 +169,7 @@ static int vd_src_slice(struct vd_shared *sh, cb_vd_job *j, unsigned char *out, 
             vd_src_close(s);
             s->node = node;
             j->k = 0;
-            char *name = cb__name_sha256file(nd->where.prefix, err);
-            if (name == NULL)
-                return CB_ENOMEM;
-            pthread_mutex_lock(&v->lock);
-            rc = cb__vf_problem(v, nd, name, rc, e.msg, err);
-            pthread_mutex_unlock(&v->lock);
-            free(name);
-            return rc;
+            return vd_list_problem(v, nd, rc, e.msg, err);
         }
         if (!have) { /* the list is short: the structure check reported it */
             j->k = b;

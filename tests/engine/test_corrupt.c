@@ -39,28 +39,6 @@ typedef struct cr {
     unsigned restores, failed, exact;
 } cr;
 
-static void cr_write(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-static unsigned char *cr_read(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len + 1);
-    assert_int_equal(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
-
 /* Random data (stored raw whatever the codec: "none" objects), text, zeros. */
 static void cr_make_volume(unsigned char *v)
 {
@@ -113,7 +91,7 @@ static void cr_build(cr *t, const char *comp)
     for (size_t b = 40; b < 43; b++)
         cr_change_block(t->want[2], b, 2000 + b);
     for (int k = 0; k < CR_LAYERS; k++) {
-        cr_write(t->vol, t->want[k], CR_VOL);
+        tu_write_file(t->vol, t->want[k], CR_VOL);
         t->layer[k] = cr_backup(t, comp, k > 0 ? t->layer[k - 1]->backup_id : NULL);
     }
 }
@@ -187,7 +165,7 @@ static void cr_restore_into(cr *t,
         return;
     }
     size_t len = 0;
-    unsigned char *got = cr_read(target, &len);
+    unsigned char *got = tu_read_file(target, &len);
     assert_non_null(got);
     if (target != t->out && len > CR_VOL) /* a device may hold more than the volume */
         len = CR_VOL;
@@ -213,7 +191,7 @@ cr_restore_check(cr *t, int level, int sparse, int threads, const char *object, 
 static void cr_sweep_object(cr *t, int layer, const char *path, const char *name)
 {
     size_t len;
-    unsigned char *orig = cr_read(path, &len);
+    unsigned char *orig = tu_read_file(path, &len);
     assert_non_null(orig);
     if (len == 0) {
         free(orig);
@@ -224,7 +202,7 @@ static void cr_sweep_object(cr *t, int layer, const char *path, const char *name
         unsigned char *bad = malloc(len);
         memcpy(bad, orig, len);
         bad[pos[i]] ^= (unsigned char)(i % 2 ? 0x80 : 0x01);
-        cr_write(path, bad, len);
+        tu_write_file(path, bad, len);
         for (int level = layer; level < CR_LAYERS; level++)
             cr_restore_check(t, level, level == CR_LAYERS - 1 && i % 2, 1 + (int)(i % 2), name,
                              t->layer[layer]->backup_id);
@@ -232,7 +210,7 @@ static void cr_sweep_object(cr *t, int layer, const char *path, const char *name
             cr_restore_into(t, t->loopdev, CR_LAYERS - 1, 0, 2, name, t->layer[layer]->backup_id);
         free(bad);
     }
-    cr_write(path, orig, len);
+    tu_write_file(path, orig, len);
     free(orig);
 }
 
@@ -346,7 +324,7 @@ static void cr_small_full(cr *t, size_t len)
     t->want[0] = malloc(CR_VOL);
     cr_make_volume(t->want[0]);
     tu_fill_random(t->want[0] + len - 5000, 5000, 3); /* data up to the very end */
-    cr_write(t->vol, t->want[0], len);
+    tu_write_file(t->vol, t->want[0], len);
     t->layer[0] = cr_backup(t, "zlib", NULL);
 }
 
@@ -366,7 +344,7 @@ static void test_corrupt__no_length_restores_whole(void **state)
     cr_meta_save(doc, path);
     assert_cb_ok(cb_restore(t.store, t.layer[0]->backup_id, t.out, NULL, &err), &err);
     size_t got_len = 0;
-    unsigned char *got = cr_read(t.out, &got_len);
+    unsigned char *got = tu_read_file(t.out, &got_len);
     assert_int_equal(got_len, len);
     assert_memory_equal(got, t.want[0], len);
     free(got);

@@ -59,14 +59,6 @@ static void eng_make_volume(const char *path, size_t len, uint64_t seed)
     free(buf);
 }
 
-static void eng_write(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
 static void eng_assert_same(const char *a, const char *b)
 {
     FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
@@ -138,7 +130,7 @@ static void test_engine__object_names_and_md5(void **state)
     char data[251];
     for (int i = 0; i < 10; i++)
         memcpy(data + 25 * i, "abcdefhijklmnopqrstuvwxyz", 25);
-    eng_write(e->vol, data, 250);
+    tu_write_file(e->vol, data, 250);
     cb_backup_info *b = eng_backup(e, "zlib", 0, 0);
     char *meta = eng_meta_text(e, b);
     char want[300];
@@ -162,7 +154,7 @@ static void test_engine__incompressible_is_none(void **state)
     eng *e = *state;
     unsigned char buf[8192];
     tu_fill_random(buf, sizeof(buf), 3);
-    eng_write(e->vol, buf, sizeof(buf));
+    tu_write_file(e->vol, buf, sizeof(buf));
     cb_backup_info *b = eng_backup(e, "bz2", 4096, 1024);
     char *meta = eng_meta_text(e, b);
     assert_null(strstr(meta, "\"compression\": \"bz2\""));
@@ -249,7 +241,7 @@ static void test_engine__cancel_leaves_nothing(void **state)
 static void eng_expect_restore_fails(eng *e, const cb_backup_info *b, int code, const char *what)
 {
     cb_error err = { 0 };
-    eng_write(e->out, "previous", 8);
+    tu_write_file(e->out, "previous", 8);
     assert_int_equal(cb_restore(e->store, b->backup_id, e->out, NULL, &err), code);
     if (strstr(err.msg, what) == NULL)
         print_error("message \"%s\" lacks \"%s\"\n", err.msg, what);

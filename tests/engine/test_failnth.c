@@ -30,30 +30,16 @@ typedef struct fn {
     unsigned runs, failed;
 } fn;
 
-static void fn_write(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
 static int fn_backup(fn *t, int which, const char *parent, char id_out[40], cb_error *err)
 {
     cb_backup_opts o = CB_BACKUP_OPTS_INIT;
-    cb_backup_info *info = NULL;
-    fn_write(t->vol, t->v[which], FN_VOL);
     o.object_size = 32768;
     o.sha_block = 4096;
     o.parent_id = parent;
     o.threads = 2;
     o.compression = which == 2 ? "none" : "zstd";
     o.volume_id = which == 2 ? "00000000-0000-4000-8000-000000000002" : NULL;
-    int rc = cb_backup(t->store, t->vol, &o, &info, err);
-    if (rc == 0)
-        snprintf(id_out, 40, "%s", info->backup_id);
-    cb_backup_info_free(info);
-    return rc;
+    return tu_backup(t->store, t->vol, t->v[which], FN_VOL, &o, id_out, err);
 }
 
 /* A cancelled backup that keeps what it stored: leftovers for cleanup to remove. */
@@ -67,7 +53,7 @@ static void fn_leftovers(fn *t)
     cb_backup_opts o = CB_BACKUP_OPTS_INIT;
     cb_error err = { 0 };
     int budget = 3;
-    fn_write(t->vol, t->v[1], FN_VOL);
+    tu_write_file(t->vol, t->v[1], FN_VOL);
     o.object_size = 32768;
     o.sha_block = 4096;
     o.keep_partial = 1;
@@ -133,13 +119,8 @@ static void fn_restores(fn *t, const char *id, const unsigned char *want, const 
     unlink(path);
     if (cb_restore(t->store, id, path, NULL, &err) != 0)
         fail_msg("%s: listed backup %s does not restore: %s", what, id, err.msg);
-    FILE *f = fopen(path, "rb");
-    unsigned char *got = malloc(FN_VOL + 1);
-    size_t n = fread(got, 1, FN_VOL + 1, f);
-    fclose(f);
-    if (n != FN_VOL || memcmp(got, want, FN_VOL) != 0)
+    if (!tu_file_equals(path, want, FN_VOL))
         fail_msg("%s: backup %s restores wrong data", what, id);
-    free(got);
 }
 
 /* After one injected failure: the store is in a state a user can trust. */

@@ -42,23 +42,9 @@ static int inc_teardown(void **state)
 
 static unsigned char *inc_read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len + 1);
-    assert_int_equal(fread(b, 1, *len, f), *len);
-    fclose(f);
+    unsigned char *b = tu_read_file(path, len);
+    assert_non_null(b);
     return b;
-}
-
-static void inc_write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
 }
 
 static void inc_patch(const char *path, size_t off, int byte, size_t len)
@@ -118,11 +104,11 @@ static void test_incremental__changed_blocks_only(void **state)
     inc *t = *state;
     unsigned char vol[65536];
     tu_fill_random(vol, sizeof(vol), 1);
-    inc_write_file(t->vol, vol, sizeof(vol));
+    tu_write_file(t->vol, vol, sizeof(vol));
     cb_backup_info *full = inc_backup(t, NULL, 0, 8192, 1024);
     memset(vol + 16384, 0x11, 1024);
     memset(vol + 20480, 0x22, 1024);
-    inc_write_file(t->vol, vol, sizeof(vol));
+    tu_write_file(t->vol, vol, sizeof(vol));
     cb_backup_info *i1 = inc_backup(t, full->backup_id, 0, 8192, 1024);
     assert_string_equal(i1->parent_id, full->backup_id);
     assert_int_equal(i1->object_count, 2); /* two separate runs in one 8 KiB range */
@@ -161,7 +147,7 @@ static void test_incremental__chain_of_five(void **state)
     cb_backup_info *b[6];
     states[0] = malloc(LEN);
     tu_fill_random(states[0], LEN, 2);
-    inc_write_file(t->vol, states[0], LEN);
+    tu_write_file(t->vol, states[0], LEN);
     b[0] = inc_backup(t, NULL, 0, 65536, 4096);
     for (int k = 1; k <= 5; k++) {
         states[k] = malloc(LEN);
@@ -171,7 +157,7 @@ static void test_incremental__chain_of_five(void **state)
             memset(states[k] + ((size_t)(k * 37 + j * 53) % 70) * 4096, 0x30 + k, 4096);
         memset(states[k] + (size_t)k * 20000, 0, 9000);
         states[k][LEN - 1] = (unsigned char)k;
-        inc_write_file(t->vol, states[k], LEN);
+        tu_write_file(t->vol, states[k], LEN);
         b[k] = inc_backup(t, NULL, 1, 65536, 4096);
         assert_string_equal(b[k]->parent_id, b[k - 1]->backup_id);
     }
@@ -213,7 +199,7 @@ static void test_incremental__refusals(void **state)
     unsigned char vol[100000];
     char name[300];
     tu_fill_random(vol, sizeof(vol), 3);
-    inc_write_file(t->vol, vol, sizeof(vol));
+    tu_write_file(t->vol, vol, sizeof(vol));
     inc_expect_refused(t, NULL, 4096, CB_ENOTFOUND, "no complete backup of volume");
     cb_backup_info *full = inc_backup(t, NULL, 0, 65536, 4096);
     inc_expect_refused(t, full->backup_id, 8192, CB_EINVAL, "the sha block size changed");
@@ -223,10 +209,10 @@ static void test_incremental__refusals(void **state)
     unsigned char bigger[100001];
     memcpy(bigger, vol, sizeof(vol));
     bigger[100000] = 1;
-    inc_write_file(t->vol, bigger, sizeof(bigger));
+    tu_write_file(t->vol, bigger, sizeof(bigger));
     inc_expect_refused(t, full->backup_id, 4096, CB_EINVAL, "the volume grew from 100000");
     /* a shrunk volume is allowed, as in Cinder, and restores to its own size */
-    inc_write_file(t->vol, vol, 50000);
+    tu_write_file(t->vol, vol, 50000);
     cb_backup_info *small = inc_backup(t, full->backup_id, 0, 65536, 4096);
     inc_restore_equals(t, small->backup_id, vol, 50000, 0);
     /* a parent that is not complete: one of its objects is gone */
@@ -238,7 +224,7 @@ static void test_incremental__refusals(void **state)
     unsigned char *keep = malloc(len);
     memcpy(keep, data, len);
     assert_cb_ok(cb_store_delete_object(t->store, full->container, name, 0, &err), &err);
-    inc_write_file(t->vol, vol, sizeof(vol));
+    tu_write_file(t->vol, vol, sizeof(vol));
     inc_expect_refused(t, full->backup_id, 4096, CB_ECORRUPT, "is not complete");
     assert_cb_ok(cb_store_write_all(t->store, full->container, name, keep, len, &err), &err);
     /* a parent hash list shorter than the volume (Cinder crashes with IndexError) */
@@ -270,7 +256,7 @@ static void test_incremental__delete_parent(void **state)
     cb_error err = { 0 };
     unsigned char vol[40000];
     tu_fill_random(vol, sizeof(vol), 4);
-    inc_write_file(t->vol, vol, sizeof(vol));
+    tu_write_file(t->vol, vol, sizeof(vol));
     cb_backup_info *full = inc_backup(t, NULL, 0, 65536, 4096);
     inc_patch(t->vol, 100, 1, 10);
     cb_backup_info *i1 = inc_backup(t, NULL, 1, 65536, 4096);
@@ -298,7 +284,7 @@ static void test_incremental__sparse(void **state)
     unsigned char *v = calloc(1, LEN);
     tu_fill_random(v + (1 << 20), 1 << 20, 5);
     tu_fill_random(v + (5 << 20), 1 << 20, 6);
-    inc_write_file(t->vol, v, LEN);
+    tu_write_file(t->vol, v, LEN);
     int fd = open(t->vol, O_WRONLY);
     assert_int_equal(ftruncate(fd, 0), 0);
     assert_int_equal(pwrite(fd, v + (1 << 20), 1 << 20, 1 << 20), 1 << 20);

@@ -8,14 +8,6 @@
 #include "util/util.h"
 #include "memstore.h"
 
-static void vt_write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
 /* Random data (stored "none"), text (compressed), zeros; then single blocks changed. */
 vt *vt_build_sha(int mem, uint32_t sha)
 {
@@ -50,7 +42,7 @@ vt *vt_build_sha(int mem, uint32_t sha)
         o.sha_block = sha;
         o.parent_id = k > 0 ? t->layer[k - 1]->backup_id : NULL;
         o.threads = 2;
-        vt_write_file(t->vol, t->want[k], VT_VOL);
+        tu_write_file(t->vol, t->want[k], VT_VOL);
         assert_cb_ok(cb_backup(t->store, t->vol, &o, &t->layer[k], &err), &err);
     }
     return t;

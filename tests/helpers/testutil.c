@@ -62,3 +62,52 @@ void tu_random_hex(char *out, size_t n)
         out[i] = hex[(raw[i / 2] >> ((i & 1) * 4)) & 15];
     out[n < 64 ? n : 64] = '\0';
 }
+
+void tu_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+unsigned char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*len + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+int tu_file_equals(const char *path, const void *want, size_t len)
+{
+    size_t n = 0;
+    unsigned char *got = tu_read_file(path, &n);
+    int same = got != NULL && n == len && memcmp(got, want, len) == 0;
+    free(got);
+    return same;
+}
+
+int tu_backup(cb_store *store,
+              const char *vol,
+              const void *data,
+              size_t len,
+              const cb_backup_opts *opts,
+              char id_out[40],
+              cb_error *err)
+{
+    cb_backup_info *info = NULL;
+    tu_write_file(vol, data, len);
+    int rc = cb_backup(store, vol, opts, &info, err);
+    if (rc == 0)
+        snprintf(id_out, 40, "%s", info->backup_id);
+    cb_backup_info_free(info);
+    return rc;
+}

@@ -43,4 +43,23 @@ void tu_rmtree(const char *path);
 /* A random hex string of n characters (n <= 64), for unique container names. */
 void tu_random_hex(char *out, size_t n);
 
+/* Write `len` bytes to a new file (asserting that it worked). */
+void tu_write_file(const char *path, const void *data, size_t len);
+
+/* A whole file (malloc'd, one byte more than *len), or NULL if it cannot be opened. */
+unsigned char *tu_read_file(const char *path, size_t *len);
+
+/* 1 if the file at `path` holds exactly these `len` bytes (0 if not, or if it is missing). */
+int tu_file_equals(const char *path, const void *want, size_t len);
+
+/* Write the volume (`len` bytes at `data`) to `vol` and back it up with `opts`: cb_backup's
+ * result, and the new backup's id in id_out. */
+int tu_backup(cb_store *store,
+              const char *vol,
+              const void *data,
+              size_t len,
+              const cb_backup_opts *opts,
+              char id_out[40],
+              cb_error *err);
+
 #endif

@@ -45,30 +45,16 @@ typedef struct af {
     unsigned problems; /* broken promises (AF_KEEP_GOING) */
 } af;
 
-static void af_write(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
 static int af_backup(af *t, int which, const char *parent, char id_out[40], cb_error *err)
 {
     cb_backup_opts o = CB_BACKUP_OPTS_INIT;
-    cb_backup_info *info = NULL;
-    af_write(t->vol, t->v[which], AF_VOL);
     o.object_size = 65536;
     o.sha_block = 4096;
     o.parent_id = parent;
     o.threads = 2;
     o.compression = which == 2 ? "bz2" : "zlib";
     o.volume_id = which == 2 ? "00000000-0000-4000-8000-000000000002" : NULL;
-    int rc = cb_backup(t->store, t->vol, &o, &info, err);
-    if (rc == 0)
-        snprintf(id_out, 40, "%s", info->backup_id);
-    cb_backup_info_free(info);
-    return rc;
+    return tu_backup(t->store, t->vol, t->v[which], AF_VOL, &o, id_out, err);
 }
 
 static int af_run(af *t, af_cmd cmd, cb_error *err)
@@ -108,15 +94,7 @@ static int af_run(af *t, af_cmd cmd, cb_error *err)
 /* Whether the file at `path` holds volume `want`. */
 static int af_same(const char *path, const unsigned char *want)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return 0;
-    unsigned char *got = malloc(AF_VOL + 1);
-    size_t n = fread(got, 1, AF_VOL + 1, f);
-    fclose(f);
-    int same = n == AF_VOL && memcmp(got, want, AF_VOL) == 0;
-    free(got);
-    return same;
+    return tu_file_equals(path, want, AF_VOL);
 }
 
 static const unsigned char *af_want(af *t, const char *id)
