@@ -210,8 +210,8 @@ void cli_progress_fn(const cb_progress *pr, void *payload)
         progress_usr1 = 0;
         progress_usr1_status(p);
     }
-    if (p->c->json) {
-        if (now - p->last >= 0.25 || p->statuses == 0) {
+    if (p->c->json) { /* the first after 0.25 s: a quick failure prints its error only */
+        if (now - (p->last > 0 ? p->last : p->start) >= 0.25) {
             p->last = now;
             progress_status_json(p);
         }
@@ -238,7 +238,9 @@ void cli_progress_fn(const cb_progress *pr, void *payload)
 
 void cli_progress_done(cli_progress *p)
 {
-    if (p->c->json && p->have && (p->statuses == 0 || progress_now() - p->last >= 0.25)) {
+    /* the last status, when the operation got to its end (a failure has its error) */
+    int end = p->have && p->cur.bytes_total > 0 && p->cur.bytes_done >= p->cur.bytes_total;
+    if (p->c->json && end && (p->statuses == 0 || progress_now() - p->last >= 0.25)) {
         cli_rate_add(&p->rate, progress_now() - p->start, p->cur.bytes_done);
         progress_status_json(p);
     }
