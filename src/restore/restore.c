@@ -46,7 +46,7 @@ typedef struct rs_shared {
     int failed;   /* the first failure's code */
     cb_error err; /* its message */
     uint64_t bytes, objects;
-    uint64_t zeros; /* bytes of all-zero pieces not written (they read as zeros already) */
+    uint64_t zeros;      /* bytes of all-zero pieces not written (they read as zeros already) */
     int running;         /* workers still going */
     uint64_t buffer_max; /* largest object a worker verifies in memory before writing it */
     cb_rsha sha;         /* the restored backup's hash list, when usable */
@@ -85,8 +85,8 @@ static int rs_tick(void *arg, cb_error *err)
 
 /* Write `len` bytes at volume offset `off`. All-zero pieces of a new file are skipped: its
  * unwritten blocks read as zeros, reserved (the default) or holes (--sparse). */
-static int rs_pwrite(
-    cb_rs *rs, const char *data, size_t len, uint64_t off, uint64_t *zeros, cb_error *err)
+static int
+rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, uint64_t *zeros, cb_error *err)
 {
     if (!rs->sh->target.zeros_free)
         return cb_dio_write(&rs->out, data, len, off, err);

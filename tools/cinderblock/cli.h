@@ -98,13 +98,14 @@ void cli_step(const cli *c, const char *fmt, ...) CB_PRINTF(2, 3);
  */
 typedef struct cli_progress {
     const cli *c;
-    int human;       /* progress lines on stderr */
-    int tty;         /* ... redrawn in place with \r */
-    double last;     /* seconds (monotonic) of the last line or status */
+    int human;   /* progress lines on stderr */
+    int tty;     /* ... redrawn in place with \r */
+    double last; /* seconds (monotonic) of the last line or status */
     double start;
-    int shown;       /* a \r line is on the terminal */
-    int statuses;    /* status lines printed (--json) */
-    cb_progress cur; /* the latest report */
+    int shown;           /* a \r line is on the terminal */
+    int statuses;        /* status lines printed (--json) */
+    cb_progress cur;     /* the latest report */
+    cb_progress printed; /* ... and the last one printed as a status (--json) */
     int have;
     const char *step; /* the last step said (-v) */
     cli_rate rate;    /* bytes_done over the last 10 s */

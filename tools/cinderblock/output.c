@@ -26,7 +26,8 @@ static long long out_days(long long y, unsigned m, unsigned d)
 int out_time_parse(const char *s, int64_t *out)
 {
     int y, mo, d, h, mi, sec, n = 0;
-    if (s == NULL || sscanf(s, "%4d-%2d-%2d%*1[ T]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+    if (s == NULL ||
+        sscanf(s, "%4d-%2d-%2d%*1[ T]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
         n == 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return -1;
     const char *p = s + n;
@@ -42,7 +43,8 @@ int out_time_parse(const char *s, int64_t *out)
     } else if (!(*p == 'Z' && p[1] == '\0') && *p != '\0') {
         return -1; /* no offset: Cinder's times are UTC */
     }
-    *out = (int64_t)(out_days(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - off);
+    *out =
+        (int64_t)(out_days(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - off);
     return 0;
 }
 

@@ -173,6 +173,7 @@ static void progress_status_json(cli_progress *p)
     out_json(o);
     fflush(stdout);
     p->statuses++;
+    p->printed = p->cur;
 }
 
 /* SIGUSR1: one status, whatever the throttle and the terminal. */
@@ -240,7 +241,10 @@ void cli_progress_done(cli_progress *p)
 {
     /* the last status, when the operation got to its end (a failure has its error) */
     int end = p->have && p->cur.bytes_total > 0 && p->cur.bytes_done >= p->cur.bytes_total;
-    if (p->c->json && end && (p->statuses == 0 || progress_now() - p->last >= 0.25)) {
+    if (p->c->json && end &&
+        (p->statuses == 0 || p->printed.bytes_done != p->cur.bytes_done ||
+         p->printed.objects_done != p->cur.objects_done ||
+         p->printed.bytes_stored != p->cur.bytes_stored)) {
         cli_rate_add(&p->rate, progress_now() - p->start, p->cur.bytes_done);
         progress_status_json(p);
     }
