@@ -5,6 +5,8 @@
  * share one rate (no grant lost), without depending on the wall clock.
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "testutil.h"
 #include "store/throttle.h"
@@ -77,8 +79,23 @@ static void test_throttle__no_limit(void **state)
 }
 
 #define SHARE_THREADS 8
-#define SHARE_TAKES 5000
+#define SHARE_TAKES 500
 #define SHARE_BYTES 1024
+
+/* A clock that stands still and notices two threads in the bucket's critical section at
+ * once: it lingers there, so an unlocked bucket is caught every time. */
+static atomic_int share_inside, share_overlaps;
+
+static double share_now(void *payload)
+{
+    struct timespec ts = { 0, 20000 };
+    (void)payload;
+    if (atomic_fetch_add(&share_inside, 1) > 0)
+        atomic_fetch_add(&share_overlaps, 1);
+    nanosleep(&ts, NULL);
+    atomic_fetch_sub(&share_inside, 1);
+    return 0.0;
+}
 
 static void *share_worker(void *arg)
 {
@@ -96,12 +113,13 @@ static void test_throttle__threads_share_one_rate(void **state)
     fake_clock c = { .now = 0.0, .advance = 0 };
     cb_throttle t;
     pthread_t th[SHARE_THREADS];
-    cb__throttle_init(&t, 1024.0 * 1024, fake_now, fake_sleep, &c);
+    cb__throttle_init(&t, 1024.0 * 1024, share_now, fake_sleep, &c);
     for (int i = 0; i < SHARE_THREADS; i++)
         assert_int_equal(pthread_create(&th[i], NULL, share_worker, &t), 0);
     for (int i = 0; i < SHARE_THREADS; i++)
         pthread_join(th[i], NULL);
     double total = (double)SHARE_THREADS * SHARE_TAKES * SHARE_BYTES;
+    assert_int_equal(atomic_load(&share_overlaps), 0);
     assert_true(t.tat == total / t.rate); /* exact: powers of two */
     /* and the last grant waits for all the others' bytes */
     double w = cb__throttle_take(&t, SHARE_BYTES);
