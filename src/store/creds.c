@@ -14,10 +14,17 @@
 
 /* The settings that may be given as NAME_FILE, by store kind. */
 static const char *const creds_swift_files[] = {
-    "OS_PASSWORD",   "OS_AUTH_TOKEN", "OS_APPLICATION_CREDENTIAL_SECRET",
-    "OS_USERNAME",   "ST_KEY",        "ST_USER",
-    "OS_AUTH_URL",   "ST_AUTH",       "OS_APPLICATION_CREDENTIAL_ID",
-    "OS_STORAGE_URL", NULL,
+    "OS_PASSWORD",
+    "OS_AUTH_TOKEN",
+    "OS_APPLICATION_CREDENTIAL_SECRET",
+    "OS_USERNAME",
+    "ST_KEY",
+    "ST_USER",
+    "OS_AUTH_URL",
+    "ST_AUTH",
+    "OS_APPLICATION_CREDENTIAL_ID",
+    "OS_STORAGE_URL",
+    NULL,
 };
 static const char *const creds_s3_files[] = {
     "AWS_SECRET_ACCESS_KEY",

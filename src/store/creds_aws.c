@@ -122,9 +122,8 @@ int cb__creds_aws(cb_creds *c, cb_error *err)
     rc = 0;
     if (!k.found && !f.found) {
         if (named != NULL || cb__creds_base(c, "AWS_DEFAULT_PROFILE") != NULL)
-            rc = cb_error_set(err, CB_EAUTH,
-                              "AWS profile '%s' (%s) is in neither '%s' nor '%s'", profile,
-                              named ? "AWS_PROFILE" : "AWS_DEFAULT_PROFILE", kpath, cpath);
+            rc = cb_error_set(err, CB_EAUTH, "AWS profile '%s' (%s) is in neither '%s' nor '%s'",
+                              profile, named ? "AWS_PROFILE" : "AWS_DEFAULT_PROFILE", kpath, cpath);
         goto done;
     }
     if (cb__creds_get(c, "AWS_ACCESS_KEY_ID") == NULL) {

@@ -66,8 +66,13 @@ static yaml_node_t *clouds_get(yaml_document_t *doc, yaml_node_t *map, const cha
 
 /* The first existing file of the search path for NAME (clouds, secure); *path_out empty when
  * none. `override` (OS_CLIENT_CONFIG_FILE) is taken as it is, existing or not. */
-static void clouds_find(const cb_creds *c, const char *name, const char *override, char *out,
-                        size_t cap, char *tried, size_t tried_cap)
+static void clouds_find(const cb_creds *c,
+                        const char *name,
+                        const char *override,
+                        char *out,
+                        size_t cap,
+                        char *tried,
+                        size_t tried_cap)
 {
     const char *xdg = cb__creds_base(c, "XDG_CONFIG_HOME");
     const char *home = cb__creds_base(c, "HOME");
@@ -112,8 +117,8 @@ static int clouds_load(clouds_file *f, const char *cloud, int must_exist, cb_err
     if (in == NULL) {
         if (!must_exist)
             return 0;
-        return cb_error_set_sys(err, CB_EAUTH, errno, "cannot read '%s' (OS_CLOUD '%s')",
-                                f->path, cloud);
+        return cb_error_set_sys(err, CB_EAUTH, errno, "cannot read '%s' (OS_CLOUD '%s')", f->path,
+                                cloud);
     }
     if (!yaml_parser_initialize(&parser)) {
         fclose(in);
@@ -140,8 +145,8 @@ static int clouds_load(clouds_file *f, const char *cloud, int must_exist, cb_err
         return cb_error_set(err, CB_EAUTH, "%s: not a mapping with a 'clouds' key", f->path);
     f->cloud = clouds_get(&f->doc, clouds, cloud);
     if (f->cloud != NULL && f->cloud->type != YAML_MAPPING_NODE)
-        return cb_error_set(err, CB_EAUTH, "%s: cloud '%s' is not a mapping (line %zu)",
-                            f->path, cloud, (size_t)f->cloud->start_mark.line + 1);
+        return cb_error_set(err, CB_EAUTH, "%s: cloud '%s' is not a mapping (line %zu)", f->path,
+                            cloud, (size_t)f->cloud->start_mark.line + 1);
     return 0;
 }
 
@@ -152,8 +157,8 @@ static void clouds_names(clouds_file *f, char *out, size_t cap)
     out[0] = '\0';
     if (clouds == NULL || clouds->type != YAML_MAPPING_NODE)
         return;
-    for (yaml_node_pair_t *p = clouds->data.mapping.pairs.start;
-         p < clouds->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = clouds->data.mapping.pairs.start; p < clouds->data.mapping.pairs.top;
+         p++) {
         yaml_node_t *k = yaml_document_get_node(&f->doc, p->key);
         size_t n = strlen(out);
         if (k != NULL && k->type == YAML_SCALAR_NODE)

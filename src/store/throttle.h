@@ -18,7 +18,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-typedef double (*cb_throttle_clock_fn)(void *payload);            /* seconds, monotonic */
+typedef double (*cb_throttle_clock_fn)(void *payload);               /* seconds, monotonic */
 typedef void (*cb_throttle_sleep_fn)(double seconds, void *payload); /* may return early */
 
 typedef struct cb_throttle {
