@@ -141,6 +141,23 @@ id2=$("$CB" -q backup "$WORK/vol" --incremental --object-size 1M)
 grep -q "deleted backup $id2" "$WORK/err" && grep -q "deleted backup $id1" "$WORK/err" ||
     fail "delete --cascade (text) did not name both: $(cat "$WORK/err")"
 
+# ---- a warning under --json is a warning object on stderr, before the error ----
+set +e
+env -u ST_AUTH -u ST_USER -u ST_KEY -u OS_AUTH_URL -u OS_CLOUD "$CB" --json \
+    --store 'swift://demo:s3cr3t@c' list >"$WORK/out" 2>"$WORK/err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "swift without credentials exited $rc: $(cat "$WORK/err")"
+[ ! -s "$WORK/out" ] || fail "a failed command wrote to stdout: $(cat "$WORK/out")"
+head -n 1 "$WORK/err" >"$WORK/warn"
+tail -n +2 "$WORK/err" >"$WORK/err2"
+/usr/bin/python3 "$VALIDATE" "$SCHEMA" warning "$WORK/warn" >/dev/null ||
+    fail "the URL-password warning is not a warning object: $(cat "$WORK/err")"
+grep -q 'password' "$WORK/warn" || fail "the warning does not say what: $(cat "$WORK/warn")"
+/usr/bin/python3 "$VALIDATE" "$SCHEMA" error "$WORK/err2" >/dev/null ||
+    fail "after the warning, stderr is not one error object: $(cat "$WORK/err")"
+n_checked=$((n_checked + 2))
+
 # ---- without --json, errors stay text on stderr and stdout stays empty ----
 expect_fail 10 "error: backup 00000000-0000-4000-8000-000000000000 not found" \
     "$CB" show 00000000-0000-4000-8000-000000000000

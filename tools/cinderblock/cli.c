@@ -285,12 +285,10 @@ static void cli_warn_url_secret(const cli *c, const char *url)
     const char *at = memchr(p, '@', host);
     if (at == NULL || memchr(p, ':', (size_t)(at - p)) == NULL)
         return;
-    fprintf(stderr,
-            "%s: warning: --store: the URL holds a password (user:password@): other users can "
-            "read a command line; give the secret in a variable or a file instead: "
-            "ST_KEY_FILE, OS_PASSWORD_FILE, AWS_SECRET_ACCESS_KEY_FILE (or ST_KEY, OS_PASSWORD, "
-            "AWS_SECRET_ACCESS_KEY), OS_CLOUD with clouds.yaml, AWS_PROFILE\n",
-            c->prog ? c->prog : "cinderblock");
+    cli_warn(c, "--store: the URL holds a password (user:password@): other users can "
+                "read a command line; give the secret in a variable or a file instead: "
+                "ST_KEY_FILE, OS_PASSWORD_FILE, AWS_SECRET_ACCESS_KEY_FILE (or ST_KEY, "
+                "OS_PASSWORD, AWS_SECRET_ACCESS_KEY), OS_CLOUD with clouds.yaml, AWS_PROFILE");
 }
 
 int cli_open_store(cli *c)
@@ -360,6 +358,24 @@ static void cli_json_error(int code, const char *status, const char *msg, long h
     if (http_status != 0) /* the answer of the server that failed */
         fprintf(stderr, ",\"http_status\":%ld", http_status);
     fprintf(stderr, "}\n");
+}
+
+/* A warning goes to stderr also under -q (it is about safety); under --json as
+ * {"message_type":"warning","message":...}, so that stderr stays machine-readable. */
+void cli_warn(const cli *c, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (c->json) {
+        fprintf(stderr, "{\"message_type\":\"warning\",\"message\":");
+        cli_json_string(stderr, msg);
+        fprintf(stderr, "}\n");
+    } else {
+        fprintf(stderr, "%s: warning: %s\n", c->prog ? c->prog : "cinderblock", msg);
+    }
 }
 
 int cli_fail(cli *c, const cb_error *err)

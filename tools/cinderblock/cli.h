@@ -77,6 +77,9 @@ int cli_parse_rate(const char *s, double *out);
 /* Print the value as a JSON string literal to f. */
 void cli_json_string(FILE *f, const char *s);
 
+/* "cinderblock: warning: ..." on stderr, or a JSON warning line under --json. */
+void cli_warn(const cli *c, const char *fmt, ...) CB_PRINTF(2, 3);
+
 /* Informational message on stderr unless -q. */
 void cli_info(const cli *c, const char *fmt, ...) CB_PRINTF(2, 3);
 
