@@ -110,6 +110,13 @@ def options(help_text, only_after=None):
             mo = re.match(r'\s*((?:--?[a-zA-Z][a-zA-Z0-9-]*(?: [A-Z][A-Z0-9_=/.]*)?,? ?)+):(.*)', seg)
             if mo:
                 add(mo.group(1), mo.group(2).strip())
+    # and the long options of the synopsis ("Usage: ..." and the lines continuing it),
+    # which a short help may not list again
+    usage = False
+    for line in lines:
+        usage = line.startswith('Usage:') or (usage and line.startswith(' ') and '[' in line)
+        if usage:
+            add(' '.join(re.findall(r'(?<![\w-])--[a-z][a-z0-9-]*(?: [A-Z][A-Z0-9_=/.]*)?', line)), '')
     return out
 
 
@@ -276,7 +283,7 @@ def with_value(opts):
     return [o for o in opts if o[1]]
 
 
-def write_bash(glob, cmds, outdir, name='cinderblock.bash'):
+def write_bash(glob, cmds, outdir, filename='cinderblock.bash'):
     allopts = list(glob) + [o for c in cmds for o in c[2]]
     file_opts = sorted({o[0] for o in allopts if o[1] and o[1] in FILE_VALUES})
     value_opts = sorted({o[0] for o in allopts if o[1] and o[1] not in FILE_VALUES})
@@ -326,7 +333,7 @@ def write_bash(glob, cmds, outdir, name='cinderblock.bash'):
           '    return 0',
           '}',
           'complete -F _cinderblock -o filenames cinderblock', '']
-    write(outdir, name, '\n'.join(b))
+    write(outdir, filename, '\n'.join(b))
 
 
 def zsh_quote(s):

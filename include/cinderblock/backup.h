@@ -53,7 +53,8 @@ typedef struct cb_backup_info {
     uint64_t size;     /* volume size in bytes */
     uint64_t object_count;
     uint64_t data_bytes;     /* uncompressed bytes held in this backup's own objects */
-    uint64_t stored_bytes;   /* bytes written to the store: cb_backup() results only (0 when
+    uint64_t stored_bytes;   /* cb_backup(): bytes written to the store; cb_backup_list(): the
+                                sizes the store lists for the backup's objects (0 when
                                 unknown: Cinder's metadata does not record it) */
     uint64_t reused_objects; /* cb_backup() with resume_id: objects the interrupted run
                                 stored that were kept (not counted in stored_bytes) */

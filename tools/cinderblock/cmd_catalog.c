@@ -79,6 +79,9 @@ int cmd_list(cli *c, int argc, char **argv)
         json_t *o = json_object();
         json_object_set_new(o, "backups", arr);
         out_json(o);
+    } else if (c->verbose < 0) { /* -q: the ids alone, one a line, for scripts */
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", v[i]->backup_id);
     } else {
         out_list_table(v, n);
     }

@@ -68,19 +68,39 @@ void out_backup_summary(const cli *c, const cb_backup_info *b)
                  (unsigned long long)b->reused_objects);
 }
 
+#define OUT_NAME_MAX 24 /* the NAME column's widest */
+
+/* How many bytes of `s` fit in `max`, not cutting a UTF-8 character. */
+static int out_fit(const char *s, int max)
+{
+    int n = (int)strlen(s);
+    if (n <= max)
+        return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+        max--;
+    return max;
+}
+
 void out_list_table(cb_backup_info *const *v, size_t n)
 {
-    char size[32];
-    printf("%-36s  %-36s  %-19s  %-36s  %10s  %7s  %s\n", "ID", "VOLUME ID", "CREATED", "PARENT",
-           "SIZE", "OBJECTS", "CONTAINER");
+    char size[32], stored[32];
+    int w = 4; /* "NAME" */
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->name != NULL && out_fit(v[i]->name, OUT_NAME_MAX) > w)
+            w = out_fit(v[i]->name, OUT_NAME_MAX);
+    printf("%-36s  %-*s  %-36s  %-19s  %-36s  %10s  %10s  %7s  %s\n", "ID", w, "NAME", "VOLUME ID",
+           "CREATED", "PARENT", "SIZE", "STORED", "OBJECTS", "CONTAINER");
     for (size_t i = 0; i < n; i++) {
         const cb_backup_info *b = v[i];
+        const char *name = b->name && b->name[0] ? b->name : "-";
         char created[26];
+        int fit = out_fit(name, w);
         snprintf(created, sizeof(created), "%.19s", b->created_at ? b->created_at : "-");
-        printf("%-36s  %-36s  %-19s  %-36s  %10s  %7llu  %s%s%s\n", b->backup_id,
-               b->volume_id ? b->volume_id : "-", created, b->parent_id ? b->parent_id : "-",
-               cli_human(b->size, size), (unsigned long long)b->object_count, b->container,
-               b->problem ? "  !! " : "", b->problem ? b->problem : "");
+        printf("%-36s  %.*s%*s  %-36s  %-19s  %-36s  %10s  %10s  %7llu  %s%s%s\n", b->backup_id,
+               fit, name, w - fit, "", b->volume_id ? b->volume_id : "-", created,
+               b->parent_id ? b->parent_id : "-", cli_human(b->size, size),
+               cli_human(b->stored_bytes, stored), (unsigned long long)b->object_count,
+               b->container, b->problem ? "  !! " : "", b->problem ? b->problem : "");
     }
 }
 
