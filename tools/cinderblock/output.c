@@ -70,34 +70,39 @@ void out_backup_summary(const cli *c, const cb_backup_info *b)
 
 #define OUT_NAME_MAX 24 /* the NAME column's widest */
 
-/* How many bytes of `s` fit in `max`, not cutting a UTF-8 character. */
-static int out_fit(const char *s, int max)
+/* How many bytes of `s` make its first `max` characters (UTF-8: a character is a byte
+ * that does not continue another); `*chars` is how many characters that is. */
+static int out_fit(const char *s, int max, int *chars)
 {
-    int n = (int)strlen(s);
-    if (n <= max)
-        return n;
-    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-        max--;
-    return max;
+    int b = 0, n = 0;
+    while (s[b] != '\0') {
+        if (((unsigned char)s[b] & 0xc0) != 0x80 && n++ == max) {
+            n--;
+            break;
+        }
+        b++;
+    }
+    *chars = n;
+    return b;
 }
 
 void out_list_table(cb_backup_info *const *v, size_t n)
 {
     char size[32], stored[32];
-    int w = 4; /* "NAME" */
+    int w = 4, chars; /* "NAME" */
     for (size_t i = 0; i < n; i++)
-        if (v[i]->name != NULL && out_fit(v[i]->name, OUT_NAME_MAX) > w)
-            w = out_fit(v[i]->name, OUT_NAME_MAX);
+        if (v[i]->name != NULL && (out_fit(v[i]->name, OUT_NAME_MAX, &chars), chars) > w)
+            w = chars;
     printf("%-36s  %-*s  %-36s  %-19s  %-36s  %10s  %10s  %7s  %s\n", "ID", w, "NAME", "VOLUME ID",
            "CREATED", "PARENT", "SIZE", "STORED", "OBJECTS", "CONTAINER");
     for (size_t i = 0; i < n; i++) {
         const cb_backup_info *b = v[i];
         const char *name = b->name && b->name[0] ? b->name : "-";
         char created[26];
-        int fit = out_fit(name, w);
+        int fit = out_fit(name, w, &chars);
         snprintf(created, sizeof(created), "%.19s", b->created_at ? b->created_at : "-");
         printf("%-36s  %.*s%*s  %-36s  %-19s  %-36s  %10s  %10s  %7llu  %s%s%s\n", b->backup_id,
-               fit, name, w - fit, "", b->volume_id ? b->volume_id : "-", created,
+               fit, name, w - chars, "", b->volume_id ? b->volume_id : "-", created,
                b->parent_id ? b->parent_id : "-", cli_human(b->size, size),
                cli_human(b->stored_bytes, stored), (unsigned long long)b->object_count,
                b->container, b->problem ? "  !! " : "", b->problem ? b->problem : "");
