@@ -22,6 +22,8 @@ enum {
     OPT_LOCK_HOST,
     OPT_NO_LOCK,
     OPT_HELP,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
 };
 
 static const struct option cli_global_opts[] = {
@@ -41,6 +43,8 @@ static const struct option cli_global_opts[] = {
     { "lock-host", required_argument, NULL, OPT_LOCK_HOST },
     { "no-lock", no_argument, NULL, OPT_NO_LOCK },
     { "help", no_argument, NULL, OPT_HELP },
+    { "progress", no_argument, NULL, OPT_PROGRESS },
+    { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 };
 #define CLI_N_GLOBAL (sizeof(cli_global_opts) / sizeof(cli_global_opts[0]))
 
@@ -95,6 +99,12 @@ static int cli_global(cli *c, int opt, const char *arg, const char *usage)
         return 0;
     case OPT_JSON:
         c->json = 1;
+        return 0;
+    case OPT_PROGRESS:
+        c->progress = 1;
+        return 0;
+    case OPT_NO_PROGRESS:
+        c->progress = -1;
         return 0;
     case 'v':
         c->verbose++;
@@ -164,6 +174,11 @@ int cli_parse(cli *c,
     int rc;
 
     *done = 0;
+    cli_signals_usr1(); /* SIGUSR1 never kills a command, long or short */
+    /* --json anywhere makes even an error before it JSON */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            c->json = 1;
     for (size_t i = 0; cmd_opts != NULL && cmd_opts[i].name != NULL && n < 40; i++)
         all[n++] = cmd_opts[i];
     for (size_t i = 0; i < CLI_N_GLOBAL; i++)
@@ -210,6 +225,7 @@ int cli_open_store(cli *c)
         cb_error_set(&err, CB_EINVAL, "no store given: use --store URL or set CINDERBLOCK_STORE");
         return cli_fail(c, &err);
     }
+    cli_step(c, "opening the store %s", c->store_url);
     if (cb_store_open(&c->store, c->store_url, &c->store_opts, &err) < 0)
         return cli_fail(c, &err);
     return 0;
@@ -253,30 +269,44 @@ int cli_exit_code(int status)
     }
 }
 
+/* Under --json: {"message_type":"error","code":N,"message":...} on stderr, one line. */
+static void cli_json_error(int code, const char *status, const char *msg, long http_status)
+{
+    fprintf(stderr, "{\"message_type\":\"error\",\"code\":%d,\"message\":", code);
+    cli_json_string(stderr, msg);
+    if (status != NULL) {
+        fprintf(stderr, ",\"status\":");
+        cli_json_string(stderr, status);
+    }
+    if (http_status != 0) /* the answer of the server that failed */
+        fprintf(stderr, ",\"http_status\":%ld", http_status);
+    fprintf(stderr, "}\n");
+}
+
 int cli_fail(cli *c, const cb_error *err)
 {
     int code = cli_exit_code(err->code ? err->code : CB_ERROR);
-    if (c->json) {
-        printf("{\"error\": {\"code\": ");
-        cli_json_string(stdout, cb_status_name(err->code));
-        printf(", \"message\": ");
-        cli_json_string(stdout, err->msg);
-        if (err->http_status != 0) /* the answer of the server that failed */
-            printf(", \"http_status\": %ld", err->http_status);
-        printf(", \"exit\": %d}}\n", code);
-    }
-    fprintf(stderr, "%s: error: %s\n", c->prog, err->msg[0] ? err->msg : "unknown failure");
+    const char *msg = err->msg[0] ? err->msg : "unknown failure";
+    if (c->json)
+        cli_json_error(code, cb_status_name(err->code ? err->code : CB_ERROR), msg,
+                       err->http_status);
+    else
+        fprintf(stderr, "%s: error: %s\n", c->prog, msg);
     return code;
 }
 
 int cli_usage_error(cli *c, const char *usage, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
-    fprintf(stderr, "%s: ", c->prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (c->json) {
+        cli_json_error(CLI_EXIT_USAGE, "usage", msg, 0);
+        return CLI_EXIT_USAGE;
+    }
+    fprintf(stderr, "%s: %s\n", c->prog, msg);
     if (usage != NULL)
         fputs(usage, stderr);
     return CLI_EXIT_USAGE;
@@ -335,7 +365,7 @@ int cli_parse_size(const char *s, unsigned long long *out)
 void cli_info(const cli *c, const char *fmt, ...)
 {
     va_list ap;
-    if (c->verbose < 0)
+    if (c->verbose < 0 || c->json) /* under --json stderr carries errors only */
         return;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

@@ -2,6 +2,7 @@
 /* cmd_check.c: `cinderblock check`: the store's setup check. */
 #include "cli.h"
 #include "help_text.h"
+#include "output.h"
 
 #define check_usage cli_help_check /* docs/cinderblock.1.md, its ```help block */
 
@@ -20,11 +21,11 @@ int cmd_check(cli *c, int argc, char **argv)
     if (cb_store_check(c->store, &err) < 0)
         return cli_fail(c, &err);
     if (c->json) {
-        printf("{\"store\": ");
-        cli_json_string(stdout, c->store_url);
-        printf(", \"kind\": ");
-        cli_json_string(stdout, cb_store_get_info(c->store)->name);
-        printf(", \"ok\": true}\n");
+        json_t *o = json_object();
+        json_object_set_new(o, "store", json_string(c->store_url));
+        json_object_set_new(o, "kind", json_string(cb_store_get_info(c->store)->name));
+        json_object_set_new(o, "ok", json_true());
+        out_json(o);
     } else {
         printf("store %s (%s): ok\n", c->store_url, cb_store_get_info(c->store)->name);
     }
