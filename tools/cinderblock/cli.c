@@ -21,6 +21,8 @@ enum {
     OPT_RETRY_LOCK,
     OPT_LOCK_HOST,
     OPT_NO_LOCK,
+    OPT_LIMIT_UPLOAD,
+    OPT_LIMIT_DOWNLOAD,
     OPT_HELP,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
@@ -42,6 +44,8 @@ static const struct option cli_global_opts[] = {
     { "retry-lock", required_argument, NULL, OPT_RETRY_LOCK },
     { "lock-host", required_argument, NULL, OPT_LOCK_HOST },
     { "no-lock", no_argument, NULL, OPT_NO_LOCK },
+    { "limit-upload", required_argument, NULL, OPT_LIMIT_UPLOAD },
+    { "limit-download", required_argument, NULL, OPT_LIMIT_DOWNLOAD },
     { "help", no_argument, NULL, OPT_HELP },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
@@ -88,6 +92,49 @@ static int cli_parse_double_prefix(const char *s, double *out, double *mult)
         return -1;
     *out = v;
     return 0;
+}
+
+int cli_parse_rate(const char *s, double *out)
+{
+    char *end;
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    double unit = 1024; /* a bare number is KiB/s, as restic's --limit-upload */
+    if (errno != 0 || end == s || v <= 0)
+        return -1;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        unit = 1024;
+        break;
+    case 'm':
+    case 'M':
+        unit = 1024.0 * 1024;
+        break;
+    case 'g':
+    case 'G':
+        unit = 1024.0 * 1024 * 1024;
+        break;
+    default:
+        return -1;
+    }
+    if (*end != '\0') {
+        end++;
+        if (*end == 'i') /* 20MiB */
+            end++;
+        if (*end == 'B' || *end == 'b')
+            end++;
+        if (strcmp(end, "/s") == 0)
+            end += 2;
+        if (*end != '\0')
+            return -1;
+    }
+    *out = v * unit;
+    return *out >= 1 ? 0 : -1;
 }
 
 static int cli_global(cli *c, int opt, const char *arg, const char *usage)
@@ -153,6 +200,16 @@ static int cli_global(cli *c, int opt, const char *arg, const char *usage)
     case OPT_NO_LOCK:
         c->store_opts.no_lock = 1;
         return 0;
+    case OPT_LIMIT_UPLOAD:
+    case OPT_LIMIT_DOWNLOAD:
+        if (cli_parse_rate(arg, opt == OPT_LIMIT_UPLOAD ? &c->store_opts.limit_upload
+                                                        : &c->store_opts.limit_download) < 0)
+            return cli_usage_error(c, usage,
+                                   "%s: '%s' is not a rate (KiB/s like 500, or 500K, 20M, 1G "
+                                   "per second)",
+                                   opt == OPT_LIMIT_UPLOAD ? "--limit-upload" : "--limit-download",
+                                   arg);
+        return 0;
     }
     return -1;
 }
@@ -216,9 +273,31 @@ int cli_parse(cli *c,
     return 0;
 }
 
+/* A password in the URL's user part ("swift://user:secret@..."): other users see command lines
+ * (ps, /proc) and shells keep them. Say where a secret belongs instead. */
+static void cli_warn_url_secret(const cli *c, const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (p == NULL)
+        return;
+    p += 3;
+    size_t host = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', host);
+    if (at == NULL || memchr(p, ':', (size_t)(at - p)) == NULL)
+        return;
+    fprintf(stderr,
+            "%s: warning: --store: the URL holds a password (user:password@): other users can "
+            "read a command line; give the secret in a variable or a file instead: "
+            "ST_KEY_FILE, OS_PASSWORD_FILE, AWS_SECRET_ACCESS_KEY_FILE (or ST_KEY, OS_PASSWORD, "
+            "AWS_SECRET_ACCESS_KEY), OS_CLOUD with clouds.yaml, AWS_PROFILE\n",
+            c->prog ? c->prog : "cinderblock");
+}
+
 int cli_open_store(cli *c)
 {
     cb_error err = { 0 };
+    if (c->store_url != NULL)
+        cli_warn_url_secret(c, c->store_url);
     if (c->store_url == NULL)
         c->store_url = getenv("CINDERBLOCK_STORE");
     if (c->store_url == NULL || c->store_url[0] == '\0') {

@@ -72,6 +72,10 @@ int cli_parse_duration(const char *s, double *out);
 /* Parse "123", "4K", "50M", "2G" (powers of 1024). */
 int cli_parse_size(const char *s, unsigned long long *out);
 
+/* A bandwidth: a bare number is KiB/s; K, M, G (KiB, MiB, GiB per second; "20M", "20MiB",
+ * "20MB/s"). Into bytes per second; -1 if it is none. */
+int cli_parse_rate(const char *s, double *out);
+
 /* Print the value as a JSON string literal to f. */
 void cli_json_string(FILE *f, const char *s);
 
