@@ -438,6 +438,10 @@ def main():
     version, outdir = sys.argv[2], sys.argv[3]
     want = set(sys.argv[4:]) or {'help_text.c', 'cinderblock.1', 'cinderblock.bash',
                                  '_cinderblock', 'cinderblock.fish'}
+    listed, sections = set(command_summaries(m.main_help)), {c[0] for c in m.commands}
+    if listed != sections:
+        fail('the main help lists the commands %s, the manual has sections for %s'
+             % (sorted(listed - sections) or '-', sorted(sections - listed) or '-'))
     glob, cmds = completion_model(m)
     for name in sorted(os.path.basename(w) for w in want):
         if name in ('help_text.c', 'help_text.h'):

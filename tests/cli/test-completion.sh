@@ -44,8 +44,10 @@ expect --json backup --js                    # and after it
 expect restore --store /tmp/s re             # an option's value is not the command
 expect export-record help exp
 expect version vers
-for c in backup restore verify list show delete export-record import-record check cleanup \
-    unlock help version; do
+# every command the main help lists (a new command is covered once it is listed there)
+cmds=$("$CB" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
+[ "$(echo "$cmds" | wc -l)" -ge 13 ] || fail "the main help lists too few commands: $cmds"
+for c in $cmds; do
     expect "$c" "$(echo "$c" | cut -c1-2)"
 done
 # files: a volume, and --ca-file's value

@@ -4,7 +4,9 @@
 # unknown commands: usage errors (exit 2) that name them.
 . "$(dirname "$0")/functions.sh"
 
-cmds="backup restore verify list show delete export-record import-record check cleanup unlock help version"
+# every command the main help lists (a new command is covered once it is listed there)
+cmds=$("$CB" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
+[ "$(echo "$cmds" | wc -l)" -ge 13 ] || fail "the main help lists too few commands: $cmds"
 
 "$CB" --help >"$WORK/main" || fail "--help failed"
 grep -q '^Usage: cinderblock ' "$WORK/main" || fail "--help has no Usage line"

@@ -18,8 +18,10 @@ done
 # every --help text, line by line in order, in the rendered page (each line as printed,
 # leading spaces aside: the page indents its blocks)
 MANWIDTH=200 LC_ALL=C.UTF-8 man -l "$page" 2>/dev/null | sed 's/^ *//' >"$WORK/flat"
-for cmd in "" backup restore verify list show delete export-record import-record check \
-    cleanup unlock help version; do
+# every command the main help lists (a new command is covered once it is listed there)
+cmds=$("$CB" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
+[ "$(echo "$cmds" | wc -l)" -ge 13 ] || fail "the main help lists too few commands: $cmds"
+for cmd in "" $cmds; do
     # shellcheck disable=SC2086
     "$CB" $cmd --help >"$WORK/help" || fail "$cmd --help failed"
     python3 - "$WORK/help" "$WORK/flat" "${cmd:-main}" <<'PY' || fail "'$cmd --help' is not in the page"
