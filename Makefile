@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
 # The two commands: `make demo` and `make check`. Both install what is missing (Debian
-# packages, as root), configure and build first. `make fuzz` runs the libFuzzer targets
+# packages, as root), configure and build first. `make install` installs the build
+# (PREFIX, default /usr/local; DESTDIR). `make fuzz` runs the libFuzzer targets
 # for FUZZ_SECONDS each (make check runs them for 15 s each).
 BUILD ?= build
 FUZZ_SECONDS ?= 60
+# make install: meson install of the build in $(BUILD), configured for PREFIX, into DESTDIR
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all build demo check fuzz format format-check clean deps bench
+.PHONY: all build demo check fuzz format format-check clean deps bench install
 
 all: build
 
@@ -15,6 +19,13 @@ deps:
 build: deps
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) -Dwerror=true
 	ninja -C $(BUILD)
+
+# the program, the library, its headers and cinderblock.pc, the man page and the bash,
+# zsh and fish completions (docs/architecture.md)
+install: build
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	ninja -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 demo: build
 	scripts/demo.sh $(BUILD)

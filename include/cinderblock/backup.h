@@ -65,7 +65,8 @@ typedef struct cb_backup_info {
     uint64_t size;     /* volume size in bytes */
     uint64_t object_count;
     uint64_t data_bytes;     /* uncompressed bytes held in this backup's own objects */
-    uint64_t stored_bytes;   /* bytes written to the store: cb_backup() results only (0 when
+    uint64_t stored_bytes;   /* cb_backup(): bytes written to the store; cb_backup_list(): the
+                                sizes the store lists for the backup's objects (0 when
                                 unknown: Cinder's metadata does not record it) */
     uint64_t reused_objects; /* cb_backup() with resume_id: objects the interrupted run
                                 stored that were kept (not counted in stored_bytes) */
@@ -169,6 +170,21 @@ CB_EXTERN int cb_restore(cb_store *store,
 CB_EXTERN int cb_backup_list(
     cb_store *store, const char *volume_id, cb_backup_info ***out, size_t *n_out, cb_error *err);
 CB_EXTERN void cb_backup_info_free_array(cb_backup_info **infos, size_t n);
+
+/**
+ * The whole id of the backup that `prefix` names: a whole id (36 characters, any case) or
+ * a unique beginning of one, at least 8 characters long, as restic and git take them.
+ * A whole id is returned lowercased without looking at the store (the command that uses it
+ * says whether it exists); a prefix is looked for among the committed backups of every
+ * container (their _metadata objects), so an interrupted backup is not found here.
+ *
+ * @param full  set to the whole id, lowercase (free with free()); NULL on failure
+ * @return 0; CB_EINVAL if `prefix` is not hexadecimal digits and dashes, is shorter than 8
+ *         characters, or begins several ids (the message names up to five of them);
+ *         CB_ENOTFOUND if no backup id begins with it; or the store's error.
+ * Ownership: `*full` is the caller's.
+ */
+CB_EXTERN int cb_backup_resolve_id(cb_store *store, const char *prefix, char **full, cb_error *err);
 
 /** One backup in full, with its chain length. CB_ENOTFOUND if unknown. */
 CB_EXTERN int

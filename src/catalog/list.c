@@ -140,6 +140,22 @@ static int lst_load(lst *l, const char *volume_id, cb_error *err)
     return l->rc;
 }
 
+static int lst_add_size(const cb_entry *entry, void *payload)
+{
+    if (entry->size > 0)
+        *(uint64_t *)payload += (uint64_t)entry->size;
+    return 0;
+}
+
+/* What a backup takes in the store: the sizes its objects are listed with (its _metadata
+ * and _sha256file too). Cinder's metadata does not record it; a store whose listing does
+ * not say gives 0. */
+static int lst_stored(cb_store *store, const cb_found *f, uint64_t *out, cb_error *err)
+{
+    *out = 0;
+    return cb_store_list_entries(store, f->container, f->prefix, 0, lst_add_size, out, err);
+}
+
 static int lst_cmp(const void *a, const void *b)
 {
     const cb_backup_info *x = *(cb_backup_info *const *)a, *y = *(cb_backup_info *const *)b;
@@ -181,6 +197,10 @@ int cb_backup_list(
         if ((rc = lst_size(&l, e, err)) < 0 ||
             (rc = cb__catalog_info(store, &e->found, e->meta_ok ? &e->meta : NULL, &v[n], err)) < 0)
             break;
+        if ((rc = lst_stored(store, &e->found, &v[n]->stored_bytes, err)) < 0) {
+            n++; /* freed with the others */
+            break;
+        }
         v[n]->size = e->size;
         v[n]->chain_length = e->chain;
         if (e->problem != NULL && (v[n]->problem = cb__strdup(e->problem, err)) == NULL)

@@ -42,6 +42,9 @@ grep -q 'unchanged' "$WORK/err" || fail "the incremental's progress does not say
 usr1() { # usr1 OUT ERR ARGS...: a backup sent SIGUSR1 once it runs; its exit status
     out=$1 err=$2
     shift 2
+    # the files of the run before are gone first: the child truncates them only once it
+    # runs, and their old 'reading the volume' would send SIGUSR1 before it can take it
+    rm -f "$out" "$err"
     "$CB" "$@" >"$out" 2>"$err" &
     pid=$!
     i=0

@@ -243,7 +243,7 @@ int cli_parse(cli *c,
     memset(&all[n], 0, sizeof(all[n]));
     /* before the command, stop at the command's name; after it, options may follow the
      * positional arguments (GNU getopt permutes them) */
-    snprintf(shorts, sizeof(shorts), "%s:vq%s", c->command == NULL ? "+" : "",
+    snprintf(shorts, sizeof(shorts), "%s:vqh%s", c->command == NULL ? "+" : "",
              shortopts ? shortopts : "");
 
     optind = 0; /* 0, not 1: glibc then re-reads the ordering mode ("+") */
@@ -252,7 +252,7 @@ int cli_parse(cli *c,
         int opt = getopt_long(argc, argv, shorts, all, NULL);
         if (opt == -1)
             break;
-        if (opt == OPT_HELP) {
+        if (opt == OPT_HELP || opt == 'h') {
             fputs(usage, stdout);
             *done = 1;
             return 0;

@@ -36,6 +36,8 @@ typedef struct cli {
     int progress;          /* 1: --progress, -1: --no-progress, 0: when stderr is a terminal */
     cb_store_opts store_opts;
     cb_store *store;
+    char **owned; /* strings kept until the command ends (resolved ids): cli_dispose() */
+    size_t n_owned;
 } cli;
 
 /* A command's own option: return 0 if handled, CLI_EXIT_USAGE on a bad value. */
@@ -126,6 +128,20 @@ double cli_progress_elapsed(const cli_progress *p);
 
 /* "1.5 GiB" */
 const char *cli_human(unsigned long long bytes, char buf[32]);
+
+/* ---- ids.c: backup ids given whole or as a unique prefix (8 characters at least) ---- */
+
+/*
+ * `*full` is the whole id `arg` names, through cb_backup_resolve_id() (c->store open):
+ * `arg` itself when it is whole or no id prefix at all (the command then names it), else a
+ * string kept until cli_dispose(). Prints the error and returns an exit code on failure:
+ * 2 for a prefix too short or ambiguous (the candidates named), 10 for one matching none.
+ */
+int cli_resolve_id(cli *c, const char *arg, char **full);
+/* The same among interrupted backups (list --incomplete), for `backup --resume`. */
+int cli_resolve_resume_id(cli *c, const char *arg, char **full);
+/* Free what the command kept (main, after the command). */
+void cli_dispose(cli *c);
 
 int cmd_backup(cli *c, int argc, char **argv);
 int cmd_restore(cli *c, int argc, char **argv);

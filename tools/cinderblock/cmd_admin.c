@@ -3,25 +3,12 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "help_text.h"
 #include "output.h"
 
-static const char unlock_usage[] =
-    "Usage: cinderblock [--store URL] unlock [--force]\n"
-    "Remove stale locks: expired ones, and those of processes of this host that are gone.\n"
-    "\n"
-    "  --force   remove every lock, also those that look alive: only when you know that\n"
-    "            their commands are gone (a command whose lock is removed stops)\n";
+#define unlock_usage cli_help_unlock /* docs/cinderblock.1.md, its ```help block */
 
-static const char cleanup_usage[] =
-    "Usage: cinderblock [--store URL] cleanup [--older-than DURATION] [--dry-run]\n"
-    "Remove what belongs to no committed backup (see `list --incomplete`): the objects of\n"
-    "killed or interrupted backups and of half-finished deletes, objects a committed\n"
-    "backup's metadata does not list, and records of backups in progress that are gone.\n"
-    "Takes the store's exclusive lock; never touches a committed backup's objects.\n"
-    "\n"
-    "  --older-than DURATION  only leftovers whose newest object is older (default 1h;\n"
-    "                         like 90, 30s, 5m, 2h, 1d; 0 for all)\n"
-    "  --dry-run              list what would be removed, remove nothing\n";
+#define cleanup_usage cli_help_cleanup /* docs/cinderblock.1.md, its ```help block */
 
 enum { ADM_FORCE = 0x200, ADM_OLDER, ADM_DRY };
 

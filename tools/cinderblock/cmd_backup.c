@@ -4,31 +4,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "help_text.h"
 #include "output.h"
 
-static const char backup_usage[] =
-    "Usage: cinderblock [--store URL] backup VOLUME [options]\n"
-    "Back up VOLUME (a disk image or a block device) and print the new backup's id.\n"
-    "\n"
-    "  --volume-id UUID      the volume's id (default: derived from VOLUME's canonical path,\n"
-    "                        so the same disk keeps its id)\n"
-    "  --backup-id UUID      the new backup's id (default: a random UUID)\n"
-    "  --container NAME      the container (default: the store's; posix: id[0:2]/id[2:4]/id)\n"
-    "  --name TEXT           a name; --description TEXT: a description\n"
-    "  --compression ALG     none|off|no|zlib|gzip|bz2|bzip2|zstd, any case (default: zlib)\n"
-    "  --object-size SIZE    bytes per object, a multiple of the sha block (default: the\n"
-    "                        store's Cinder default; posix 1999994880). SIZE takes K, M, G\n"
-    "  --sha-block SIZE      bytes per change-tracking block (default: 32768)\n"
-    "  --metadata KEY=VALUE  volume metadata kept with the backup (repeatable)\n"
-    "  --incremental         only what changed since the newest backup of this volume\n"
-    "  --parent BACKUP_ID    only what changed since this backup\n"
-    "  --threads N           worker threads (default: the number of CPUs)\n"
-    "  --resume BACKUP_ID    continue an interrupted backup of VOLUME: the objects it stored\n"
-    "                        that hold the volume's bytes are kept, the rest is written; its\n"
-    "                        own settings apply (no other option above may be given)\n"
-    "\n"
-    "SIGINT or SIGTERM stops the backup (exit 130) and keeps what it stored, for --resume;\n"
-    "`cleanup` removes it instead. Any other failure removes what the backup wrote.\n";
+#define backup_usage cli_help_backup /* docs/cinderblock.1.md, its ```help block */
 
 enum {
     BK_VOLUME_ID = 0x200,
@@ -148,6 +127,19 @@ static int backup_opt(cli *c, int opt, const char *arg, void *payload)
     return CLI_EXIT_USAGE;
 }
 
+/* --parent and --resume take an id prefix too. */
+static int backup_resolve_ids(cli *c, cb_backup_opts *o)
+{
+    char *full;
+    int rc = 0;
+    if (o->parent_id != NULL && (rc = cli_resolve_id(c, o->parent_id, &full)) == 0)
+        o->parent_id = full;
+    if (rc == 0 && o->resume_id != NULL &&
+        (rc = cli_resolve_resume_id(c, o->resume_id, &full)) == 0)
+        o->resume_id = full;
+    return rc;
+}
+
 int cmd_backup(cli *c, int argc, char **argv)
 {
     backup_args a = { .o = CB_BACKUP_OPTS_INIT };
@@ -171,7 +163,7 @@ int cmd_backup(cli *c, int argc, char **argv)
                              a.shaping);
         goto out;
     }
-    if ((rc = cli_open_store(c)) != 0)
+    if ((rc = cli_open_store(c)) != 0 || (rc = backup_resolve_ids(c, &a.o)) != 0)
         goto out;
     a.o.keep_partial = 1; /* an interrupted backup can be resumed */
     a.o.metadata = a.metadata;

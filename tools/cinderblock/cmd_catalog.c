@@ -4,22 +4,12 @@
 #include <string.h>
 
 #include "cli.h"
+#include "help_text.h"
 #include "output.h"
 
-static const char list_usage[] =
-    "Usage: cinderblock [--store URL] list [--volume-id UUID] [--incomplete]\n"
-    "List every backup in the store, oldest first.\n"
-    "\n"
-    "  --volume-id UUID  only the backups of this volume\n"
-    "  --incomplete      instead: what belongs to no committed backup (interrupted or killed\n"
-    "                    backups, half-finished deletes, stray objects); `cleanup` removes it\n";
-static const char show_usage[] = "Usage: cinderblock [--store URL] show BACKUP_ID\n"
-                                 "Show one backup in full.\n";
-static const char delete_usage[] =
-    "Usage: cinderblock [--store URL] delete BACKUP_ID [--cascade]\n"
-    "Delete a backup (its _metadata first, so a half-deleted backup never looks complete).\n"
-    "A backup that incremental backups depend on is refused unless --cascade is given, which\n"
-    "deletes those first, newest first.\n";
+#define list_usage cli_help_list     /* docs/cinderblock.1.md, its ```help block */
+#define show_usage cli_help_show     /* docs/cinderblock.1.md, its ```help block */
+#define delete_usage cli_help_delete /* docs/cinderblock.1.md, its ```help block */
 
 enum { CAT_VOLUME_ID = 0x200, CAT_CASCADE, CAT_INCOMPLETE };
 
@@ -89,6 +79,9 @@ int cmd_list(cli *c, int argc, char **argv)
         json_t *o = json_object();
         json_object_set_new(o, "backups", arr);
         out_json(o);
+    } else if (c->verbose < 0) { /* -q: the ids alone, one a line, for scripts */
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", v[i]->backup_id);
     } else {
         out_list_table(v, n);
     }
@@ -112,8 +105,11 @@ static int cat_one_id(cli *c,
         return rc ? rc : -1;
     if (argc - first != 1)
         return cli_usage_error(c, usage, "%s: give one BACKUP_ID", argv[0]);
-    *id = argv[first];
-    return cli_open_store(c);
+    char *full;
+    if ((rc = cli_open_store(c)) != 0 || (rc = cli_resolve_id(c, argv[first], &full)) != 0)
+        return rc;
+    *id = full;
+    return 0;
 }
 
 int cmd_show(cli *c, int argc, char **argv)

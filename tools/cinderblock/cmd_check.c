@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_check.c: `cinderblock check`: the store's setup check. */
 #include "cli.h"
+#include "help_text.h"
 #include "output.h"
 
-static const char check_usage[] = "Usage: cinderblock [--store URL] check\n"
-                                  "Check the store's configuration and that it can be reached.\n";
+#define check_usage cli_help_check /* docs/cinderblock.1.md, its ```help block */
 
 int cmd_check(cli *c, int argc, char **argv)
 {

@@ -4,16 +4,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "help_text.h"
 #include "output.h"
 
-static const char export_usage[] =
-    "Usage: cinderblock [--store URL] export-record BACKUP_ID\n"
-    "Print the backup's record as `cinder backup-export` does: the backup service (Cinder's\n"
-    "driver class) and the backup URL that `cinder backup-import` takes.\n";
-static const char import_usage[] =
-    "Usage: cinderblock [--store URL] import-record SERVICE URL\n"
-    "Accept a record from `cinder backup-export`: check that it is for this kind of store and\n"
-    "that the backup it names is present and complete, so `show` and `restore` can use it.\n";
+#define export_usage cli_help_export_record /* docs/cinderblock.1.md, its ```help block */
+#define import_usage cli_help_import_record /* docs/cinderblock.1.md, its ```help block */
 
 /* cinderclient prints a two-column prettytable; so do we. */
 static void record_table(const char *service, const char *url)
@@ -43,7 +38,7 @@ int cmd_export_record(cli *c, int argc, char **argv)
         return rc;
     if (argc - first != 1)
         return cli_usage_error(c, export_usage, "export-record: give one BACKUP_ID");
-    if ((rc = cli_open_store(c)) != 0)
+    if ((rc = cli_open_store(c)) != 0 || (rc = cli_resolve_id(c, argv[first], &argv[first])) != 0)
         return rc;
     if (cb_backup_export_record(c->store, argv[first], &service, &url, &err) < 0)
         return cli_fail(c, &err);

@@ -3,21 +3,10 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "help_text.h"
 #include "output.h"
 
-static const char restore_usage[] =
-    "Usage: cinderblock [--store URL] restore BACKUP_ID TARGET [--sparse] [--verify]\n"
-    "                   [--threads N]\n"
-    "Restore a backup (with its chain of parents) into TARGET: a regular file (created, or\n"
-    "replaced only once every object verified) or a block device (at least the volume's size;\n"
-    "never truncated). Every object's length is checked, and every block written against\n"
-    "the backup's SHA-256 list (or, where the list cannot decide, the object's MD5). A new\n"
-    "file's space is reserved before anything is written: too little space fails at once.\n"
-    "\n"
-    "  --sparse      leave all-zero ranges of a regular file as holes (no reservation)\n"
-    "  --verify      then read TARGET back from the disk and compare every sha block with\n"
-    "                the backup's _sha256file (a full backup without one: each object's MD5)\n"
-    "  --threads N   worker threads (default: the number of CPUs)\n";
+#define restore_usage cli_help_restore /* docs/cinderblock.1.md, its ```help block */
 
 enum { RS_SPARSE = 0x200, RS_THREADS, RS_VERIFY };
 
@@ -61,7 +50,7 @@ int cmd_restore(cli *c, int argc, char **argv)
         return rc;
     if (argc - first != 2)
         return cli_usage_error(c, restore_usage, "restore: give BACKUP_ID and TARGET");
-    if ((rc = cli_open_store(c)) != 0)
+    if ((rc = cli_open_store(c)) != 0 || (rc = cli_resolve_id(c, argv[first], &argv[first])) != 0)
         return rc;
     cli_progress_init(&prog, c);
     o.progress = cli_progress_fn;

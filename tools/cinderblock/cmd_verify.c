@@ -5,25 +5,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "help_text.h"
 #include "output.h"
 
-static const char verify_usage[] =
-    "Usage: cinderblock [--store URL] verify (BACKUP_ID... | --all) [--read-data]\n"
-    "                   [--read-data-subset N/T] [--threads N]\n"
-    "Check backups, each with its chain of parents, or with --all every backup in the store.\n"
-    "The structure is always checked: metadata, the object list, the parents, the\n"
-    "_sha256file, and that every byte of the volume is in some object; no data object is\n"
-    "read for it. A read that fails is tried once more: only what fails twice alike is\n"
-    "damage. Prints one line per problem, then a summary. Exit status 0: no problem; 13:\n"
-    "damage found; 1: objects could not be read (nothing damaged), or another failure.\n"
-    "\n"
-    "  --all                    every backup in the store\n"
-    "  --read-data              also read every data object: its length, its MD5 and the\n"
-    "                           SHA-256 of each sha block against its backup's _sha256file\n"
-    "  --read-data-subset N/T   read only part N of T (1 <= N <= T): the parts 1/T .. T/T\n"
-    "                           of T runs read every object exactly once\n"
-    "  --threads N              objects read at once (default: the number of CPUs)\n"
-    "  -v                       also print every object read\n";
+#define verify_usage cli_help_verify /* docs/cinderblock.1.md, its ```help block */
 
 enum { VF_ALL = 0x200, VF_READ_DATA, VF_SUBSET, VF_THREADS };
 
@@ -169,6 +154,9 @@ int cmd_verify(cli *c, int argc, char **argv)
         return cli_usage_error(c, verify_usage, "verify: give BACKUP_IDs or --all, not both");
     if ((rc = cli_open_store(c)) != 0)
         return rc;
+    for (int i = first; i < argc; i++)
+        if ((rc = cli_resolve_id(c, argv[i], &argv[i])) != 0)
+            return rc;
     cli_progress_init(&prog, c);
     a.o.progress = cli_progress_fn;
     a.o.progress_payload = &prog;

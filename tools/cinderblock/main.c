@@ -4,53 +4,55 @@
 #include <string.h>
 
 #include "cli.h"
+#include "help_text.h"
+#include "output.h"
 
-static const char main_usage[] =
-    "Usage: cinderblock [--store URL] [--json] [-v|-q] COMMAND [ARGS...]\n"
-    "\n"
-    "Chunked, incremental backups of block volumes into object stores, in OpenStack\n"
-    "Cinder's chunked-backup format 1.0.0.\n"
-    "\n"
-    "Commands:\n"
-    "  backup VOLUME              back up a disk image or block device; prints the backup id\n"
-    "  restore BACKUP_ID TARGET   restore a backup (and its chain) into a file or device\n"
-    "  verify BACKUP_ID...|--all  check backups (--read-data: their data objects too)\n"
-    "  list [--volume-id UUID]    every backup in the store\n"
-    "  show BACKUP_ID             one backup in full\n"
-    "  delete BACKUP_ID           delete a backup (--cascade: and what depends on it)\n"
-    "  export-record BACKUP_ID    the record `cinder backup-import` takes\n"
-    "  import-record SERVICE URL  accept a record from `cinder backup-export`\n"
-    "  check                      check the store's configuration and reachability\n"
-    "  cleanup                    remove what belongs to no committed backup\n"
-    "  unlock [--force]           remove stale locks (--force: all)\n"
-    "\n"
-    "Global options:\n"
-    "  --store URL                the store: PATH, posix:PATH, file://PATH, swift://CONTAINER,\n"
-    "                             s3://BUCKET (default: $CINDERBLOCK_STORE)\n"
-    "  --json                     JSON on stdout (docs/json.md); errors as JSON on stderr\n"
-    "  -v, --verbose              say more; -q, --quiet: say less\n"
-    "  --progress                 show progress even when stderr is not a terminal\n"
-    "  --no-progress              never show progress\n"
-    "  --no-create-container      fail instead of creating a missing container or bucket\n"
-    "  --availability-zone AZ     zone in object-store prefixes (default: nova)\n"
-    "  --ca-file FILE             CA bundle for TLS; --insecure: do not verify servers\n"
-    "  --retries N                attempts per request (default: 3)\n"
-    "  --retry-backoff SECONDS    first retry delay, doubled each time (default: 2)\n"
-    "  --timeout SECONDS          a stalled transfer fails after this long (default: 120)\n"
-    "  --storage-policy NAME      Swift storage policy for new containers\n"
-    "  --retry-lock DURATION      wait this long for a lock another command holds\n"
-    "                             (like 90, 30s, 5m, 2h; default: fail at once)\n"
-    "  --lock-host NAME           the host name in this command's locks\n"
-    "  --no-lock                  take no locks (a store that nothing writes meanwhile)\n"
-    "  --limit-upload RATE        at most RATE to the store, all threads together\n"
-    "  --limit-download RATE      at most RATE from the store (RATE: KiB/s like 500,\n"
-    "                             or 500K, 20M, 1G per second; default: no limit)\n"
-    "  --help                     this text; COMMAND --help: the command's own\n"
-    "  --version                  print the version\n"
-    "\n"
-    "Exit status: 0 success, 1 failure, 2 usage error, 3 the volume could not be read,\n"
-    "10 no such store or backup, 11 locked, 12 authentication failed, 13 damage found,\n"
-    "130 interrupted; any other status is a failure too.\n";
+#define main_usage cli_help_main /* docs/cinderblock.1.md, its ```help block */
+
+/* `version` and `--version`: the text, or {"version": ...} under --json. */
+static int main_version(const cli *c)
+{
+    if (c->json)
+        out_json(json_pack("{s:s}", "version", cb_version_string()));
+    else
+        printf("cinderblock %s\n", cb_version_string());
+    return CLI_EXIT_OK;
+}
+
+static int cmd_version(cli *c, int argc, char **argv)
+{
+    int first, done, rc;
+    rc = cli_parse(c, argc, argv, NULL, NULL, NULL, NULL, cli_help_version, &first, &done);
+    if (rc != 0 || done)
+        return rc;
+    if (first != argc)
+        return cli_usage_error(c, cli_help_version, "version: unexpected argument '%s'",
+                               argv[first]);
+    return main_version(c);
+}
+
+/* `help [COMMAND]`: the same texts as --help. */
+static int cmd_help(cli *c, int argc, char **argv)
+{
+    int first, done, rc;
+    rc = cli_parse(c, argc, argv, NULL, NULL, NULL, NULL, cli_help_help, &first, &done);
+    if (rc != 0 || done)
+        return rc;
+    if (argc - first > 1)
+        return cli_usage_error(c, cli_help_help, "help: give at most one COMMAND");
+    if (first == argc) {
+        fputs(cli_help_main, stdout);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < cli_help_n_commands; i++) {
+        if (strcmp(cli_help_commands[i].name, argv[first]) == 0) {
+            fputs(cli_help_commands[i].text, stdout);
+            return CLI_EXIT_OK;
+        }
+    }
+    return cli_usage_error(c, NULL, "help: unknown command '%s' (`cinderblock help` lists them)",
+                           argv[first]);
+}
 
 typedef struct command {
     const char *name;
@@ -69,6 +71,8 @@ static const command main_commands[] = {
     { "check", cmd_check },
     { "unlock", cmd_unlock },
     { "cleanup", cmd_cleanup },
+    { "help", cmd_help },
+    { "version", cmd_version },
 };
 
 static int main_opt(cli *c, int opt, const char *arg, void *payload)
@@ -92,10 +96,8 @@ int main(int argc, char **argv)
                    &done);
     if (rc != 0 || done)
         return rc;
-    if (want_version) {
-        printf("cinderblock %s\n", cb_version_string());
-        return CLI_EXIT_OK;
-    }
+    if (want_version)
+        return main_version(&c);
     if (first >= argc)
         return cli_usage_error(&c, main_usage, "no command given");
     const char *name = argv[first];
@@ -105,6 +107,7 @@ int main(int argc, char **argv)
         c.command = name;
         rc = main_commands[i].run(&c, argc - first, argv + first);
         cb_store_free(c.store);
+        cli_dispose(&c);
         return rc;
     }
     return cli_usage_error(&c, main_usage, "unknown command '%s'", name);

@@ -134,6 +134,24 @@ void out_backup_summary(const cli *c, const cb_backup_info *b)
                  (unsigned long long)b->reused_objects);
 }
 
+#define OUT_NAME_MAX 24 /* the NAME column's widest */
+
+/* How many bytes of `s` make its first `max` characters (UTF-8: a character is a byte
+ * that does not continue another); `*chars` is how many characters that is. */
+static int out_fit(const char *s, int max, int *chars)
+{
+    int b = 0, n = 0;
+    while (s[b] != '\0') {
+        if (((unsigned char)s[b] & 0xc0) != 0x80 && n++ == max) {
+            n--;
+            break;
+        }
+        b++;
+    }
+    *chars = n;
+    return b;
+}
+
 void out_skipped(const cli *c, const cb_progress *pr)
 {
     char zero[32], same[32];
@@ -145,17 +163,24 @@ void out_skipped(const cli *c, const cb_progress *pr)
 
 void out_list_table(cb_backup_info *const *v, size_t n)
 {
-    char size[32];
-    printf("%-36s  %-36s  %-20s  %-36s  %10s  %7s  %s\n", "ID", "VOLUME ID", "CREATED", "PARENT",
-           "SIZE", "OBJECTS", "CONTAINER");
+    char size[32], stored[32];
+    int w = 4, chars; /* "NAME" */
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->name != NULL && (out_fit(v[i]->name, OUT_NAME_MAX, &chars), chars) > w)
+            w = chars;
+    printf("%-36s  %-*s  %-36s  %-20s  %-36s  %10s  %10s  %7s  %s\n", "ID", w, "NAME", "VOLUME ID",
+           "CREATED", "PARENT", "SIZE", "STORED", "OBJECTS", "CONTAINER");
     for (size_t i = 0; i < n; i++) {
         const cb_backup_info *b = v[i];
+        const char *name = b->name && b->name[0] ? b->name : "-";
         char created[32];
+        int fit = out_fit(name, w, &chars);
         out_time_text(b->created_at, created);
-        printf("%-36s  %-36s  %-20s  %-36s  %10s  %7llu  %s%s%s\n", b->backup_id,
-               b->volume_id ? b->volume_id : "-", created, b->parent_id ? b->parent_id : "-",
-               cli_human(b->size, size), (unsigned long long)b->object_count, b->container,
-               b->problem ? "  !! " : "", b->problem ? b->problem : "");
+        printf("%-36s  %.*s%*s  %-36s  %-20s  %-36s  %10s  %10s  %7llu  %s%s%s\n", b->backup_id,
+               fit, name, w - chars, "", b->volume_id ? b->volume_id : "-", created,
+               b->parent_id ? b->parent_id : "-", cli_human(b->size, size),
+               cli_human(b->stored_bytes, stored), (unsigned long long)b->object_count,
+               b->container, b->problem ? "  !! " : "", b->problem ? b->problem : "");
     }
 }
 
