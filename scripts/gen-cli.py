@@ -224,7 +224,7 @@ def write_man(m, version, outdir):
             else:
                 out.append(r'\&' + roff_escape(line) if line else '')
             continue
-        if line.startswith('# ') and not out[2:]:
+        if line.startswith('# ') and len(out) == 4:
             continue  # the title: .TH says it
         if line.startswith('```'):
             flush()

@@ -9,6 +9,10 @@ command -v man >/dev/null || skip "man (man-db) is not installed"
 MANWIDTH=80 LC_ALL=C.UTF-8 man -l --warnings "$page" >"$WORK/page" 2>"$WORK/warn" ||
     fail "man -l failed: $(cat "$WORK/warn")"
 [ ! -s "$WORK/warn" ] || fail "man -l warned: $(cat "$WORK/warn")"
+# no Markdown leaks into the page: headings, fences, table rules
+if grep -nE '^ *(#{1,3} |```|\|[-|: ]+\|$)' "$WORK/page" >"$WORK/leak"; then
+    fail "Markdown in the rendered page: $(head -3 "$WORK/leak")"
+fi
 head -1 "$WORK/page" | grep -q 'CINDERBLOCK(1)' || fail "no CINDERBLOCK(1) title"
 for s in NAME SYNOPSIS DESCRIPTION "GLOBAL OPTIONS" COMMANDS ENVIRONMENT "EXIT STATUS" FILES \
     "SEE ALSO"; do
