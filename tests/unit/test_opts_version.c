@@ -20,6 +20,7 @@ typedef struct ov {
 } ov;
 
 static const unsigned bad_versions[] = { 0, 2, 0xffffffffu };
+static const unsigned bad_backup_versions[] = { 0, 3, 0xffffffffu }; /* 2: stream_size */
 
 static int ov_setup(void **state)
 {
@@ -173,11 +174,11 @@ static void test_opts_version__backup(void **state)
 {
     ov *t = *state;
     size_t before = ov_count_backups(t);
-    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+    for (size_t i = 0; i < sizeof(bad_backup_versions) / sizeof(bad_backup_versions[0]); i++) {
         cb_backup_opts o = CB_BACKUP_OPTS_INIT;
         cb_backup_info *info = (cb_backup_info *)&o; /* must be set to NULL */
         cb_error err = { 0 };
-        o.version = bad_versions[i];
+        o.version = bad_backup_versions[i];
         expect_refused(cb_backup(t->store, t->vol, &o, &info, &err), &err, "cb_backup_opts",
                        o.version);
         assert_null(info);
@@ -187,6 +188,9 @@ static void test_opts_version__backup(void **state)
     cb_error err = { 0 };
     assert_cb_ok(cb_backup(t->store, t->vol, &o, NULL, &err), &err);
     assert_int_equal(ov_count_backups(t), before + 1);
+    o.version = 1; /* the older struct is still accepted (its new fields are not read) */
+    assert_cb_ok(cb_backup(t->store, t->vol, &o, NULL, &err), &err);
+    assert_int_equal(ov_count_backups(t), before + 2);
 }
 
 static void test_opts_version__restore(void **state)
