@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_restore.c: `cinderblock restore BACKUP_ID TARGET`. */
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "output.h"
@@ -13,6 +15,10 @@ static const char restore_usage[] =
     "never truncated). Every object's length is checked, and every block written against\n"
     "the backup's SHA-256 list (or, where the list cannot decide, the object's MD5). A new\n"
     "file's space is reserved before anything is written: too little space fails at once.\n"
+    "TARGET - (or /dev/stdout) writes the volume to standard output, in order, e.g. into a\n"
+    "pipe (refused when it is a terminal; not with --sparse, --verify or --json). Each object\n"
+    "is verified before its bytes are written, but bytes already written cannot be taken\n"
+    "back: the reader must check the exit status (13: damage found).\n"
     "\n"
     "  --sparse      leave all-zero ranges of a regular file as holes (no reservation)\n"
     "  --verify      then read TARGET back from the disk and compare every sha block with\n"
@@ -48,6 +54,37 @@ static int restore_opt(cli *c, int opt, const char *arg, void *payload)
     return CLI_EXIT_USAGE;
 }
 
+/* TARGET names standard output (or another open descriptor): a stream (cb_restore). */
+static int restore_is_stream(const char *target)
+{
+    return strcmp(target, "-") == 0 || strcmp(target, "/dev/stdout") == 0 ||
+           strncmp(target, "/dev/fd/", 8) == 0;
+}
+
+/* A stream is written once, in order: what cannot apply to it is refused up front. */
+static int restore_check_stream(cli *c, const cb_restore_opts *o, const char *target)
+{
+    if (!restore_is_stream(target))
+        return 0;
+    int fd = strcmp(target, "-") == 0 || strcmp(target, "/dev/stdout") == 0 ? 1 : atoi(target + 8);
+    if (isatty(fd))
+        return cli_usage_error(c, restore_usage,
+                               "restore %s: standard output is a terminal: redirect it to a file "
+                               "or a pipe (or give a TARGET file)",
+                               target);
+    if (o->sparse || o->verify)
+        return cli_usage_error(c, restore_usage,
+                               "restore %s: %s does not apply to a stream: it is written once, "
+                               "in order, and cannot be read back",
+                               target, o->verify ? "--verify" : "--sparse");
+    if (c->json)
+        return cli_usage_error(c, restore_usage,
+                               "restore %s: --json cannot be given: standard output carries the "
+                               "volume",
+                               target);
+    return 0;
+}
+
 int cmd_restore(cli *c, int argc, char **argv)
 {
     cb_restore_opts o = CB_RESTORE_OPTS_INIT;
@@ -61,6 +98,8 @@ int cmd_restore(cli *c, int argc, char **argv)
         return rc;
     if (argc - first != 2)
         return cli_usage_error(c, restore_usage, "restore: give BACKUP_ID and TARGET");
+    if ((rc = restore_check_stream(c, &o, argv[first + 1])) != 0)
+        return rc;
     if ((rc = cli_open_store(c)) != 0)
         return rc;
     cli_progress_init(&prog, c);
@@ -79,7 +118,8 @@ int cmd_restore(cli *c, int argc, char **argv)
         cli_json_string(stdout, argv[first + 1]);
         printf(", \"verified\": %s}\n", o.verify ? "true" : "false");
     } else {
-        cli_info(c, "restored backup %s into %s%s\n", argv[first], argv[first + 1],
+        cli_info(c, "restored backup %s into %s%s\n", argv[first],
+                 restore_is_stream(argv[first + 1]) ? "standard output" : argv[first + 1],
                  o.verify ? ", read it back and found it as backed up" : "");
     }
     return CLI_EXIT_OK;
