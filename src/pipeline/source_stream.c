@@ -138,15 +138,23 @@ static int st_fill(cb_stream *s, cb_error *err)
          * that nobody takes a short last object for a whole one */
         if (got < want && s->want == CB_VOLUME_SIZE_UNKNOWN)
             s->ended = 1;
+        /* short of the size given: failed before anyone reads the short object as whole */
+        int short_read = got < want && s->want != CB_VOLUME_SIZE_UNKNOWN;
+        if (short_read && !s->failed) {
+            s->failed = cb_error_set(&s->err, CB_ESOURCE,
+                                     "standard input ended after %llu bytes, but --size says "
+                                     "%llu: nothing was committed",
+                                     (unsigned long long)total, (unsigned long long)s->want);
+            s->ended = 1;
+        }
         pthread_cond_broadcast(&s->cond);
         pthread_mutex_unlock(&s->lock);
+        if (short_read) {
+            *err = s->err;
+            return s->failed;
+        }
         if (got == want && want == s->object_size)
             continue; /* a whole object: more may follow */
-        if (want > 0 && got < want && s->want != CB_VOLUME_SIZE_UNKNOWN)
-            return cb_error_set(err, CB_ESOURCE,
-                                "standard input ended after %llu bytes, but --size says %llu: "
-                                "nothing was committed",
-                                (unsigned long long)total, (unsigned long long)s->want);
         return got == want ? st_check_tail(s, err) : 0; /* at the limit, or at EOF */
     }
 }
@@ -264,6 +272,8 @@ int cb__stream_pread(
         if ((rc = cb__stream_wait(s, off, &size, err)) < 0)
             return rc;
         const unsigned char *p = st_object(s, off, &have, &zero);
+        if ((p == NULL || have == 0) && (rc = cb__stream_wait(s, off, &size, err)) < 0)
+            return rc; /* the stream failed: its own error says why */
         if (p == NULL || have == 0)
             return cb_error_set(err, CB_ESOURCE,
                                 "the volume's stream holds no byte %llu (it ended, or that part "
