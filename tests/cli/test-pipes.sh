@@ -10,7 +10,7 @@ mkdir -p "$STORE"
 # data, random and zero regions (mkvol), then 3 MiB of zeros (whole zero objects), then a
 # tail that is not a multiple of the sha block
 mkvol "$WORK/disk.img" 12 7
-dd if=/dev/zero bs=1M count=3 status=none >>"$WORK/disk.img"
+truncate -s +3M "$WORK/disk.img" # a hole: the file path stores zero objects there
 printf 'tail of the disk' >>"$WORK/disk.img"
 size=$(stat -c %s "$WORK/disk.img")
 nobj=$(( (size + 1048575) / 1048576 ))
@@ -35,6 +35,11 @@ cmp "$WORK/out1" "$WORK/disk.img" || fail "restore - of a --size stream differs"
 idf=$("$CB" -q backup "$WORK/disk.img" --volume-id "$U" --object-size 1M --threads 2)
 [ "$(data_bytes "$id1")" -eq "$(data_bytes "$idf")" ] ||
     fail "stream stored $(data_bytes "$id1") bytes, the file $(data_bytes "$idf")"
+# ... object for object, the same bytes
+for f in $(find "$STORE" -type f -name "*_backup_$idf-0*"); do
+    g=$(find "$STORE" -type f -name "*_backup_$id1-${f##*-}")
+    cmp "$f" "$g" || fail "object ${f##*-} of the stream backup differs from the file's"
+done
 
 # 2. without --size: the size is what came before EOF; /dev/stdin is the same as -
 id2=$(cat "$WORK/disk.img" | "$CB" -q backup - --volume-id "$U" --object-size 1M --threads 2)
