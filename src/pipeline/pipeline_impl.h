@@ -19,8 +19,9 @@
  * the cache cost zstd a fifth more time; at 1 MiB that is amortised. (zstd: each object's
  * ring holds CB_ZRING_SLOTS chunks.) */
 #define PL_WHOLE_CHUNK (1024u << 10)
-#define PL_WHOLE_MIN 3    /* objects per worker, at least, for whole objects */
-#define PL_LANES_TOTAL 16 /* whole objects open at once, all workers together */
+#define PL_WHOLE_MIN 3                  /* objects per worker, at least, for whole objects */
+#define PL_LANES_TOTAL 16               /* whole objects open at once, all workers together */
+#define PL_STREAM_BUDGET (512ull << 20) /* a stream's window of objects, when they are small */
 
 typedef struct pl_obj pl_obj;
 typedef struct cb_pl cb_pl;

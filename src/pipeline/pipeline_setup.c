@@ -46,6 +46,13 @@ static void pl_init_shape(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode)
         pl->full.group = 1;
     if (pl->full.group > PL_GROUP_MAX)
         pl->full.group = PL_GROUP_MAX;
+    /* a stream holds the group and one object more (source.h): with large objects, fewer
+     * side by side (their pieces are still compressed in parallel), down to one */
+    if (cb__volume_is_stream(b->vol)) {
+        uint64_t fit = PL_STREAM_BUDGET / b->object_size;
+        size_t most = fit > 2 ? (size_t)(fit - 1) : 1;
+        pl->full.group = pl->full.group > most ? most : pl->full.group;
+    }
     pl->full.max_objs = 2 * pl->full.group + 1;
     /* Whole objects go in batches, side by side on a worker so that their MD5s share the
      * vector lanes (md5x.h). Each open object may hold an upload buffer in an object store,
