@@ -72,8 +72,19 @@ void cli_progress_fn(const cb_progress *pr, void *payload)
     if (!p->tty)
         return;
     double now = progress_now();
-    if (now - p->last < 0.2 && pr->bytes_done < pr->bytes_total)
+    /* bytes_total 0: a stream of unknown size (backup - without --size) */
+    if (now - p->last < 0.2 && (pr->bytes_total == 0 || pr->bytes_done < pr->bytes_total))
         return;
+    if (pr->bytes_total == 0) {
+        p->last = now;
+        double s0 = now - p->start > 0.001 ? now - p->start : 0.001;
+        fprintf(stderr, "\r%s  %s of standard input  %s/s  %llu objects\033[K", pr->phase,
+                cli_human(pr->bytes_done, done),
+                cli_human((unsigned long long)((double)pr->bytes_done / s0), rate),
+                (unsigned long long)pr->objects_done);
+        p->shown = 1;
+        return;
+    }
     p->last = now;
     double pct = pr->bytes_total ? 100.0 * (double)pr->bytes_done / (double)pr->bytes_total : 100;
     double secs = now - p->start > 0.001 ? now - p->start : 0.001;
