@@ -154,7 +154,7 @@ static int st_fill(cb_stream *s, cb_error *err)
             return s->failed;
         }
         if (got == want && want == s->object_size)
-            continue; /* a whole object: more may follow */
+            continue;                                   /* a whole object: more may follow */
         return got == want ? st_check_tail(s, err) : 0; /* at the limit, or at EOF */
     }
 }
