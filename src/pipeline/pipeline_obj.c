@@ -73,7 +73,10 @@ static int pl_object_encoder(cb_pl *pl, pl_obj *o, cb_error *err)
     if ((o->enc = pl_take_encoder(pl)) == NULL &&
         (rc = cb_encoder_new(&o->enc, pl->job->objw.codec, 0, err)) < 0)
         return rc;
-    int inner = pl->n_ranges < (uint64_t)pl->n_workers * 2 ? pl->n_workers : 0;
+    /* a stream's zstd objects go one at a time (pipeline_setup.c): split each one too */
+    int inner = pl->n_ranges < (uint64_t)pl->n_workers * 2 || cb__volume_is_stream(pl->job->vol)
+                    ? pl->n_workers
+                    : 0;
     return cb_encoder_set_workers(o->enc, inner, err);
 }
 
