@@ -113,7 +113,29 @@ open(p, 'wb').write(b)
 EOF
 expect_fail 13 "_backup_$id1-00002" sh -c "'$CB' restore $id1 - --threads 2 >'$WORK/out-bad'"
 
-# 8. memory: a 1 GiB stream in 64 MiB objects stays well below 1 GiB of RSS
+# 8. a FIFO whose writer stalls: SIGINT still stops the backup at once (exit 130), and a
+# stream keeps nothing (it cannot be resumed)
+mkfifo "$WORK/fifo"
+(head -c 3145728 /dev/urandom; sleep 8) >"$WORK/fifo" 2>/dev/null &
+writer=$!
+before=$(count_backups)
+start=$(date +%s)
+set +e
+"$CB" backup /dev/fd/3 --volume-id "$U" --object-size 1M 3<"$WORK/fifo" 2>"$WORK/int-err" &
+cbpid=$!
+sleep 2
+kill -INT "$cbpid"
+wait "$cbpid"
+rc=$?
+set -e
+took=$(( $(date +%s) - start ))
+[ "$rc" -eq 130 ] || fail "SIGINT on a stalled stream: exit $rc: $(cat "$WORK/int-err")"
+[ "$took" -lt 7 ] || fail "SIGINT on a stalled stream took $took s"
+[ "$(count_backups)" -eq "$before" ] || fail "a cancelled stream left a backup"
+[ "$("$CB" list --incomplete | grep -vc "^BACKUP ID")" -eq 0 ] || fail "a cancelled stream kept its objects"
+kill "$writer" 2>/dev/null || true
+
+# 9. memory: a 1 GiB stream in 64 MiB objects stays well below 1 GiB of RSS
 if [ -x /usr/bin/time ] && [ "${CB_SKIP_BIG:-0}" != 1 ]; then
     big=$((1024 * 1048576))
     (for i in 0 1 2 3 4 5 6 7; do
