@@ -23,13 +23,25 @@
 extern "C" {
 #endif
 
-/** What a backup or restore has done so far. */
+/**
+ * What a backup or restore has done so far. The library allocates it and passes it to the
+ * callback; the struct only grows (new fields are added at the end), so a callback built
+ * against an older header reads the fields it knows.
+ */
 typedef struct cb_progress {
     const char *phase;     /* "backup", "restore", "delete", "verify" */
     uint64_t bytes_done;   /* volume bytes read (backup) or written (restore) */
     uint64_t bytes_total;  /* volume size */
-    uint64_t objects_done; /* objects written (backup) or restored (restore) */
+    uint64_t objects_done; /* objects written (backup) or restored (restore); final at the last
+                              call, which comes once every object is done */
     uint64_t bytes_stored; /* bytes sent to the store (after compression) */
+    /* added in 0.2: */
+    uint64_t bytes_zero;      /* volume bytes found all zero: backup, holes and zero ranges
+                                 stored as the one cached zero object; restore, zeros it did
+                                 not need to write (a new or sparse file) */
+    uint64_t bytes_unchanged; /* incremental backup: bytes equal to the parent's (not stored) */
+    const char *step;         /* what the operation does now ("taking the lock", "reading the
+                                 volume", ...), or NULL; changes only with a call */
 } cb_progress;
 
 /** Progress report; `p` is borrowed for the call. Called from the caller's thread. */
@@ -189,6 +201,20 @@ cb_backup_show(cb_store *store, const char *backup_id, cb_backup_info **out, cb_
  */
 CB_EXTERN int
 cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags, cb_error *err);
+
+/**
+ * cb_backup_delete(), and what it deleted: `*deleted_out` is set to a new array of the ids
+ * of the backups removed, in the order they were removed (with CB_DELETE_CASCADE the
+ * dependants first, `backup_id` last), `*n_out` to their number. Also set on failure: the
+ * backups removed before it. Free with cb_backup_ids_free(). `deleted_out` may be NULL.
+ */
+CB_EXTERN int cb_backup_delete_ex(cb_store *store,
+                                  const char *backup_id,
+                                  unsigned int flags,
+                                  char ***deleted_out,
+                                  size_t *n_out,
+                                  cb_error *err);
+CB_EXTERN void cb_backup_ids_free(char **ids, size_t n);
 
 /**
  * Cinder's export record of a backup: `service_out` is the driver class path, `url_out`

@@ -82,7 +82,8 @@ typedef int (*cb_entry_fn)(const cb_entry *entry, void *payload);
 /** Reads a setting (environment variable) for a store; NULL when unset. */
 typedef const char *(*cb_getenv_fn)(const char *name, void *payload);
 
-#define CB_STORE_OPTS_VERSION 1
+/* 2 added limit_upload and limit_download; version 1 is still accepted (without them) */
+#define CB_STORE_OPTS_VERSION 2
 
 /** Options common to every store. Initialise with CB_STORE_OPTS_INIT. */
 typedef struct cb_store_opts {
@@ -102,6 +103,11 @@ typedef struct cb_store_opts {
                               $HOSTNAME, then gethostname()) */
     double lock_wait;      /* seconds to wait for a conflicting lock to go (0: fail at once) */
     int no_lock;           /* 1: take no locks (a store nobody writes meanwhile) */
+    /* version 2: bandwidth, in bytes per second (0: no limit), one limit for the store
+     * shared by all its threads and connections: what every writer passes on (upload), what
+     * every reader hands back (download) */
+    double limit_upload;
+    double limit_download;
 } cb_store_opts;
 
 #define CB_STORE_OPTS_INIT                                                                         \

@@ -96,10 +96,15 @@ static int bk_commit(cb_bk *b, cb_error *err)
 {
     int rc;
     /* what was read must be one volume: same size, same file, from start to end */
-    if ((rc = cb__volume_recheck(&b->vol, err)) < 0 || (rc = cb__bk_sha_end(b, err)) < 0 ||
-        (rc = cb__bk_tick(b, err)) < 0 || (rc = bk_recheck_parent(b, err)) < 0 ||
-        (b->reuse != NULL && (rc = cb__bk_resume_strays(b, err)) < 0) ||
-        (rc = cb__bk_write_metadata(b, err)) < 0)
+    if ((rc = cb__volume_recheck(&b->vol, err)) < 0)
+        return rc;
+    cb__bk_step(b, "writing the _sha256file");
+    if ((rc = cb__bk_sha_end(b, err)) < 0 || (rc = cb__bk_tick(b, err)) < 0 ||
+        (rc = bk_recheck_parent(b, err)) < 0 ||
+        (b->reuse != NULL && (rc = cb__bk_resume_strays(b, err)) < 0))
+        return rc;
+    cb__bk_step(b, "writing the _metadata");
+    if ((rc = cb__bk_write_metadata(b, err)) < 0)
         return rc;
     /* committed: the record goes (one left behind is only a leftover for `cleanup`) */
     cb_error ignored = { 0 };
@@ -120,6 +125,7 @@ static int bk_result(cb_bk *b, cb_backup_info **out, cb_error *err)
         (*out)->sha_block = b->sha_block;
         (*out)->stored_bytes = b->progress.bytes_stored;
         (*out)->reused_objects = b->reused;
+        (*out)->chain_length = (unsigned)b->parent.n + 1; /* as cb_backup_show counts it */
     }
     return rc;
 }
@@ -187,6 +193,8 @@ static int bk_run(cb_bk *b, cb_error *err)
         .zeros = cb__bk_zero_object,
         .kept = b->reuse != NULL ? cb__bk_kept : NULL,
     };
+    cb__bk_step(b, incremental ? "reading the volume, comparing it with the parent's hashes"
+                               : "reading the volume");
     rc = cb__pl_run(&job, incremental ? CB_PL_SCAN : CB_PL_FULL, err);
     if (rc < 0 || (rc = bk_stream_end(b, err)) < 0 ||
         (b->want_info && (rc = bk_result(b, &b->info, err)) < 0))
@@ -316,7 +324,10 @@ int cb_backup(cb_store *store,
             goto done;
         b.opts = &resumed;
     }
-    if ((rc = cb__bk_options(&b, err)) < 0 || (rc = bk_open_volume(&b, volume_path, err)) < 0)
+    if ((rc = cb__bk_options(&b, err)) < 0)
+        goto done;
+    cb__bk_step(&b, "opening the volume");
+    if ((rc = bk_open_volume(&b, volume_path, err)) < 0)
         goto done;
     if (b.vol.size == 0) {
         rc = cb_error_set(err, CB_EINVAL, "volume '%s' is empty: there is nothing to back up",
@@ -324,11 +335,18 @@ int cb_backup(cb_store *store,
         goto done;
     }
     b.progress.bytes_total = b.vol.size == CB_VOLUME_SIZE_UNKNOWN ? 0 : b.vol.size;
-    if ((rc = cb__bk_ids(&b, err)) < 0 ||
-        (b.lock == NULL && (rc = cb__lock_take(store, 0, "backup", b.backup_id, &b.lock, err)) < 0))
+    if ((rc = cb__bk_ids(&b, err)) < 0)
         goto done;
-    if ((b.opts->incremental || b.opts->parent_id != NULL) && (rc = cb__bk_parent(&b, err)) < 0)
-        goto done;
+    if (b.lock == NULL) {
+        cb__bk_step(&b, "taking the store's lock");
+        if ((rc = cb__lock_take(store, 0, "backup", b.backup_id, &b.lock, err)) < 0)
+            goto done;
+    }
+    if (b.opts->incremental || b.opts->parent_id != NULL) {
+        cb__bk_step(&b, "finding the parent backup");
+        if ((rc = cb__bk_parent(&b, err)) < 0)
+            goto done;
+    }
     if ((rc = cb__bk_sizes(&b, err)) < 0)
         goto done;
     b.want_info = out != NULL;
@@ -336,6 +354,9 @@ int cb_backup(cb_store *store,
         bk_cleanup(&b, err);
         goto done;
     }
+    /* the last call: every object done, the _sha256file and _metadata counted */
+    b.progress.bytes_done = b.progress.bytes_total;
+    cb__bk_step(&b, "committed");
     if (out != NULL) {
         b.info->stored_bytes = b.progress.bytes_stored; /* with the _sha256file and _metadata */
         *out = b.info;

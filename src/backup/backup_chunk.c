@@ -28,6 +28,14 @@ int cb__bk_tick(cb_bk *b, cb_error *err)
     return 0;
 }
 
+void cb__bk_step(cb_bk *b, const char *step)
+{
+    const cb_backup_opts *o = b->opts;
+    b->progress.step = step;
+    if (o->progress != NULL)
+        o->progress(&b->progress, o->progress_payload);
+}
+
 int cb__bk_meta_add(cb_bk *b,
                     const char *name,
                     uint64_t off,
@@ -207,7 +215,9 @@ int cb__bk_commit_full(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_error *err
     (void)pl;
     if ((rc = cb__bk_emit_digests(b, r->digests, r->n_digests, err)) < 0)
         return rc;
-    if (r->zero) /* the pipeline leaves all-zero objects to us: one cached form */
+    if (r->zero) { /* the pipeline leaves all-zero objects to us: one cached form */
+        b->progress.bytes_zero += r->len;
         return cb__bk_zero_object(b, r->name, r->off, r->len, err);
+    }
     return bk_record(b, r->name, r->off, r->len, &r->res, r->reused, err);
 }

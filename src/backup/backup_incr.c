@@ -57,8 +57,11 @@ int cb__bk_commit_incremental(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_err
                 b->in_run = 1;
                 b->run_start = at;
             }
-        } else if ((rc = bk_flush_run(b, pl, at, err)) < 0) {
-            return rc;
+        } else {
+            uint64_t end = r->off + r->len;
+            b->progress.bytes_unchanged += end - at < b->sha_block ? end - at : b->sha_block;
+            if ((rc = bk_flush_run(b, pl, at, err)) < 0)
+                return rc;
         }
     }
     return r->range_end ? bk_flush_run(b, pl, r->off + r->len, err) : 0;

@@ -108,5 +108,7 @@ int cb__bk_parent(cb_bk *b, cb_error *err);
 
 /* Between pieces: report progress, honour the cancel hook and the store's lock. */
 int cb__bk_tick(cb_bk *b, cb_error *err);
+/* Say what the backup does now: progress.step, and a progress call (no cancel check). */
+void cb__bk_step(cb_bk *b, const char *step);
 
 #endif

@@ -101,38 +101,66 @@ del_refuse(const del_scan *sc, const char *id, const size_t *order, size_t n, cb
                         id, kids, list);
 }
 
+/* Keep only the first `n` names of `sv` (those of the backups actually deleted). */
+static void del_keep(cb_strv *sv, size_t n)
+{
+    while (sv != NULL && sv->n > n)
+        free(sv->v[--sv->n]);
+}
+
 /* Delete `target` and, with cascade, every backup that depends on it, children first (the
- * reverse of the walk down), so that no remaining backup ever lacks its parent. */
+ * reverse of the walk down), so that no remaining backup ever lacks its parent. The ids go
+ * into `done` (when not NULL) before anything is deleted, so that no allocation can fail
+ * once a backup is gone; those not deleted are dropped again. */
 static int del_tree(cb_store *store,
                     const del_scan *sc,
                     const cb_found *target,
                     unsigned flags,
                     cb_lock *lock,
+                    cb_strv *done,
                     cb_error *err)
 {
-    size_t root = del_index(sc, target->parts.backup_id), *order = NULL, n = 0;
+    size_t root = del_index(sc, target->parts.backup_id), *order = NULL, n = 0, gone = 0;
     int rc;
-    if (root == sc->n) /* gone from the listing meanwhile: nothing depends on it that we see */
-        return cb__delete_prefix(store, target->container, target->prefix, err);
+    if (root == sc->n) { /* gone from the listing meanwhile: nothing depends on it we see */
+        if (done != NULL && (rc = cb__strv_push(done, target->parts.backup_id)) < 0)
+            return rc;
+        rc = cb__delete_prefix(store, target->container, target->prefix, err);
+        del_keep(done, rc == 0 ? 1 : 0);
+        return rc;
+    }
     if ((rc = del_descendants(sc, root, &order, &n, err)) < 0)
         return rc;
     if (n > 1 && !(flags & CB_DELETE_CASCADE))
         rc = del_refuse(sc, target->parts.backup_id, order, n, err);
-    for (size_t k = n; rc == 0 && k-- > 0;)
+    for (size_t k = n; rc == 0 && done != NULL && k-- > 0;)
+        rc = cb__strv_push(done, sc->all[order[k]].parts.backup_id);
+    for (size_t k = n; rc == 0 && k-- > 0; gone += rc == 0)
         if ((rc = cb__lock_held(lock, err)) == 0)
             rc = cb__delete_prefix(store, sc->all[order[k]].container, sc->all[order[k]].prefix,
                                    err);
+    del_keep(done, gone);
     free(order);
     return rc;
 }
 
-int cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags, cb_error *err)
+int cb_backup_delete_ex(cb_store *store,
+                        const char *backup_id,
+                        unsigned int flags,
+                        char ***deleted_out,
+                        size_t *n_out,
+                        cb_error *err)
 {
     char id[CB_UUID_LEN + 1];
     cb_found target = { 0 };
     del_scan sc = { 0 };
+    cb_strv done = { .err = err };
     int rc;
     cb_lock *lock = NULL;
+    if (deleted_out != NULL)
+        *deleted_out = NULL;
+    if (n_out != NULL)
+        *n_out = 0;
     if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0)
         return rc;
     if ((rc = cb__catalog_find(store, id, &target, err)) < 0 ||
@@ -142,10 +170,29 @@ int cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags,
     }
     if ((rc = cb__catalog_scan(store, &sc.all, &sc.n, err)) == 0 &&
         (rc = cb__catalog_parents(store, sc.all, sc.n, &sc.parents, err)) == 0)
-        rc = del_tree(store, &sc, &target, flags, lock, err);
+        rc = del_tree(store, &sc, &target, flags, lock, deleted_out ? &done : NULL, err);
     cb__catalog_parents_free(sc.parents, sc.n);
     cb__catalog_free(sc.all, sc.n);
     cb__found_dispose(&target);
     cb__lock_release(lock);
+    if (deleted_out != NULL) { /* the array is the caller's now */
+        *deleted_out = done.v;
+        if (n_out != NULL)
+            *n_out = done.n;
+        done = (cb_strv){ 0 };
+    }
+    cb__strv_dispose(&done);
     return rc;
+}
+
+int cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags, cb_error *err)
+{
+    return cb_backup_delete_ex(store, backup_id, flags, NULL, NULL, err);
+}
+
+void cb_backup_ids_free(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
 }

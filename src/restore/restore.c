@@ -41,12 +41,13 @@ typedef struct rs_shared {
     cb_target target;
     cb_dio_pool *pool; /* writes the workers' full buffers while they decode on */
     const cb_plan *plan;
-    pthread_mutex_t lock; /* guards next_task, failed, err, bytes, objects, running */
+    pthread_mutex_t lock; /* guards next_task, failed, err, bytes, objects, zeros, running */
     pthread_cond_t cond;  /* a worker finished or failed */
     size_t next_task;
     int failed;   /* the first failure's code */
     cb_error err; /* its message */
     uint64_t bytes, objects;
+    uint64_t zeros;      /* bytes of all-zero pieces not written (they read as zeros already) */
     int running;         /* workers still going */
     uint64_t buffer_max; /* largest object a worker verifies in memory before writing it */
     cb_rsha sha;         /* the restored backup's hash list, when usable */
@@ -86,7 +87,8 @@ static int rs_tick(void *arg, cb_error *err)
 
 /* Write `len` bytes at volume offset `off`. All-zero pieces of a new file are skipped: its
  * unwritten blocks read as zeros, reserved (the default) or holes (--sparse). */
-static int rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, cb_error *err)
+static int
+rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, uint64_t *zeros, cb_error *err)
 {
     if (!rs->sh->target.zeros_free)
         return cb_dio_write(&rs->out, data, len, off, err);
@@ -95,8 +97,9 @@ static int rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, cb_e
         size_t n = RS_SPARSE_GRAIN - (size_t)((off + pos) % RS_SPARSE_GRAIN);
         if (n > len - pos)
             n = len - pos;
-        int rc =
-            cb__is_zero(data + pos, n) ? 0 : cb_dio_write(&rs->out, data + pos, n, off + pos, err);
+        int zero = cb__is_zero(data + pos, n);
+        int rc = zero ? 0 : cb_dio_write(&rs->out, data + pos, n, off + pos, err);
+        *zeros += zero ? n : 0;
         if (rc < 0)
             return rc;
         pos += n;
@@ -124,11 +127,13 @@ static int rs_emit(cb_rs *rs,
             *next = i + 1; /* this range lies wholly before the data: done with it */
             continue;
         }
-        int rc = rs_pwrite(rs, data + (lo - a), (size_t)(hi - lo), lo, err);
+        uint64_t zeros = 0;
+        int rc = rs_pwrite(rs, data + (lo - a), (size_t)(hi - lo), lo, &zeros, err);
         if (rc < 0)
             return rc;
         pthread_mutex_lock(&rs->sh->lock);
         rs->sh->bytes += hi - lo;
+        rs->sh->zeros += zeros;
         pthread_mutex_unlock(&rs->sh->lock);
     }
     return 0;
@@ -344,6 +349,7 @@ static int rs_supervise(rs_shared *sh, cb_progress *progress, cb_error *err)
     for (;;) {
         progress->bytes_done = sh->bytes;
         progress->objects_done = sh->objects;
+        progress->bytes_zero = sh->zeros;
         int running = sh->running, failed = sh->failed;
         pthread_mutex_unlock(&sh->lock);
         if (o->progress != NULL)
@@ -402,6 +408,15 @@ static int rs_run(rs_shared *sh, int n, cb_progress *progress, cb_error *err)
     return rc < 0 ? rc : src;
 }
 
+/* Say what the restore does now (progress.step); 0, to sit in a chain of steps. */
+static int rs_step(const rs_shared *sh, cb_progress *progress, const char *step)
+{
+    progress->step = step;
+    if (sh->opts->progress != NULL)
+        sh->opts->progress(progress, sh->opts->progress_payload);
+    return 0;
+}
+
 /* Restore into a stream: refused options, then the workers with the stream's writer. The
  * reorder window holds a few objects per worker: enough to keep them all busy. */
 static int rs_stream(rs_shared *sh, int fd, int n, cb_progress *progress, cb_error *err)
@@ -419,6 +434,7 @@ static int rs_stream(rs_shared *sh, int fd, int n, cb_progress *progress, cb_err
     if ((rc = cb__rstream_new(&sh->stream, fd, sh->plan, ((uint64_t)n + 1) * largest, err)) < 0)
         return rc;
     progress->bytes_total = sh->plan->bytes;
+    rs_step(sh, progress, "fetching the objects and writing them to the stream in order");
     if ((rc = rs_run(sh, n, progress, err)) < 0)
         return rc;
     return cb__rstream_finish(sh->stream, err);
@@ -451,9 +467,12 @@ int cb_restore(cb_store *store,
         goto done;
     }
     if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0 ||
+        (rc = rs_step(&sh, &progress, "taking the store's lock")) < 0 ||
         (rc = cb__lock_take(store, 0, "restore", id, &sh.store_lock, err)) < 0 ||
+        (rc = rs_step(&sh, &progress, "reading the chain of backups")) < 0 ||
         (rc = cb__chain_load(store, id, &chain, err)) < 0 ||
         (rc = cb__plan_build(&chain, &plan, err)) < 0 ||
+        (rc = rs_step(&sh, &progress, "reading the _sha256file")) < 0 ||
         (rc = cb__rsha_load(&sh.sha, store, &chain, err)) < 0)
         goto done;
     int n = cb__threads(sh.opts->threads), sfd = cb__rstream_fd(target);
@@ -461,15 +480,19 @@ int cb_restore(cb_store *store,
         rc = rs_stream(&sh, sfd, n, &progress, err);
         goto done;
     }
-    if ((rc = cb__target_open(&sh.target, target, chain.size, sh.opts->sparse, err)) < 0)
+    if ((rc = rs_step(&sh, &progress, "opening the target")) < 0 ||
+        (rc = cb__target_open(&sh.target, target, chain.size, sh.opts->sparse, err)) < 0)
         goto done;
     progress.bytes_total = plan.bytes;
     sh.buffer_max = RS_BUFFER_BUDGET / (uint64_t)n > RS_BUFFER_MIN ? RS_BUFFER_BUDGET / (uint64_t)n
                                                                    : RS_BUFFER_MIN;
     if (sh.target.dfd >= 0 && (rc = cb_dio_pool_new(&sh.pool, err)) < 0)
         goto done;
+    rs_step(&sh, &progress, "fetching the objects and writing the target");
     if ((rc = rs_run(&sh, n, &progress, err)) == 0 &&
-        (rc = cb__target_commit(&sh.target, err)) == 0 && sh.opts->verify)
+        (rc = rs_step(&sh, &progress, "committing the target")) == 0 &&
+        (rc = cb__target_commit(&sh.target, err)) == 0 && sh.opts->verify &&
+        (rc = rs_step(&sh, &progress, "reading the target back")) == 0)
         rc = cb__restore_verify(store, &chain, &sh.target, sh.opts, err);
 done:
     cb__rstream_free(sh.stream);

@@ -17,7 +17,7 @@ open(p, "wb").write(b)' "$1" "$2"
 
 # json EXPR < FILE: evaluate EXPR with v = the "verify" object
 json() {
-    python3 -c "import json, sys; v = json.load(sys.stdin)['verify']; print($1)"
+    python3 -c "import json, sys; v = json.loads(sys.stdin.read().splitlines()[-1])['verify']; print($1)"
 }
 
 mkvol "$WORK/vol" 4 7

@@ -35,7 +35,7 @@
 #
 # Users (tempauth; S3 access key = "account:user", secret = key):
 #   test:tester / testing     .admin of AUTH_test: the normal test user
-#   test:reader / reading     no .admin; read-only on AUTH_test through the
+#   test:reader / r3ad0nly-K3y     no .admin; read-only on AUTH_test through the
 #                             account ACL start sets: GET ok, PUT 403
 #   other:tester / othering   .admin of AUTH_other; 403 on AUTH_test
 set -euo pipefail
@@ -66,7 +66,7 @@ SW_START_TIMEOUT=${SWIFT_START_TIMEOUT:-90}
 
 PROXY=http://$SW_IP:$SW_PROXY_PORT
 TA_USER=test:tester TA_KEY=testing
-RO_USER=test:reader RO_KEY=reading
+RO_USER=test:reader RO_KEY=r3ad0nly-K3y
 OTHER_USER=other:tester OTHER_KEY=othering
 
 # s3api must come right before the auth filter it hands requests to.

@@ -21,7 +21,11 @@ enum {
     OPT_RETRY_LOCK,
     OPT_LOCK_HOST,
     OPT_NO_LOCK,
+    OPT_LIMIT_UPLOAD,
+    OPT_LIMIT_DOWNLOAD,
     OPT_HELP,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
 };
 
 static const struct option cli_global_opts[] = {
@@ -40,7 +44,11 @@ static const struct option cli_global_opts[] = {
     { "retry-lock", required_argument, NULL, OPT_RETRY_LOCK },
     { "lock-host", required_argument, NULL, OPT_LOCK_HOST },
     { "no-lock", no_argument, NULL, OPT_NO_LOCK },
+    { "limit-upload", required_argument, NULL, OPT_LIMIT_UPLOAD },
+    { "limit-download", required_argument, NULL, OPT_LIMIT_DOWNLOAD },
     { "help", no_argument, NULL, OPT_HELP },
+    { "progress", no_argument, NULL, OPT_PROGRESS },
+    { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 };
 #define CLI_N_GLOBAL (sizeof(cli_global_opts) / sizeof(cli_global_opts[0]))
 
@@ -86,6 +94,49 @@ static int cli_parse_double_prefix(const char *s, double *out, double *mult)
     return 0;
 }
 
+int cli_parse_rate(const char *s, double *out)
+{
+    char *end;
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    double unit = 1024; /* a bare number is KiB/s, as restic's --limit-upload */
+    if (errno != 0 || end == s || v <= 0)
+        return -1;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        unit = 1024;
+        break;
+    case 'm':
+    case 'M':
+        unit = 1024.0 * 1024;
+        break;
+    case 'g':
+    case 'G':
+        unit = 1024.0 * 1024 * 1024;
+        break;
+    default:
+        return -1;
+    }
+    if (*end != '\0') {
+        end++;
+        if (*end == 'i') /* 20MiB */
+            end++;
+        if (*end == 'B' || *end == 'b')
+            end++;
+        if (strcmp(end, "/s") == 0)
+            end += 2;
+        if (*end != '\0')
+            return -1;
+    }
+    *out = v * unit;
+    return *out >= 1 ? 0 : -1;
+}
+
 static int cli_global(cli *c, int opt, const char *arg, const char *usage)
 {
     unsigned long long n;
@@ -95,6 +146,12 @@ static int cli_global(cli *c, int opt, const char *arg, const char *usage)
         return 0;
     case OPT_JSON:
         c->json = 1;
+        return 0;
+    case OPT_PROGRESS:
+        c->progress = 1;
+        return 0;
+    case OPT_NO_PROGRESS:
+        c->progress = -1;
         return 0;
     case 'v':
         c->verbose++;
@@ -143,6 +200,16 @@ static int cli_global(cli *c, int opt, const char *arg, const char *usage)
     case OPT_NO_LOCK:
         c->store_opts.no_lock = 1;
         return 0;
+    case OPT_LIMIT_UPLOAD:
+    case OPT_LIMIT_DOWNLOAD:
+        if (cli_parse_rate(arg, opt == OPT_LIMIT_UPLOAD ? &c->store_opts.limit_upload
+                                                        : &c->store_opts.limit_download) < 0)
+            return cli_usage_error(c, usage,
+                                   "%s: '%s' is not a rate (KiB/s like 500, or 500K, 20M, 1G "
+                                   "per second)",
+                                   opt == OPT_LIMIT_UPLOAD ? "--limit-upload" : "--limit-download",
+                                   arg);
+        return 0;
     }
     return -1;
 }
@@ -164,6 +231,11 @@ int cli_parse(cli *c,
     int rc;
 
     *done = 0;
+    cli_signals_usr1(); /* SIGUSR1 never kills a command, long or short */
+    /* --json anywhere makes even an error before it JSON */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            c->json = 1;
     for (size_t i = 0; cmd_opts != NULL && cmd_opts[i].name != NULL && n < 40; i++)
         all[n++] = cmd_opts[i];
     for (size_t i = 0; i < CLI_N_GLOBAL; i++)
@@ -201,15 +273,36 @@ int cli_parse(cli *c,
     return 0;
 }
 
+/* A password in the URL's user part ("swift://user:secret@..."): other users see command lines
+ * (ps, /proc) and shells keep them. Say where a secret belongs instead. */
+static void cli_warn_url_secret(const cli *c, const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (p == NULL)
+        return;
+    p += 3;
+    size_t host = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', host);
+    if (at == NULL || memchr(p, ':', (size_t)(at - p)) == NULL)
+        return;
+    cli_warn(c, "--store: the URL holds a password (user:password@): other users can "
+                "read a command line; give the secret in a variable or a file instead: "
+                "ST_KEY_FILE, OS_PASSWORD_FILE, AWS_SECRET_ACCESS_KEY_FILE (or ST_KEY, "
+                "OS_PASSWORD, AWS_SECRET_ACCESS_KEY), OS_CLOUD with clouds.yaml, AWS_PROFILE");
+}
+
 int cli_open_store(cli *c)
 {
     cb_error err = { 0 };
+    if (c->store_url != NULL)
+        cli_warn_url_secret(c, c->store_url);
     if (c->store_url == NULL)
         c->store_url = getenv("CINDERBLOCK_STORE");
     if (c->store_url == NULL || c->store_url[0] == '\0') {
         cb_error_set(&err, CB_EINVAL, "no store given: use --store URL or set CINDERBLOCK_STORE");
         return cli_fail(c, &err);
     }
+    cli_step(c, "opening the store %s", c->store_url);
     if (cb_store_open(&c->store, c->store_url, &c->store_opts, &err) < 0)
         return cli_fail(c, &err);
     return 0;
@@ -253,30 +346,62 @@ int cli_exit_code(int status)
     }
 }
 
+/* Under --json: {"message_type":"error","code":N,"message":...} on stderr, one line. */
+static void cli_json_error(int code, const char *status, const char *msg, long http_status)
+{
+    fprintf(stderr, "{\"message_type\":\"error\",\"code\":%d,\"message\":", code);
+    cli_json_string(stderr, msg);
+    if (status != NULL) {
+        fprintf(stderr, ",\"status\":");
+        cli_json_string(stderr, status);
+    }
+    if (http_status != 0) /* the answer of the server that failed */
+        fprintf(stderr, ",\"http_status\":%ld", http_status);
+    fprintf(stderr, "}\n");
+}
+
+/* A warning goes to stderr also under -q (it is about safety); under --json as
+ * {"message_type":"warning","message":...}, so that stderr stays machine-readable. */
+void cli_warn(const cli *c, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (c->json) {
+        fprintf(stderr, "{\"message_type\":\"warning\",\"message\":");
+        cli_json_string(stderr, msg);
+        fprintf(stderr, "}\n");
+    } else {
+        fprintf(stderr, "%s: warning: %s\n", c->prog ? c->prog : "cinderblock", msg);
+    }
+}
+
 int cli_fail(cli *c, const cb_error *err)
 {
     int code = cli_exit_code(err->code ? err->code : CB_ERROR);
-    if (c->json) {
-        printf("{\"error\": {\"code\": ");
-        cli_json_string(stdout, cb_status_name(err->code));
-        printf(", \"message\": ");
-        cli_json_string(stdout, err->msg);
-        if (err->http_status != 0) /* the answer of the server that failed */
-            printf(", \"http_status\": %ld", err->http_status);
-        printf(", \"exit\": %d}}\n", code);
-    }
-    fprintf(stderr, "%s: error: %s\n", c->prog, err->msg[0] ? err->msg : "unknown failure");
+    const char *msg = err->msg[0] ? err->msg : "unknown failure";
+    if (c->json)
+        cli_json_error(code, cb_status_name(err->code ? err->code : CB_ERROR), msg,
+                       err->http_status);
+    else
+        fprintf(stderr, "%s: error: %s\n", c->prog, msg);
     return code;
 }
 
 int cli_usage_error(cli *c, const char *usage, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
-    fprintf(stderr, "%s: ", c->prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (c->json) {
+        cli_json_error(CLI_EXIT_USAGE, "usage", msg, 0);
+        return CLI_EXIT_USAGE;
+    }
+    fprintf(stderr, "%s: %s\n", c->prog, msg);
     if (usage != NULL)
         fputs(usage, stderr);
     return CLI_EXIT_USAGE;
@@ -335,7 +460,7 @@ int cli_parse_size(const char *s, unsigned long long *out)
 void cli_info(const cli *c, const char *fmt, ...)
 {
     va_list ap;
-    if (c->verbose < 0)
+    if (c->verbose < 0 || c->json) /* under --json stderr carries errors only */
         return;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

@@ -8,6 +8,8 @@
 
 #include <cinderblock/cb.h>
 
+#include "rate.h"
+
 /* Exit codes (docs/cinderblock.1.md, EXIT STATUS; restic's where they overlap). Scripts
  * must treat any code not listed as a failure. */
 enum {
@@ -29,8 +31,9 @@ typedef struct cli {
     const char *prog;
     const char *command;
     const char *store_url; /* --store, or $CINDERBLOCK_STORE */
-    int json;              /* --json: one JSON document on stdout */
+    int json;              /* --json: JSON on stdout (docs/json.md), errors as JSON on stderr */
     int verbose;           /* -v: +1, -q: -1 */
+    int progress;          /* 1: --progress, -1: --no-progress, 0: when stderr is a terminal */
     cb_store_opts store_opts;
     cb_store *store;
 } cli;
@@ -67,8 +70,15 @@ int cli_parse_duration(const char *s, double *out);
 /* Parse "123", "4K", "50M", "2G" (powers of 1024). */
 int cli_parse_size(const char *s, unsigned long long *out);
 
+/* A bandwidth: a bare number is KiB/s; K, M, G (KiB, MiB, GiB per second; "20M", "20MiB",
+ * "20MB/s"). Into bytes per second; -1 if it is none. */
+int cli_parse_rate(const char *s, double *out);
+
 /* Print the value as a JSON string literal to f. */
 void cli_json_string(FILE *f, const char *s);
+
+/* "cinderblock: warning: ..." on stderr, or a JSON warning line under --json. */
+void cli_warn(const cli *c, const char *fmt, ...) CB_PRINTF(2, 3);
 
 /* Informational message on stderr unless -q. */
 void cli_info(const cli *c, const char *fmt, ...) CB_PRINTF(2, 3);
@@ -77,21 +87,42 @@ int cmd_check(cli *c, int argc, char **argv);
 
 /* ---- shared by the data commands ---- */
 
-/* SIGINT/SIGTERM set a flag the library polls (cancel hook); a second signal kills. */
+/* SIGINT/SIGTERM set a flag the library polls (cancel hook); a second signal kills.
+ * SIGUSR1 asks for one status line (cli_progress_fn prints it); also installed alone by
+ * cli_parse, so that no command dies of it. */
 void cli_signals_install(void);
+void cli_signals_usr1(void);
 int cli_cancel_hook(void *payload);
 
-/* A progress line on stderr, only when stderr is a terminal and not -q. */
+/* -v: "cinderblock: <what is done now>" on stderr (not under --json). */
+void cli_step(const cli *c, const char *fmt, ...) CB_PRINTF(2, 3);
+
+/*
+ * Progress of a long command (backup, restore, verify): under --json, status lines on
+ * stdout (docs/json.md), at most 4 a second; otherwise a line on stderr when it is a
+ * terminal and not -q (--progress: always, one line per update when not a terminal;
+ * --no-progress: never). SIGUSR1: one status line at once.
+ */
 typedef struct cli_progress {
     const cli *c;
-    int tty;
-    double last; /* seconds (monotonic) of the last line */
+    int human;   /* progress lines on stderr */
+    int tty;     /* ... redrawn in place with \r */
+    double last; /* seconds (monotonic) of the last line or status */
     double start;
-    int shown;
+    int shown;           /* a \r line is on the terminal */
+    int statuses;        /* status lines printed (--json) */
+    cb_progress cur;     /* the latest report */
+    cb_progress printed; /* ... and the last one printed as a status (--json) */
+    int have;
+    const char *step; /* the last step said (-v) */
+    cli_rate rate;    /* bytes_done over the last 10 s */
 } cli_progress;
 void cli_progress_init(cli_progress *p, const cli *c);
 void cli_progress_fn(const cb_progress *pr, void *payload);
+/* The end of the operation: a last status (--json), the terminal line ended. */
 void cli_progress_done(cli_progress *p);
+/* Seconds since cli_progress_init. */
+double cli_progress_elapsed(const cli_progress *p);
 
 /* "1.5 GiB" */
 const char *cli_human(unsigned long long bytes, char buf[32]);

@@ -229,10 +229,17 @@ int cmd_backup(cli *c, int argc, char **argv)
         goto out;
     }
     if (c->json) {
-        out_info_json(info, "backup");
+        json_t *sum = json_object();
+        json_object_set_new(sum, "backup", out_info_object(info));
+        json_object_set_new(sum, "bytes_zero", json_integer((json_int_t)prog.cur.bytes_zero));
+        json_object_set_new(sum, "bytes_unchanged",
+                            json_integer((json_int_t)prog.cur.bytes_unchanged));
+        json_object_set_new(sum, "elapsed_seconds", out_seconds(cli_progress_elapsed(&prog)));
+        out_summary(sum);
     } else {
         printf("%s\n", info->backup_id);
         out_backup_summary(c, info);
+        out_skipped(c, &prog.cur);
     }
     rc = CLI_EXIT_OK;
 out:

@@ -155,14 +155,41 @@ int cmd_delete(cli *c, int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     cli_signals_install();
-    if (cb_backup_delete(c->store, id, flags, &err) < 0)
+    /* what each backup was, to describe those deleted as list and show do */
+    cb_backup_info **all = NULL;
+    size_t n_all = 0;
+    char **gone = NULL;
+    size_t n_gone = 0;
+    cli_step(c, "listing the backups");
+    if (cb_backup_list(c->store, NULL, &all, &n_all, &err) < 0)
         return cli_fail(c, &err);
-    if (c->json) {
-        printf("{\"deleted\": ");
-        cli_json_string(stdout, id);
-        printf(", \"cascade\": %s}\n", flags & CB_DELETE_CASCADE ? "true" : "false");
-    } else {
-        cli_info(c, "deleted backup %s\n", id);
+    cli_step(c, "deleting backup %s%s", id, flags & CB_DELETE_CASCADE ? " and its dependants" : "");
+    int drc = cb_backup_delete_ex(c->store, id, flags, &gone, &n_gone, &err);
+    json_t *arr = json_array();
+    for (size_t k = 0; k < n_gone; k++) {
+        size_t i = 0;
+        while (i < n_all && strcmp(all[i]->backup_id, gone[k]) != 0)
+            i++;
+        if (c->json && i < n_all) {
+            json_array_append_new(arr, out_info_object(all[i]));
+        } else if (c->json) { /* not in the listing: what we know of it */
+            cb_backup_info b = { .backup_id = gone[k] };
+            json_array_append_new(arr, out_info_object(&b));
+        } else {
+            cli_info(c, "deleted backup %s\n", gone[k]);
+        }
     }
+    if (c->json && (drc == 0 || n_gone > 0)) {
+        json_t *o = json_object();
+        json_object_set_new(o, "deleted", arr);
+        json_object_set_new(o, "cascade", json_boolean(flags & CB_DELETE_CASCADE));
+        out_json(o);
+    } else {
+        json_decref(arr);
+    }
+    cb_backup_ids_free(gone, n_gone);
+    cb_backup_info_free_array(all, n_all);
+    if (drc < 0)
+        return cli_fail(c, &err);
     return CLI_EXIT_OK;
 }

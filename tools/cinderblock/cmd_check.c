@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_check.c: `cinderblock check`: the store's setup check. */
 #include "cli.h"
+#include "output.h"
 
 static const char check_usage[] = "Usage: cinderblock [--store URL] check\n"
                                   "Check the store's configuration and that it can be reached.\n";
@@ -20,11 +21,11 @@ int cmd_check(cli *c, int argc, char **argv)
     if (cb_store_check(c->store, &err) < 0)
         return cli_fail(c, &err);
     if (c->json) {
-        printf("{\"store\": ");
-        cli_json_string(stdout, c->store_url);
-        printf(", \"kind\": ");
-        cli_json_string(stdout, cb_store_get_info(c->store)->name);
-        printf(", \"ok\": true}\n");
+        json_t *o = json_object();
+        json_object_set_new(o, "store", json_string(c->store_url));
+        json_object_set_new(o, "kind", json_string(cb_store_get_info(c->store)->name));
+        json_object_set_new(o, "ok", json_true());
+        out_json(o);
     } else {
         printf("store %s (%s): ok\n", c->store_url, cb_store_get_info(c->store)->name);
     }

@@ -112,11 +112,12 @@ int cmd_restore(cli *c, int argc, char **argv)
     if (rrc < 0)
         return cli_fail(c, &err);
     if (c->json) {
-        printf("{\"restored\": ");
-        cli_json_string(stdout, argv[first]);
-        printf(", \"target\": ");
-        cli_json_string(stdout, argv[first + 1]);
-        printf(", \"verified\": %s}\n", o.verify ? "true" : "false");
+        json_t *sum = json_object();
+        json_object_set_new(sum, "restored", json_string(argv[first]));
+        json_object_set_new(sum, "target", json_string(argv[first + 1]));
+        json_object_set_new(sum, "verified", json_boolean(o.verify));
+        json_object_set_new(sum, "elapsed_seconds", out_seconds(cli_progress_elapsed(&prog)));
+        out_summary(sum);
     } else {
         cli_info(c, "restored backup %s into %s%s\n", argv[first],
                  restore_is_stream(argv[first + 1]) ? "standard output" : argv[first + 1],

@@ -149,7 +149,7 @@ static void verify_json(const cb_verify_report *r)
     json_object_set_new(v, "problems", problems);
     json_t *doc = json_object();
     json_object_set_new(doc, "verify", v);
-    out_json(doc);
+    out_summary(doc);
 }
 
 int cmd_verify(cli *c, int argc, char **argv)
@@ -190,7 +190,7 @@ int cmd_verify(cli *c, int argc, char **argv)
     /* damage: 13; objects that could not be read, nothing damaged: 1 */
     rc = vrc == 0 ? CLI_EXIT_OK : verify_damaged(r) > 0 ? CLI_EXIT_DAMAGE : CLI_EXIT_FAIL;
     if (vrc < 0)
-        fprintf(stderr, "%s: error: %s\n", c->prog, err.msg);
+        cli_fail(c, &err); /* the verdict's exit status stands */
     cb_verify_report_free(r);
     return rc;
 }

@@ -13,11 +13,33 @@ json_t *out_info_object(const cb_backup_info *b);
 /* Print {"<key>": <backup>} on stdout. */
 void out_info_json(const cb_backup_info *b, const char *key);
 
-/* Print a JSON value on stdout with a final newline, and release it. */
+/*
+ * The one way to print a JSON document (docs/json.md): `v` on stdout, compact, on one
+ * line, and released. A short command prints one; a long one its status lines and then
+ * its summary (out_summary). Errors are cli_fail's, on stderr.
+ */
 void out_json(json_t *v);
+
+/* {"message_type": "summary", <the members of v>} through out_json; releases v. */
+void out_summary(json_t *v);
+
+/* Times: ISO 8601 UTC, "2026-12-02T01:02:03Z". From what a store records (Cinder's
+ * "2024-01-02 03:04:05+00:00", with or without fractions; an offset is applied), or from
+ * seconds since the epoch (< 0: unknown). JSON: a string, or null when unknown. */
+int out_time_parse(const char *recorded, int64_t *out);
+json_t *out_time(const char *recorded);
+json_t *out_time_epoch(int64_t t);
+const char *out_time_text(const char *recorded, char buf[32]); /* as recorded if unparsable */
+
+/* Seconds, rounded to milliseconds, as a JSON number. */
+json_t *out_seconds(double secs);
 
 /* One line on stderr after a backup (unless -q). */
 void out_backup_summary(const cli *c, const cb_backup_info *b);
+
+/* "skipped: 1.0 GiB all zero, 3.0 GiB unchanged since the parent" on stderr (unless -q, or
+ * nothing was skipped). */
+void out_skipped(const cli *c, const cb_progress *pr);
 
 /* Leftovers (list --incomplete, cleanup): a JSON array (new reference), or a table. */
 json_t *out_leftovers_json(const cb_leftover *v, size_t n);

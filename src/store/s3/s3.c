@@ -3,7 +3,8 @@
  * s3.c: the S3 store (Cinder's S3BackupDriver, spec §4.5), for AWS, Ceph RGW, MinIO, Swift's
  * s3api and other S3-compatible servers.
  *
- * URL: s3://BUCKET (empty: "volumebackups"). Settings (environment, via cb_store_opts.getenv):
+ * URL: s3://BUCKET (empty: "volumebackups"). Settings (environment, via cb_store_opts.getenv,
+ * where cb_store_open() has added the _FILE forms and the AWS profile: src/store/creds.h):
  *   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN   credentials
  *   AWS_REGION, AWS_DEFAULT_REGION                               SigV4 region (us-east-1)
  *   AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL                        endpoint (AWS otherwise)
@@ -389,7 +390,8 @@ static int s3_settings(s3_state *st, const char *location, const cb_store_opts *
     if (ak == NULL || sk == NULL)
         return cb_error_set(err, CB_EINVAL,
                             "s3 store: no credentials: set AWS_ACCESS_KEY_ID and "
-                            "AWS_SECRET_ACCESS_KEY");
+                            "AWS_SECRET_ACCESS_KEY (or their _FILE forms), or AWS_PROFILE "
+                            "naming a profile of ~/.aws/credentials");
     if ((st->bucket = cb__strdup(location[0] ? location : S3_DEFAULT_BUCKET, err)) == NULL ||
         (st->region = cb__strdup(region ? region : "us-east-1", err)) == NULL ||
         (st->access_key = cb__strdup(ak, err)) == NULL ||

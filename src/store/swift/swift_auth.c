@@ -81,7 +81,8 @@ static int auth_pick_mode(swift_auth *a, const cb_store_opts *opts, cb_error *er
         return cb_error_set(err, CB_EINVAL,
                             "swift store: no credentials: set ST_AUTH, ST_USER and ST_KEY "
                             "(tempauth), OS_AUTH_URL, OS_USERNAME, OS_PASSWORD and "
-                            "OS_PROJECT_NAME (Keystone v3), or OS_AUTH_TOKEN and OS_STORAGE_URL");
+                            "OS_PROJECT_NAME (Keystone v3), OS_AUTH_TOKEN and OS_STORAGE_URL, "
+                            "or OS_CLOUD naming a cloud of clouds.yaml");
     return 0;
 }
 

@@ -105,7 +105,7 @@ export CB_STORES_WORK=$WORK
 "$services/keystone.sh" env "$WORK/keystone" >"$KS_ENV" || exit 1
 
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(conformance roundtrip failures locks secrets)
+[ ${#tests[@]} -gt 0 ] || tests=(conformance roundtrip failures locks secrets creds bandwidth)
 passed=0
 failed=0
 for t in "${tests[@]}"; do

@@ -111,14 +111,14 @@ proxy() {
 # --json: the error object carries the server's answer
 (use_tempauth && ST_KEY=Wr0ngKey-4711 expect_fail 12 "authentication refused (HTTP 401)" \
     "$CB" --json --store swift://fail-auth-$RUN list)
-python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]
-assert e["code"] == "CB_EAUTH" and e["http_status"] == 401, e' "$T/out" ||
-    fail "--json error without http_status 401: $(cat "$T/out")"
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))
+assert e["message_type"] == "error" and e["code"] == 12 and e["status"] == "CB_EAUTH" and e["http_status"] == 401, e' "$T/err" ||
+    fail "--json error without http_status 401: $(cat "$T/err")"
 (use_s3 && expect_fail 10 "does not exist" \
     "$CB" --json --store s3://fail-none-$RUN --no-create-container check)
-python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]
-assert e["code"] == "CB_ENOTFOUND" and e["http_status"] == 404, e' "$T/out" ||
-    fail "--json error without http_status 404: $(cat "$T/out")"
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))
+assert e["message_type"] == "error" and e["code"] == 10 and e["status"] == "CB_ENOTFOUND" and e["http_status"] == 404, e' "$T/err" ||
+    fail "--json error without http_status 404: $(cat "$T/err")"
 note "wrong password/key (tempauth, Keystone, S3): one clear error each, nothing written; --json has http_status"
 
 # ---- 5. a missing container with creation disabled ----
