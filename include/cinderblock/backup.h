@@ -78,7 +78,7 @@ typedef struct cb_backup_info {
 
 CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
 
-#define CB_BACKUP_OPTS_VERSION 1
+#define CB_BACKUP_OPTS_VERSION 2 /* 2: stream_size, stream_fd; version 1 is still accepted */
 
 typedef struct cb_backup_opts {
     unsigned int version;        /* CB_BACKUP_OPTS_VERSION */
@@ -105,6 +105,10 @@ typedef struct cb_backup_opts {
                               resume_id (or removed by cb_cleanup); 0: it removes it */
     const char *resume_id; /* continue this interrupted backup (its own settings apply: the
                               options above that shape a backup are ignored) */
+    /* version 2: a volume read from a stream (volume_path "-", "/dev/stdin", "/dev/fd/N") */
+    uint64_t stream_size; /* the bytes the stream must hold exactly (fewer or more: CB_ESOURCE);
+                             0: what comes before EOF */
+    int stream_fd;        /* volume_path "-": the descriptor read (0: standard input) */
 } cb_backup_opts;
 
 #define CB_BACKUP_OPTS_INIT                                                                        \
@@ -114,6 +118,16 @@ typedef struct cb_backup_opts {
 
 /**
  * Back up the volume at `volume_path` (a regular file or a block device).
+ *
+ * Streams: `volume_path` "-" reads the volume from opts->stream_fd (standard input by
+ * default), "/dev/stdin" from descriptor 0 and "/dev/fd/N" from N: a pipe, FIFO, socket or
+ * anything read(2) can read, in order, never seeked. Its size is opts->stream_size exactly
+ * (a short or a longer stream is CB_ESOURCE), or without it what comes before EOF; an
+ * incremental's stream must then be as long as its parent (checked at the end). No path
+ * names a stream: opts->volume_id is required, unless opts->parent_id gives the volume.
+ * The same checks and format as a file; memory is a few objects (the objects in flight
+ * are held until they are committed), whatever the volume size. Not with resume_id.
+ *
  * @param out  set to the new backup's description (free with cb_backup_info_free), or NULL
  * @return 0; CB_EINVAL for bad options (named); CB_EIO for an unreadable volume;
  *         CB_ECANCELED when cancelled (what was written is removed); a store error.
@@ -148,12 +162,16 @@ typedef struct cb_restore_opts {
 /**
  * Restore backup `backup_id` (with its chain of parents) into `target`: a regular file
  * (created or truncated to the volume size) or a block device (at least that large; never
- * truncated). Every object's length and MD5 are verified before its bytes are written.
- * With opts->verify, the committed target is then read back from the disk and every sha
- * block compared with the backup's _sha256file, streamed (any volume size); where that list
- * cannot be used, a full backup's objects are compared with their MD5s instead, and a chain
- * cannot be verified (CB_ECORRUPT saying so). A difference is CB_ECORRUPT naming the offset
- * of the first differing block; the target stays as written.
+ * truncated). `target` "-" or "/dev/stdout" writes the volume to standard output ("/dev/fd/N"
+ * to descriptor N), in order: each object is verified before any of its bytes are written,
+ * but on a failure the bytes already written cannot be taken back: the reader of the
+ * stream must check the result. opts->sparse and opts->verify do not apply (CB_EINVAL). Every
+ * object's length and MD5 are verified before its bytes are written. With opts->verify, the
+ * committed target is then read back from the disk and every sha block compared with the backup's
+ * _sha256file, streamed (any volume size); where that list cannot be used, a full backup's objects
+ * are compared with their MD5s instead, and a chain cannot be verified (CB_ECORRUPT saying so). A
+ * difference is CB_ECORRUPT naming the offset of the first differing block; the target stays as
+ * written.
  * @return 0; CB_ENOTFOUND for an unknown backup; CB_ECORRUPT for a bad or damaged backup
  *         (the message names the object); CB_EINVAL for a target that is too small.
  */

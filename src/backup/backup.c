@@ -9,6 +9,7 @@
  * shared lock of the store from start to end (lock.h), so no delete or cleanup runs
  * meanwhile; an incremental also checks its parent once more just before it commits.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,7 +35,7 @@ static int bk_reserve(cb_bk *b, cb_error *err)
     memcpy(p->created_at, b->created_at, sizeof(p->created_at));
     p->object_size = b->object_size;
     p->sha_block = b->sha_block;
-    p->size = b->vol.size;
+    p->size = b->vol.size == CB_VOLUME_SIZE_UNKNOWN ? 0 : b->vol.size; /* a stream's: 0 */
     p->pid = (int64_t)getpid();
     p->started = (int64_t)time(NULL);
     cb__lock_host(b->store, p->host);
@@ -137,6 +138,30 @@ static int bk_job_tick(void *ctx, uint64_t bytes_done, cb_error *err)
     return cb__bk_tick(b, err);
 }
 
+/* A stream, once the pipeline read it: its end seen (and nothing after a given size), its
+ * size now known; not empty, and as long as the parent of an incremental. */
+static int bk_stream_end(cb_bk *b, cb_error *err)
+{
+    int rc;
+    if (!cb__volume_is_stream(&b->vol))
+        return 0;
+    if ((rc = cb__volume_finish(&b->vol, err)) < 0)
+        return rc;
+    b->progress.bytes_total = b->vol.size;
+    if (b->vol.size == 0)
+        return cb_error_set(err, CB_ESOURCE,
+                            "standard input was empty: there is nothing to back up");
+    if (b->parent.n > 0 && b->vol.size != b->parent.size)
+        return cb_error_set(err, CB_ESOURCE,
+                            "standard input held %llu bytes, but parent backup %s is of a volume "
+                            "of %llu bytes: an incremental must be of the same size (do a full "
+                            "backup)",
+                            (unsigned long long)b->vol.size,
+                            b->parent.layers[0].where.parts.backup_id,
+                            (unsigned long long)b->parent.size);
+    return 0;
+}
+
 static int bk_run(cb_bk *b, cb_error *err)
 {
     int rc;
@@ -171,7 +196,8 @@ static int bk_run(cb_bk *b, cb_error *err)
     cb__bk_step(b, incremental ? "reading the volume, comparing it with the parent's hashes"
                                : "reading the volume");
     rc = cb__pl_run(&job, incremental ? CB_PL_SCAN : CB_PL_FULL, err);
-    if (rc < 0 || (b->want_info && (rc = bk_result(b, &b->info, err)) < 0))
+    if (rc < 0 || (rc = bk_stream_end(b, err)) < 0 ||
+        (b->want_info && (rc = bk_result(b, &b->info, err)) < 0))
         return rc;
     return bk_commit(b, err);
 }
@@ -227,6 +253,43 @@ static void bk_dispose(cb_bk *b)
     free(b->comp_name);
 }
 
+/* The descriptor a stream path names ("-", "/dev/stdin", "/dev/fd/N"), or -1: a file. */
+static int bk_stream_fd(const char *path, const cb_backup_opts *o)
+{
+    char *end;
+    if (path == NULL)
+        return -1;
+    if (strcmp(path, "-") == 0)
+        return o->stream_fd;
+    if (strcmp(path, "/dev/stdin") == 0)
+        return 0;
+    if (strncmp(path, "/dev/fd/", 8) == 0 && path[8] >= '0' && path[8] <= '9') {
+        long fd = strtol(path + 8, &end, 10);
+        if (*end == '\0' && fd <= 1 << 20)
+            return (int)fd;
+    }
+    return -1;
+}
+
+/* Open the volume: a file or device, or a stream (which needs a volume id from somewhere). */
+static int bk_open_volume(cb_bk *b, const char *volume_path, cb_error *err)
+{
+    const cb_backup_opts *o = b->opts;
+    int fd = bk_stream_fd(volume_path, o);
+    if (fd < 0)
+        return cb__volume_open(&b->vol, volume_path, err);
+    if (o->resume_id != NULL)
+        return cb_error_set(err, CB_EINVAL,
+                            "a backup read from standard input cannot be resumed (--resume): "
+                            "back it up again");
+    if (o->volume_id == NULL && o->parent_id == NULL)
+        return cb_error_set(err, CB_EINVAL,
+                            "a volume read from standard input has no path to derive its id "
+                            "from: give --volume-id (or --parent)");
+    return cb__volume_open_stream(&b->vol, fd,
+                                  o->stream_size ? o->stream_size : CB_VOLUME_SIZE_UNKNOWN, err);
+}
+
 int cb_backup(cb_store *store,
               const char *volume_path,
               const cb_backup_opts *opts,
@@ -234,7 +297,7 @@ int cb_backup(cb_store *store,
               cb_error *err)
 {
     static const cb_backup_opts defaults = CB_BACKUP_OPTS_INIT;
-    cb_backup_opts resumed;
+    cb_backup_opts resumed, current = CB_BACKUP_OPTS_INIT;
     cb_bk b;
     int rc;
 
@@ -244,6 +307,11 @@ int cb_backup(cb_store *store,
         *out = NULL;
     b.store = store;
     b.opts = opts ? opts : &defaults;
+    if (b.opts->version == 1) { /* the fields it has; the newer ones keep their defaults */
+        memcpy(&current, b.opts, offsetof(cb_backup_opts, stream_size));
+        current.version = CB_BACKUP_OPTS_VERSION;
+        b.opts = &current;
+    }
     if (b.opts->version != CB_BACKUP_OPTS_VERSION) {
         rc = cb_error_set(err, CB_EINVAL, "cb_backup_opts version %u is not supported",
                           b.opts->version);
@@ -259,14 +327,14 @@ int cb_backup(cb_store *store,
     if ((rc = cb__bk_options(&b, err)) < 0)
         goto done;
     cb__bk_step(&b, "opening the volume");
-    if ((rc = cb__volume_open(&b.vol, volume_path, err)) < 0)
+    if ((rc = bk_open_volume(&b, volume_path, err)) < 0)
         goto done;
     if (b.vol.size == 0) {
         rc = cb_error_set(err, CB_EINVAL, "volume '%s' is empty: there is nothing to back up",
                           volume_path);
         goto done;
     }
-    b.progress.bytes_total = b.vol.size;
+    b.progress.bytes_total = b.vol.size == CB_VOLUME_SIZE_UNKNOWN ? 0 : b.vol.size;
     if ((rc = cb__bk_ids(&b, err)) < 0)
         goto done;
     if (b.lock == NULL) {

@@ -145,12 +145,26 @@ int cb__bk_parent(cb_bk *b, cb_error *err)
         return rc;
     const cb_layer *p = &b->parent.layers[0];
     const char *pvol = p->meta.volume_id ? p->meta.volume_id : p->where.parts.volume_id;
+    if (b->volume_id[0] == '\0' && /* a stream without --volume-id: the parent's volume */
+        (rc = cb__uuid_normalize(b->volume_id, pvol, "volume id", err)) < 0)
+        return rc;
     if (strcmp(pvol, b->volume_id) != 0)
         return cb_error_set(err, CB_EINVAL,
                             "parent backup %s is of volume %s, not of volume %s (give "
                             "--volume-id to back up this disk as that volume)",
                             p->where.parts.backup_id, pvol, b->volume_id);
-    if (b->vol.size > b->parent.size)
+    if (cb__volume_is_stream(&b->vol)) {
+        /* a stream must be the parent's size: checked now if given, else at its end (and
+         * it may not grow past it meanwhile) */
+        if (b->vol.size != CB_VOLUME_SIZE_UNKNOWN && b->vol.size != b->parent.size)
+            return cb_error_set(err, CB_EINVAL,
+                                "--size %llu differs from the size of parent backup %s (%llu "
+                                "bytes): an incremental must be of the same size (do a full "
+                                "backup)",
+                                (unsigned long long)b->vol.size, p->where.parts.backup_id,
+                                (unsigned long long)b->parent.size);
+        cb__volume_set_limit(&b->vol, b->parent.size, "the size of the parent backup");
+    } else if (b->vol.size > b->parent.size)
         return cb_error_set(err, CB_EINVAL,
                             "the volume grew from %llu to %llu bytes since backup %s: do a full "
                             "backup",

@@ -21,6 +21,8 @@ int cb__bk_ids(cb_bk *b, cb_error *err)
     if (o->volume_id != NULL) {
         if ((rc = cb__uuid_normalize(b->volume_id, o->volume_id, "volume id", err)) < 0)
             return rc;
+    } else if (cb__volume_is_stream(&b->vol)) {
+        b->volume_id[0] = '\0'; /* a stream's: its parent's (cb__bk_parent) */
     } else {
         /* the same disk keeps its id: derived from its canonical path */
         cb__uuid_from_name(b->volume_id, b->vol.canonical);
@@ -181,6 +183,8 @@ int cb__bk_names(cb_bk *b, cb_error *err)
  * count is known only as its runs are found: cb__bk_meta_add stops it then.) */
 int cb__bk_meta_fits(const cb_bk *b, cb_error *err)
 {
+    if (b->vol.size == CB_VOLUME_SIZE_UNKNOWN) /* a stream: cb__bk_meta_add stops it */
+        return 0;
     uint64_t n = (b->vol.size + b->object_size - 1) / b->object_size, digits = 5;
     for (uint64_t k = 100000; k <= n; k *= 10)
         digits++;

@@ -119,32 +119,51 @@ static void pl_range_of(const cb_pl *pl, const pl_obj *o, cb_pl_range *r)
     r->reused = o->reused;
 }
 
+/* Ready, or past the end of a stream (found by the reader). Called under the lock. */
 static int pl_object_ready(cb_pl *pl, uint64_t index)
 {
     const pl_obj *o = pl->full.objs[index % pl->full.max_objs];
-    return o != NULL && o->index == index && o->done;
+    return (o != NULL && o->index == index && o->done) || index >= pl->n_ranges;
 }
 
 static int pl_slot_ready(cb_pl *pl, uint64_t seq)
 {
     const pl_slot *s = &pl->scan.slots[seq % pl->scan.n_slots];
-    return s->seq == seq && s->done;
+    return (s->seq == seq && s->done) || seq >= pl->scan.n_pieces;
+}
+
+/* Whether item i exists: a stream's count is known only at its end. */
+static int pl_before(cb_pl *pl, const uint64_t *count, uint64_t i)
+{
+    pthread_mutex_lock(&pl->lock);
+    int yes = i < *count;
+    pthread_mutex_unlock(&pl->lock);
+    return yes;
 }
 
 /* CB_PL_SCAN: pieces to the committer in order; each slot is freed for the reader. */
 static int pl_commit_scan(cb_pl *pl, cb_error *err)
 {
     const cb_pl_job *j = pl->job;
-    for (uint64_t seq = 0; seq < pl->scan.n_pieces; seq++) {
+    int stream = cb__volume_is_stream(j->vol);
+    for (uint64_t seq = 0; pl_before(pl, &pl->scan.n_pieces, seq); seq++) {
         int rc = cb__pl_wait(pl, pl_slot_ready, seq, err);
         if (rc < 0)
             return rc;
+        if (!pl_before(pl, &pl->scan.n_pieces, seq))
+            break; /* a stream ended */
         pl_slot *s = &pl->scan.slots[seq % pl->scan.n_slots];
         cb_pl_range r = { .index = seq, .off = s->off, .len = s->len, .digests = s->digests };
         r.n_digests = (s->len + j->sha_block - 1) / j->sha_block;
-        r.range_end = (s->off + s->len) % j->object_size == 0 || s->off + s->len == j->vol->size;
+        r.range_end = s->range_end;
         if ((rc = j->commit(j->ctx, pl, &r, err)) < 0 || (rc = cb__pl_tick(pl, err)) < 0)
             return rc;
+        /* a stream: once the object's changed runs are stored, its bytes are not needed */
+        if (stream && r.range_end) {
+            if ((rc = cb__pl_runs_flush(pl, err)) < 0)
+                return rc;
+            cb__volume_release(j->vol, s->off + s->len);
+        }
         pthread_mutex_lock(&pl->lock);
         s->done = 0;
         s->seq = UINT64_MAX;
@@ -159,12 +178,14 @@ static int pl_commit_all(cb_pl *pl, cb_error *err)
 {
     if (pl->mode == CB_PL_SCAN)
         return pl_commit_scan(pl, err);
-    for (uint64_t i = 0; i < pl->n_ranges; i++) {
+    for (uint64_t i = 0; pl_before(pl, &pl->n_ranges, i); i++) {
         pl_obj *o = NULL;
         cb_pl_range r;
         int rc = cb__pl_wait(pl, pl_object_ready, i, err);
         if (rc < 0)
             return rc;
+        if (!pl_before(pl, &pl->n_ranges, i))
+            break; /* a stream ended */
         pthread_mutex_lock(&pl->lock);
         o = pl->full.objs[i % pl->full.max_objs];
         pthread_mutex_unlock(&pl->lock);
@@ -177,6 +198,7 @@ static int pl_commit_all(cb_pl *pl, cb_error *err)
         pl->committed++;
         pthread_cond_broadcast(&pl->cond_free); /* the reader may wait for an object slot */
         pthread_mutex_unlock(&pl->lock);
+        cb__volume_release(pl->job->vol, r.off + r.len); /* a stream's window moves on */
         cb__pl_obj_free(pl, o);
     }
     return 0;

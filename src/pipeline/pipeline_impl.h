@@ -19,8 +19,9 @@
  * the cache cost zstd a fifth more time; at 1 MiB that is amortised. (zstd: each object's
  * ring holds CB_ZRING_SLOTS chunks.) */
 #define PL_WHOLE_CHUNK (1024u << 10)
-#define PL_WHOLE_MIN 3    /* objects per worker, at least, for whole objects */
-#define PL_LANES_TOTAL 16 /* whole objects open at once, all workers together */
+#define PL_WHOLE_MIN 3                  /* objects per worker, at least, for whole objects */
+#define PL_LANES_TOTAL 16               /* whole objects open at once, all workers together */
+#define PL_STREAM_BUDGET (512ull << 20) /* a stream's window of objects, when they are small */
 
 typedef struct pl_obj pl_obj;
 typedef struct cb_pl cb_pl;
@@ -30,6 +31,7 @@ typedef struct pl_slot {
     uint64_t seq; /* the piece's number in volume order */
     uint64_t off;
     size_t len;
+    int range_end;          /* the piece ends an object-sized range */
     int done;               /* hashed; guarded by the pipeline's lock */
     unsigned char *digests; /* 32 bytes per sha block of a piece */
 } pl_slot;
@@ -119,7 +121,8 @@ typedef struct pl_full {
 typedef struct pl_scan {
     pl_slot *slots; /* ring of n_slots, by seq % n_slots */
     size_t n_slots;
-    uint64_t n_pieces; /* pieces in the volume */
+    uint64_t n_pieces; /* pieces in the volume (a stream's: UINT64_MAX until its end is
+                          found; then set by the reader under the lock) */
     pl_run *runs;      /* ring of n_runs changed runs, by sequence % n_runs */
     size_t n_runs;
     pl_run *run_head, *run_tail;     /* queued for the workers */
@@ -136,8 +139,9 @@ struct cb_pl {
                    * of each object of a batch (whole sha blocks; a piece for zlib, bzip2) */
     int n_workers;
     pl_worker *workers;
-    unsigned char *zeros; /* one sha block of zeros */
-    uint64_t n_ranges;
+    unsigned char *zeros;     /* one sha block of zeros */
+    uint64_t n_ranges;        /* a stream's: UINT64_MAX until its end is found, then set by the
+                                 reader under the lock */
     pthread_mutex_t lock;     /* guards everything below */
     pthread_cond_t cond_free; /* a piece came back to the pool, or an object was committed */
     pthread_cond_t cond_work; /* work queued, or the reader is done, or failure */
@@ -170,6 +174,7 @@ int cb__pl_scan_hash(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
 int cb__pl_runs_init(cb_pl *pl, cb_error *err);
 void cb__pl_runs_dispose(cb_pl *pl);
 int cb__pl_runs_end(cb_pl *pl, cb_error *err);
+int cb__pl_runs_flush(cb_pl *pl, cb_error *err); /* record every queued run, waiting */
 void cb__pl_do_run(cb_pl *pl, pl_worker *wk, pl_run *r);
 
 /* Store the volume's [off, off + len) as object `name`, on worker `wk` with its own buffers

@@ -73,7 +73,10 @@ static int pl_object_encoder(cb_pl *pl, pl_obj *o, cb_error *err)
     if ((o->enc = pl_take_encoder(pl)) == NULL &&
         (rc = cb_encoder_new(&o->enc, pl->job->objw.codec, 0, err)) < 0)
         return rc;
-    int inner = pl->n_ranges < (uint64_t)pl->n_workers * 2 ? pl->n_workers : 0;
+    /* a stream's zstd objects go one at a time (pipeline_setup.c): split each one too */
+    int inner = pl->n_ranges < (uint64_t)pl->n_workers * 2 || cb__volume_is_stream(pl->job->vol)
+                    ? pl->n_workers
+                    : 0;
     return cb_encoder_set_workers(o->enc, inner, err);
 }
 
@@ -184,7 +187,9 @@ static int pl_sample_raw(cb_pl *pl, uint64_t off, uint64_t len)
     return 1;
 }
 
-static int pl_new_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
+/* An object of `size` bytes of volume (CB_VOLUME_SIZE_UNKNOWN: a stream's object, whole
+ * unless the stream ended in it). */
+static int pl_new_object(cb_pl *pl, uint64_t index, uint64_t size, pl_obj **out, cb_error *err)
 {
     const cb_pl_job *j = pl->job;
     pl_obj *o = cb__calloc(1, sizeof(*o), err);
@@ -195,7 +200,7 @@ static int pl_new_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
     pthread_mutex_init(&o->lock, NULL);
     o->index = index;
     o->off = index * j->object_size;
-    o->len = j->vol->size - o->off < j->object_size ? j->vol->size - o->off : j->object_size;
+    o->len = size - o->off < j->object_size ? size - o->off : j->object_size;
     o->n_pieces = (size_t)((o->len + pl->piece - 1) / pl->piece);
     size_t blocks = (size_t)((o->len + j->sha_block - 1) / j->sha_block);
     *out = o;
@@ -285,12 +290,30 @@ static int pl_read_piece(cb_pl *pl, pl_obj *o, size_t i, pl_piece *p, cb_error *
                                   &p->hole, err);
 }
 
-/* Create an object and publish it; NULL with rc 0 when it is wholly in a hole. */
+/* A stream ended before object `index`: there are no more ranges (the committer stops). */
+static void pl_set_end(cb_pl *pl, uint64_t index)
+{
+    pthread_mutex_lock(&pl->lock);
+    pl->n_ranges = index;
+    pthread_cond_broadcast(&pl->cond_done);
+    pthread_mutex_unlock(&pl->lock);
+}
+
+/* Create an object and publish it; NULL with rc 0 when it is wholly in a hole. A stream's
+ * object is first waited for; past its end, CB_ITEROVER (and the ranges end there). */
 static int pl_open_object(cb_pl *pl, uint64_t index, pl_obj **out, cb_error *err)
 {
     pl_obj *o = NULL;
-    int rc = pl_new_object(pl, index, &o, err);
+    uint64_t size;
+    int rc = cb__volume_wait(pl->job->vol, index * pl->job->object_size, &size, err);
     *out = NULL;
+    if (rc < 0)
+        return rc;
+    if (size != CB_VOLUME_SIZE_UNKNOWN && index * pl->job->object_size >= size) {
+        pl_set_end(pl, index);
+        return CB_ITEROVER;
+    }
+    rc = pl_new_object(pl, index, size, &o, err);
     if (rc < 0) {
         cb__pl_obj_free(pl, o);
         return rc;
@@ -382,6 +405,11 @@ pl_open_group(cb_pl *pl, uint64_t first, size_t n, pl_obj **group, size_t *piece
 {
     for (size_t j = 0; j < n; j++) {
         int rc = pl_open_object(pl, first + j, &group[j], err);
+        if (rc == CB_ITEROVER) { /* a stream ended: the group is shorter */
+            for (; j < n; j++)
+                group[j] = NULL, pieces[j] = 0;
+            return CB_ITEROVER;
+        }
         if (rc != 0)
             return rc;
         /* an object with pieces still to read cannot be finished, nor freed */
@@ -400,7 +428,9 @@ static int pl_read_group(cb_pl *pl, uint64_t first, size_t n, cb_error *err)
 {
     pl_obj *group[PL_GROUP_MAX];
     size_t pieces[PL_GROUP_MAX];
-    int rc = pl_open_group(pl, first, n, group, pieces, err);
+    int rc = pl_open_group(pl, first, n, group, pieces, err), last = rc == CB_ITEROVER;
+    if (last)
+        rc = 0;
     for (size_t i = 0, more = 1; rc == 0 && more; i++) {
         more = 0;
         for (size_t j = 0; rc == 0 && j < n; j++) {
@@ -417,12 +447,12 @@ static int pl_read_group(cb_pl *pl, uint64_t first, size_t n, cb_error *err)
             more = more || i + 1 < pieces[j];
         }
     }
-    return rc;
+    return rc == 0 && last ? CB_ITEROVER : rc;
 }
 
 /* CB_PL_SCAN: pieces in volume order (never across an object boundary), each with the slot
  * its hashes go to; waits while the committer is a ring behind. The workers read them. */
-static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len)
+static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len, int range_end)
 {
     pthread_mutex_lock(&pl->lock);
     while (!pl->failed && seq - pl->committed >= pl->scan.n_slots)
@@ -433,6 +463,7 @@ static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len)
         slot->seq = seq;
         slot->off = off;
         slot->len = len;
+        slot->range_end = range_end;
         slot->done = 0;
     }
     pthread_mutex_unlock(&pl->lock);
@@ -454,15 +485,26 @@ void *cb__pl_scan_reader_main(void *arg)
 {
     cb_pl *pl = arg;
     const cb_pl_job *j = pl->job;
-    uint64_t seq = 0;
-    int rc = 0; /* non-zero only when another stage failed: that stage reports */
-    for (uint64_t off = 0; rc == 0 && off < j->vol->size; off += j->object_size) {
-        uint64_t end = j->vol->size - off < j->object_size ? j->vol->size : off + j->object_size;
+    cb_error err = { 0 };
+    uint64_t seq = 0, size = j->vol->size;
+    int rc = 0; /* non-zero only when another stage failed (that stage reports), or the
+                   stream did (reported here) */
+    for (uint64_t off = 0; rc == 0; off += j->object_size) {
+        /* a stream's object is read before its pieces go to the workers */
+        if ((rc = cb__volume_wait(j->vol, off, &size, &err)) < 0) {
+            cb__pl_fail(pl, rc, &err);
+            break;
+        }
+        if (size != CB_VOLUME_SIZE_UNKNOWN && off >= size)
+            break;
+        uint64_t end = size - off < j->object_size ? size : off + j->object_size;
         for (uint64_t at = off; rc == 0 && at < end; at += pl->piece)
-            rc =
-                pl_scan_piece(pl, seq++, at, end - at < pl->piece ? (size_t)(end - at) : pl->piece);
+            rc = pl_scan_piece(pl, seq++, at, end - at < pl->piece ? (size_t)(end - at) : pl->piece,
+                               at + pl->piece >= end);
     }
     pthread_mutex_lock(&pl->lock);
+    pl->scan.n_pieces = seq; /* what was queued: all of it, unless the pipeline failed */
+    pthread_cond_broadcast(&pl->cond_done);
     pl->reader_done = 1;
     pthread_cond_broadcast(&pl->cond_work);
     pthread_mutex_unlock(&pl->lock);
@@ -474,10 +516,13 @@ void *cb__pl_reader_main(void *arg)
     cb_pl *pl = arg;
     cb_error err = { 0 };
     int rc = 0;
+    /* only this thread changes n_ranges (a stream's, at its end) */
     for (uint64_t i = 0; rc == 0 && i < pl->n_ranges; i += pl->full.group) {
         size_t n = pl->n_ranges - i < pl->full.group ? (size_t)(pl->n_ranges - i) : pl->full.group;
         rc = pl_read_group(pl, i, n, &err);
     }
+    if (rc == CB_ITEROVER)
+        rc = 0;
     if (rc < 0 && err.code != 0)
         cb__pl_fail(pl, rc, &err);
     pthread_mutex_lock(&pl->lock);

@@ -96,6 +96,11 @@ int cb__pl_store_run(cb_pl *pl, uint64_t off, uint64_t len, cb_error *err)
     return 0;
 }
 
+int cb__pl_runs_flush(cb_pl *pl, cb_error *err)
+{
+    return pl_runs_record(pl, 0, err);
+}
+
 int cb__pl_runs_end(cb_pl *pl, cb_error *err)
 {
     int rc = pl_runs_record(pl, 0, err);

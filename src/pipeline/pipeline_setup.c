@@ -26,11 +26,18 @@ static void pl_init_shape(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode)
     if (pl->chunk > pl->piece)
         pl->chunk = pl->piece;
     pl->n_workers = cb__threads(b->threads);
-    pl->n_ranges = (b->vol->size + b->object_size - 1) / b->object_size;
+    /* a stream of unknown size: the reader finds the last range at EOF and sets it */
+    pl->n_ranges = b->vol->size == CB_VOLUME_SIZE_UNKNOWN
+                       ? UINT64_MAX
+                       : (b->vol->size + b->object_size - 1) / b->object_size;
     /* Enough objects to keep every worker busy: each worker takes whole objects, reading,
      * hashing and compressing a cache-sized chunk at a time. No buffer crosses cores, and
      * a slow object holds up only its own worker. */
     pl->full.whole = mode == CB_PL_FULL && pl->n_ranges >= (uint64_t)pl->n_workers * PL_WHOLE_MIN;
+    /* a stream is read in order by one thread: the reader's pieces, not workers reading
+     * whole objects for themselves (source.h) */
+    if (cb__volume_is_stream(b->vol))
+        pl->full.whole = 0;
     /* Otherwise a full backup reads one object per worker side by side (their MD5s are
      * serial); a scan hashes pieces in parallel and needs no more than one object at a
      * time, and so does zstd, whose own threads then split each object (pipeline_obj.c). */
@@ -39,6 +46,13 @@ static void pl_init_shape(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode)
         pl->full.group = 1;
     if (pl->full.group > PL_GROUP_MAX)
         pl->full.group = PL_GROUP_MAX;
+    /* a stream holds the group and one object more (source.h): with large objects, fewer
+     * side by side (their pieces are still compressed in parallel), down to one */
+    if (cb__volume_is_stream(b->vol)) {
+        uint64_t fit = PL_STREAM_BUDGET / b->object_size;
+        size_t most = fit > 2 ? (size_t)(fit - 1) : 1;
+        pl->full.group = pl->full.group > most ? most : pl->full.group;
+    }
     pl->full.max_objs = 2 * pl->full.group + 1;
     /* Whole objects go in batches, side by side on a worker so that their MD5s share the
      * vector lanes (md5x.h). Each open object may hold an upload buffer in an object store,
@@ -58,8 +72,9 @@ static void pl_init_shape(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode)
 static int pl_init_slots(cb_pl *pl, const cb_pl_job *b, cb_error *err)
 {
     size_t per = (pl->piece + b->sha_block - 1) / b->sha_block * 32;
-    pl->scan.n_pieces = 0;
-    for (uint64_t off = 0; off < b->vol->size; off += b->object_size) {
+    int unknown = b->vol->size == CB_VOLUME_SIZE_UNKNOWN;
+    pl->scan.n_pieces = unknown ? UINT64_MAX : 0;
+    for (uint64_t off = 0; !unknown && off < b->vol->size; off += b->object_size) {
         uint64_t len = b->vol->size - off < b->object_size ? b->vol->size - off : b->object_size;
         pl->scan.n_pieces += (len + pl->piece - 1) / pl->piece;
     }
@@ -149,7 +164,10 @@ int cb__pl_init(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode, cb_error *err)
     for (int i = 0; i < pl->n_workers; i++)
         if ((rc = pl_init_worker(pl, &pl->workers[i], err)) < 0)
             return rc;
-    return 0;
+    /* a stream's window: the objects a full backup's reader reads side by side, and one
+     * more to read ahead into; a scan needs one object at a time, two read ahead */
+    size_t window = mode == CB_PL_FULL ? pl->full.group + 1 : 3;
+    return cb__volume_start(b->vol, b->object_size, window, err);
 }
 
 static void pl_free_pieces(pl_piece *p)

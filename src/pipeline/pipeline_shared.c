@@ -29,6 +29,7 @@ void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err)
     pthread_cond_broadcast(&pl->cond_work);
     pthread_cond_broadcast(&pl->cond_done);
     pthread_mutex_unlock(&pl->lock);
+    cb__volume_abort(pl->job->vol); /* a stream's filler stops waiting for room */
 }
 
 int cb__pl_failed(cb_pl *pl)

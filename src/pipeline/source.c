@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "source.h"
+#include "source_stream.h"
 #include "../util/util.h"
 
 static const char *volume_kind(mode_t mode)
@@ -84,6 +85,69 @@ int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
     return 0;
 }
 
+int cb__volume_open_stream(cb_volume *v, int fd, uint64_t size, cb_error *err)
+{
+    memset(v, 0, sizeof(*v));
+    v->fd = -1;
+    v->size = size;
+    int rc = cb__stream_new(&v->stream, fd, size, err);
+    if (rc < 0)
+        return rc;
+    /* no path names a stream: its volume id is given (or is its parent's) */
+    v->path = cb__strdup("standard input", err);
+    v->canonical = cb__strdup("-", err);
+    if (v->path == NULL || v->canonical == NULL) {
+        cb__volume_close(v);
+        return CB_ENOMEM;
+    }
+    return 0;
+}
+
+int cb__volume_is_stream(const cb_volume *v)
+{
+    return v->stream != NULL;
+}
+
+void cb__volume_set_limit(const cb_volume *v, uint64_t limit, const char *what)
+{
+    if (v->stream != NULL)
+        cb__stream_set_limit(v->stream, limit, what);
+}
+
+int cb__volume_start(const cb_volume *v, uint64_t object_size, size_t window, cb_error *err)
+{
+    return v->stream != NULL ? cb__stream_start(v->stream, object_size, window, err) : 0;
+}
+
+int cb__volume_wait(const cb_volume *v, uint64_t off, uint64_t *size_out, cb_error *err)
+{
+    *size_out = v->size;
+    return v->stream != NULL ? cb__stream_wait(v->stream, off, size_out, err) : 0;
+}
+
+void cb__volume_release(const cb_volume *v, uint64_t off)
+{
+    if (v->stream != NULL)
+        cb__stream_release(v->stream, off);
+}
+
+void cb__volume_abort(const cb_volume *v)
+{
+    if (v->stream != NULL)
+        cb__stream_abort(v->stream);
+}
+
+int cb__volume_finish(cb_volume *v, cb_error *err)
+{
+    uint64_t size;
+    if (v->stream == NULL)
+        return 0;
+    int rc = cb__stream_finish(v->stream, &size, err);
+    if (rc == 0)
+        v->size = size;
+    return rc;
+}
+
 /* The volume's size now, through the descriptor the backup reads. */
 static int volume_size_now(const cb_volume *v, uint64_t *size_out)
 {
@@ -100,6 +164,8 @@ int cb__volume_recheck(const cb_volume *v, cb_error *err)
 {
     struct stat sb;
     uint64_t now;
+    if (v->stream != NULL) /* cb__volume_finish checked it */
+        return 0;
     if (volume_size_now(v, &now) < 0)
         return cb_error_set_sys(err, CB_ESOURCE, errno, "cannot stat volume '%s'", v->path);
     if (now != v->size)
@@ -118,6 +184,8 @@ int cb__volume_recheck(const cb_volume *v, cb_error *err)
 
 void cb__volume_close(cb_volume *v)
 {
+    cb__stream_free(v->stream);
+    v->stream = NULL;
     if (v->fd >= 0)
         close(v->fd);
     v->fd = -1;
@@ -129,6 +197,8 @@ void cb__volume_close(cb_volume *v)
 int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb_error *err)
 {
     char *p = buf;
+    if (v->stream != NULL)
+        return cb__stream_pread(v->stream, buf, len, off, NULL, err);
     while (len > 0) {
         ssize_t n = pread(v->fd, p, len, (off_t)off);
         if (n < 0 && errno == EINTR)
@@ -150,6 +220,10 @@ int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb
 int cb__volume_next_data(const cb_volume *v, uint64_t off, uint64_t *data_out, cb_error *err)
 {
     *data_out = off;
+    if (v->stream != NULL) {
+        *data_out = cb__stream_next_data(v->stream, off);
+        return 0;
+    }
     if (v->is_block || off >= v->size)
         return 0;
     off_t d = lseek(v->fd, (off_t)off, SEEK_DATA);
@@ -172,6 +246,8 @@ int cb__volume_next_data(const cb_volume *v, uint64_t off, uint64_t *data_out, c
 
 uint64_t cb__volume_data_end(const cb_volume *v, uint64_t off)
 {
+    if (v->stream != NULL)
+        return v->size; /* streams: whole zero objects only (cb__volume_read_sparse) */
     if (v->is_block || off >= v->size)
         return v->size;
     off_t h = lseek(v->fd, (off_t)off, SEEK_HOLE);
@@ -191,6 +267,8 @@ int cb__volume_read_sparse(const cb_volume *v,
     unsigned char *p = buf;
     uint64_t data;
     int rc;
+    if (v->stream != NULL) /* all-zero objects read as holes; pieces lie in one object */
+        return cb__stream_pread(v->stream, buf, len, off, all_zero, err);
     if ((rc = cb__volume_next_data(v, off, &data, err)) < 0)
         return rc;
     *all_zero = data >= off + len;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* source.h: the volume being backed up (a regular file or a block device). */
+/* source.h: the volume being backed up (a regular file, a block device, or a stream). */
 #ifndef CB_PIPELINE_SOURCE_H
 #define CB_PIPELINE_SOURCE_H
 
@@ -7,8 +7,13 @@
 
 #include "cinderblock/common.h"
 
+#define CB_VOLUME_SIZE_UNKNOWN UINT64_MAX /* a stream read to its end: size known at EOF */
+
+typedef struct cb_stream cb_stream;
+
 typedef struct cb_volume {
     int fd;
+    cb_stream *stream; /* a pipe, FIFO or socket read in order (source_stream.c), or NULL */
     uint64_t size;
     int is_block;      /* a block device (else a regular file) */
     char *path;        /* as given */
@@ -20,6 +25,40 @@ typedef struct cb_volume {
  * character device, a directory) is refused at once, without waiting for a writer. */
 int cb__volume_open(cb_volume *v, const char *path, cb_error *err);
 void cb__volume_close(cb_volume *v);
+
+/*
+ * Streams (`backup -`): the volume is read from descriptor `fd` (duplicated) in order,
+ * never seeked. `size` is what it must hold exactly, or CB_VOLUME_SIZE_UNKNOWN: then the
+ * size is what comes before EOF (v->size stays CB_VOLUME_SIZE_UNKNOWN until
+ * cb__volume_finish()).
+ *
+ * A stream is held in a window of whole objects: a filler thread reads object after object
+ * into a ring of `window` object-sized buffers, and the pipeline reads them at any offset
+ * and in any order (pread) from there, in parallel, as it does a file. Whole objects,
+ * because an object is re-read when it is stored raw (compressing it did not help), and an
+ * incremental's changed runs are read again by the worker that stores them. An object's
+ * buffer is reused once the pipeline released it (cb__volume_release), after its commit.
+ * Memory: window x object size, whatever the volume size.
+ */
+int cb__volume_open_stream(cb_volume *v, int fd, uint64_t size, cb_error *err);
+int cb__volume_is_stream(const cb_volume *v);
+/* Streams: accept at most `limit` bytes (an incremental without a size: its parent's),
+ * naming `what` in the error when more come. Before cb__volume_start. */
+void cb__volume_set_limit(const cb_volume *v, uint64_t limit, const char *what);
+/* Streams: start the filler with objects of `object_size` bytes, `window` of them held. A
+ * no-op for files. */
+int cb__volume_start(const cb_volume *v, uint64_t object_size, size_t window, cb_error *err);
+/* Wait until the object holding `off` is read (streams; files return at once). *size_out:
+ * the volume size when known, else CB_VOLUME_SIZE_UNKNOWN (then `off` is in data). A stream
+ * that failed (short, too long, unreadable) returns its CB_ESOURCE error. */
+int cb__volume_wait(const cb_volume *v, uint64_t off, uint64_t *size_out, cb_error *err);
+/* Streams: the bytes before `off` (an object boundary) are no longer needed. */
+void cb__volume_release(const cb_volume *v, uint64_t off);
+/* Streams: stop a filler waiting for room (the pipeline failed). */
+void cb__volume_abort(const cb_volume *v);
+/* Streams, after the pipeline: wait for the stream's end (with a size: check that no more
+ * bytes follow), set v->size, and return the stream's error, if any. Files: 0. */
+int cb__volume_finish(cb_volume *v, cb_error *err);
 
 /* At the end of a backup: CB_ESOURCE if the volume's size changed, or its path now names
  * another file or device, since it was opened (what was read is not one volume). */

@@ -18,6 +18,7 @@
 #include "../lock/lock.h"
 #include "../catalog/catalog.h"
 #include "restore_sha.h"
+#include "restore_stream.h"
 #include "restore_verify.h"
 #include "../util/util.h"
 #include "../hash/hash.h"
@@ -51,6 +52,7 @@ typedef struct rs_shared {
     uint64_t buffer_max; /* largest object a worker verifies in memory before writing it */
     cb_rsha sha;         /* the restored backup's hash list, when usable */
     cb_lock *store_lock; /* the store's shared lock */
+    cb_rstream *stream;  /* a target that is a stream (restore_stream.h), or NULL */
 } rs_shared;
 
 /* One worker: its own hashing and decoding contexts and buffers. */
@@ -235,6 +237,26 @@ static int rs_task_write(cb_rs *rs, const cb_task *t, int sha, int *differs, cb_
     return rs_pass(rs, t, RS_WRITE, sha, differs, err);
 }
 
+/* A stream: the whole object is verified in memory (as for a device), then its bytes go
+ * to the stream's writer, which writes them in volume order. Nothing unverified is
+ * written. */
+static int rs_task_stream(cb_rs *rs, size_t i, const cb_task *t, cb_error *err)
+{
+    int differs = 0, sha = cb__rsha_fits(&rs->sh->sha, t);
+    int rc = rs_pass(rs, t, RS_BUFFER, sha, &differs, err);
+    if (rc == 0 && differs)
+        rc = rs_pass(rs, t, RS_BUFFER, 0, &differs, err);
+    if (rc < 0 || (rc = cb__rstream_put(rs->sh->stream, i, &rs->obj, err)) < 0)
+        return rc;
+    uint64_t n = 0;
+    for (size_t k = 0; k < t->n_ranges; k++)
+        n += t->ranges[k].len;
+    pthread_mutex_lock(&rs->sh->lock);
+    rs->sh->bytes += n;
+    pthread_mutex_unlock(&rs->sh->lock);
+    return 0;
+}
+
 /* One object; then its ranges are handed to the disk while the next objects decode. The
  * blocks written are checked against the hash list where it fits the object, else (or if
  * a block differs from it) the object's MD5 is. */
@@ -270,6 +292,7 @@ static void rs_fail(rs_shared *sh, int rc, const cb_error *err)
     }
     pthread_cond_broadcast(&sh->cond);
     pthread_mutex_unlock(&sh->lock);
+    cb__rstream_abort(sh->stream); /* its writer, and workers waiting for room, stop */
 }
 
 /* Take tasks (objects) until none is left; the first failure stops everybody. */
@@ -284,7 +307,11 @@ static void *rs_worker_main(void *arg)
         pthread_mutex_unlock(&sh->lock);
         if (i >= sh->plan->n_tasks)
             break;
-        int rc = rs_task(rs, &sh->plan->tasks[i], &err);
+        int rc;
+        if (sh->stream == NULL)
+            rc = rs_task(rs, &sh->plan->tasks[i], &err);
+        else if ((rc = cb__rstream_admit(sh->stream, i, &err)) == 0) /* in the window */
+            rc = rs_task_stream(rs, i, &sh->plan->tasks[i], &err);
         if (rc < 0 && rc != CB_ECANCELED)
             rs_fail(sh, rc, &err);
         pthread_mutex_lock(&sh->lock);
@@ -390,6 +417,29 @@ static int rs_step(const rs_shared *sh, cb_progress *progress, const char *step)
     return 0;
 }
 
+/* Restore into a stream: refused options, then the workers with the stream's writer. The
+ * reorder window holds a few objects per worker: enough to keep them all busy. */
+static int rs_stream(rs_shared *sh, int fd, int n, cb_progress *progress, cb_error *err)
+{
+    uint64_t largest = 0;
+    int rc;
+    if (sh->opts->sparse || sh->opts->verify)
+        return cb_error_set(err, CB_EINVAL,
+                            "%s does not apply to a restore into a stream (standard output): it "
+                            "is read once, in order, and cannot be read back",
+                            sh->opts->verify ? "--verify" : "--sparse");
+    for (size_t i = 0; i < sh->plan->n_tasks; i++)
+        if (sh->plan->tasks[i].obj->length > largest)
+            largest = sh->plan->tasks[i].obj->length;
+    if ((rc = cb__rstream_new(&sh->stream, fd, sh->plan, ((uint64_t)n + 1) * largest, err)) < 0)
+        return rc;
+    progress->bytes_total = sh->plan->bytes;
+    rs_step(sh, progress, "fetching the objects and writing them to the stream in order");
+    if ((rc = rs_run(sh, n, progress, err)) < 0)
+        return rc;
+    return cb__rstream_finish(sh->stream, err);
+}
+
 int cb_restore(cb_store *store,
                const char *backup_id,
                const char *target,
@@ -423,12 +473,17 @@ int cb_restore(cb_store *store,
         (rc = cb__chain_load(store, id, &chain, err)) < 0 ||
         (rc = cb__plan_build(&chain, &plan, err)) < 0 ||
         (rc = rs_step(&sh, &progress, "reading the _sha256file")) < 0 ||
-        (rc = cb__rsha_load(&sh.sha, store, &chain, err)) < 0 ||
-        (rc = rs_step(&sh, &progress, "opening the target")) < 0 ||
+        (rc = cb__rsha_load(&sh.sha, store, &chain, err)) < 0)
+        goto done;
+    int n = cb__threads(sh.opts->threads), sfd = cb__rstream_fd(target);
+    if (sfd >= 0) {
+        rc = rs_stream(&sh, sfd, n, &progress, err);
+        goto done;
+    }
+    if ((rc = rs_step(&sh, &progress, "opening the target")) < 0 ||
         (rc = cb__target_open(&sh.target, target, chain.size, sh.opts->sparse, err)) < 0)
         goto done;
     progress.bytes_total = plan.bytes;
-    int n = cb__threads(sh.opts->threads);
     sh.buffer_max = RS_BUFFER_BUDGET / (uint64_t)n > RS_BUFFER_MIN ? RS_BUFFER_BUDGET / (uint64_t)n
                                                                    : RS_BUFFER_MIN;
     if (sh.target.dfd >= 0 && (rc = cb_dio_pool_new(&sh.pool, err)) < 0)
@@ -440,6 +495,7 @@ int cb_restore(cb_store *store,
         (rc = rs_step(&sh, &progress, "reading the target back")) == 0)
         rc = cb__restore_verify(store, &chain, &sh.target, sh.opts, err);
 done:
+    cb__rstream_free(sh.stream);
     cb_dio_pool_free(sh.pool); /* the workers are gone, and with them their buffers */
     cb__target_close(&sh.target);
     cb__plan_dispose(&plan);

@@ -206,6 +206,9 @@ static void test_opts_version__backup(void **state)
     cb_error err = { 0 };
     assert_cb_ok(cb_backup(t->store, t->vol, &o, NULL, &err), &err);
     assert_int_equal(ov_count_backups(t), before + 1);
+    o.version = 1; /* the older struct is still accepted (its new fields are not read) */
+    assert_cb_ok(cb_backup(t->store, t->vol, &o, NULL, &err), &err);
+    assert_int_equal(ov_count_backups(t), before + 2);
 }
 
 static void test_opts_version__restore(void **state)

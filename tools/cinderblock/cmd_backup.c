@@ -23,6 +23,7 @@ enum {
     BK_PARENT,
     BK_THREADS,
     BK_RESUME,
+    BK_SIZE,
 };
 
 static const struct option backup_opts[] = {
@@ -39,6 +40,7 @@ static const struct option backup_opts[] = {
     { "parent", required_argument, NULL, BK_PARENT },
     { "threads", required_argument, NULL, BK_THREADS },
     { "resume", required_argument, NULL, BK_RESUME },
+    { "size", required_argument, NULL, BK_SIZE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -123,6 +125,11 @@ static int backup_opt(cli *c, int opt, const char *arg, void *payload)
     case BK_RESUME:
         a->o.resume_id = arg;
         return 0;
+    case BK_SIZE:
+        if ((rc = backup_size_opt(c, "--size", arg, 1ULL << 60, &n)) != 0)
+            return rc;
+        a->o.stream_size = n;
+        return 0;
     }
     return CLI_EXIT_USAGE;
 }
@@ -138,6 +145,34 @@ static int backup_resolve_ids(cli *c, cb_backup_opts *o)
         (rc = cli_resolve_resume_id(c, o->resume_id, &full)) == 0)
         o->resume_id = full;
     return rc;
+}
+
+/* VOLUME names standard input, or another open descriptor: a stream (cb_backup). */
+static int backup_is_stream(const char *volume)
+{
+    return strcmp(volume, "-") == 0 || strcmp(volume, "/dev/stdin") == 0 ||
+           strncmp(volume, "/dev/fd/", 8) == 0;
+}
+
+/* What a stream needs, and what only a stream takes. */
+static int backup_check_stream(cli *c, const backup_args *a, const char *volume)
+{
+    int stream = backup_is_stream(volume);
+    if (!stream && a->o.stream_size != 0)
+        return cli_usage_error(c, backup_usage,
+                               "backup: --size is for a volume read from standard input "
+                               "(VOLUME -); '%s' has its own size",
+                               volume);
+    if (stream && a->o.resume_id != NULL)
+        return cli_usage_error(c, backup_usage,
+                               "backup: a backup from standard input cannot be resumed: run it "
+                               "again");
+    if (stream && a->o.volume_id == NULL && a->o.parent_id == NULL)
+        return cli_usage_error(c, backup_usage,
+                               "backup %s: standard input has no path to derive the volume id "
+                               "from: give --volume-id UUID (or --parent BACKUP_ID)",
+                               volume);
+    return 0;
 }
 
 int cmd_backup(cli *c, int argc, char **argv)
@@ -163,9 +198,11 @@ int cmd_backup(cli *c, int argc, char **argv)
                              a.shaping);
         goto out;
     }
+    if ((rc = backup_check_stream(c, &a, argv[first])) != 0)
+        goto out;
     if ((rc = cli_open_store(c)) != 0 || (rc = backup_resolve_ids(c, &a.o)) != 0)
         goto out;
-    a.o.keep_partial = 1; /* an interrupted backup can be resumed */
+    a.o.keep_partial = !backup_is_stream(argv[first]); /* an interrupted backup can be resumed */
     a.o.metadata = a.metadata;
     a.o.n_metadata = a.n_metadata;
     cli_progress_init(&prog, c);

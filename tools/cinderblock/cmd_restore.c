@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_restore.c: `cinderblock restore BACKUP_ID TARGET`. */
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "help_text.h"
@@ -37,6 +39,37 @@ static int restore_opt(cli *c, int opt, const char *arg, void *payload)
     return CLI_EXIT_USAGE;
 }
 
+/* TARGET names standard output (or another open descriptor): a stream (cb_restore). */
+static int restore_is_stream(const char *target)
+{
+    return strcmp(target, "-") == 0 || strcmp(target, "/dev/stdout") == 0 ||
+           strncmp(target, "/dev/fd/", 8) == 0;
+}
+
+/* A stream is written once, in order: what cannot apply to it is refused up front. */
+static int restore_check_stream(cli *c, const cb_restore_opts *o, const char *target)
+{
+    if (!restore_is_stream(target))
+        return 0;
+    int fd = strcmp(target, "-") == 0 || strcmp(target, "/dev/stdout") == 0 ? 1 : atoi(target + 8);
+    if (isatty(fd))
+        return cli_usage_error(c, restore_usage,
+                               "restore %s: standard output is a terminal: redirect it to a file "
+                               "or a pipe (or give a TARGET file)",
+                               target);
+    if (o->sparse || o->verify)
+        return cli_usage_error(c, restore_usage,
+                               "restore %s: %s does not apply to a stream: it is written once, "
+                               "in order, and cannot be read back",
+                               target, o->verify ? "--verify" : "--sparse");
+    if (c->json)
+        return cli_usage_error(c, restore_usage,
+                               "restore %s: --json cannot be given: standard output carries the "
+                               "volume",
+                               target);
+    return 0;
+}
+
 int cmd_restore(cli *c, int argc, char **argv)
 {
     cb_restore_opts o = CB_RESTORE_OPTS_INIT;
@@ -50,6 +83,8 @@ int cmd_restore(cli *c, int argc, char **argv)
         return rc;
     if (argc - first != 2)
         return cli_usage_error(c, restore_usage, "restore: give BACKUP_ID and TARGET");
+    if ((rc = restore_check_stream(c, &o, argv[first + 1])) != 0)
+        return rc;
     if ((rc = cli_open_store(c)) != 0 || (rc = cli_resolve_id(c, argv[first], &argv[first])) != 0)
         return rc;
     cli_progress_init(&prog, c);
@@ -69,7 +104,8 @@ int cmd_restore(cli *c, int argc, char **argv)
         json_object_set_new(sum, "elapsed_seconds", out_seconds(cli_progress_elapsed(&prog)));
         out_summary(sum);
     } else {
-        cli_info(c, "restored backup %s into %s%s\n", argv[first], argv[first + 1],
+        cli_info(c, "restored backup %s into %s%s\n", argv[first],
+                 restore_is_stream(argv[first + 1]) ? "standard output" : argv[first + 1],
                  o.verify ? ", read it back and found it as backed up" : "");
     }
     return CLI_EXIT_OK;
