@@ -12,7 +12,8 @@
 #include "../lock/lock.h"
 #include "../pipeline/pipeline.h"
 
-#define CB_PIECE_TARGET (1u << 20) /* bytes the committer thread reads at a time */
+#define CB_PIECE_TARGET (1u << 20)          /* bytes the committer thread reads at a time */
+#define CB_STREAM_OBJECT_SIZE (64ull << 20) /* a stream's objects when none is given */
 
 struct cb_lock;
 

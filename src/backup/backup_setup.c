@@ -55,6 +55,12 @@ int cb__bk_options(cb_bk *b, cb_error *err)
 /* After the parent is known (it may set the sha block size): sizes and the piece. */
 int cb__bk_sizes(cb_bk *b, cb_error *err)
 {
+    /* A stream is held in memory an object or two at a time (source_stream.c), so a stream
+     * whose caller chose no object size gets one that keeps that small, whatever the store's
+     * Cinder default (posix: 1.86 GiB). Cinder restores any object size. */
+    if (cb__volume_is_stream(&b->vol) && b->opts->object_size == 0 &&
+        b->object_size > CB_STREAM_OBJECT_SIZE && CB_STREAM_OBJECT_SIZE >= b->sha_block)
+        b->object_size = CB_STREAM_OBJECT_SIZE / b->sha_block * b->sha_block;
     if (b->object_size % b->sha_block != 0)
         return cb_error_set(err, CB_EINVAL,
                             "object size %llu is not a multiple of the sha block size %u",
