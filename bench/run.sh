@@ -223,21 +223,22 @@ tiny=$runs/tiny.img
 "$mkvolume" --size 1M --seed "$seed" "$tiny" 2>/dev/null
 
 # ---- cinderblock
-measure_median cb_full_zstd 'trash "$runs/cb-zstd"' : \
+measure_median cb_full_zstd 'trash "$runs/cb-zstd"; mkdir -p "$runs/cb-zstd"' : \
     "$cb" -q --store "$runs/cb-zstd" backup "$stage" --volume-id "$volume_id" \
     --compression zstd --object-size $object_size
 cb_zstd_id=$(cat "$runs/log/cb_full_zstd.out")
 OUT[cb_full_zstd]=$(bytes "$runs/cb-zstd")
-measure_median cb_full_zlib 'trash "$runs/cb-zlib"' : \
+measure_median cb_full_zlib 'trash "$runs/cb-zlib"; mkdir -p "$runs/cb-zlib"' : \
     "$cb" -q --store "$runs/cb-zlib" backup "$stage" --volume-id "$volume_id" \
     --compression zlib --object-size $object_size
 cb_zlib_id=$(cat "$runs/log/cb_full_zlib.out")
 OUT[cb_full_zlib]=$(bytes "$runs/cb-zlib")
-measure_median cb_full_zstd_t1 'trash "$runs/cb-zstd-t1"' : \
+measure_median cb_full_zstd_t1 'trash "$runs/cb-zstd-t1"; mkdir -p "$runs/cb-zstd-t1"' : \
     "$cb" -q --store "$runs/cb-zstd-t1" backup "$stage" \
     --volume-id "$volume_id" --compression zstd --object-size $object_size --threads 1
 OUT[cb_full_zstd_t1]=$(bytes "$runs/cb-zstd-t1")
 rm -rf "$runs/cb-zstd-t1"
+mkdir -p "$runs/cb-zstd-posix"
 measure cb_full_zstd_posix "$cb" -q --store "$runs/cb-zstd-posix" backup "$stage" \
     --volume-id "$volume_id" --compression zstd
 OUT[cb_full_zstd_posix]=$(bytes "$runs/cb-zstd-posix")

@@ -45,7 +45,7 @@ done
 [ "$(objects_under "$WORK/store")" -eq 0 ] || fail "objects left after refused containers"
 
 # a store that is not there, a store URL of an unknown kind
-expect_fail 10 "cannot open store root '$WORK/nostore'" "$CB" --store "$WORK/nostore" list
+expect_fail 10 "store '$WORK/nostore' does not exist" "$CB" --store "$WORK/nostore" list
 expect_fail 1 "unknown store type 'ftp'" "$CB" --store ftp:x list
 # the tests' in-memory store is not in the shipped library
 expect_fail 1 "unknown store type 'mem'" "$CB" --store mem:x list

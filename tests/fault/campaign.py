@@ -56,6 +56,7 @@ class Store:
         self.dir = os.path.join(top, name)
         os.makedirs(self.dir)
         self.root = os.path.join(self.dir, 'store')
+        os.makedirs(self.root)  # a store must exist (`cinderblock init` makes one)
         self.want = {}  # backup id -> sha256 of the volume it holds
 
     def run(self, *args, check_rc=None, env=None, timeout=120):

@@ -12,6 +12,7 @@ static const char main_usage[] =
     "Cinder's chunked-backup format 1.0.0.\n"
     "\n"
     "Commands:\n"
+    "  init                       create a store (every other command needs one that exists)\n"
     "  backup VOLUME              back up a disk image or block device; prints the backup id\n"
     "  restore BACKUP_ID TARGET   restore a backup (and its chain) into a file or device\n"
     "  verify BACKUP_ID...|--all  check backups (--read-data: their data objects too)\n"
@@ -64,6 +65,7 @@ static const command main_commands[] = {
     { "check", cmd_check },
     { "unlock", cmd_unlock },
     { "cleanup", cmd_cleanup },
+    { "init", cmd_init },
 };
 
 static int main_opt(cli *c, int opt, const char *arg, void *payload)
