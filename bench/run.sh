@@ -244,9 +244,9 @@ measure cb_full_zstd_posix "$cb" -q --store "$runs/cb-zstd-posix" backup "$stage
 OUT[cb_full_zstd_posix]=$(bytes "$runs/cb-zstd-posix")
 rm -rf "$runs/cb-zstd-posix"
 measure_median cb_restore_zstd : 'same "$vol" "$runs/restored.img"' \
-    "$cb" -q --store "$runs/cb-zstd" restore "$cb_zstd_id" "$runs/restored.img"
+    "$cb" -q --store "$runs/cb-zstd" restore --force "$cb_zstd_id" "$runs/restored.img"
 measure_median cb_restore_zlib : 'same "$vol" "$runs/restored.img"' \
-    "$cb" -q --store "$runs/cb-zlib" restore "$cb_zlib_id" "$runs/restored.img"
+    "$cb" -q --store "$runs/cb-zlib" restore --force "$cb_zlib_id" "$runs/restored.img"
 rm -rf "$runs/cb-zlib"
 
 # ---- restic: zstd is its default (--compression auto); always encrypted.
@@ -309,7 +309,7 @@ incremental borg_incr "$runs/borg" "$runs/borg $BORG_BASE_DIR" \
 incremental borgfix_incr "$runs/borg-fixed" "$runs/borg-fixed $BORG_BASE_DIR" borg create --compression zstd,3 \
     --chunker-params fixed,32768 "$runs/borg-fixed::day2" "$stage"
 # Cheap proof that the increment is right: the chain restores to the next-day volume.
-"$cb" -q --store "$runs/cb-zstd" restore "$(cat "$runs/log/cb_incr.out")" "$runs/restored.img"
+"$cb" -q --store "$runs/cb-zstd" restore --force "$(cat "$runs/log/cb_incr.out")" "$runs/restored.img"
 same "$vol2" "$runs/restored.img"
 
 # ---- the table

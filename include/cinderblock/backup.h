@@ -112,7 +112,7 @@ CB_EXTERN int cb_backup(cb_store *store,
                         cb_backup_info **out,
                         cb_error *err);
 
-#define CB_RESTORE_OPTS_VERSION 1
+#define CB_RESTORE_OPTS_VERSION 2 /* 1 is still accepted: it replaces existing files */
 
 typedef struct cb_restore_opts {
     unsigned int version; /* CB_RESTORE_OPTS_VERSION */
@@ -125,6 +125,9 @@ typedef struct cb_restore_opts {
     int verify; /* 1: once committed, read the target back from the disk (its pages dropped
                    from the page cache first) and compare every sha block with the backup's
                    _sha256file */
+    /* version 2 */
+    int overwrite; /* 1: replace an existing regular file; 0: CB_EEXISTS naming it (a
+                      version 1 struct always replaces, as it did) */
 } cb_restore_opts;
 
 #define CB_RESTORE_OPTS_INIT                                                                       \
@@ -141,8 +144,12 @@ typedef struct cb_restore_opts {
  * cannot be used, a full backup's objects are compared with their MD5s instead, and a chain
  * cannot be verified (CB_ECORRUPT saying so). A difference is CB_ECORRUPT naming the offset
  * of the first differing block; the target stays as written.
+ * A new file gets mode 0644 less the umask; a replaced one keeps its mode. A block device
+ * is opened O_EXCL: one that is mounted or otherwise in use is refused (CB_EINUSE).
  * @return 0; CB_ENOTFOUND for an unknown backup; CB_ECORRUPT for a bad or damaged backup
- *         (the message names the object); CB_EINVAL for a target that is too small.
+ *         (the message names the object); CB_EINVAL for a target that is too small;
+ *         CB_EEXISTS for an existing regular file without opts->overwrite; CB_EINUSE for
+ *         a block device in use.
  */
 CB_EXTERN int cb_restore(cb_store *store,
                          const char *backup_id,

@@ -192,10 +192,12 @@ static void test_opts_version__backup(void **state)
 static void test_opts_version__restore(void **state)
 {
     ov *t = *state;
-    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+    /* version 2 added `overwrite`; version 1 is still accepted */
+    static const unsigned bad_restore[] = { 0, CB_RESTORE_OPTS_VERSION + 1, 0xffffffffu };
+    for (size_t i = 0; i < sizeof(bad_restore) / sizeof(bad_restore[0]); i++) {
         cb_restore_opts o = CB_RESTORE_OPTS_INIT;
         cb_error err = { 0 };
-        o.version = bad_versions[i];
+        o.version = bad_restore[i];
         unlink(t->out);
         expect_refused(cb_restore(t->store, t->id, t->out, &o, &err), &err, "cb_restore_opts",
                        o.version);
@@ -204,6 +206,24 @@ static void test_opts_version__restore(void **state)
     cb_restore_opts o = CB_RESTORE_OPTS_INIT;
     cb_error err = { 0 };
     assert_cb_ok(cb_restore(t->store, t->id, t->out, &o, &err), &err);
+    /* the target exists now: version 2 replaces it only with overwrite */
+    assert_int_equal(cb_restore(t->store, t->id, t->out, &o, &err), CB_EEXISTS);
+    assert_non_null(strstr(err.msg, "exists; use --force to overwrite"));
+    cb_error_clear(&err);
+    o.overwrite = 1;
+    assert_cb_ok(cb_restore(t->store, t->id, t->out, &o, &err), &err);
+    /* a version 1 caller (no overwrite field) replaces files, as before */
+    struct {
+        unsigned int version;
+        int sparse, threads;
+        cb_progress_fn progress;
+        void *progress_payload;
+        cb_cancel_fn cancel;
+        void *cancel_payload;
+        int verify;
+    } v1 = { .version = 1 };
+    assert_cb_ok(cb_restore(t->store, t->id, t->out, (const cb_restore_opts *)(void *)&v1, &err),
+                 &err);
     unlink(t->out);
     assert_cb_ok(cb_restore(t->store, t->id, t->out, NULL, &err), &err);
 }

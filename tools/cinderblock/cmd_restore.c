@@ -6,25 +6,29 @@
 #include "output.h"
 
 static const char restore_usage[] =
-    "Usage: cinderblock [--store URL] restore BACKUP_ID TARGET [--sparse] [--verify]\n"
-    "                   [--threads N]\n"
+    "Usage: cinderblock [--store URL] restore BACKUP_ID TARGET [--force] [--sparse]\n"
+    "                   [--verify] [--threads N]\n"
     "Restore a backup (with its chain of parents) into TARGET: a regular file (created, or\n"
     "replaced only once every object verified) or a block device (at least the volume's size;\n"
     "never truncated). Every object's length is checked, and every block written against\n"
     "the backup's SHA-256 list (or, where the list cannot decide, the object's MD5). A new\n"
     "file's space is reserved before anything is written: too little space fails at once.\n"
+    "A new file gets mode 0644 less the umask; a replaced file keeps its mode. A block\n"
+    "device that is mounted or in use is refused.\n"
     "\n"
+    "  --force       replace TARGET when it is an existing regular file (else refused)\n"
     "  --sparse      leave all-zero ranges of a regular file as holes (no reservation)\n"
     "  --verify      then read TARGET back from the disk and compare every sha block with\n"
     "                the backup's _sha256file (a full backup without one: each object's MD5)\n"
     "  --threads N   worker threads (default: the number of CPUs)\n";
 
-enum { RS_SPARSE = 0x200, RS_THREADS, RS_VERIFY };
+enum { RS_SPARSE = 0x200, RS_THREADS, RS_VERIFY, RS_FORCE };
 
 static const struct option restore_opts[] = {
     { "sparse", no_argument, NULL, RS_SPARSE },
     { "threads", required_argument, NULL, RS_THREADS },
     { "verify", no_argument, NULL, RS_VERIFY },
+    { "force", no_argument, NULL, RS_FORCE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -34,6 +38,10 @@ static int restore_opt(cli *c, int opt, const char *arg, void *payload)
     unsigned long long n;
     if (opt == RS_SPARSE || opt == RS_VERIFY) {
         *(opt == RS_SPARSE ? &o->sparse : &o->verify) = 1;
+        return 0;
+    }
+    if (opt == RS_FORCE) {
+        o->overwrite = 1;
         return 0;
     }
     if (opt == RS_THREADS) {
