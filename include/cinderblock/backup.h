@@ -65,7 +65,7 @@ typedef struct cb_backup_info {
 
 CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
 
-#define CB_BACKUP_OPTS_VERSION 1
+#define CB_BACKUP_OPTS_VERSION 2 /* 1 is still accepted (no dry_run) */
 
 typedef struct cb_backup_opts {
     unsigned int version;        /* CB_BACKUP_OPTS_VERSION */
@@ -92,6 +92,11 @@ typedef struct cb_backup_opts {
                               resume_id (or removed by cb_cleanup); 0: it removes it */
     const char *resume_id; /* continue this interrupted backup (its own settings apply: the
                               options above that shape a backup are ignored) */
+    /* version 2 */
+    int dry_run; /* 1: read, hash and compress the volume (compare it with the parent) as a
+                    real run would, and write nothing: no object, no lock, no record of a
+                    backup in progress; the result says what would be stored (object_count,
+                    data_bytes, stored_bytes). Not with resume_id. */
 } cb_backup_opts;
 
 #define CB_BACKUP_OPTS_INIT                                                                        \
@@ -104,7 +109,8 @@ typedef struct cb_backup_opts {
  * @param out  set to the new backup's description (free with cb_backup_info_free), or NULL
  * @return 0; CB_EINVAL for bad options (named); CB_EIO for an unreadable volume;
  *         CB_ECANCELED when cancelled (what was written is removed); a store error.
- *         On failure nothing that looks like a backup remains.
+ *         On failure nothing that looks like a backup remains. With opts->dry_run the
+ *         store is only read, and `out` describes the backup that was not made.
  */
 CB_EXTERN int cb_backup(cb_store *store,
                         const char *volume_path,
@@ -178,6 +184,25 @@ cb_backup_show(cb_store *store, const char *backup_id, cb_backup_info **out, cb_
  */
 CB_EXTERN int
 cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags, cb_error *err);
+
+#define CB_DELETE_DRY_RUN (1u << 1) /* delete nothing, take no lock: say what would go */
+
+/**
+ * cb_backup_delete(), saying which backups it deleted (with CB_DELETE_DRY_RUN: would
+ * delete), in the order of deletion: with CB_DELETE_CASCADE the dependents first, newest
+ * generation first, the backup named last. Each entry carries the ids, container and prefix
+ * (the metadata of a deleted backup is not read again).
+ * @param out  a new array of `*n_out` entries; free with cb_backup_info_free_array() (NULL
+ *             and 0 on failure)
+ * @return as cb_backup_delete(); a dry run fails as the delete would (CB_EINUSE without
+ *         CB_DELETE_CASCADE when backups depend on it)
+ */
+CB_EXTERN int cb_backup_delete_list(cb_store *store,
+                                    const char *backup_id,
+                                    unsigned int flags,
+                                    cb_backup_info ***out,
+                                    size_t *n_out,
+                                    cb_error *err);
 
 /**
  * Cinder's export record of a backup: `service_out` is the driver class path, `url_out`

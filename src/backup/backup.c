@@ -9,6 +9,7 @@
  * shared lock of the store from start to end (lock.h), so no delete or cleanup runs
  * meanwhile; an incremental also checks its parent once more just before it commits.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -136,7 +137,8 @@ static int bk_run(cb_bk *b, cb_error *err)
     int rc;
     if ((rc = cb__bk_names(b, err)) < 0 || (rc = cb__bk_meta_begin(b, err)) < 0 ||
         (rc = cb__bk_meta_fits(b, err)) < 0 ||
-        (rc = b->opts->resume_id ? cb__bk_resume_apply(b, err) : bk_reserve(b, err)) < 0 ||
+        (rc = b->opts->resume_id ? cb__bk_resume_apply(b, err)
+                                 : (b->dry_run ? 0 : bk_reserve(b, err))) < 0 ||
         (rc = cb_store_put_container(b->store, b->container, 0, err)) < 0)
         return rc;
     b->started = 1;
@@ -226,7 +228,8 @@ int cb_backup(cb_store *store,
               cb_error *err)
 {
     static const cb_backup_opts defaults = CB_BACKUP_OPTS_INIT;
-    cb_backup_opts resumed;
+    cb_backup_opts resumed, upgraded;
+    cb_store *dry = NULL;
     cb_bk b;
     int rc;
 
@@ -236,11 +239,27 @@ int cb_backup(cb_store *store,
         *out = NULL;
     b.store = store;
     b.opts = opts ? opts : &defaults;
-    if (b.opts->version != CB_BACKUP_OPTS_VERSION) {
+    if (b.opts->version != 1 && b.opts->version != CB_BACKUP_OPTS_VERSION) {
         rc = cb_error_set(err, CB_EINVAL, "cb_backup_opts version %u is not supported",
                           b.opts->version);
         goto done;
     }
+    if (b.opts->version == 1) { /* read only the fields it has; the others are 0 */
+        memset(&upgraded, 0, sizeof(upgraded));
+        memcpy(&upgraded, b.opts, offsetof(cb_backup_opts, dry_run));
+        upgraded.version = CB_BACKUP_OPTS_VERSION;
+        b.opts = &upgraded;
+    }
+    b.dry_run = b.opts->dry_run;
+    if (b.dry_run && b.opts->resume_id != NULL) {
+        rc = cb_error_set(err, CB_EINVAL, "a dry run cannot resume backup %s", b.opts->resume_id);
+        goto done;
+    }
+    /* a dry run reads the store through a store that drops every write */
+    if (b.dry_run && (rc = cb__bk_dry_store(store, &dry, err)) < 0)
+        goto done;
+    if (dry != NULL)
+        b.store = dry;
     b.progress.phase = "backup";
     if (b.opts->resume_id != NULL) { /* the interrupted backup's settings, from its record */
         resumed = *b.opts;
@@ -257,7 +276,8 @@ int cb_backup(cb_store *store,
     }
     b.progress.bytes_total = b.vol.size;
     if ((rc = cb__bk_ids(&b, err)) < 0 ||
-        (b.lock == NULL && (rc = cb__lock_take(store, 0, "backup", b.backup_id, &b.lock, err)) < 0))
+        (b.lock == NULL && !b.dry_run &&
+         (rc = cb__lock_take(store, 0, "backup", b.backup_id, &b.lock, err)) < 0))
         goto done;
     if ((b.opts->incremental || b.opts->parent_id != NULL) && (rc = cb__bk_parent(&b, err)) < 0)
         goto done;
@@ -275,5 +295,6 @@ int cb_backup(cb_store *store,
     }
 done:
     bk_dispose(&b);
+    cb_store_free(dry); /* after everything that reads through it */
     return rc;
 }

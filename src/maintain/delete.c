@@ -101,6 +101,29 @@ del_refuse(const del_scan *sc, const char *id, const size_t *order, size_t n, cb
                         id, kids, list);
 }
 
+/* What was (or, in a dry run, would be) deleted, in order. */
+typedef struct del_done {
+    cb_backup_info **v; /* NULL: the caller does not want the list */
+    size_t n;
+    int want;
+} del_done;
+
+/* Delete one backup (unless `dry`) and note it. */
+static int del_one(cb_store *store, const cb_found *f, int dry, del_done *done, cb_error *err)
+{
+    int rc = dry ? 0 : cb__delete_prefix(store, f->container, f->prefix, err);
+    if (rc < 0 || !done->want)
+        return rc;
+    cb_backup_info **v = realloc(done->v, (done->n + 1) * sizeof(*v));
+    if (v == NULL)
+        return cb_error_set(err, CB_ENOMEM, "out of memory");
+    done->v = v;
+    if ((rc = cb__catalog_info(store, f, NULL, &v[done->n], err)) < 0)
+        return rc;
+    done->n++;
+    return 0;
+}
+
 /* Delete `target` and, with cascade, every backup that depends on it, children first (the
  * reverse of the walk down), so that no remaining backup ever lacks its parent. */
 static int del_tree(cb_store *store,
@@ -108,25 +131,27 @@ static int del_tree(cb_store *store,
                     const cb_found *target,
                     unsigned flags,
                     cb_lock *lock,
+                    del_done *done,
                     cb_error *err)
 {
     size_t root = del_index(sc, target->parts.backup_id), *order = NULL, n = 0;
+    int dry = (flags & CB_DELETE_DRY_RUN) != 0;
     int rc;
     if (root == sc->n) /* gone from the listing meanwhile: nothing depends on it that we see */
-        return cb__delete_prefix(store, target->container, target->prefix, err);
+        return del_one(store, target, dry, done, err);
     if ((rc = del_descendants(sc, root, &order, &n, err)) < 0)
         return rc;
     if (n > 1 && !(flags & CB_DELETE_CASCADE))
         rc = del_refuse(sc, target->parts.backup_id, order, n, err);
     for (size_t k = n; rc == 0 && k-- > 0;)
         if ((rc = cb__lock_held(lock, err)) == 0)
-            rc = cb__delete_prefix(store, sc->all[order[k]].container, sc->all[order[k]].prefix,
-                                   err);
+            rc = del_one(store, &sc->all[order[k]], dry, done, err);
     free(order);
     return rc;
 }
 
-int cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags, cb_error *err)
+static int
+del_run(cb_store *store, const char *backup_id, unsigned int flags, del_done *done, cb_error *err)
 {
     char id[CB_UUID_LEN + 1];
     cb_found target = { 0 };
@@ -135,17 +160,44 @@ int cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags,
     cb_lock *lock = NULL;
     if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0)
         return rc;
+    /* a dry run writes nothing, not even a lock: what it reports may be stale at once */
     if ((rc = cb__catalog_find(store, id, &target, err)) < 0 ||
-        (rc = cb__lock_take(store, 1, "delete", id, &lock, err)) < 0) {
+        (!(flags & CB_DELETE_DRY_RUN) &&
+         (rc = cb__lock_take(store, 1, "delete", id, &lock, err)) < 0)) {
         cb__found_dispose(&target);
         return rc;
     }
     if ((rc = cb__catalog_scan(store, &sc.all, &sc.n, err)) == 0 &&
         (rc = cb__catalog_parents(store, sc.all, sc.n, &sc.parents, err)) == 0)
-        rc = del_tree(store, &sc, &target, flags, lock, err);
+        rc = del_tree(store, &sc, &target, flags, lock, done, err);
     cb__catalog_parents_free(sc.parents, sc.n);
     cb__catalog_free(sc.all, sc.n);
     cb__found_dispose(&target);
     cb__lock_release(lock);
+    return rc;
+}
+
+int cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags, cb_error *err)
+{
+    del_done done = { 0 };
+    return del_run(store, backup_id, flags, &done, err);
+}
+
+int cb_backup_delete_list(cb_store *store,
+                          const char *backup_id,
+                          unsigned int flags,
+                          cb_backup_info ***out,
+                          size_t *n_out,
+                          cb_error *err)
+{
+    del_done done = { .want = 1 };
+    int rc = del_run(store, backup_id, flags, &done, err);
+    if (rc < 0) {
+        cb_backup_info_free_array(done.v, done.n);
+        done.v = NULL;
+        done.n = 0;
+    }
+    *out = done.v;
+    *n_out = done.n;
     return rc;
 }

@@ -26,6 +26,8 @@ static const char backup_usage[] =
     "  --resume BACKUP_ID    continue an interrupted backup of VOLUME: the objects it stored\n"
     "                        that hold the volume's bytes are kept, the rest is written; its\n"
     "                        own settings apply (no other option above may be given)\n"
+    "  --dry-run             read, hash and compress VOLUME (compare it with the parent)\n"
+    "                        and report what would be stored; write nothing at all\n"
     "\n"
     "SIGINT or SIGTERM stops the backup (exit 130) and keeps what it stored, for --resume;\n"
     "`cleanup` removes it instead. Any other failure removes what the backup wrote.\n";
@@ -44,6 +46,7 @@ enum {
     BK_PARENT,
     BK_THREADS,
     BK_RESUME,
+    BK_DRY_RUN,
 };
 
 static const struct option backup_opts[] = {
@@ -60,6 +63,7 @@ static const struct option backup_opts[] = {
     { "parent", required_argument, NULL, BK_PARENT },
     { "threads", required_argument, NULL, BK_THREADS },
     { "resume", required_argument, NULL, BK_RESUME },
+    { "dry-run", no_argument, NULL, BK_DRY_RUN },
     { NULL, 0, NULL, 0 },
 };
 
@@ -144,8 +148,33 @@ static int backup_opt(cli *c, int opt, const char *arg, void *payload)
     case BK_RESUME:
         a->o.resume_id = arg;
         return 0;
+    case BK_DRY_RUN:
+        a->o.dry_run = 1;
+        return 0;
     }
     return CLI_EXIT_USAGE;
+}
+
+/* backup --dry-run: the backup that was not made, and what it would have stored */
+static void backup_dry_report(cli *c, const cb_backup_info *info)
+{
+    char data[32], stored[32];
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "backup", out_info_object(info));
+        json_object_set_new(o, "dry_run", json_true());
+        out_json(o);
+        return;
+    }
+    printf("dry run: %s backup of volume %s would store %llu objects, %llu bytes (%s); "
+           "%llu bytes (%s) of the volume %s\n",
+           info->parent_id ? "incremental" : "full", info->volume_id,
+           (unsigned long long)info->object_count, (unsigned long long)info->stored_bytes,
+           cli_human(info->stored_bytes, stored), (unsigned long long)info->data_bytes,
+           cli_human(info->data_bytes, data), info->parent_id ? "changed" : "in all");
+    if (info->parent_id)
+        cli_info(c, "parent: backup %s\n", info->parent_id);
+    cli_info(c, "nothing was written\n");
 }
 
 int cmd_backup(cli *c, int argc, char **argv)
@@ -171,6 +200,10 @@ int cmd_backup(cli *c, int argc, char **argv)
                              a.shaping);
         goto out;
     }
+    if (a.o.resume_id != NULL && a.o.dry_run) {
+        rc = cli_usage_error(c, backup_usage, "backup: --dry-run cannot be given with --resume");
+        goto out;
+    }
     if ((rc = cli_open_store(c)) != 0)
         goto out;
     a.o.keep_partial = 1; /* an interrupted backup can be resumed */
@@ -187,7 +220,9 @@ int cmd_backup(cli *c, int argc, char **argv)
         rc = cli_fail(c, &err);
         goto out;
     }
-    if (c->json) {
+    if (a.o.dry_run) {
+        backup_dry_report(c, info);
+    } else if (c->json) {
         out_info_json(info, "backup");
     } else {
         printf("%s\n", info->backup_id);

@@ -16,12 +16,15 @@ static const char list_usage[] =
 static const char show_usage[] = "Usage: cinderblock [--store URL] show BACKUP_ID\n"
                                  "Show one backup in full.\n";
 static const char delete_usage[] =
-    "Usage: cinderblock [--store URL] delete BACKUP_ID [--cascade]\n"
+    "Usage: cinderblock [--store URL] delete BACKUP_ID [--cascade] [--dry-run]\n"
     "Delete a backup (its _metadata first, so a half-deleted backup never looks complete).\n"
     "A backup that incremental backups depend on is refused unless --cascade is given, which\n"
-    "deletes those first, newest first.\n";
+    "deletes those first, newest first.\n"
+    "\n"
+    "  --cascade   also delete the backups that depend on it\n"
+    "  --dry-run   list what would be deleted (with --cascade: all of it), delete nothing\n";
 
-enum { CAT_VOLUME_ID = 0x200, CAT_CASCADE, CAT_INCOMPLETE };
+enum { CAT_VOLUME_ID = 0x200, CAT_CASCADE, CAT_INCOMPLETE, CAT_DRY_RUN };
 
 typedef struct list_args {
     const char *volume_id;
@@ -138,15 +141,41 @@ static int delete_opt(cli *c, int opt, const char *arg, void *payload)
 {
     (void)c;
     (void)arg;
-    if (opt != CAT_CASCADE)
+    if (opt != CAT_CASCADE && opt != CAT_DRY_RUN)
         return CLI_EXIT_USAGE;
-    *(unsigned *)payload |= CB_DELETE_CASCADE;
+    *(unsigned *)payload |= opt == CAT_CASCADE ? CB_DELETE_CASCADE : CB_DELETE_DRY_RUN;
     return 0;
+}
+
+/* delete --dry-run: what would go, in the order it would, and nothing else */
+static int delete_dry_run(cli *c, const char *id, unsigned flags)
+{
+    cb_backup_info **v = NULL;
+    size_t n = 0;
+    cb_error err = { 0 };
+    if (cb_backup_delete_list(c->store, id, flags, &v, &n, &err) < 0)
+        return cli_fail(c, &err);
+    if (c->json) {
+        json_t *o = json_object(), *a = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(a, out_info_object(v[i]));
+        json_object_set_new(o, "would_delete", a);
+        json_object_set_new(o, "dry_run", json_true());
+        out_json(o);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            printf("would delete backup %s (volume %s, container '%s')\n", v[i]->backup_id,
+                   v[i]->volume_id, v[i]->container);
+        cli_info(c, "dry run: %zu backup(s) would be deleted, nothing was\n", n);
+    }
+    cb_backup_info_free_array(v, n);
+    return CLI_EXIT_OK;
 }
 
 int cmd_delete(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = { { "cascade", no_argument, NULL, CAT_CASCADE },
+                                          { "dry-run", no_argument, NULL, CAT_DRY_RUN },
                                           { NULL, 0, NULL, 0 } };
     const char *id;
     unsigned flags = 0;
@@ -155,6 +184,8 @@ int cmd_delete(cli *c, int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     cli_signals_install();
+    if (flags & CB_DELETE_DRY_RUN)
+        return delete_dry_run(c, id, flags);
     if (cb_backup_delete(c->store, id, flags, &err) < 0)
         return cli_fail(c, &err);
     if (c->json) {
