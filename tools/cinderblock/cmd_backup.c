@@ -14,7 +14,8 @@ static const char backup_usage[] =
     "                        so the same disk keeps its id)\n"
     "  --backup-id UUID      the new backup's id (default: a random UUID)\n"
     "  --container NAME      the container (default: the store's; posix: id[0:2]/id[2:4]/id)\n"
-    "  --name TEXT           a name; --description TEXT: a description\n"
+    "  --name TEXT           a name (default: VOLUME's file name); --description TEXT: a\n"
+    "                        description\n"
     "  --compression ALG     none|off|no|zlib|gzip|bz2|bzip2|zstd, any case (default: zlib)\n"
     "  --object-size SIZE    bytes per object, a multiple of the sha block (default: the\n"
     "                        store's Cinder default; posix 1999994880). SIZE takes K, M, G\n"
@@ -207,6 +208,11 @@ int cmd_backup(cli *c, int argc, char **argv)
     if ((rc = cli_open_store(c)) != 0)
         goto out;
     a.o.keep_partial = 1; /* an interrupted backup can be resumed */
+    /* the volume file's base name is the default name: `list` shows it, and an incremental
+     * of a disk that was moved finds its old backups by it (backup_incr.c) */
+    const char *slash = strrchr(argv[first], '/');
+    if (a.o.name == NULL && a.o.resume_id == NULL && strcmp(argv[first], "-") != 0)
+        a.o.name = slash && slash[1] ? slash + 1 : argv[first];
     a.o.metadata = a.metadata;
     a.o.n_metadata = a.n_metadata;
     cli_progress_init(&prog, c);
