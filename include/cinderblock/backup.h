@@ -327,7 +327,7 @@ typedef struct cb_leftover {
 CB_EXTERN int cb_leftover_list(cb_store *store, cb_leftover **out, size_t *n_out, cb_error *err);
 CB_EXTERN void cb_leftover_free_array(cb_leftover *v, size_t n);
 
-#define CB_CLEANUP_DRY_RUN (1u << 0) /* find what would be removed, remove nothing */
+#define CB_CLEANUP_DRY_RUN (1u << 0) /* find what would be removed, remove nothing, no lock */
 
 /**
  * Remove leftovers whose newest object is older than `older_than` seconds (unknown ages only

@@ -21,7 +21,8 @@ static const char cleanup_usage[] =
     "\n"
     "  --older-than DURATION  only leftovers whose newest object is older (default 1h;\n"
     "                         like 90, 30s, 5m, 2h, 1d; 0 for all)\n"
-    "  --dry-run              list what would be removed, remove nothing\n";
+    "  --dry-run              list what would be removed, remove nothing (and take no\n"
+    "                         lock)\n";
 
 enum { ADM_FORCE = 0x200, ADM_OLDER, ADM_DRY };
 
