@@ -439,6 +439,7 @@ def case_enospc(top):
         return
     try:
         s.root = os.path.join(mnt, 'store')
+        os.makedirs(s.root)  # a store must exist (`cinderblock init` makes one)
         failed = None
         for run in range(12):
             change_volume(vol, SEED + 8100 + run)
