@@ -223,29 +223,30 @@ tiny=$runs/tiny.img
 "$mkvolume" --size 1M --seed "$seed" "$tiny" 2>/dev/null
 
 # ---- cinderblock
-measure_median cb_full_zstd 'trash "$runs/cb-zstd"' : \
+measure_median cb_full_zstd 'trash "$runs/cb-zstd"; mkdir -p "$runs/cb-zstd"' : \
     "$cb" -q --store "$runs/cb-zstd" backup "$stage" --volume-id "$volume_id" \
     --compression zstd --object-size $object_size
 cb_zstd_id=$(cat "$runs/log/cb_full_zstd.out")
 OUT[cb_full_zstd]=$(bytes "$runs/cb-zstd")
-measure_median cb_full_zlib 'trash "$runs/cb-zlib"' : \
+measure_median cb_full_zlib 'trash "$runs/cb-zlib"; mkdir -p "$runs/cb-zlib"' : \
     "$cb" -q --store "$runs/cb-zlib" backup "$stage" --volume-id "$volume_id" \
     --compression zlib --object-size $object_size
 cb_zlib_id=$(cat "$runs/log/cb_full_zlib.out")
 OUT[cb_full_zlib]=$(bytes "$runs/cb-zlib")
-measure_median cb_full_zstd_t1 'trash "$runs/cb-zstd-t1"' : \
+measure_median cb_full_zstd_t1 'trash "$runs/cb-zstd-t1"; mkdir -p "$runs/cb-zstd-t1"' : \
     "$cb" -q --store "$runs/cb-zstd-t1" backup "$stage" \
     --volume-id "$volume_id" --compression zstd --object-size $object_size --threads 1
 OUT[cb_full_zstd_t1]=$(bytes "$runs/cb-zstd-t1")
 rm -rf "$runs/cb-zstd-t1"
+mkdir -p "$runs/cb-zstd-posix"
 measure cb_full_zstd_posix "$cb" -q --store "$runs/cb-zstd-posix" backup "$stage" \
     --volume-id "$volume_id" --compression zstd
 OUT[cb_full_zstd_posix]=$(bytes "$runs/cb-zstd-posix")
 rm -rf "$runs/cb-zstd-posix"
 measure_median cb_restore_zstd : 'same "$vol" "$runs/restored.img"' \
-    "$cb" -q --store "$runs/cb-zstd" restore "$cb_zstd_id" "$runs/restored.img"
+    "$cb" -q --store "$runs/cb-zstd" restore --force "$cb_zstd_id" "$runs/restored.img"
 measure_median cb_restore_zlib : 'same "$vol" "$runs/restored.img"' \
-    "$cb" -q --store "$runs/cb-zlib" restore "$cb_zlib_id" "$runs/restored.img"
+    "$cb" -q --store "$runs/cb-zlib" restore --force "$cb_zlib_id" "$runs/restored.img"
 rm -rf "$runs/cb-zlib"
 
 # ---- restic: zstd is its default (--compression auto); always encrypted.
@@ -308,7 +309,7 @@ incremental borg_incr "$runs/borg" "$runs/borg $BORG_BASE_DIR" \
 incremental borgfix_incr "$runs/borg-fixed" "$runs/borg-fixed $BORG_BASE_DIR" borg create --compression zstd,3 \
     --chunker-params fixed,32768 "$runs/borg-fixed::day2" "$stage"
 # Cheap proof that the increment is right: the chain restores to the next-day volume.
-"$cb" -q --store "$runs/cb-zstd" restore "$(cat "$runs/log/cb_incr.out")" "$runs/restored.img"
+"$cb" -q --store "$runs/cb-zstd" restore --force "$(cat "$runs/log/cb_incr.out")" "$runs/restored.img"
 same "$vol2" "$runs/restored.img"
 
 # ---- the table

@@ -66,6 +66,7 @@ def main():
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
         vol, store = os.path.join(d, 'vol'), os.path.join(d, 'store')
+        os.makedirs(store)  # a store must exist (`cinderblock init` makes one)
         runs, step = make_sparse(vol, gib, gib)
         base = [cb, '--store', store, '-q', 'backup', vol, '--compression', 'zstd'] + \
             (['--object-size', OBJECT_SIZE] if OBJECT_SIZE else [])

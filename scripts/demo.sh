@@ -30,6 +30,8 @@ with open(sys.argv[1], 'wb') as f:
             f.write((line * (262144 // len(line) + 1))[:262144])
 PY
 
+say cinderblock init
+"$cb" init
 say cinderblock backup disk.img --compression zstd --object-size 16M --name demo
 id=$("$cb" backup "$demo/disk.img" --compression zstd --object-size 16M --name demo)
 say cinderblock list

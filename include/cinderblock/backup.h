@@ -78,7 +78,8 @@ typedef struct cb_backup_info {
 
 CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
 
-#define CB_BACKUP_OPTS_VERSION 2 /* 2: stream_size, stream_fd; version 1 is still accepted */
+#define CB_BACKUP_OPTS_VERSION                                                                     \
+    2 /* 2: stream_size, stream_fd, dry_run; version 1 is still accepted */
 
 typedef struct cb_backup_opts {
     unsigned int version;        /* CB_BACKUP_OPTS_VERSION */
@@ -109,6 +110,11 @@ typedef struct cb_backup_opts {
     uint64_t stream_size; /* the bytes the stream must hold exactly (fewer or more: CB_ESOURCE);
                              0: what comes before EOF */
     int stream_fd;        /* volume_path "-": the descriptor read (0: standard input) */
+    /* version 2 */
+    int dry_run; /* 1: read, hash and compress the volume (compare it with the parent) as a
+                    real run would, and write nothing: no object, no lock, no record of a
+                    backup in progress; the result says what would be stored (object_count,
+                    data_bytes, stored_bytes). Not with resume_id. */
 } cb_backup_opts;
 
 #define CB_BACKUP_OPTS_INIT                                                                        \
@@ -131,7 +137,8 @@ typedef struct cb_backup_opts {
  * @param out  set to the new backup's description (free with cb_backup_info_free), or NULL
  * @return 0; CB_EINVAL for bad options (named); CB_EIO for an unreadable volume;
  *         CB_ECANCELED when cancelled (what was written is removed); a store error.
- *         On failure nothing that looks like a backup remains.
+ *         On failure nothing that looks like a backup remains. With opts->dry_run the
+ *         store is only read, and `out` describes the backup that was not made.
  */
 CB_EXTERN int cb_backup(cb_store *store,
                         const char *volume_path,
@@ -139,7 +146,7 @@ CB_EXTERN int cb_backup(cb_store *store,
                         cb_backup_info **out,
                         cb_error *err);
 
-#define CB_RESTORE_OPTS_VERSION 1
+#define CB_RESTORE_OPTS_VERSION 2 /* 1 is still accepted: it replaces existing files */
 
 typedef struct cb_restore_opts {
     unsigned int version; /* CB_RESTORE_OPTS_VERSION */
@@ -152,6 +159,9 @@ typedef struct cb_restore_opts {
     int verify; /* 1: once committed, read the target back from the disk (its pages dropped
                    from the page cache first) and compare every sha block with the backup's
                    _sha256file */
+    /* version 2 */
+    int overwrite; /* 1: replace an existing regular file; 0: CB_EEXISTS naming it (a
+                      version 1 struct always replaces, as it did) */
 } cb_restore_opts;
 
 #define CB_RESTORE_OPTS_INIT                                                                       \
@@ -172,8 +182,12 @@ typedef struct cb_restore_opts {
  * are compared with their MD5s instead, and a chain cannot be verified (CB_ECORRUPT saying so). A
  * difference is CB_ECORRUPT naming the offset of the first differing block; the target stays as
  * written.
+ * A new file gets mode 0644 less the umask; a replaced one keeps its mode. A block device
+ * is opened O_EXCL: one that is mounted or otherwise in use is refused (CB_EINUSE).
  * @return 0; CB_ENOTFOUND for an unknown backup; CB_ECORRUPT for a bad or damaged backup
- *         (the message names the object); CB_EINVAL for a target that is too small.
+ *         (the message names the object); CB_EINVAL for a target that is too small;
+ *         CB_EEXISTS for an existing regular file without opts->overwrite; CB_EINUSE for
+ *         a block device in use.
  */
 CB_EXTERN int cb_restore(cb_store *store,
                          const char *backup_id,
@@ -218,11 +232,16 @@ cb_backup_show(cb_store *store, const char *backup_id, cb_backup_info **out, cb_
 CB_EXTERN int
 cb_backup_delete(cb_store *store, const char *backup_id, unsigned int flags, cb_error *err);
 
+#define CB_DELETE_DRY_RUN (1u << 1) /* delete nothing, take no lock: say what would go */
+
 /**
  * cb_backup_delete(), and what it deleted: `*deleted_out` is set to a new array of the ids
  * of the backups removed, in the order they were removed (with CB_DELETE_CASCADE the
  * dependants first, `backup_id` last), `*n_out` to their number. Also set on failure: the
  * backups removed before it. Free with cb_backup_ids_free(). `deleted_out` may be NULL.
+ * With CB_DELETE_DRY_RUN nothing is deleted and no lock taken: the ids are those that would
+ * be, and it fails as the delete would (CB_EINUSE without CB_DELETE_CASCADE when backups
+ * depend on it).
  */
 CB_EXTERN int cb_backup_delete_ex(cb_store *store,
                                   const char *backup_id,
@@ -355,7 +374,7 @@ typedef struct cb_leftover {
 CB_EXTERN int cb_leftover_list(cb_store *store, cb_leftover **out, size_t *n_out, cb_error *err);
 CB_EXTERN void cb_leftover_free_array(cb_leftover *v, size_t n);
 
-#define CB_CLEANUP_DRY_RUN (1u << 0) /* find what would be removed, remove nothing */
+#define CB_CLEANUP_DRY_RUN (1u << 0) /* find what would be removed, remove nothing, no lock */
 
 /**
  * Remove leftovers whose newest object is older than `older_than` seconds (unknown ages only

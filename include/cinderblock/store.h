@@ -251,6 +251,39 @@ cb_store_sync(cb_store *store, const char *container, unsigned int flags, cb_err
  */
 CB_EXTERN int cb_store_home_container(cb_store *store, char **out, cb_error *err);
 
+/**
+ * Whether the store itself exists: posix, that its root directory does (a mistyped path
+ * must not silently become a new store); stores that cannot tell say it does (Swift and S3
+ * create a missing container when asked to, see create_containers).
+ * @return 0; CB_ENOTFOUND naming what is missing; another cb_status when it cannot be told
+ */
+CB_EXTERN int cb_store_exists(cb_store *store, cb_error *err);
+
+/** The marker object cb_store_init() writes in the store's home container. */
+#define CB_STORE_MARKER "cinderblock/store.json"
+
+/** What cb_store_init() found (its *state_out). */
+typedef enum cb_store_init_state {
+    CB_STORE_INIT_CREATED = 0, /* the store did not exist: it was created and marked */
+    CB_STORE_INIT_MARKED = 1,  /* it existed (a directory, a container, Cinder's backups)
+                                  without a marker: the marker was written */
+    CB_STORE_INIT_EXISTED = 2, /* it already had cinderblock's marker: nothing was written */
+} cb_store_init_state;
+
+/**
+ * Make a store: create it where it is missing (posix: the root directory, with its parents;
+ * Swift, S3: the container or bucket), then write the marker CB_STORE_MARKER, a small JSON
+ * document naming the format, in its home container (beside the locks, docs/locks.md).
+ * Idempotent: a store that has the marker already is left as it is. Backups already in the
+ * store (Cinder's, say) are not touched.
+ * @param flags      0 (reserved)
+ * @param state_out  what was found and done (NULL: not wanted)
+ * @return 0; CB_ECORRUPT when an object of the marker's name is not cinderblock's marker;
+ *         a store error (CB_ENOTFOUND with create_containers off and the store missing)
+ */
+CB_EXTERN int
+cb_store_init(cb_store *store, unsigned int flags, cb_store_init_state *state_out, cb_error *err);
+
 /** Check the store's configuration and reachability (Cinder's check_for_setup_error). */
 CB_EXTERN int cb_store_check(cb_store *store, cb_error *err);
 

@@ -167,7 +167,8 @@ static int bk_run(cb_bk *b, cb_error *err)
     int rc;
     if ((rc = cb__bk_names(b, err)) < 0 || (rc = cb__bk_meta_begin(b, err)) < 0 ||
         (rc = cb__bk_meta_fits(b, err)) < 0 ||
-        (rc = b->opts->resume_id ? cb__bk_resume_apply(b, err) : bk_reserve(b, err)) < 0 ||
+        (rc = b->opts->resume_id ? cb__bk_resume_apply(b, err)
+                                 : (b->dry_run ? 0 : bk_reserve(b, err))) < 0 ||
         (rc = cb_store_put_container(b->store, b->container, 0, err)) < 0)
         return rc;
     b->started = 1;
@@ -298,6 +299,7 @@ int cb_backup(cb_store *store,
 {
     static const cb_backup_opts defaults = CB_BACKUP_OPTS_INIT;
     cb_backup_opts resumed, current = CB_BACKUP_OPTS_INIT;
+    cb_store *dry = NULL;
     cb_bk b;
     int rc;
 
@@ -317,6 +319,16 @@ int cb_backup(cb_store *store,
                           b.opts->version);
         goto done;
     }
+    b.dry_run = b.opts->dry_run;
+    if (b.dry_run && b.opts->resume_id != NULL) {
+        rc = cb_error_set(err, CB_EINVAL, "a dry run cannot resume backup %s", b.opts->resume_id);
+        goto done;
+    }
+    /* a dry run reads the store through a store that drops every write */
+    if (b.dry_run && (rc = cb__bk_dry_store(store, &dry, err)) < 0)
+        goto done;
+    if (dry != NULL)
+        b.store = dry;
     b.progress.phase = "backup";
     if (b.opts->resume_id != NULL) { /* the interrupted backup's settings, from its record */
         resumed = *b.opts;
@@ -337,7 +349,7 @@ int cb_backup(cb_store *store,
     b.progress.bytes_total = b.vol.size == CB_VOLUME_SIZE_UNKNOWN ? 0 : b.vol.size;
     if ((rc = cb__bk_ids(&b, err)) < 0)
         goto done;
-    if (b.lock == NULL) {
+    if (b.lock == NULL && !b.dry_run) { /* a dry run writes nothing, not even a lock */
         cb__bk_step(&b, "taking the store's lock");
         if ((rc = cb__lock_take(store, 0, "backup", b.backup_id, &b.lock, err)) < 0)
             goto done;
@@ -364,5 +376,6 @@ int cb_backup(cb_store *store,
     }
 done:
     bk_dispose(&b);
+    cb_store_free(dry); /* after everything that reads through it */
     return rc;
 }

@@ -81,6 +81,50 @@ static int bk_cand_cmp(const void *a, const void *b)
     return c ? c : strcmp(y->found.parts.ts, x->found.parts.ts); /* newest first */
 }
 
+/* A backup of another volume that may be this disk, moved or renamed (its derived volume id
+ * changed with its path): of the same size, complete, the newest; one whose name is the
+ * volume file's base name (cinderblock's default --name) first. Describes it in `hint`. */
+static void bk_moved_hint(cb_bk *b, const cb_found *all, size_t n, char *hint, size_t cap)
+{
+    const char *slash = strrchr(b->vol.canonical, '/');
+    const char *base = slash ? slash + 1 : b->vol.canonical;
+    char best[CB_UUID_LEN + 1] = "", best_vol[CB_UUID_LEN + 1] = "", best_at[40] = "";
+    char best_name[128] = "";
+    int best_named = 0;
+    size_t looked = 0;
+    hint[0] = '\0';
+    for (size_t i = 0; i < n && looked < 256; i++) {
+        cb_chain ch = { 0 };
+        cb_error lerr = { 0 };
+        if (strcmp(all[i].parts.volume_id, b->volume_id) == 0)
+            continue;
+        looked++;
+        if (cb__chain_load(b->store, all[i].parts.backup_id, &ch, &lerr) < 0)
+            continue;
+        const cb_meta *m = &ch.layers[0].meta;
+        const char *at = m->created_at ? m->created_at : "";
+        int named = m->name != NULL && strcmp(m->name, base) == 0;
+        if (ch.size == b->vol.size && (best[0] == '\0' || named > best_named ||
+                                       (named == best_named && strcmp(at, best_at) > 0))) {
+            snprintf(best, sizeof(best), "%s", all[i].parts.backup_id);
+            snprintf(best_vol, sizeof(best_vol), "%s",
+                     m->volume_id ? m->volume_id : all[i].parts.volume_id);
+            snprintf(best_at, sizeof(best_at), "%s", at);
+            snprintf(best_name, sizeof(best_name), "%s", m->name ? m->name : "");
+            best_named = named;
+        }
+        cb__chain_dispose(&ch);
+    }
+    if (best[0] == '\0')
+        return;
+    snprintf(hint, cap,
+             "; backup %s (volume %s%s%s%s, created %s) holds a volume of the same size: if "
+             "this is that disk, moved or renamed, continue its chain with `--volume-id %s "
+             "--incremental`, or `--volume-id %s --parent %s`",
+             best, best_vol, best_name[0] ? ", named '" : "", best_name, best_name[0] ? "'" : "",
+             best_at[0] ? best_at : "unknown", best_vol, best_vol, best);
+}
+
 /* The newest backup of this volume whose chain loads and checks completely. */
 static int bk_newest_complete(cb_bk *b, cb_error *err)
 {
@@ -109,11 +153,15 @@ static int bk_newest_complete(cb_bk *b, cb_error *err)
         if (cb__chain_load(b->store, c[i].found.parts.backup_id, &b->parent, &lerr) == 0)
             break; /* a complete chain: this is the parent */
     }
-    if (rc == 0 && b->parent.n == 0)
+    if (rc == 0 && b->parent.n == 0) {
+        char hint[700] = "";
+        if (nc == 0 && b->opts->volume_id == NULL) /* the id was derived from the path */
+            bk_moved_hint(b, all, n, hint, sizeof(hint));
         rc = cb_error_set(err, CB_ENOTFOUND,
                           "no complete backup of volume %s to base an incremental backup on: "
-                          "do a full backup first",
-                          b->volume_id);
+                          "do a full backup first%s",
+                          b->volume_id, hint);
+    }
     for (size_t i = 0; i < nc; i++) {
         cb__found_dispose(&c[i].found);
         free(c[i].created_at);

@@ -45,6 +45,7 @@ typedef struct cb_bk {
     cb_reuse reuse_table;
     uint64_t reused; /* objects of the interrupted run kept */
     cb_progress progress;
+    int dry_run;          /* opts->dry_run: b->store is the dry store (backup_dry.c) */
     int want_info;        /* the caller wants a cb_backup_info ... */
     cb_backup_info *info; /* ... made before the commit (bk_result) */
     /* incremental backups */
@@ -106,6 +107,9 @@ int cb__bk_emit_digests(cb_bk *b, const unsigned char *digests, size_t n, cb_err
 
 /* Choose and check the parent of an incremental backup (nothing is written yet). */
 int cb__bk_parent(cb_bk *b, cb_error *err);
+
+/* backup_dry.c: a store that reads through to `real` and drops every write (dry runs). */
+int cb__bk_dry_store(cb_store *real, cb_store **out, cb_error *err);
 
 /* Between pieces: report progress, honour the cancel hook and the store's lock. */
 int cb__bk_tick(cb_bk *b, cb_error *err);

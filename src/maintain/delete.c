@@ -121,11 +121,12 @@ static int del_tree(cb_store *store,
                     cb_error *err)
 {
     size_t root = del_index(sc, target->parts.backup_id), *order = NULL, n = 0, gone = 0;
+    int dry = (flags & CB_DELETE_DRY_RUN) != 0;
     int rc;
     if (root == sc->n) { /* gone from the listing meanwhile: nothing depends on it we see */
         if (done != NULL && (rc = cb__strv_push(done, target->parts.backup_id)) < 0)
             return rc;
-        rc = cb__delete_prefix(store, target->container, target->prefix, err);
+        rc = dry ? 0 : cb__delete_prefix(store, target->container, target->prefix, err);
         del_keep(done, rc == 0 ? 1 : 0);
         return rc;
     }
@@ -137,8 +138,9 @@ static int del_tree(cb_store *store,
         rc = cb__strv_push(done, sc->all[order[k]].parts.backup_id);
     for (size_t k = n; rc == 0 && k-- > 0; gone += rc == 0)
         if ((rc = cb__lock_held(lock, err)) == 0)
-            rc = cb__delete_prefix(store, sc->all[order[k]].container, sc->all[order[k]].prefix,
-                                   err);
+            rc = dry ? 0
+                     : cb__delete_prefix(store, sc->all[order[k]].container,
+                                         sc->all[order[k]].prefix, err);
     del_keep(done, gone);
     free(order);
     return rc;
@@ -163,8 +165,10 @@ int cb_backup_delete_ex(cb_store *store,
         *n_out = 0;
     if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0)
         return rc;
+    /* a dry run writes nothing, not even a lock: what it reports may be stale at once */
     if ((rc = cb__catalog_find(store, id, &target, err)) < 0 ||
-        (rc = cb__lock_take(store, 1, "delete", id, &lock, err)) < 0) {
+        (!(flags & CB_DELETE_DRY_RUN) &&
+         (rc = cb__lock_take(store, 1, "delete", id, &lock, err)) < 0)) {
         cb__found_dispose(&target);
         return rc;
     }

@@ -316,7 +316,8 @@ int cb_cleanup(cb_store *store,
     char *home = NULL;
     size_t n = 0, k = 0;
     int64_t now = (int64_t)time(NULL);
-    int rc = cb__lock_take(store, 1, "cleanup", NULL, &lock, err);
+    /* a dry run writes nothing, not even a lock (as backup and delete --dry-run) */
+    int rc = flags & CB_CLEANUP_DRY_RUN ? 0 : cb__lock_take(store, 1, "cleanup", NULL, &lock, err);
     if (rc == 0)
         rc = cb_store_home_container(store, &home, err);
     if (rc == 0)

@@ -461,7 +461,7 @@ int cb_restore(cb_store *store,
     sh.plan = &plan;
     pthread_mutex_init(&sh.lock, NULL);
     pthread_cond_init(&sh.cond, NULL);
-    if (sh.opts->version != CB_RESTORE_OPTS_VERSION) {
+    if (sh.opts->version != 1 && sh.opts->version != CB_RESTORE_OPTS_VERSION) {
         rc = cb_error_set(err, CB_EINVAL, "cb_restore_opts version %u is not supported",
                           sh.opts->version);
         goto done;
@@ -481,7 +481,8 @@ int cb_restore(cb_store *store,
         goto done;
     }
     if ((rc = rs_step(&sh, &progress, "opening the target")) < 0 ||
-        (rc = cb__target_open(&sh.target, target, chain.size, sh.opts->sparse, err)) < 0)
+        (rc = cb__target_open(&sh.target, target, chain.size, sh.opts->sparse,
+                              sh.opts->version < 2 || sh.opts->overwrite, err)) < 0)
         goto done;
     progress.bytes_total = plan.bytes;
     sh.buffer_max = RS_BUFFER_BUDGET / (uint64_t)n > RS_BUFFER_MIN ? RS_BUFFER_BUDGET / (uint64_t)n

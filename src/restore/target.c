@@ -73,6 +73,22 @@ static void target_sweep(const char *path)
     free(dir);
 }
 
+/* The process's umask without changing it (umask(2) sets it, for every thread): Linux
+ * reports it in /proc/self/status; where it does not, 022 is the usual one. */
+static mode_t target_umask(void)
+{
+    unsigned int mask = 022;
+    char line[128];
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f == NULL)
+        return (mode_t)mask;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "Umask: %o", &mask) == 1)
+            break;
+    fclose(f);
+    return (mode_t)(mask & 0777);
+}
+
 static int
 target_open_file(cb_target *t, const char *path, const struct stat *old, int sparse, cb_error *err)
 {
@@ -93,14 +109,16 @@ target_open_file(cb_target *t, const char *path, const struct stat *old, int spa
     /* where the file system allows it (not tmpfs, say), big aligned writes bypass the page
      * cache: no copy, and no page cache filled with a whole disk image */
     t->dfd = cb_dio_open(t->tmp_path, -1);
-    /* a replaced file keeps its mode; a new one stays 0600 (disk images hold secrets) */
-    if ((old != NULL && fchmod(t->fd, old->st_mode & 07777) < 0) ||
-        ftruncate(t->fd, (off_t)t->size) < 0)
+    /* a replaced file keeps its mode; a new one gets what open(2) would give it, 0644 less
+     * the umask (mkostemp made it 0600), before the rename makes it visible */
+    mode_t mode = old != NULL ? old->st_mode & 07777 : 0644 & ~target_umask();
+    if (fchmod(t->fd, mode) < 0 || ftruncate(t->fd, (off_t)t->size) < 0)
         return cb_error_set_sys(err, CB_EIO, errno, "cannot size restore target '%s'", path);
     return target_reserve(t, path, sparse, err);
 }
 
-int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, cb_error *err)
+int cb__target_open(
+    cb_target *t, const char *path, uint64_t size, int sparse, int overwrite, cb_error *err)
 {
     struct stat sb;
     memset(t, 0, sizeof(*t));
@@ -113,7 +131,14 @@ int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, c
     if (stat(path, &sb) == 0 && S_ISBLK(sb.st_mode)) {
         uint64_t dev_size;
         t->is_block = 1;
-        t->fd = open(path, O_WRONLY | O_CLOEXEC);
+        /* O_EXCL on a block device: the kernel refuses it while it is mounted, a member of
+         * a RAID or LVM, or open O_EXCL by anyone else */
+        t->fd = open(path, O_WRONLY | O_EXCL | O_CLOEXEC);
+        if (t->fd < 0 && errno == EBUSY)
+            return cb_error_set_sys(err, CB_EINUSE, errno,
+                                    "target device '%s' is in use (mounted, or held by another "
+                                    "program): refusing to write it",
+                                    path);
         if (t->fd < 0)
             return cb_error_set_sys(err, CB_EIO, errno, "cannot open target device '%s'", path);
         if (cb__dev_size(t->fd, &dev_size) < 0)
@@ -130,6 +155,9 @@ int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, c
     if (!S_ISREG(sb.st_mode))
         return cb_error_set(err, CB_EINVAL,
                             "restore target '%s' is not a regular file or a block device", path);
+    if (!overwrite)
+        return cb_error_set(err, CB_EEXISTS, "restore target '%s' exists; use --force to overwrite",
+                            path);
     return target_open_file(t, path, &sb, sparse, err);
 }
 

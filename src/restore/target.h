@@ -29,8 +29,13 @@ typedef struct cb_target {
  * then fails at the start, not midway, when the space is not there, and all-zero data need
  * not be written (`zeros_free`). With `sparse`, zeros are left as holes instead. Where the
  * file system cannot reserve, every byte is written.
+ *
+ * An existing regular file is replaced only with `overwrite` (else CB_EEXISTS naming it),
+ * and keeps its mode; a new file gets 0644 less the umask. A block device is opened O_EXCL,
+ * which the kernel refuses while it is mounted or held open exclusively (CB_EINUSE).
  */
-int cb__target_open(cb_target *t, const char *path, uint64_t size, int sparse, cb_error *err);
+int cb__target_open(
+    cb_target *t, const char *path, uint64_t size, int sparse, int overwrite, cb_error *err);
 
 /* Writes go through a cb_dio (util/dio.h) on `fd` and `dfd`. */
 

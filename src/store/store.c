@@ -577,6 +577,17 @@ int cb_store_sync(cb_store *s, const char *container, unsigned int flags, cb_err
     return store_result(s, "sync", rc, err);
 }
 
+int cb_store_exists(cb_store *s, cb_error *err)
+{
+    int rc = 0;
+    if (s->ops->exists == NULL)
+        return 0;
+    store_lock(s);
+    rc = s->ops->exists(s->state, err);
+    store_unlock(s);
+    return store_result(s, "exists", rc, err);
+}
+
 int cb_store_check(cb_store *s, cb_error *err)
 {
     int rc = 0;

@@ -8,6 +8,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/cb-cli.XXXXXX")
 CLEANUPS=""
 trap 'for f in $CLEANUPS; do $f || true; done; rm -rf "$WORK"' EXIT
 STORE="$WORK/store"
+mkdir -p "$STORE" # a store must exist (cinderblock init); an empty directory is one
 export CINDERBLOCK_STORE="$STORE"
 
 fail() {

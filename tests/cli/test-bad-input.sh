@@ -45,7 +45,7 @@ done
 [ "$(objects_under "$WORK/store")" -eq 0 ] || fail "objects left after refused containers"
 
 # a store that is not there, a store URL of an unknown kind
-expect_fail 10 "cannot open store root '$WORK/nostore'" "$CB" --store "$WORK/nostore" list
+expect_fail 10 "store '$WORK/nostore' does not exist" "$CB" --store "$WORK/nostore" list
 expect_fail 1 "unknown store type 'ftp'" "$CB" --store ftp:x list
 # the tests' in-memory store is not in the shipped library
 expect_fail 1 "unknown store type 'mem'" "$CB" --store mem:x list
@@ -67,7 +67,7 @@ cp "$meta" "$WORK/meta.good"
 echo precious >"$WORK/target"
 
 restore_must_fail() { # TEXT: the restore fails (damage: 13) saying TEXT; the target is untouched
-    expect_fail 13 "$1" "$CB" restore "$id" "$WORK/target"
+    expect_fail 13 "$1" "$CB" restore "$id" "$WORK/target" --force
     [ "$(cat "$WORK/target")" = precious ] || fail "a failed restore changed the target"
     cp "$WORK/meta.good" "$meta"
 }
@@ -93,25 +93,25 @@ b = bytearray(open(p, 'rb').read())
 b[len(b) // 2] ^= 0x10
 open(p, 'wb').write(b)
 " "$obj"
-expect_fail 13 "$prefix-00002" "$CB" restore "$id" "$WORK/target"
+expect_fail 13 "$prefix-00002" "$CB" restore "$id" "$WORK/target" --force
 cp "$WORK/obj.good" "$obj"
 # a truncated object
 head -c 1000 "$WORK/obj.good" >"$obj"
-expect_fail 13 "$prefix-00002" "$CB" restore "$id" "$WORK/target"
+expect_fail 13 "$prefix-00002" "$CB" restore "$id" "$WORK/target" --force
 # a missing object
 rm "$obj"
 expect_fail 13 "object '$prefix-00002' is in its metadata but not in container" \
-    "$CB" restore "$id" "$WORK/target"
+    "$CB" restore "$id" "$WORK/target" --force
 # an extra object under the prefix (Cinder refuses it too)
 cp "$WORK/obj.good" "$obj"
 cp "$WORK/obj.good" "$dir/$prefix-00099"
 expect_fail 13 "holds object '$prefix-00099' under the backup's prefix" \
-    "$CB" restore "$id" "$WORK/target"
+    "$CB" restore "$id" "$WORK/target" --force
 rm "$dir/$prefix-00099"
 [ "$(cat "$WORK/target")" = precious ] || fail "a failed restore changed the target"
 
 # undamaged again: the restore works and replaces the target
-"$CB" -q restore "$id" "$WORK/target"
+"$CB" -q restore "$id" "$WORK/target" --force
 cmp "$WORK/vol" "$WORK/target" || fail "restore after repair differs"
 ls "$WORK" | grep -q cinderblock-tmp && fail "a temporary restore file was left behind"
 

@@ -6,7 +6,7 @@
 man="$(dirname "$0")/../../docs/cinderblock.1.md"
 [ -f "$man" ] || fail "no manual at $man"
 
-for cmd in "" backup restore verify list show delete export-record import-record check cleanup unlock \
+for cmd in "" init backup restore verify list show delete export-record import-record check cleanup unlock \
     help version; do
     # shellcheck disable=SC2086
     "$CB" $cmd --help >"$WORK/help" || fail "$cmd --help failed"

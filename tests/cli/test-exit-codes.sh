@@ -53,7 +53,7 @@ grep -q "shr" "$WORK/err" || grep -q "changed size" "$WORK/err" || fail "unclear
 
 # 10: no such backup, no such store
 expect_fail 10 "not found" "$CB" restore 01234567-89ab-4def-8123-456789abcdef "$WORK/x"
-expect_fail 10 "cannot open store root" "$CB" --store "$WORK/nothing-here" list
+expect_fail 10 "store '$WORK/nothing-here' does not exist" "$CB" --store "$WORK/nothing-here" list
 
 # 11: a lock in the way: another host's live exclusive lock
 mkdir -p "$STORE/cinderblock/locks"

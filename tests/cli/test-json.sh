@@ -123,6 +123,16 @@ ok cleanup -- "$CB" --json cleanup --dry-run
 ok cleanup -- "$CB" --json cleanup --older-than 0
 err 2 -- "$CB" --json cleanup --older-than soon
 
+# ---- init, and the dry runs: the same documents, marked ----
+ok init -- "$CB" --json --store "$WORK/new-store" init
+[ "$(field 'v["state"]')" = created ] || fail "init of a new store: $(cat "$WORK/out")"
+ok init -- "$CB" --json --store "$WORK/new-store" init
+[ "$(field 'v["state"]')" = existed ] || fail "init again: $(cat "$WORK/out")"
+ok backup_summary --lines -- "$CB" --json backup "$WORK/vol" --incremental --object-size 1M --dry-run
+[ "$(field 'v["dry_run"]')" = True ] || fail "backup --dry-run: not marked: $(cat "$WORK/out")"
+ok delete -- "$CB" --json delete "$full" --cascade --dry-run
+[ "$(field 'len(v["would_delete"])')" = 3 ] || fail "delete --dry-run: $(cat "$WORK/out")"
+
 # ---- delete: what was deleted, as backup objects; --cascade lists every one ----
 err 1 -- "$CB" --json delete "$full"
 grep -q 'depending on it' "$WORK/err" || fail "delete of a parent: $(cat "$WORK/err")"

@@ -95,8 +95,8 @@ d = json.load(open(p))
 d["sha256s"][3] = ("0" if d["sha256s"][3][0] != "0" else "1") + d["sha256s"][3][1:]
 open(p, "w").write(json.dumps(d, sort_keys=True, indent=2))' "$list"
 rm -f "$WORK/out.img"
-"$CB" restore "$incr" "$WORK/out.img" || fail "restore with a changed list entry failed"
+"$CB" restore "$incr" "$WORK/out.img" --force || fail "restore with a changed list entry failed"
 expect_fail 13 "differs from backup $incr's _sha256file at byte offset 98304 (sha block 3)" \
-    "$CB" restore "$incr" "$WORK/out.img" --verify
+    "$CB" restore "$incr" "$WORK/out.img" --force --verify
 cmp "$WORK/vol" "$WORK/out.img" || fail "the target of a failed restore --verify changed"
 echo ok

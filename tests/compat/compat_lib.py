@@ -77,6 +77,8 @@ def run_cb(store, *args, env=None, check=True):
     """Run our CLI; return (exit status, stdout, stderr)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
+    if '://' not in store and ':' not in store.split('/')[0]:
+        os.makedirs(store, exist_ok=True)  # a store must exist (`cinderblock init`)
     p = subprocess.run([cinderblock(), '--store', store] + list(args),
                        capture_output=True, text=True, env=full_env)
     if check and p.returncode != 0:

@@ -69,7 +69,7 @@ class CompatTest(CinderTestCase):
     def restore_both_ways(self, data, croot, oroot, bid, n):
         # (b) we restore Cinder's backup
         target = self.work('ours-from-cinder-%d' % n)
-        run_cb(croot, 'restore', bid, target)
+        run_cb(croot, 'restore', '--force', bid, target)
         self.assertEqual(read(target), data)
         # (a) Cinder restores ours
         target = self.work('cinder-from-ours-%d' % n)
@@ -190,7 +190,7 @@ class CompatTest(CinderTestCase):
         _, out, _ = run_cb(croot, '--json', 'import-record', got['service'], got['url'])
         self.assertEqual(json.loads(out)['imported']['id'], bid)
         target = self.work('ours-import')
-        run_cb(croot, 'restore', bid, target)
+        run_cb(croot, 'restore', '--force', bid, target)
         self.assertEqual(read(target), data)
         # a record for another kind of store is refused, naming it
         rc, _, err = run_cb(croot, 'import-record', 'cinder.backup.drivers.s3.S3BackupDriver',

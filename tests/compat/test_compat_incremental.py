@@ -78,7 +78,7 @@ class IncrementalCompat(CinderTestCase):
     def check_restores(self, root, chain):
         for n, (bid, data) in enumerate(chain):
             ours = self.work('ours-%d' % n)
-            run_cb(root, 'restore', bid, ours)
+            run_cb(root, 'restore', '--force', bid, ours)
             self.assertEqual(read(ours), data, 'cinderblock restore of %s' % bid)
             theirs = self.work('cinder-%d' % n)
             got = self.cinder.call('restore', '--root', root, '--backup-id', bid,

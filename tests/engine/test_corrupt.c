@@ -149,6 +149,7 @@ static void cr_restore_into(cr *t,
                             const char *owner)
 {
     cb_restore_opts ro = CB_RESTORE_OPTS_INIT;
+    ro.overwrite = 1;
     cb_error err = { 0 };
     ro.sparse = sparse;
     ro.threads = threads;
@@ -342,7 +343,7 @@ static void test_corrupt__no_length_restores_whole(void **state)
     json_t *doc = cr_meta_load(&t, t.layer[0], path, sizeof(path));
     cr_meta_drop(doc, "length");
     cr_meta_save(doc, path);
-    assert_cb_ok(cb_restore(t.store, t.layer[0]->backup_id, t.out, NULL, &err), &err);
+    assert_cb_ok(cb_restore(t.store, t.layer[0]->backup_id, t.out, TU_REPLACE, &err), &err);
     size_t got_len = 0;
     unsigned char *got = tu_read_file(t.out, &got_len);
     assert_int_equal(got_len, len);
@@ -368,7 +369,8 @@ static void test_corrupt__unverifiable_refused(void **state)
     snprintf(path, sizeof(path), "%s/%s/%s_sha256file", t.root, t.layer[0]->container,
              t.layer[0]->prefix);
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(cb_restore(t.store, t.layer[0]->backup_id, t.out, NULL, &err), CB_ECORRUPT);
+    assert_int_equal(cb_restore(t.store, t.layer[0]->backup_id, t.out, TU_REPLACE, &err),
+                     CB_ECORRUPT);
     assert_cb_error(&err, CB_ECORRUPT, "cannot be verified");
     assert_int_equal(access(t.out, F_OK), -1);
     cr_dispose(&t);
@@ -394,7 +396,8 @@ static void test_corrupt__lost_last_object_refused(void **state)
     json_array_remove(objs, last);
     cr_meta_save(doc, path);
     assert_int_equal(unlink(victim), 0);
-    assert_int_equal(cb_restore(t.store, t.layer[0]->backup_id, t.out, NULL, &err), CB_ECORRUPT);
+    assert_int_equal(cb_restore(t.store, t.layer[0]->backup_id, t.out, TU_REPLACE, &err),
+                     CB_ECORRUPT);
     assert_cb_error(&err, CB_ECORRUPT, "describes more than");
     cr_dispose(&t);
 }

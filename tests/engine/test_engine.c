@@ -104,7 +104,7 @@ static void test_engine__round_trip_every_codec(void **state)
         cb_backup_info *b = eng_backup(e, comps[i], 3072, 1024);
         assert_int_equal(b->object_count, 4);
         assert_int_equal(b->size, 10000);
-        assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
+        assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, TU_REPLACE, &err), &err);
         eng_assert_same(e->vol, e->out);
         cb_backup_info_free(b);
     }
@@ -242,7 +242,7 @@ static void eng_expect_restore_fails(eng *e, const cb_backup_info *b, int code, 
 {
     cb_error err = { 0 };
     tu_write_file(e->out, "previous", 8);
-    assert_int_equal(cb_restore(e->store, b->backup_id, e->out, NULL, &err), code);
+    assert_int_equal(cb_restore(e->store, b->backup_id, e->out, TU_REPLACE, &err), code);
     if (strstr(err.msg, what) == NULL)
         print_error("message \"%s\" lacks \"%s\"\n", err.msg, what);
     assert_non_null(strstr(err.msg, what));
@@ -267,7 +267,7 @@ static void test_engine__corruption_detected(void **state)
         eng_expect_restore_fails(e, b, CB_ECORRUPT, "-00002");
         data[len / 2] ^= 0x40;
         cb_error err = { 0 };
-        assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
+        assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, TU_REPLACE, &err), &err);
         eng_assert_same(e->vol, e->out);
         cb_backup_info_free(b);
     }
@@ -340,7 +340,7 @@ static void test_engine__bad_metadata(void **state)
     eng_expect_restore_fails(e, b, CB_ECORRUPT, "not valid JSON");
     assert_cb_ok(cb_store_write_all(e->store, b->container, name, orig, strlen(orig), &err), &err);
 
-    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
+    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, TU_REPLACE, &err), &err);
     eng_assert_same(e->vol, e->out);
     free(orig);
     cb_backup_info_free(b);
@@ -351,7 +351,7 @@ static void test_engine__unknown_backup(void **state)
     eng *e = *state;
     cb_error err = { 0 };
     const char *id = "00000000-1111-2222-3333-444444444444";
-    assert_int_equal(cb_restore(e->store, id, e->out, NULL, &err), CB_ENOTFOUND);
+    assert_int_equal(cb_restore(e->store, id, e->out, TU_REPLACE, &err), CB_ENOTFOUND);
     assert_cb_error(&err, CB_ENOTFOUND, id);
     cb_error_clear(&err);
     assert_int_equal(cb_backup_delete(e->store, id, 0, &err), CB_ENOTFOUND);
@@ -473,12 +473,12 @@ static void test_engine__restore_checks_hash_list(void **state)
     snprintf(right, sizeof(right), "%.40s", md5); /* "md5": " and 32 hex digits */
     snprintf(wrong, sizeof(wrong), "%.39s%c", md5, md5[39] == '0' ? '1' : '0');
     eng_edit_meta(e, b, right, wrong); /* the data is right, its recorded MD5 is not */
-    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
+    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, TU_REPLACE, &err), &err);
     eng_assert_same(e->vol, e->out);
     eng_damage_hash_list(e, b, 0); /* now the list disagrees too: the MD5 decides, and fails */
     eng_expect_restore_fails(e, b, CB_ECORRUPT, "-00001");
     eng_edit_meta(e, b, wrong, right); /* the MD5 is right again: the damaged list is ignored */
-    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
+    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, TU_REPLACE, &err), &err);
     eng_assert_same(e->vol, e->out);
     free(meta);
     cb_backup_info_free(b);
@@ -503,7 +503,7 @@ static void test_engine__restore_checks_hash_list_in_batches(void **state)
     snprintf(right, sizeof(right), "%.40s", md5);
     snprintf(wrong, sizeof(wrong), "%.39s%c", md5, md5[39] == '0' ? '1' : '0');
     eng_edit_meta(e, b, right, wrong);
-    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, NULL, &err), &err);
+    assert_cb_ok(cb_restore(e->store, b->backup_id, e->out, TU_REPLACE, &err), &err);
     eng_assert_same(e->vol, e->out);
     eng_damage_hash_list(e, b, 90); /* a block in the middle of that object's second piece */
     eng_expect_restore_fails(e, b, CB_ECORRUPT, "-00003");

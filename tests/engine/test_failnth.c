@@ -90,7 +90,7 @@ static int fn_run(fn *t, fn_cmd cmd, cb_error *err)
     case FN_INCR:
         return fn_backup(t, 1, t->full, t->incr, err);
     case FN_RESTORE:
-        return cb_restore(t->store, t->incr, t->out, NULL, err);
+        return cb_restore(t->store, t->incr, t->out, TU_REPLACE, err);
     case FN_DELETE:
         return cb_backup_delete(t->store, t->full, CB_DELETE_CASCADE, err);
     default:
@@ -117,7 +117,7 @@ static void fn_restores(fn *t, const char *id, const unsigned char *want, const 
     char path[700];
     snprintf(path, sizeof(path), "%s/check.img", t->dir);
     unlink(path);
-    if (cb_restore(t->store, id, path, NULL, &err) != 0)
+    if (cb_restore(t->store, id, path, TU_REPLACE, &err) != 0)
         fail_msg("%s: listed backup %s does not restore: %s", what, id, err.msg);
     if (!tu_file_equals(path, want, FN_VOL))
         fail_msg("%s: backup %s restores wrong data", what, id);

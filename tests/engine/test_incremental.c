@@ -76,6 +76,7 @@ static void
 inc_restore_equals(inc *t, const char *id, const unsigned char *want, size_t len, int sparse)
 {
     cb_restore_opts ro = CB_RESTORE_OPTS_INIT;
+    ro.overwrite = 1;
     cb_error err = { 0 };
     size_t got_len;
     ro.sparse = sparse;

@@ -65,6 +65,7 @@ static int pt_teardown(void **state)
 static void pt_check_restore(pt *t, const char *id, int threads)
 {
     cb_restore_opts ro = CB_RESTORE_OPTS_INIT;
+    ro.overwrite = 1;
     cb_error err = { 0 };
     ro.threads = threads;
     assert_cb_ok(cb_restore(t->store, id, t->out, &ro, &err), &err);

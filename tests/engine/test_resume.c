@@ -120,7 +120,7 @@ static void rsm_restores(rsm *t, const char *id)
 {
     cb_error err = { 0 };
     unlink(t->out);
-    assert_cb_ok(cb_restore(t->store, id, t->out, NULL, &err), &err);
+    assert_cb_ok(cb_restore(t->store, id, t->out, TU_REPLACE, &err), &err);
     FILE *f = fopen(t->out, "rb");
     unsigned char *got = malloc(RS_VOL + 1);
     assert_int_equal(fread(got, 1, RS_VOL + 1, f), RS_VOL);

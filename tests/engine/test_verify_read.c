@@ -205,6 +205,7 @@ static void test_verify__cancel(void **state)
 static int vt_restore(vt *t, int layer, int verify, cb_error *err)
 {
     cb_restore_opts o = CB_RESTORE_OPTS_INIT;
+    o.overwrite = 1;
     o.verify = verify;
     o.threads = 2;
     unlink(t->out);

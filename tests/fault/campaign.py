@@ -56,6 +56,7 @@ class Store:
         self.dir = os.path.join(top, name)
         os.makedirs(self.dir)
         self.root = os.path.join(self.dir, 'store')
+        os.makedirs(self.root)  # a store must exist (`cinderblock init` makes one)
         self.want = {}  # backup id -> sha256 of the volume it holds
 
     def run(self, *args, check_rc=None, env=None, timeout=120):
@@ -76,7 +77,7 @@ class Store:
 
     def restore_check(self, bid, case):
         target = os.path.join(self.dir, 'check.img')
-        self.run('-q', 'restore', bid, target, check_rc=0)
+        self.run('-q', 'restore', '--force', bid, target, check_rc=0)
         check(sha_file(target) == self.want[bid], 'backup %s restores wrong data' % bid)
         os.unlink(target)
         note(case, 'restores compared')
@@ -221,11 +222,11 @@ def case_kill_restore(top):
     check(p.returncode == 0, p.stderr)
     target = os.path.join(s.dir, 'target')
     old = b'precious data that a failed restore must not touch\n' * 1000
-    dur = timed(lambda: s.run('-q', 'restore', bid, os.path.join(s.dir, 'probe'), check_rc=0))
+    dur = timed(lambda: s.run('-q', 'restore', '--force', bid, os.path.join(s.dir, 'probe'), check_rc=0))
     for run in range(RUNS):
         with open(target, 'wb') as f:
             f.write(old)
-        proc = s.start('restore', bid, target)
+        proc = s.start('restore', '--force', bid, target)
         kill_at(proc, rng.uniform(0, dur * 1.2))
         note(case, 'kills')
         got = sha_file(target)
@@ -233,7 +234,7 @@ def case_kill_restore(top):
               'a killed restore left the target half-written')
         temps = [n for n in os.listdir(s.dir) if n.startswith('target.cinderblock-tmp-')]
         note(case, 'temporary files left by kills', len(temps))
-        s.run('-q', 'restore', bid, target, check_rc=0)
+        s.run('-q', 'restore', '--force', bid, target, check_rc=0)
         check(sha_file(target) == s.want[bid], 'the restore after a kill differs')
         note(case, 'restores compared')
         temps = [n for n in os.listdir(s.dir) if n.startswith('target.cinderblock-tmp-')]
@@ -354,10 +355,10 @@ def case_race_delete_restore(top):
         p, bid = backup(s, vol, '--compression', 'bz2')
         check(p.returncode == 0, p.stderr)
         if dur is None:
-            dur = timed(lambda: s.run('-q', 'restore', bid, target, check_rc=0))
+            dur = timed(lambda: s.run('-q', 'restore', '--force', bid, target, check_rc=0))
         if os.path.exists(target):
             os.unlink(target)
-        r = s.start('--lock-host', 'alpha', 'restore', bid, target)
+        r = s.start('--lock-host', 'alpha', 'restore', '--force', bid, target)
         time.sleep(rng.uniform(0, dur))
         d = s.run('--lock-host', 'beta', 'delete', bid)
         r.communicate()
@@ -438,6 +439,7 @@ def case_enospc(top):
         return
     try:
         s.root = os.path.join(mnt, 'store')
+        os.makedirs(s.root)  # a store must exist (`cinderblock init` makes one)
         failed = None
         for run in range(12):
             change_volume(vol, SEED + 8100 + run)
@@ -462,7 +464,7 @@ def case_enospc(top):
         if tkind is not None:
             try:
                 target = os.path.join(tmnt, 'target')
-                p = s.run('restore', s.listed()[-1]['id'], target)
+                p = s.run('restore', '--force', s.listed()[-1]['id'], target)
                 check(p.returncode == 1 and 'space' in p.stderr,
                       'a full target: exit %d %s' % (p.returncode, p.stderr))
                 check(not os.listdir(tmnt) or os.listdir(tmnt) == ['lost+found'],

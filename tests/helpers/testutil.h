@@ -23,6 +23,9 @@
     } while (0)
 
 /* Assert success, printing the error text if not. */
+/* restore options that replace an existing target file (cb_restore refuses one by default) */
+#define TU_REPLACE (&(const cb_restore_opts){ .version = CB_RESTORE_OPTS_VERSION, .overwrite = 1 })
+
 #define assert_cb_ok(rc, e)                                                                        \
     do {                                                                                           \
         int rc_ = (rc);                                                                            \

@@ -78,7 +78,7 @@ static int af_run(af *t, af_cmd cmd, cb_error *err)
         t->made_which = 1;
         return af_backup(t, 1, t->base, t->made, err);
     case AF_RESTORE:
-        return cb_restore(t->store, t->base, t->out, NULL, err);
+        return cb_restore(t->store, t->base, t->out, TU_REPLACE, err);
     case AF_LIST:
         rc = cb_backup_list(t->store, NULL, &v, &n, err);
         if (rc == 0 && (n != 2 || v[0]->problem != NULL || v[1]->problem != NULL))
@@ -137,7 +137,7 @@ af_listed(af *t, af_cmd cmd, const cb_backup_info *b, int rc, const char *what)
         return NULL;
     }
     unlink(t->check);
-    if (cb_restore(t->store, b->backup_id, t->check, NULL, &e) != 0)
+    if (cb_restore(t->store, b->backup_id, t->check, TU_REPLACE, &e) != 0)
         af_bad(t, "%s: listed backup %s does not restore: %s", what, b->backup_id, e.msg);
     else if (!af_same(t->check, want))
         af_bad(t, "%s: backup %s restores wrong data", what, b->backup_id);

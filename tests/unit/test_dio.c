@@ -39,7 +39,7 @@ static void run_writes(int direct, int pooled, unsigned seed)
     cb_error err = { 0 };
     snprintf(path, sizeof(path), "%s/target.img", dir);
     tu_fill_random(src, SIZE, seed);
-    assert_cb_ok(cb__target_open(&t, path, SIZE, 0, &err), &err);
+    assert_cb_ok(cb__target_open(&t, path, SIZE, 0, 1, &err), &err);
     if (!direct && t.dfd >= 0) { /* the page-cache-only path, as on tmpfs */
         close(t.dfd);
         t.dfd = -1;
@@ -231,7 +231,7 @@ static void test_dio__local_file_uses_direct_io(void **state)
     cb_error err = { 0 };
     (void)state;
     snprintf(path, sizeof(path), "%s/t.img", dir);
-    assert_cb_ok(cb__target_open(&t, path, 1 << 20, 0, &err), &err);
+    assert_cb_ok(cb__target_open(&t, path, 1 << 20, 0, 1, &err), &err);
     int fl = t.dfd >= 0 ? fcntl(t.dfd, F_GETFL) : 0;
     int tmpfs = t.dfd < 0; /* tmpfs refuses O_DIRECT: the other path is then the one used */
     cb__target_close(&t);

@@ -192,11 +192,13 @@ static void test_opts_version__backup(void **state)
 {
     ov *t = *state;
     size_t before = ov_count_backups(t);
-    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+    /* version 2 added dry_run; version 1 is still accepted */
+    static const unsigned bad_backup[] = { 0, CB_BACKUP_OPTS_VERSION + 1, 0xffffffffu };
+    for (size_t i = 0; i < sizeof(bad_backup) / sizeof(bad_backup[0]); i++) {
         cb_backup_opts o = CB_BACKUP_OPTS_INIT;
         cb_backup_info *info = (cb_backup_info *)&o; /* must be set to NULL */
         cb_error err = { 0 };
-        o.version = bad_versions[i];
+        o.version = bad_backup[i];
         expect_refused(cb_backup(t->store, t->vol, &o, &info, &err), &err, "cb_backup_opts",
                        o.version);
         assert_null(info);
@@ -206,18 +208,30 @@ static void test_opts_version__backup(void **state)
     cb_error err = { 0 };
     assert_cb_ok(cb_backup(t->store, t->vol, &o, NULL, &err), &err);
     assert_int_equal(ov_count_backups(t), before + 1);
-    o.version = 1; /* the older struct is still accepted (its new fields are not read) */
-    assert_cb_ok(cb_backup(t->store, t->vol, &o, NULL, &err), &err);
+    /* version 2's dry run stores nothing, and says what it would have */
+    cb_backup_info *info = NULL;
+    o.dry_run = 1;
+    assert_cb_ok(cb_backup(t->store, t->vol, &o, &info, &err), &err);
+    assert_int_equal(ov_count_backups(t), before + 1);
+    assert_true(info->object_count > 0 && info->stored_bytes > 0);
+    cb_backup_info_free(info);
+    /* a version 1 struct (it ends before stream_size: the bytes after it are not read) backs up */
+    _Alignas(cb_backup_opts) unsigned char v1[offsetof(cb_backup_opts, stream_size)];
+    o.version = 1;
+    memcpy(v1, &o, sizeof(v1));
+    assert_cb_ok(cb_backup(t->store, t->vol, (const cb_backup_opts *)(void *)v1, NULL, &err), &err);
     assert_int_equal(ov_count_backups(t), before + 2);
 }
 
 static void test_opts_version__restore(void **state)
 {
     ov *t = *state;
-    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+    /* version 2 added `overwrite`; version 1 is still accepted */
+    static const unsigned bad_restore[] = { 0, CB_RESTORE_OPTS_VERSION + 1, 0xffffffffu };
+    for (size_t i = 0; i < sizeof(bad_restore) / sizeof(bad_restore[0]); i++) {
         cb_restore_opts o = CB_RESTORE_OPTS_INIT;
         cb_error err = { 0 };
-        o.version = bad_versions[i];
+        o.version = bad_restore[i];
         unlink(t->out);
         expect_refused(cb_restore(t->store, t->id, t->out, &o, &err), &err, "cb_restore_opts",
                        o.version);
@@ -226,6 +240,24 @@ static void test_opts_version__restore(void **state)
     cb_restore_opts o = CB_RESTORE_OPTS_INIT;
     cb_error err = { 0 };
     assert_cb_ok(cb_restore(t->store, t->id, t->out, &o, &err), &err);
+    /* the target exists now: version 2 replaces it only with overwrite */
+    assert_int_equal(cb_restore(t->store, t->id, t->out, &o, &err), CB_EEXISTS);
+    assert_non_null(strstr(err.msg, "exists; use --force to overwrite"));
+    cb_error_clear(&err);
+    o.overwrite = 1;
+    assert_cb_ok(cb_restore(t->store, t->id, t->out, &o, &err), &err);
+    /* a version 1 caller (no overwrite field) replaces files, as before */
+    struct {
+        unsigned int version;
+        int sparse, threads;
+        cb_progress_fn progress;
+        void *progress_payload;
+        cb_cancel_fn cancel;
+        void *cancel_payload;
+        int verify;
+    } v1 = { .version = 1 };
+    assert_cb_ok(cb_restore(t->store, t->id, t->out, (const cb_restore_opts *)(void *)&v1, &err),
+                 &err);
     unlink(t->out);
     assert_cb_ok(cb_restore(t->store, t->id, t->out, NULL, &err), &err);
 }

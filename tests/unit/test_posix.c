@@ -242,6 +242,50 @@ static void test_posix__no_create(void **state)
     cb_store_free(s);
 }
 
+/* A store that does not exist is CB_ENOTFOUND naming its path, and nothing is created to
+ * tell; cb_store_init makes it (with its parents), marks it, and is idempotent. */
+static void test_posix__exists_and_init(void **state)
+{
+    px *p = *state;
+    cb_error err = { 0 };
+    cb_store_init_state st = CB_STORE_INIT_EXISTED;
+    char path[800];
+    struct stat sb;
+    assert_int_equal(cb_store_exists(p->store, &err), CB_ENOTFOUND);
+    assert_cb_error(&err, CB_ENOTFOUND, p->root);
+    assert_int_equal(stat(p->root, &sb), -1); /* asking created nothing */
+    cb_error_clear(&err);
+    assert_cb_ok(cb_store_init(p->store, 0, &st, &err), &err);
+    assert_int_equal(st, CB_STORE_INIT_CREATED);
+    assert_cb_ok(cb_store_exists(p->store, &err), &err);
+    snprintf(path, sizeof(path), "%s/" CB_STORE_MARKER, p->root);
+    char *doc = NULL;
+    size_t len = 0;
+    assert_cb_ok(cb_store_read_all(p->store, "", CB_STORE_MARKER, 4096, &doc, &len, &err), &err);
+    assert_non_null(strstr(doc, "\"format\": \"cinderblock\""));
+    assert_non_null(strstr(doc, "\"cinder_chunked_format\": \"1.0.0\""));
+    free(doc);
+    assert_int_equal(stat(path, &sb), 0);
+    time_t mtime = sb.st_mtime;
+    assert_cb_ok(cb_store_init(p->store, 0, &st, &err), &err);
+    assert_int_equal(st, CB_STORE_INIT_EXISTED);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mtime, mtime);
+    /* an existing directory without the marker: marked */
+    assert_int_equal(unlink(path), 0);
+    assert_cb_ok(cb_store_init(p->store, 0, &st, &err), &err);
+    assert_int_equal(st, CB_STORE_INIT_MARKED);
+    /* a regular file where the store should be is no store */
+    cb_store *s = NULL;
+    snprintf(path, sizeof(path), "%s/afile", p->outer);
+    FILE *f = fopen(path, "w");
+    fclose(f);
+    assert_cb_ok(cb_store_open(&s, path, NULL, &err), &err);
+    assert_int_equal(cb_store_exists(s, &err), CB_EINVAL);
+    assert_cb_error(&err, CB_EINVAL, "not a directory");
+    cb_store_free(s);
+}
+
 static void test_posix__urls(void **state)
 {
     (void)state;
@@ -273,6 +317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_posix__default_container, px_setup, px_teardown),
         cmocka_unit_test_setup_teardown(test_posix__check, px_setup, px_teardown),
         cmocka_unit_test_setup_teardown(test_posix__no_create, px_setup, px_teardown),
+        cmocka_unit_test_setup_teardown(test_posix__exists_and_init, px_setup, px_teardown),
         cmocka_unit_test(test_posix__urls),
     };
     return cmocka_run_group_tests_name("posix store", tests, NULL, NULL);

@@ -305,6 +305,16 @@ int cli_open_store(cli *c)
     cli_step(c, "opening the store %s", c->store_url);
     if (cb_store_open(&c->store, c->store_url, &c->store_opts, &err) < 0)
         return cli_fail(c, &err);
+    /* a mistyped path must not become a new store (and a full backup): only init makes one */
+    int is_init = c->command != NULL && strcmp(c->command, "init") == 0;
+    if (!is_init && cb_store_exists(c->store, &err) < 0) {
+        if (err.code == CB_ENOTFOUND) {
+            size_t n = strlen(err.msg);
+            snprintf(err.msg + n, sizeof(err.msg) - n,
+                     " (create it with `cinderblock --store %s init`)", c->store_url);
+        }
+        return cli_fail(c, &err);
+    }
     return 0;
 }
 

@@ -24,6 +24,7 @@ enum {
     BK_THREADS,
     BK_RESUME,
     BK_SIZE,
+    BK_DRY_RUN,
 };
 
 static const struct option backup_opts[] = {
@@ -41,6 +42,7 @@ static const struct option backup_opts[] = {
     { "threads", required_argument, NULL, BK_THREADS },
     { "resume", required_argument, NULL, BK_RESUME },
     { "size", required_argument, NULL, BK_SIZE },
+    { "dry-run", no_argument, NULL, BK_DRY_RUN },
     { NULL, 0, NULL, 0 },
 };
 
@@ -130,6 +132,9 @@ static int backup_opt(cli *c, int opt, const char *arg, void *payload)
             return rc;
         a->o.stream_size = n;
         return 0;
+    case BK_DRY_RUN:
+        a->o.dry_run = 1;
+        return 0;
     }
     return CLI_EXIT_USAGE;
 }
@@ -175,6 +180,21 @@ static int backup_check_stream(cli *c, const backup_args *a, const char *volume)
     return 0;
 }
 
+/* backup --dry-run: the backup that was not made, and what it would have stored */
+static void backup_dry_report(cli *c, const cb_backup_info *info)
+{
+    char data[32], stored[32];
+    printf("dry run: %s backup of volume %s would store %llu objects, %llu bytes (%s); "
+           "%llu bytes (%s) of the volume %s\n",
+           info->parent_id ? "incremental" : "full", info->volume_id,
+           (unsigned long long)info->object_count, (unsigned long long)info->stored_bytes,
+           cli_human(info->stored_bytes, stored), (unsigned long long)info->data_bytes,
+           cli_human(info->data_bytes, data), info->parent_id ? "changed" : "in all");
+    if (info->parent_id)
+        cli_info(c, "parent: backup %s\n", info->parent_id);
+    cli_info(c, "nothing was written\n");
+}
+
 int cmd_backup(cli *c, int argc, char **argv)
 {
     backup_args a = { .o = CB_BACKUP_OPTS_INIT };
@@ -198,11 +218,20 @@ int cmd_backup(cli *c, int argc, char **argv)
                              a.shaping);
         goto out;
     }
+    if (a.o.resume_id != NULL && a.o.dry_run) {
+        rc = cli_usage_error(c, backup_usage, "backup: --dry-run cannot be given with --resume");
+        goto out;
+    }
     if ((rc = backup_check_stream(c, &a, argv[first])) != 0)
         goto out;
     if ((rc = cli_open_store(c)) != 0 || (rc = backup_resolve_ids(c, &a.o)) != 0)
         goto out;
     a.o.keep_partial = !backup_is_stream(argv[first]); /* an interrupted backup can be resumed */
+    /* the volume file's base name is the default name: `list` shows it, and an incremental
+     * of a disk that was moved finds its old backups by it (backup_incr.c) */
+    const char *slash = strrchr(argv[first], '/');
+    if (a.o.name == NULL && a.o.resume_id == NULL && !backup_is_stream(argv[first]))
+        a.o.name = slash && slash[1] ? slash + 1 : argv[first];
     a.o.metadata = a.metadata;
     a.o.n_metadata = a.n_metadata;
     cli_progress_init(&prog, c);
@@ -216,8 +245,12 @@ int cmd_backup(cli *c, int argc, char **argv)
         rc = cli_fail(c, &err);
         goto out;
     }
-    if (c->json) {
+    if (a.o.dry_run && !c->json) {
+        backup_dry_report(c, info);
+    } else if (c->json) { /* a dry run's summary is the same, marked "dry_run" */
         json_t *sum = json_object();
+        if (a.o.dry_run)
+            json_object_set_new(sum, "dry_run", json_true());
         json_object_set_new(sum, "backup", out_info_object(info));
         json_object_set_new(sum, "bytes_zero", json_integer((json_int_t)prog.cur.bytes_zero));
         json_object_set_new(sum, "bytes_unchanged",

@@ -11,7 +11,7 @@
 #define show_usage cli_help_show     /* docs/cinderblock.1.md, its ```help block */
 #define delete_usage cli_help_delete /* docs/cinderblock.1.md, its ```help block */
 
-enum { CAT_VOLUME_ID = 0x200, CAT_CASCADE, CAT_INCOMPLETE };
+enum { CAT_VOLUME_ID = 0x200, CAT_CASCADE, CAT_INCOMPLETE, CAT_DRY_RUN };
 
 typedef struct list_args {
     const char *volume_id;
@@ -134,15 +134,16 @@ static int delete_opt(cli *c, int opt, const char *arg, void *payload)
 {
     (void)c;
     (void)arg;
-    if (opt != CAT_CASCADE)
+    if (opt != CAT_CASCADE && opt != CAT_DRY_RUN)
         return CLI_EXIT_USAGE;
-    *(unsigned *)payload |= CB_DELETE_CASCADE;
+    *(unsigned *)payload |= opt == CAT_CASCADE ? CB_DELETE_CASCADE : CB_DELETE_DRY_RUN;
     return 0;
 }
 
 int cmd_delete(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = { { "cascade", no_argument, NULL, CAT_CASCADE },
+                                          { "dry-run", no_argument, NULL, CAT_DRY_RUN },
                                           { NULL, 0, NULL, 0 } };
     const char *id;
     unsigned flags = 0;
@@ -159,7 +160,9 @@ int cmd_delete(cli *c, int argc, char **argv)
     cli_step(c, "listing the backups");
     if (cb_backup_list(c->store, NULL, &all, &n_all, &err) < 0)
         return cli_fail(c, &err);
-    cli_step(c, "deleting backup %s%s", id, flags & CB_DELETE_CASCADE ? " and its dependants" : "");
+    int dry = (flags & CB_DELETE_DRY_RUN) != 0; /* the same walk, nothing deleted, no lock */
+    cli_step(c, "%s backup %s%s", dry ? "finding what deleting would remove:" : "deleting", id,
+             flags & CB_DELETE_CASCADE ? " and its dependants" : "");
     int drc = cb_backup_delete_ex(c->store, id, flags, &gone, &n_gone, &err);
     json_t *arr = json_array();
     for (size_t k = 0; k < n_gone; k++) {
@@ -171,18 +174,25 @@ int cmd_delete(cli *c, int argc, char **argv)
         } else if (c->json) { /* not in the listing: what we know of it */
             cb_backup_info b = { .backup_id = gone[k] };
             json_array_append_new(arr, out_info_object(&b));
+        } else if (dry) { /* the result of a dry run: on stdout */
+            printf("would delete backup %s (volume %s, container '%s')\n", gone[k],
+                   i < n_all ? all[i]->volume_id : "?", i < n_all ? all[i]->container : "?");
         } else {
             cli_info(c, "deleted backup %s\n", gone[k]);
         }
     }
     if (c->json && (drc == 0 || n_gone > 0)) {
         json_t *o = json_object();
-        json_object_set_new(o, "deleted", arr);
+        json_object_set_new(o, dry ? "would_delete" : "deleted", arr);
         json_object_set_new(o, "cascade", json_boolean(flags & CB_DELETE_CASCADE));
+        if (dry)
+            json_object_set_new(o, "dry_run", json_true());
         out_json(o);
     } else {
         json_decref(arr);
     }
+    if (dry && !c->json && drc == 0)
+        cli_info(c, "dry run: %zu backup(s) would be deleted, nothing was\n", n_gone);
     cb_backup_ids_free(gone, n_gone);
     cb_backup_info_free_array(all, n_all);
     if (drc < 0)

@@ -10,12 +10,13 @@
 
 #define restore_usage cli_help_restore /* docs/cinderblock.1.md, its ```help block */
 
-enum { RS_SPARSE = 0x200, RS_THREADS, RS_VERIFY };
+enum { RS_SPARSE = 0x200, RS_THREADS, RS_VERIFY, RS_FORCE };
 
 static const struct option restore_opts[] = {
     { "sparse", no_argument, NULL, RS_SPARSE },
     { "threads", required_argument, NULL, RS_THREADS },
     { "verify", no_argument, NULL, RS_VERIFY },
+    { "force", no_argument, NULL, RS_FORCE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -25,6 +26,10 @@ static int restore_opt(cli *c, int opt, const char *arg, void *payload)
     unsigned long long n;
     if (opt == RS_SPARSE || opt == RS_VERIFY) {
         *(opt == RS_SPARSE ? &o->sparse : &o->verify) = 1;
+        return 0;
+    }
+    if (opt == RS_FORCE) {
+        o->overwrite = 1;
         return 0;
     }
     if (opt == RS_THREADS) {

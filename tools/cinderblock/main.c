@@ -71,6 +71,7 @@ static const command main_commands[] = {
     { "check", cmd_check },
     { "unlock", cmd_unlock },
     { "cleanup", cmd_cleanup },
+    { "init", cmd_init },
     { "help", cmd_help },
     { "version", cmd_version },
 };

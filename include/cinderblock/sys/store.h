@@ -147,7 +147,9 @@ typedef struct cb_store_ops {
                         cb_error *err); /* [list, with size and mtime -1] */
     int (*home_container)(void *state,
                           char **out,
-                          cb_error *err); /* [update_container_name(nil UUID, NULL)] */
+                          cb_error *err);      /* [update_container_name(nil UUID, NULL)] */
+    int (*exists)(void *state, cb_error *err); /* 0 if the store exists, CB_ENOTFOUND naming
+                                                  what is missing [0: taken to exist] */
     /* new optional slots go here, at the end, with their defaults */
 } cb_store_ops;
 

@@ -66,6 +66,21 @@ static int posix_check(void *state, cb_error *err)
     return 0;
 }
 
+/* The root must be there: only `init` (cb_store_init) makes a new one. */
+static int posix_exists(void *state, cb_error *err)
+{
+    posix_state *st = state;
+    struct stat sb;
+    if (stat(st->root, &sb) < 0) {
+        if (errno == ENOENT)
+            return cb_error_set(err, CB_ENOTFOUND, "store '%s' does not exist", st->root);
+        return cb_error_set_sys(err, CB_EIO, errno, "store root '%s'", st->root);
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return cb_error_set(err, CB_EINVAL, "store root '%s' is not a directory", st->root);
+    return 0;
+}
+
 /* Objects written with CB_WRITE_DEFER_SYNC: one syncfs of the file system instead of an
  * fsync per object and per directory (data, then renames, all at once). */
 static int posix_sync(void *state, const char *container, unsigned int flags, cb_error *err)
@@ -114,6 +129,7 @@ static const cb_store_ops posix_store_ops = {
     .sync = posix_sync,
     .list_entries = cb__posix_list_entries,
     .home_container = posix_home_container,
+    .exists = posix_exists,
 };
 
 int cb__posix_store_ctor(const char *location,

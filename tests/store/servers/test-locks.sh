@@ -42,7 +42,7 @@ race() { # KIND URL: the delete-during-incremental race, RUNS times
         *) fail "$kind: delete exited $rc_del: $(cat "$T/del.err")" ;;
         esac
         if [ $rc_inc -eq 0 ] && "$CB" --store "$url" show "$child" >/dev/null 2>&1; then
-            "$CB" -q --store "$url" restore "$child" "$T/out"
+            "$CB" -q --store "$url" restore --force "$child" "$T/out"
             cmp "$T/vol" "$T/out" || fail "$kind: a child that exited 0 does not restore"
         fi
         "$CB" -q --store "$url" --lock-host beta delete "$full" --cascade 2>/dev/null || true
