@@ -368,7 +368,7 @@ int cb_backup(cb_store *store,
     }
     /* the last call: every object done, the _sha256file and _metadata counted */
     b.progress.bytes_done = b.progress.bytes_total;
-    cb__bk_step(&b, "committed");
+    cb__bk_step(&b, b.dry_run ? "done (a dry run: nothing was written)" : "committed");
     if (out != NULL) {
         b.info->stored_bytes = b.progress.bytes_stored; /* with the _sha256file and _metadata */
         *out = b.info;

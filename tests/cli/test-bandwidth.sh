@@ -30,7 +30,7 @@ within $((t1 - t0)) 8500 11500 "backup of 200 MiB at --limit-upload 20M, 8 threa
 id=$(tail -1 "$WORK/id")
 
 t0=$(now_ms)
-"$CB" --limit-download 40M restore "$id" "$WORK/out" --threads 8
+"$CB" --limit-download 40M restore "$id" "$WORK/out" --threads 8 --force
 t1=$(now_ms)
 within $((t1 - t0)) 4250 5750 "restore of 200 MiB at --limit-download 40M, 8 threads"
 cmp "$WORK/vol" "$WORK/out" || fail "the restore under a limit differs"

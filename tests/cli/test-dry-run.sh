@@ -13,7 +13,7 @@ listing() {
 
 # field JSON_FILE KEY: backup.KEY of a backup --json document
 field() {
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["backup"][sys.argv[2]])' "$1" "$2"
+    python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[-1]); print(d["backup"][sys.argv[2]])' "$1" "$2"
 }
 
 mkvol "$WORK/vol" 12 31
@@ -23,7 +23,7 @@ listing "$STORE" >"$WORK/l0"
 "$CB" --json backup "$WORK/vol" --object-size 1M --compression zstd --dry-run >"$WORK/dry1"
 listing "$STORE" >"$WORK/l1"
 cmp "$WORK/l0" "$WORK/l1" || fail "backup --dry-run changed the store: $(diff "$WORK/l0" "$WORK/l1")"
-[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dry_run"])' "$WORK/dry1")" = True ] ||
+[ "$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["dry_run"])' "$WORK/dry1")" = True ] ||
     fail "no dry_run: true in $(cat "$WORK/dry1")"
 "$CB" --json backup "$WORK/vol" --object-size 1M --compression zstd >"$WORK/real1"
 for k in object_count stored_bytes data_bytes size; do
@@ -85,7 +85,7 @@ grep -q "^would delete backup $full " "$WORK/del" || fail "cascade dry run lacks
 "$CB" --json delete "$full" --dry-run --cascade >"$WORK/delj"
 python3 - "$WORK/delj" "$incr" "$full" <<'PY' || fail "delete --dry-run --json: $(cat "$WORK/delj")"
 import json, sys
-d = json.load(open(sys.argv[1]))
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1])
 assert d['dry_run'] is True, d
 assert [b['id'] for b in d['would_delete']] == sys.argv[2:], d
 PY
@@ -99,7 +99,7 @@ m=$(meta_of "$incr")
 echo stray >"${m%_metadata}-00099" # under the prefix, listed by no metadata: a leftover
 listing "$STORE" >"$WORK/l8"
 "$CB" --json cleanup --older-than 0 --dry-run >"$WORK/cl"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["dry_run"] is True and d["would_remove"], d' "$WORK/cl" ||
+python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[-1]); assert d["dry_run"] is True and d["would_remove"], d' "$WORK/cl" ||
     fail "cleanup --dry-run: $(cat "$WORK/cl")"
 listing "$STORE" >"$WORK/l9"
 cmp "$WORK/l8" "$WORK/l9" || fail "cleanup --dry-run changed the store"

@@ -62,7 +62,7 @@ expect_fail 1 "backup id 'xyz' is not a UUID" "$CB" show xyz
 head -1 "$WORK/list" | grep -qE '^ID +NAME +VOLUME ID +CREATED +PARENT +SIZE +STORED +OBJECTS +CONTAINER$' ||
     fail "list header: $(head -1 "$WORK/list")"
 grep "^$a " "$WORK/list" | grep -q "  first disk  " || fail "list: no name for $a"
-grep "^$b " "$WORK/list" | grep -qE "^$b +- " || fail "list: a backup without a name shows '-'"
+grep "^$b " "$WORK/list" | grep -qE "^$b +vol " || fail "list: a backup without --name shows its volume's file name"
 # STORED is what the store's files take: the sum of the sizes of the backup's objects
 want=$(find "$STORE" -type f -name "*_backup_${a}*" -printf '%s\n' | awk '{s += $1} END {print s}')
 "$CB" --json list >/dev/null || fail "list --json"
