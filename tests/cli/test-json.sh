@@ -123,6 +123,14 @@ ok cleanup -- "$CB" --json cleanup --dry-run
 ok cleanup -- "$CB" --json cleanup --older-than 0
 err 2 -- "$CB" --json cleanup --older-than soon
 
+# ---- version and help ----
+ok version -- "$CB" --json version
+ok version -- "$CB" --json --version
+ok help -- "$CB" --json help
+ok help -- "$CB" --json help backup
+[ "$(field 'v["command"]')" = backup ] || fail "help backup: $(cat "$WORK/out")"
+err 2 -- "$CB" --json help no-such-command
+
 # ---- init, and the dry runs: the same documents, marked ----
 ok init -- "$CB" --json --store "$WORK/new-store" init
 [ "$(field 'v["state"]')" = created ] || fail "init of a new store: $(cat "$WORK/out")"

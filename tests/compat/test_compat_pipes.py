@@ -20,6 +20,7 @@ OBJ, SHA = 4 * MIB, 32768
 
 def cb_stdin(store, data, *args):
     """cinderblock with `data` on a pipe as its standard input."""
+    os.makedirs(store, exist_ok=True)  # a store must exist (`cinderblock init`)
     p = subprocess.run([cinderblock(), '--store', store] + list(args), input=data,
                        capture_output=True)
     if p.returncode != 0:

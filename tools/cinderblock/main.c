@@ -32,6 +32,16 @@ static int cmd_version(cli *c, int argc, char **argv)
 }
 
 /* `help [COMMAND]`: the same texts as --help. */
+/* A help text, or under --json {"command": NAME or null, "text": ...}. */
+static int help_print(const cli *c, const char *command, const char *text)
+{
+    if (c->json)
+        out_json(json_pack("{s:s?,s:s}", "command", command, "text", text));
+    else
+        fputs(text, stdout);
+    return CLI_EXIT_OK;
+}
+
 static int cmd_help(cli *c, int argc, char **argv)
 {
     int first, done, rc;
@@ -40,14 +50,11 @@ static int cmd_help(cli *c, int argc, char **argv)
         return rc;
     if (argc - first > 1)
         return cli_usage_error(c, cli_help_help, "help: give at most one COMMAND");
-    if (first == argc) {
-        fputs(cli_help_main, stdout);
-        return CLI_EXIT_OK;
-    }
+    if (first == argc)
+        return help_print(c, NULL, cli_help_main);
     for (size_t i = 0; i < cli_help_n_commands; i++) {
         if (strcmp(cli_help_commands[i].name, argv[first]) == 0) {
-            fputs(cli_help_commands[i].text, stdout);
-            return CLI_EXIT_OK;
+            return help_print(c, argv[first], cli_help_commands[i].text);
         }
     }
     return cli_usage_error(c, NULL, "help: unknown command '%s' (`cinderblock help` lists them)",

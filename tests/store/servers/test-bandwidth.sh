@@ -33,7 +33,7 @@ t1=$(ms)
 within $((t1 - t0 - up_fixed)) 8500 11500 "swift: backup of 200 MiB at --limit-upload 20M, 8 threads"
 id=$(backup_id "$T/id")
 t0=$(ms)
-"$CB" -q --store "$url" --limit-download 20M restore "$id" "$T/out" --threads 8
+"$CB" -q --store "$url" --limit-download 20M restore "$id" "$T/out" --threads 8 --force
 t1=$(ms)
 within $((t1 - t0 - down_fixed)) 8500 11500 "swift: restore of 200 MiB at --limit-download 20M, 8 threads"
 cmp "$T/vol" "$T/out" || fail "the restore under a limit differs"

@@ -19,7 +19,7 @@ rt() {
     "$CB" -q --store "$url" backup "$T/vol" --object-size 1M >"$T/id" 2>"$T/err" ||
         fail "$label: backup failed: $(cat "$T/err")"
     id=$(backup_id "$T/id")
-    "$CB" -q --store "$url" restore "$id" "$T/out" 2>"$T/err" ||
+    "$CB" -q --store "$url" restore "$id" "$T/out" --force 2>"$T/err" ||
         fail "$label: restore failed: $(cat "$T/err")"
     cmp "$T/vol" "$T/out" || fail "$label: the restore differs"
     rm -f "$T/out"
