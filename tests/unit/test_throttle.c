@@ -13,7 +13,7 @@
 
 typedef struct fake_clock {
     double now;
-    int sleeps;
+    atomic_int sleeps; /* atomic: the threads test sleeps from eight threads at once */
     int advance; /* 1: a sleep moves the clock on; 0: time stands still */
 } fake_clock;
 
