@@ -14,7 +14,7 @@
 typedef struct fake_clock {
     double now;
     atomic_int sleeps; /* atomic: the threads test sleeps from eight threads at once */
-    int advance; /* 1: a sleep moves the clock on; 0: time stands still */
+    int advance;       /* 1: a sleep moves the clock on; 0: time stands still */
 } fake_clock;
 
 static double fake_now(void *payload)
