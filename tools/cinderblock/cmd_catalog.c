@@ -140,6 +140,52 @@ static int delete_opt(cli *c, int opt, const char *arg, void *payload)
     return 0;
 }
 
+/*
+ * What the backups a delete removes were, to describe them as list and show do: the same
+ * walk as a dry run, then each one shown (a handful of reads, not the whole store's). One
+ * that cannot be shown is described by its id alone.
+ */
+static int delete_describe(cli *c,
+                           const char *id,
+                           unsigned flags,
+                           char ***ids_out,
+                           cb_backup_info ***out,
+                           size_t *n_out,
+                           cb_error *err)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    *ids_out = NULL;
+    *out = NULL;
+    *n_out = 0;
+    if (cb_backup_delete_ex(c->store, id, flags | CB_DELETE_DRY_RUN, &ids, &n, err) < 0) {
+        cb_backup_ids_free(ids, n);
+        return -1;
+    }
+    cb_backup_info **v = calloc(n + 1, sizeof(*v));
+    for (size_t i = 0; v != NULL && i < n; i++) {
+        cb_error ignored = { 0 };
+        if (cb_backup_show(c->store, ids[i], &v[i], &ignored) < 0)
+            v[i] = NULL;
+    }
+    if (v == NULL) {
+        cb_backup_ids_free(ids, n);
+        return cb_error_set(err, CB_ENOMEM, "out of memory"), -1;
+    }
+    *ids_out = ids;
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+static const cb_backup_info *delete_info(cb_backup_info *const *v, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != NULL && strcmp(v[i]->backup_id, id) == 0)
+            return v[i];
+    return NULL;
+}
+
 int cmd_delete(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = { { "cascade", no_argument, NULL, CAT_CASCADE },
@@ -152,34 +198,37 @@ int cmd_delete(cli *c, int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     cli_signals_install();
-    /* what each backup was, to describe those deleted as list and show do */
-    cb_backup_info **all = NULL;
-    size_t n_all = 0;
-    char **gone = NULL;
-    size_t n_gone = 0;
-    cli_step(c, "listing the backups");
-    if (cb_backup_list(c->store, NULL, &all, &n_all, &err) < 0)
-        return cli_fail(c, &err);
     int dry = (flags & CB_DELETE_DRY_RUN) != 0; /* the same walk, nothing deleted, no lock */
-    cli_step(c, "%s backup %s%s", dry ? "finding what deleting would remove:" : "deleting", id,
-             flags & CB_DELETE_CASCADE ? " and its dependants" : "");
-    int drc = cb_backup_delete_ex(c->store, id, flags, &gone, &n_gone, &err);
+    cb_backup_info **infos = NULL;
+    char **gone = NULL, **would = NULL;
+    size_t n_infos = 0, n_gone = 0;
+    int drc = 0;
+    if (c->json || dry) {
+        cli_step(c, "finding what deleting backup %s%s would remove", id,
+                 flags & CB_DELETE_CASCADE ? " and its dependants" : "");
+        if (delete_describe(c, id, flags, &would, &infos, &n_infos, &err) < 0)
+            return cli_fail(c, &err);
+    }
+    if (dry) { /* what the walk found is the answer */
+        gone = would;
+        n_gone = n_infos;
+    } else {
+        cb_backup_ids_free(would, n_infos);
+        cli_step(c, "deleting backup %s%s", id,
+                 flags & CB_DELETE_CASCADE ? " and its dependants" : "");
+        drc = cb_backup_delete_ex(c->store, id, flags, &gone, &n_gone, &err);
+    }
     json_t *arr = json_array();
     for (size_t k = 0; k < n_gone; k++) {
-        size_t i = 0;
-        while (i < n_all && strcmp(all[i]->backup_id, gone[k]) != 0)
-            i++;
-        if (c->json && i < n_all) {
-            json_array_append_new(arr, out_info_object(all[i]));
-        } else if (c->json) { /* not in the listing: what we know of it */
-            cb_backup_info b = { .backup_id = gone[k] };
-            json_array_append_new(arr, out_info_object(&b));
-        } else if (dry) { /* the result of a dry run: on stdout */
+        const cb_backup_info *b = delete_info(infos, n_infos, gone[k]);
+        cb_backup_info bare = { .backup_id = gone[k] }; /* what we know of one not shown */
+        if (c->json)
+            json_array_append_new(arr, out_info_object(b != NULL ? b : &bare));
+        else if (dry) /* the result of a dry run: on stdout */
             printf("would delete backup %s (volume %s, container '%s')\n", gone[k],
-                   i < n_all ? all[i]->volume_id : "?", i < n_all ? all[i]->container : "?");
-        } else {
+                   b != NULL ? b->volume_id : "?", b != NULL ? b->container : "?");
+        else
             cli_info(c, "deleted backup %s\n", gone[k]);
-        }
     }
     if (c->json && (drc == 0 || n_gone > 0)) {
         json_t *o = json_object();
@@ -194,7 +243,7 @@ int cmd_delete(cli *c, int argc, char **argv)
     if (dry && !c->json && drc == 0)
         cli_info(c, "dry run: %zu backup(s) would be deleted, nothing was\n", n_gone);
     cb_backup_ids_free(gone, n_gone);
-    cb_backup_info_free_array(all, n_all);
+    cb_backup_info_free_array(infos, n_infos);
     if (drc < 0)
         return cli_fail(c, &err);
     return CLI_EXIT_OK;
