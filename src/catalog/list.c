@@ -140,20 +140,79 @@ static int lst_load(lst *l, const char *volume_id, cb_error *err)
     return l->rc;
 }
 
+/*
+ * What each backup takes in the store: the sizes its objects are listed with (its _metadata
+ * and _sha256file too). Cinder's metadata does not record it; a store whose listing does not
+ * say gives 0. One listing per container, not per backup: in Swift or S3 every backup of a
+ * store shares one container, and a listing is a request per thousand objects.
+ */
+typedef struct lst_stored {
+    cb_backup_info **by_prefix; /* the backups of `container`, sorted by prefix */
+    size_t n;
+    const char *container;
+} lst_stored;
+
+static int lst_prefix_cmp(const void *a, const void *b)
+{
+    return strcmp((*(cb_backup_info *const *)a)->prefix, (*(cb_backup_info *const *)b)->prefix);
+}
+
+/* The backup an object belongs to: its name less "_metadata", "_sha256file" or "-NNNNN". */
 static int lst_add_size(const cb_entry *entry, void *payload)
 {
-    if (entry->size > 0)
-        *(uint64_t *)payload += (uint64_t)entry->size;
+    lst_stored *st = payload;
+    static const char *const suffixes[] = { "_metadata", "_sha256file" };
+    size_t len = strlen(entry->name), plen = 0;
+    for (size_t i = 0; i < 2 && plen == 0; i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (len > sl && strcmp(entry->name + len - sl, suffixes[i]) == 0)
+            plen = len - sl;
+    }
+    const char *dash = strrchr(entry->name, '-');
+    if (plen == 0 && dash != NULL)
+        plen = (size_t)(dash - entry->name);
+    if (plen == 0 || entry->size <= 0)
+        return 0;
+    size_t lo = 0, hi = st->n; /* binary search of the name's first plen bytes */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *p = st->by_prefix[mid]->prefix;
+        int c = strncmp(p, entry->name, plen);
+        if (c == 0 && p[plen] != '\0')
+            c = 1;
+        if (c == 0) {
+            st->by_prefix[mid]->stored_bytes += (uint64_t)entry->size;
+            return 0;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return 0;
 }
 
-/* What a backup takes in the store: the sizes its objects are listed with (its _metadata
- * and _sha256file too). Cinder's metadata does not record it; a store whose listing does
- * not say gives 0. */
-static int lst_stored(cb_store *store, const cb_found *f, uint64_t *out, cb_error *err)
+static int lst_container_cmp(const void *a, const void *b)
 {
-    *out = 0;
-    return cb_store_list_entries(store, f->container, f->prefix, 0, lst_add_size, out, err);
+    const cb_backup_info *x = *(cb_backup_info *const *)a, *y = *(cb_backup_info *const *)b;
+    int c = strcmp(x->container, y->container);
+    return c ? c : strcmp(x->prefix, y->prefix);
+}
+
+/* Fill stored_bytes of v[0..n): `v` is reordered (by container, then prefix). */
+static int lst_stored_all(cb_store *store, cb_backup_info **v, size_t n, cb_error *err)
+{
+    qsort(v, n, sizeof(*v), lst_container_cmp);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i; j < n && strcmp(v[j]->container, v[i]->container) == 0; j++)
+            v[j]->stored_bytes = 0;
+        lst_stored st = { .by_prefix = v + i, .n = j - i, .container = v[i]->container };
+        qsort(st.by_prefix, st.n, sizeof(*st.by_prefix), lst_prefix_cmp);
+        int rc = cb_store_list_entries(store, st.container, "volume_", 0, lst_add_size, &st, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 static int lst_cmp(const void *a, const void *b)
@@ -197,16 +256,14 @@ int cb_backup_list(
         if ((rc = lst_size(&l, e, err)) < 0 ||
             (rc = cb__catalog_info(store, &e->found, e->meta_ok ? &e->meta : NULL, &v[n], err)) < 0)
             break;
-        if ((rc = lst_stored(store, &e->found, &v[n]->stored_bytes, err)) < 0) {
-            n++; /* freed with the others */
-            break;
-        }
         v[n]->size = e->size;
         v[n]->chain_length = e->chain;
         if (e->problem != NULL && (v[n]->problem = cb__strdup(e->problem, err)) == NULL)
             rc = CB_ENOMEM;
         n++;
     }
+    if (rc == 0)
+        rc = lst_stored_all(store, v, n, err);
     if (rc == 0) {
         qsort(v, n, sizeof(*v), lst_cmp);
         *out = v;
