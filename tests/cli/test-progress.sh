@@ -102,4 +102,34 @@ wait "$pid"
 rc=$?
 set -e
 [ "$rc" -eq 11 ] || fail "delete sent SIGUSR1 while waiting for a lock exited $rc, expected 11"
+# `check` installs no signal handler of its own (only cli_parse's): it waits on a login to a
+# loopback server that accepts and never answers, gets SIGUSR1, and still ends with its own
+# failure (1) when --timeout gives up, not 138
+python3 -c '
+import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4)
+print(s.getsockname()[1], flush=True)
+held, end = [], time.time() + 15
+while time.time() < end:
+    s.settimeout(0.5)
+    try:
+        held.append(s.accept())
+    except OSError:
+        pass
+' >"$WORK/port" &
+silent=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$WORK/port" ] && break; sleep 0.2; done
+port=$(cat "$WORK/port")
+ST_AUTH="http://127.0.0.1:$port/auth/v1.0" ST_USER=a:b ST_KEY=k \
+    "$CB" --timeout 3 --retries 1 --store swift://usr1 check >/dev/null 2>"$WORK/err" &
+pid=$!
+sleep 1
+kill -USR1 "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+kill "$silent" 2>/dev/null || true
+[ "$rc" -eq 1 ] || fail "check sent SIGUSR1 while waiting for a server exited $rc, expected 1: $(cat "$WORK/err")"
+grep -q 'too slow' "$WORK/err" || fail "check did not end by its timeout: $(cat "$WORK/err")"
 echo "progress: ETA on a terminal, lines with --progress, SIGUSR1 status (text and JSON)"

@@ -90,8 +90,8 @@ int cmd_check(cli *c, int argc, char **argv);
 /* ---- shared by the data commands ---- */
 
 /* SIGINT/SIGTERM set a flag the library polls (cancel hook); a second signal kills.
- * SIGUSR1 asks for one status line (cli_progress_fn prints it); also installed alone by
- * cli_parse, so that no command dies of it. */
+ * SIGUSR1 asks for one status line (cli_progress_fn prints it): cli_parse installs that
+ * handler (cli_signals_usr1) for every command, so that none dies of it. */
 void cli_signals_install(void);
 void cli_signals_usr1(void);
 int cli_cancel_hook(void *payload);

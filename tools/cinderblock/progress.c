@@ -45,7 +45,7 @@ void cli_signals_install(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    cli_signals_usr1();
+    /* SIGUSR1: cli_parse installed it for every command */
 }
 
 int cli_cancel_hook(void *payload)
