@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build demo check fuzz format format-check clean deps bench install
+.PHONY: all build demo check fuzz format format-check clean deps bench bench-cinder install
 
 all: build
 
@@ -42,6 +42,13 @@ bench:
 	scripts/deps.sh build compat bench
 	$(MAKE) build
 	bench/run.sh $(BUILD)
+
+# cinderblock's Cinder driver against Cinder's stock ones, through Cinder's BackupManager:
+# posix and Swift, backup and restore (docs/cinder.md).
+bench-cinder:
+	scripts/deps.sh build compat services
+	$(MAKE) build
+	bench/cinder-driver.sh $(BUILD)
 
 format:
 	find include src tools tests bench examples -name '*.[ch]' | xargs clang-format -i

@@ -259,6 +259,22 @@ CB_EXTERN int cb_backup_export_record(
     cb_store *store, const char *backup_id, char **service_out, char **url_out, cb_error *err);
 
 /**
+ * cb_backup_export_record() naming `service` as the driver, in the record and in
+ * `service_out`: a Cinder backup driver's class path that writes what this store holds
+ * (posix: Cinder's posix, NFS and GlusterFS drivers and cinderblock.cinder's Posix and NFS
+ * drivers; swift and s3: Cinder's driver and cinderblock.cinder's). NULL: the store's own
+ * (Cinder's driver of its kind). CB_EINVAL naming the ones that may be given otherwise.
+ * Cinder's backup-import hands a record only to a service whose configured driver's class
+ * path begins with the one the record names.
+ */
+CB_EXTERN int cb_backup_export_record_as(cb_store *store,
+                                         const char *backup_id,
+                                         const char *service,
+                                         char **service_out,
+                                         char **url_out,
+                                         cb_error *err);
+
+/**
  * Accept a record exported by Cinder (or by cinderblock): decode it, check that it belongs
  * to this kind of store, and that the backup it names is present and complete.
  * @param out  the backup it names (free with cb_backup_info_free), or NULL

@@ -16,7 +16,8 @@
 
 #define REC_GIB (1ull << 30)
 
-/* Which Cinder drivers write what each store reads (NFS and GlusterFS are posix). */
+/* Which Cinder drivers write what each store reads (NFS and GlusterFS are posix), Cinder's
+ * and cinderblock's own (python/cinderblock/cinder, docs/cinder.md). */
 static const struct {
     const char *store;
     const char *driver;
@@ -24,10 +25,35 @@ static const struct {
     { "posix", "cinder.backup.drivers.posix.PosixBackupDriver" },
     { "posix", "cinder.backup.drivers.nfs.NFSBackupDriver" },
     { "posix", "cinder.backup.drivers.glusterfs.GlusterfsBackupDriver" },
+    { "posix", "cinderblock.cinder.PosixBackupDriver" },
+    { "posix", "cinderblock.cinder.NFSBackupDriver" },
     { "swift", "cinder.backup.drivers.swift.SwiftBackupDriver" },
+    { "swift", "cinderblock.cinder.SwiftBackupDriver" },
     { "s3", "cinder.backup.drivers.s3.S3BackupDriver" },
+    { "s3", "cinderblock.cinder.S3BackupDriver" },
     { "mem", "cinder.backup.drivers.swift.SwiftBackupDriver" },
 };
+
+/* The drivers of `info`'s kind, ", "-separated, for a message. */
+static void rec_driver_names(const cb_store_info *info, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(rec_drivers) / sizeof(rec_drivers[0]); i++)
+        if (strcmp(rec_drivers[i].store, info->name) == 0 && used < cap)
+            used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "",
+                                     rec_drivers[i].driver);
+}
+
+/* An export names a driver exactly (an import, like Cinder's manager, takes a beginning). */
+static int rec_driver_exact(const cb_store_info *info, const char *service)
+{
+    for (size_t i = 0; i < sizeof(rec_drivers) / sizeof(rec_drivers[0]); i++)
+        if (strcmp(rec_drivers[i].store, info->name) == 0 &&
+            strcmp(rec_drivers[i].driver, service) == 0)
+            return 1;
+    return 0;
+}
 
 static int rec_driver_ok(const cb_store_info *info, const char *service)
 {
@@ -63,6 +89,7 @@ static void rec_opt_str(cb_pyjson *j, const char *key, const char *v, cb_error *
 /* The record's JSON: driver_info first, then Backup's fields in declaration order. */
 static int rec_json(cb_store *store,
                     const cb_backup_info *b,
+                    const char *service,
                     uint64_t children,
                     char **out,
                     size_t *len,
@@ -95,7 +122,7 @@ static int rec_json(cb_store *store,
     rec_opt_str(&j, "display_name", b->name, err);
     rec_opt_str(&j, "display_description", b->description, err);
     rec_opt_str(&j, "service_metadata", b->prefix, err);
-    rec_opt_str(&j, "service", cb_store_get_info(store)->cinder_driver, err);
+    rec_opt_str(&j, "service", service, err);
     cb_pyjson_key(&j, "object_count", err);
     cb_pyjson_uint(&j, b->object_count, err);
     rec_opt_str(&j, "temp_volume_id", NULL, err);
@@ -124,15 +151,35 @@ static int rec_json(cb_store *store,
 int cb_backup_export_record(
     cb_store *store, const char *backup_id, char **service_out, char **url_out, cb_error *err)
 {
+    return cb_backup_export_record_as(store, backup_id, NULL, service_out, url_out, err);
+}
+
+int cb_backup_export_record_as(cb_store *store,
+                               const char *backup_id,
+                               const char *service,
+                               char **service_out,
+                               char **url_out,
+                               cb_error *err)
+{
+    const cb_store_info *info = cb_store_get_info(store);
     cb_backup_info *b = NULL;
-    char *json = NULL;
+    char *json = NULL, names[512];
     size_t len = 0;
     uint64_t children;
     int rc;
     *service_out = *url_out = NULL;
+    if (service == NULL)
+        service = info->cinder_driver;
+    else if (!rec_driver_exact(info, service)) {
+        rec_driver_names(info, names, sizeof(names));
+        return cb_error_set(err, CB_EINVAL,
+                            "backup service '%s' does not write what the %s store holds (one "
+                            "of: %s)",
+                            service, info->name, names);
+    }
     if ((rc = cb_backup_show(store, backup_id, &b, err)) < 0 ||
         (rc = rec_count_children(store, b->backup_id, &children, err)) < 0 ||
-        (rc = rec_json(store, b, children, &json, &len, err)) < 0)
+        (rc = rec_json(store, b, service, children, &json, &len, err)) < 0)
         goto done;
     /* standard base64 without line breaks, as oslo's encode_as_text */
     char *url = cb__malloc(4 * ((len + 2) / 3) + 1, err);
@@ -142,7 +189,7 @@ int cb_backup_export_record(
     }
     EVP_EncodeBlock((unsigned char *)url, (unsigned char *)json, (int)len);
     *url_out = url;
-    if ((*service_out = cb__strdup(cb_store_get_info(store)->cinder_driver, err)) == NULL) {
+    if ((*service_out = cb__strdup(service, err)) == NULL) {
         rc = CB_ENOMEM;
         free(*url_out);
         *url_out = NULL;
@@ -186,11 +233,14 @@ int cb_backup_import_record(
     cb_record rec;
     int rc;
     *out = NULL;
-    if (!rec_driver_ok(info, service))
+    if (!rec_driver_ok(info, service)) {
+        char names[512];
+        rec_driver_names(info, names, sizeof(names));
         return cb_error_set(err, CB_EINVAL,
                             "backup service '%s' does not write what the %s store reads (this "
                             "store takes records of %s)",
-                            service, info->name, info->cinder_driver);
+                            service, info->name, names);
+    }
     if ((rc = cb__record_decode(&rec, url, err)) < 0)
         return rc;
     rc = rec_verify(store, &rec, out, err);

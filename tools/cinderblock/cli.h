@@ -150,6 +150,7 @@ int cmd_show(cli *c, int argc, char **argv);
 int cmd_delete(cli *c, int argc, char **argv);
 int cmd_export_record(cli *c, int argc, char **argv);
 int cmd_import_record(cli *c, int argc, char **argv);
+int cmd_cinder_migrate(cli *c, int argc, char **argv);
 int cmd_unlock(cli *c, int argc, char **argv);
 int cmd_cleanup(cli *c, int argc, char **argv);
 int cmd_verify(cli *c, int argc, char **argv);

@@ -28,19 +28,33 @@ static void record_table(const char *service, const char *url)
     free(dash);
 }
 
+enum { REC_SERVICE = 0x200 };
+
+static int export_opt(cli *c, int opt, const char *arg, void *payload)
+{
+    (void)c;
+    if (opt != REC_SERVICE)
+        return CLI_EXIT_USAGE;
+    *(const char **)payload = arg;
+    return 0;
+}
+
 int cmd_export_record(cli *c, int argc, char **argv)
 {
+    static const struct option opts[] = { { "service", required_argument, NULL, REC_SERVICE },
+                                          { NULL, 0, NULL, 0 } };
+    const char *as = NULL; /* --service: the driver the record names */
     char *service = NULL, *url = NULL;
     cb_error err = { 0 };
     int first, done, rc;
-    rc = cli_parse(c, argc, argv, NULL, NULL, NULL, NULL, export_usage, &first, &done);
+    rc = cli_parse(c, argc, argv, opts, NULL, export_opt, &as, export_usage, &first, &done);
     if (rc != 0 || done)
         return rc;
     if (argc - first != 1)
         return cli_usage_error(c, export_usage, "export-record: give one BACKUP_ID");
     if ((rc = cli_open_store(c)) != 0 || (rc = cli_resolve_id(c, argv[first], &argv[first])) != 0)
         return rc;
-    if (cb_backup_export_record(c->store, argv[first], &service, &url, &err) < 0)
+    if (cb_backup_export_record_as(c->store, argv[first], as, &service, &url, &err) < 0)
         return cli_fail(c, &err);
     if (c->json) {
         json_t *o = json_object();

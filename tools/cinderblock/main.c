@@ -75,6 +75,7 @@ static const command main_commands[] = {
     { "delete", cmd_delete },
     { "export-record", cmd_export_record },
     { "import-record", cmd_import_record },
+    { "cinder-migrate", cmd_cinder_migrate },
     { "check", cmd_check },
     { "unlock", cmd_unlock },
     { "cleanup", cmd_cleanup },

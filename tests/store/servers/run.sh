@@ -106,6 +106,8 @@ export CB_STORES_WORK=$WORK
 
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(conformance roundtrip failures locks secrets creds bandwidth)
+# CB_STORES_TESTS_DIR: where the test-NAME.sh scripts are (tests/cinder runs its own here)
+tests_dir=${CB_STORES_TESTS_DIR:-$here}
 passed=0
 failed=0
 for t in "${tests[@]}"; do
@@ -113,7 +115,7 @@ for t in "${tests[@]}"; do
     t=${t%.sh}
     t1=$(date +%s%N)
     echo "--- $t"
-    if bash "$here/test-$t.sh"; then
+    if bash "$tests_dir/test-$t.sh"; then
         passed=$((passed + 1))
         echo "--- $t: ok ($(elapsed "$t1") s)"
     else
