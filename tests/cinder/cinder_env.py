@@ -51,6 +51,7 @@ def setup(workdir):
     CONF([], project='cinder', default_config_files=[], default_config_dirs=[])
     from cinder.backup import manager  # noqa: F401 - registers the backup options
     from cinder.backup.drivers import posix, swift, s3  # noqa: F401
+    import cinderblock.cinder  # noqa: F401 - registers cinderblock_*, as backup_driver would
     from cinder import rpc
     from cinder.db import migration
     from oslo_messaging import opts as messaging_opts
@@ -115,6 +116,9 @@ class Service(object):
         self.manager._detach_device = lambda *a, **k: None
         volume_utils.brick_get_connector_properties = lambda *a, **k: {}
         self.ctxt = context.get_admin_context()
+        # a request's owner: the manager's user messages need a project
+        self.ctxt.project_id = 'p'
+        self.ctxt.user_id = 'u'
         self.driver = driver
         # as init_host does: check_for_setup_error until it passes
         # (a looping call in a green thread: let it run)
