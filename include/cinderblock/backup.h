@@ -79,7 +79,8 @@ typedef struct cb_backup_info {
 CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
 
 #define CB_BACKUP_OPTS_VERSION                                                                     \
-    2 /* 2: stream_size, stream_fd, dry_run; version 1 is still accepted */
+    3 /* 3: volume_fd, volume_read, prefix, created_at, volume_meta; 2: stream_size, stream_fd,    \
+         dry_run; versions 1 and 2 are still accepted */
 
 typedef struct cb_backup_opts {
     unsigned int version;        /* CB_BACKUP_OPTS_VERSION */
@@ -115,11 +116,38 @@ typedef struct cb_backup_opts {
                     real run would, and write nothing: no object, no lock, no record of a
                     backup in progress; the result says what would be stored (object_count,
                     data_bytes, stored_bytes). Not with resume_id. */
+    /* version 3: the volume without a path (volume_path NULL; opts->volume_id is then required,
+     * unless parent_id gives it). Such a backup cannot be resumed (resume_id: CB_EINVAL). */
+    int volume_fd; /* volume_path NULL and volume_read NULL: the volume is this open descriptor
+                      (not closed, its file offset neither used nor moved). A regular file or
+                      block device is read with pread at any offset, in parallel, exactly as a
+                      path is (size from fstat/BLKGETSIZE64, holes skipped, recheck at the end by
+                      fstat). Anything else (pipe, socket) is read in order as a stream
+                      (stream_size applies). CB_BACKUP_OPTS_INIT sets -1: none. */
+    long long (*volume_read)(void *payload, void *buf, size_t len);
+    /* volume_path NULL: the volume is what this returns, in order, as a stream (stream_size
+     * applies): > 0 bytes read (at most len), 0 at the end, < 0 a failure (-errno if it knows
+     * one) -> CB_ESOURCE. Called from a library thread, one call at a time, never two at once;
+     * a cancel is seen between calls. */
+    void *volume_read_payload;
+    const char *prefix;      /* the object name prefix (Cinder's service_metadata), NULL: made
+                                as today. Must follow the store's Cinder grammar (posix:
+                                volume_<vid>_<YYYYmmddHHMMSS>_backup_<bid>; object stores:
+                                volume_<vid>/<YYYYmmddHHMMSS>/az_<az>_backup_<bid>) and name this
+                                backup's volume id and backup id, lowercase (else CB_EINVAL
+                                naming it) */
+    const char *created_at;  /* recorded verbatim as created_at in _metadata and _sha256file
+                                (Cinder writes str(backup.created_at), e.g.
+                                "2026-12-02 04:27:13+00:00" or with ".123456"); NULL: from now.
+                                One that is not such a time: CB_EINVAL */
+    const char *volume_meta; /* Cinder's volume_meta string (BackupMetadataAPI's JSON text),
+                                recorded verbatim as the JSON string value "volume_meta";
+                                NULL: from `metadata` as today (null when none). Both: EINVAL */
 } cb_backup_opts;
 
 #define CB_BACKUP_OPTS_INIT                                                                        \
     {                                                                                              \
-        .version = CB_BACKUP_OPTS_VERSION                                                          \
+        .version = CB_BACKUP_OPTS_VERSION, .volume_fd = -1                                         \
     }
 
 /**
