@@ -294,6 +294,33 @@ CB_EXTERN int cb_backup_export_record(
 CB_EXTERN int cb_backup_import_record(
     cb_store *store, const char *service, const char *url, cb_backup_info **out, cb_error *err);
 
+/**
+ * Tell this store handle where backup `backup_id` is: `container` and `prefix` (Cinder's database
+ * holds both: backup.container and backup.service_metadata). Finding that backup afterwards (a
+ * restore's chain, an incremental's parent, show, export, verify, delete) reads `<prefix>_metadata`
+ * in `container` first instead of searching the store; when it is not there, the store is searched
+ * as before (a wrong hint costs one read, never a wrong answer). A later hint for the same id
+ * replaces the earlier. Not thread-safe against other calls on the same handle.
+ * @return 0; CB_EINVAL for a bad id, no container, or a prefix that is not one of this backup
+ *         in the store's Cinder grammar (named); CB_ENOMEM.
+ */
+CB_EXTERN int cb_backup_hint(cb_store *store,
+                             const char *backup_id,
+                             const char *container,
+                             const char *prefix,
+                             cb_error *err);
+
+/**
+ * Remove every object under `prefix` in `container`, the _metadata object first (Cinder's
+ * delete_backup: its database gives both; the backup may be complete, half-written, cancelled or
+ * already gone). No lock is taken and no dependant is searched for: the caller's database decides
+ * (Cinder's API refuses to delete a backup others depend on). `prefix` must follow the store's
+ * Cinder grammar (never "" or a partial name: CB_EINVAL). Nothing there is not an error.
+ * @param removed  set to the number of objects removed (may be NULL)
+ */
+CB_EXTERN int cb_backup_delete_at(
+    cb_store *store, const char *container, const char *prefix, uint64_t *removed, cb_error *err);
+
 /*
  * Verification (restic's `check`, `--read-data`, `--read-data-subset`).
  *
