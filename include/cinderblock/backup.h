@@ -162,6 +162,14 @@ typedef struct cb_backup_opts {
  * The same checks and format as a file; memory is a few objects (the objects in flight
  * are held until they are committed), whatever the volume size. Not with resume_id.
  *
+ * Without a path (`volume_path` NULL, opts version 3): the volume is opts->volume_read (a
+ * stream read through the caller's function) or else opts->volume_fd (a file or device read
+ * as a path is, or a pipe or socket read as a stream); see the fields. opts->volume_id is
+ * then required, unless opts->parent_id gives the volume.
+ *
+ * An empty volume (0 bytes) is backed up as Cinder backs it up: no data object,
+ * "objects": [] in _metadata and "sha256s": [] in _sha256file; it restores as an empty file.
+ *
  * @param out  set to the new backup's description (free with cb_backup_info_free), or NULL
  * @return 0; CB_EINVAL for bad options (named); CB_EIO for an unreadable volume;
  *         CB_ECANCELED when cancelled (what was written is removed); a store error.
