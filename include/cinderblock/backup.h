@@ -79,7 +79,8 @@ typedef struct cb_backup_info {
 CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
 
 #define CB_BACKUP_OPTS_VERSION                                                                     \
-    2 /* 2: stream_size, stream_fd, dry_run; version 1 is still accepted */
+    3 /* 3: volume_fd, volume_read, prefix, created_at, volume_meta; 2: stream_size, stream_fd,    \
+         dry_run; versions 1 and 2 are still accepted */
 
 typedef struct cb_backup_opts {
     unsigned int version;        /* CB_BACKUP_OPTS_VERSION */
@@ -115,11 +116,38 @@ typedef struct cb_backup_opts {
                     real run would, and write nothing: no object, no lock, no record of a
                     backup in progress; the result says what would be stored (object_count,
                     data_bytes, stored_bytes). Not with resume_id. */
+    /* version 3: the volume without a path (volume_path NULL; opts->volume_id is then required,
+     * unless parent_id gives it). Such a backup cannot be resumed (resume_id: CB_EINVAL). */
+    int volume_fd; /* volume_path NULL and volume_read NULL: the volume is this open descriptor
+                      (not closed, its file offset neither used nor moved). A regular file or
+                      block device is read with pread at any offset, in parallel, exactly as a
+                      path is (size from fstat/BLKGETSIZE64, holes skipped, recheck at the end by
+                      fstat). Anything else (pipe, socket) is read in order as a stream
+                      (stream_size applies). CB_BACKUP_OPTS_INIT sets -1: none. */
+    long long (*volume_read)(void *payload, void *buf, size_t len);
+    /* volume_path NULL: the volume is what this returns, in order, as a stream (stream_size
+     * applies): > 0 bytes read (at most len), 0 at the end, < 0 a failure (-errno if it knows
+     * one) -> CB_ESOURCE. Called from a library thread, one call at a time, never two at once;
+     * a cancel is seen between calls. */
+    void *volume_read_payload;
+    const char *prefix;      /* the object name prefix (Cinder's service_metadata), NULL: made
+                                as today. Must follow the store's Cinder grammar (posix:
+                                volume_<vid>_<YYYYmmddHHMMSS>_backup_<bid>; object stores:
+                                volume_<vid>/<YYYYmmddHHMMSS>/az_<az>_backup_<bid>) and name this
+                                backup's volume id and backup id, lowercase (else CB_EINVAL
+                                naming it) */
+    const char *created_at;  /* recorded verbatim as created_at in _metadata and _sha256file
+                                (Cinder writes str(backup.created_at), e.g.
+                                "2026-12-02 04:27:13+00:00" or with ".123456"); NULL: from now.
+                                One that is not such a time: CB_EINVAL */
+    const char *volume_meta; /* Cinder's volume_meta string (BackupMetadataAPI's JSON text),
+                                recorded verbatim as the JSON string value "volume_meta";
+                                NULL: from `metadata` as today (null when none). Both: EINVAL */
 } cb_backup_opts;
 
 #define CB_BACKUP_OPTS_INIT                                                                        \
     {                                                                                              \
-        .version = CB_BACKUP_OPTS_VERSION                                                          \
+        .version = CB_BACKUP_OPTS_VERSION, .volume_fd = -1                                         \
     }
 
 /**
@@ -133,6 +161,14 @@ typedef struct cb_backup_opts {
  * names a stream: opts->volume_id is required, unless opts->parent_id gives the volume.
  * The same checks and format as a file; memory is a few objects (the objects in flight
  * are held until they are committed), whatever the volume size. Not with resume_id.
+ *
+ * Without a path (`volume_path` NULL, opts version 3): the volume is opts->volume_read (a
+ * stream read through the caller's function) or else opts->volume_fd (a file or device read
+ * as a path is, or a pipe or socket read as a stream); see the fields. opts->volume_id is
+ * then required, unless opts->parent_id gives the volume.
+ *
+ * An empty volume (0 bytes) is backed up as Cinder backs it up: no data object,
+ * "objects": [] in _metadata and "sha256s": [] in _sha256file; it restores as an empty file.
  *
  * @param out  set to the new backup's description (free with cb_backup_info_free), or NULL
  * @return 0; CB_EINVAL for bad options (named); CB_EIO for an unreadable volume;
@@ -281,6 +317,33 @@ CB_EXTERN int cb_backup_export_record_as(cb_store *store,
  */
 CB_EXTERN int cb_backup_import_record(
     cb_store *store, const char *service, const char *url, cb_backup_info **out, cb_error *err);
+
+/**
+ * Tell this store handle where backup `backup_id` is: `container` and `prefix` (Cinder's database
+ * holds both: backup.container and backup.service_metadata). Finding that backup afterwards (a
+ * restore's chain, an incremental's parent, show, export, verify, delete) reads `<prefix>_metadata`
+ * in `container` first instead of searching the store; when it is not there, the store is searched
+ * as before (a wrong hint costs one read, never a wrong answer). A later hint for the same id
+ * replaces the earlier. Not thread-safe against other calls on the same handle.
+ * @return 0; CB_EINVAL for a bad id, no container, or a prefix that is not one of this backup
+ *         in the store's Cinder grammar (named); CB_ENOMEM.
+ */
+CB_EXTERN int cb_backup_hint(cb_store *store,
+                             const char *backup_id,
+                             const char *container,
+                             const char *prefix,
+                             cb_error *err);
+
+/**
+ * Remove every object under `prefix` in `container`, the _metadata object first (Cinder's
+ * delete_backup: its database gives both; the backup may be complete, half-written, cancelled or
+ * already gone). No lock is taken and no dependant is searched for: the caller's database decides
+ * (Cinder's API refuses to delete a backup others depend on). `prefix` must follow the store's
+ * Cinder grammar (never "" or a partial name: CB_EINVAL). Nothing there is not an error.
+ * @param removed  set to the number of objects removed (may be NULL)
+ */
+CB_EXTERN int cb_backup_delete_at(
+    cb_store *store, const char *container, const char *prefix, uint64_t *removed, cb_error *err);
 
 /*
  * Verification (restic's `check`, `--read-data`, `--read-data-subset`).

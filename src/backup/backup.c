@@ -139,7 +139,8 @@ static int bk_job_tick(void *ctx, uint64_t bytes_done, cb_error *err)
 }
 
 /* A stream, once the pipeline read it: its end seen (and nothing after a given size), its
- * size now known; not empty, and as long as the parent of an incremental. */
+ * size now known (0 is a volume too: Cinder backs up empty ones), and as long as the parent
+ * of an incremental. */
 static int bk_stream_end(cb_bk *b, cb_error *err)
 {
     int rc;
@@ -148,15 +149,12 @@ static int bk_stream_end(cb_bk *b, cb_error *err)
     if ((rc = cb__volume_finish(&b->vol, err)) < 0)
         return rc;
     b->progress.bytes_total = b->vol.size;
-    if (b->vol.size == 0)
-        return cb_error_set(err, CB_ESOURCE,
-                            "standard input was empty: there is nothing to back up");
     if (b->parent.n > 0 && b->vol.size != b->parent.size)
         return cb_error_set(err, CB_ESOURCE,
-                            "standard input held %llu bytes, but parent backup %s is of a volume "
+                            "%s held %llu bytes, but parent backup %s is of a volume "
                             "of %llu bytes: an incremental must be of the same size (do a full "
                             "backup)",
-                            (unsigned long long)b->vol.size,
+                            b->vol.path, (unsigned long long)b->vol.size,
                             b->parent.layers[0].where.parts.backup_id,
                             (unsigned long long)b->parent.size);
     return 0;
@@ -272,23 +270,39 @@ static int bk_stream_fd(const char *path, const cb_backup_opts *o)
     return -1;
 }
 
-/* Open the volume: a file or device, or a stream (which needs a volume id from somewhere). */
+/* The caller's read callback (opts->volume_read), as the stream's read function. */
+static long long bk_volume_read(void *payload, void *buf, size_t len)
+{
+    const cb_backup_opts *o = payload;
+    return o->volume_read(o->volume_read_payload, buf, len);
+}
+
+/* Open the volume: a file or device by path, a stream, the caller's descriptor or read
+ * callback (a volume without a path needs a volume id from somewhere). */
 static int bk_open_volume(cb_bk *b, const char *volume_path, cb_error *err)
 {
     const cb_backup_opts *o = b->opts;
     int fd = bk_stream_fd(volume_path, o);
-    if (fd < 0)
+    uint64_t size = o->stream_size ? o->stream_size : CB_VOLUME_SIZE_UNKNOWN;
+    int pathless = volume_path == NULL && (o->volume_read != NULL || o->volume_fd >= 0);
+    if (fd < 0 && !pathless)
         return cb__volume_open(&b->vol, volume_path, err);
+    const char *what = !pathless                ? "a volume read from standard input"
+                       : o->volume_read != NULL ? "a volume read through volume_read"
+                                                : "a volume given as a descriptor (volume_fd)";
     if (o->resume_id != NULL)
-        return cb_error_set(err, CB_EINVAL,
-                            "a backup read from standard input cannot be resumed (--resume): "
-                            "back it up again");
+        return cb_error_set(err, CB_EINVAL, "%s cannot be resumed (--resume): back it up again",
+                            what);
     if (o->volume_id == NULL && o->parent_id == NULL)
         return cb_error_set(err, CB_EINVAL,
-                            "a volume read from standard input has no path to derive its id "
-                            "from: give --volume-id (or --parent)");
-    return cb__volume_open_stream(&b->vol, fd,
-                                  o->stream_size ? o->stream_size : CB_VOLUME_SIZE_UNKNOWN, err);
+                            "%s has no path to derive its id from: give --volume-id (or "
+                            "--parent)",
+                            what);
+    if (!pathless)
+        return cb__volume_open_stream(&b->vol, fd, size, err);
+    if (o->volume_read != NULL)
+        return cb__volume_open_fn(&b->vol, bk_volume_read, (void *)o, size, err);
+    return cb__volume_open_fd(&b->vol, o->volume_fd, size, err);
 }
 
 int cb_backup(cb_store *store,
@@ -309,9 +323,13 @@ int cb_backup(cb_store *store,
         *out = NULL;
     b.store = store;
     b.opts = opts ? opts : &defaults;
-    if (b.opts->version == 1) { /* the fields it has; the newer ones keep their defaults */
-        memcpy(&current, b.opts, offsetof(cb_backup_opts, stream_size));
+    if (b.opts->version == 1 || b.opts->version == 2) { /* the fields it has; the newer
+                                                           ones keep their defaults */
+        memcpy(&current, b.opts,
+               b.opts->version == 1 ? offsetof(cb_backup_opts, stream_size)
+                                    : offsetof(cb_backup_opts, volume_fd));
         current.version = CB_BACKUP_OPTS_VERSION;
+        current.volume_fd = -1;
         b.opts = &current;
     }
     if (b.opts->version != CB_BACKUP_OPTS_VERSION) {
@@ -341,11 +359,6 @@ int cb_backup(cb_store *store,
     cb__bk_step(&b, "opening the volume");
     if ((rc = bk_open_volume(&b, volume_path, err)) < 0)
         goto done;
-    if (b.vol.size == 0) {
-        rc = cb_error_set(err, CB_EINVAL, "volume '%s' is empty: there is nothing to back up",
-                          volume_path);
-        goto done;
-    }
     b.progress.bytes_total = b.vol.size == CB_VOLUME_SIZE_UNKNOWN ? 0 : b.vol.size;
     if ((rc = cb__bk_ids(&b, err)) < 0)
         goto done;

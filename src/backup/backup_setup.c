@@ -21,8 +21,8 @@ int cb__bk_ids(cb_bk *b, cb_error *err)
     if (o->volume_id != NULL) {
         if ((rc = cb__uuid_normalize(b->volume_id, o->volume_id, "volume id", err)) < 0)
             return rc;
-    } else if (cb__volume_is_stream(&b->vol)) {
-        b->volume_id[0] = '\0'; /* a stream's: its parent's (cb__bk_parent) */
+    } else if (cb__volume_is_stream(&b->vol) || strcmp(b->vol.canonical, "-") == 0) {
+        b->volume_id[0] = '\0'; /* no path names it: its parent's (cb__bk_parent) */
     } else {
         /* the same disk keeps its id: derived from its canonical path */
         cb__uuid_from_name(b->volume_id, b->vol.canonical);
@@ -162,23 +162,64 @@ int cb__bk_meta_begin(cb_bk *b, cb_error *err)
     if (b->parent.n > 0 &&
         (m->parent_id = cb__strdup(b->parent.layers[0].where.parts.backup_id, err)) == NULL)
         return CB_ENOMEM;
-    if ((rc = cb__volmeta_build(o->metadata, o->n_metadata, &m->volume_meta, err)) < 0)
+    if (o->volume_meta != NULL && o->n_metadata > 0)
+        return cb_error_set(err, CB_EINVAL,
+                            "volume_meta and metadata are both given: give Cinder's volume_meta "
+                            "text or KEY=VALUE pairs, not both");
+    if (o->volume_meta != NULL)
+        m->volume_meta = cb__strdup(o->volume_meta, err); /* Cinder's text, verbatim */
+    else if ((rc = cb__volmeta_build(o->metadata, o->n_metadata, &m->volume_meta, err)) < 0)
         return rc;
+    if (o->volume_meta != NULL && m->volume_meta == NULL)
+        return CB_ENOMEM;
     return cb_store_get_extra_metadata(b->store, b->backup_id, b->volume_id, &m->extra_json, err);
+}
+
+/* The caller's prefix (Cinder's service_metadata): the store's grammar, naming this backup. */
+static int bk_given_prefix(cb_bk *b, const char *prefix, cb_error *err)
+{
+    cb_prefix_parts parts;
+    int flat = cb_store_get_info(b->store)->flat_prefix;
+    if (!cb__prefix_parse_as(prefix, flat, &parts))
+        return cb_error_set(err, CB_EINVAL,
+                            "prefix '%s' does not follow this store's object names (%s)", prefix,
+                            flat ? "volume_<volume id>_<YYYYmmddHHMMSS>_backup_<backup id>"
+                                 : "volume_<volume id>/<YYYYmmddHHMMSS>/az_<zone>_backup_<backup "
+                                   "id>");
+    if (strcmp(parts.volume_id, b->volume_id) != 0 || strcmp(parts.backup_id, b->backup_id) != 0)
+        return cb_error_set(err, CB_EINVAL,
+                            "prefix '%s' names volume %s and backup %s, but this is backup %s of "
+                            "volume %s",
+                            prefix, parts.volume_id, parts.backup_id, b->backup_id, b->volume_id);
+    memcpy(b->ts, parts.ts, sizeof(b->ts));
+    b->prefix = cb__strdup(prefix, err);
+    return b->prefix ? 0 : CB_ENOMEM;
 }
 
 /* The prefix's time, the container's name and the prefix; nothing is created yet. */
 int cb__bk_names(cb_bk *b, cb_error *err)
 {
-    cb_time now;
+    const cb_backup_opts *o = b->opts;
+    cb_time now, given;
     int rc;
-    if ((rc = cb__time_now(&now, b->opts->now, b->opts->now_usec, err)) < 0)
+    if ((rc = cb__time_now(&now, o->now, o->now_usec, err)) < 0)
         return rc;
     cb__time_prefix(b->ts, now);
     cb__time_created_at(b->created_at, now);
-    if ((rc = cb_store_update_container_name(b->store, b->backup_id, b->opts->container,
-                                             &b->container, err)) < 0)
+    if (o->created_at != NULL) { /* Cinder's str(backup.created_at), kept as it is */
+        if (strlen(o->created_at) >= sizeof(b->created_at) ||
+            cb__time_parse(o->created_at, &given) < 0)
+            return cb_error_set(err, CB_EINVAL,
+                                "created_at '%.60s' is not a time such as "
+                                "\"2026-12-02 04:27:13+00:00\"",
+                                o->created_at);
+        memcpy(b->created_at, o->created_at, strlen(o->created_at) + 1);
+    }
+    if ((rc = cb_store_update_container_name(b->store, b->backup_id, o->container, &b->container,
+                                             err)) < 0)
         return rc;
+    if (o->prefix != NULL)
+        return bk_given_prefix(b, o->prefix, err);
     b->prefix = cb__prefix_make(cb_store_get_info(b->store)->flat_prefix, b->volume_id, b->ts,
                                 cb_store_availability_zone(b->store), b->backup_id, err);
     return b->prefix ? 0 : CB_ENOMEM;

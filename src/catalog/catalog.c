@@ -156,6 +156,32 @@ int cb__catalog_find(cb_store *store, const char *backup_id, cb_found *out, cb_e
     memset(out, 0, sizeof(*out));
     a.want_id = backup_id;
     a.err = err;
+    /* the caller said where it is: one listing of its _metadata, there (a hint that is wrong
+     * costs that listing, never a wrong answer: the search below still runs) */
+    char *hc, *hp;
+    if (cb__catalog_hinted(store, backup_id, &hc, &hp)) {
+        cb_error herr = { 0 };
+        char *meta = cb__name_metadata(hp, &herr);
+        a.container = hc;
+        a.err = &herr;
+        rc = meta == NULL ? CB_ENOMEM
+                          : cb_store_list(store, hc, meta, 0, catalog_on_object, &a, &herr);
+        size_t hit = a.n;
+        for (size_t i = 0; rc == 0 && i < a.n; i++) /* that very prefix, nothing longer */
+            if (strcmp(a.items[i].prefix, hp) == 0)
+                hit = i;
+        if (hit < a.n) {
+            *out = a.items[hit];
+            a.items[hit] = (cb_found){ 0 };
+        }
+        cb__catalog_free(a.items, a.n);
+        a = (catalog_acc){ .want_id = backup_id, .err = err };
+        free(meta);
+        free(hc);
+        free(hp);
+        if (out->prefix != NULL)
+            return 0;
+    }
     /* fast path: the container the store would have chosen for this id (a store that
      * cannot guess one is searched in full) */
     cb_error gerr = { 0 };

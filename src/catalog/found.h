@@ -18,7 +18,12 @@ void cb__catalog_free(cb_found *found, size_t n);
  * `*out` is a malloc'ed array of `*n_out` malloc'ed names. */
 int cb__catalog_containers(cb_store *store, char ***out, size_t *n_out, cb_error *err);
 
-/* Find one backup by id: CB_ENOTFOUND naming it if it is in no container. */
+/* The hint given for `backup_id` (cb_backup_hint, hint.c): 1 and two new strings the
+ * caller frees, or 0 (none, or no memory to copy it: then the store is searched). */
+int cb__catalog_hinted(cb_store *store, const char *backup_id, char **container, char **prefix);
+
+/* Find one backup by id: CB_ENOTFOUND naming it if it is in no container. A hint
+ * (cb_backup_hint) is looked at first: its <prefix>_metadata in its container. */
 int cb__catalog_find(cb_store *store, const char *backup_id, cb_found *out, cb_error *err);
 
 /* Read and parse a backup's metadata (not checked; see cb__meta_check). */

@@ -194,6 +194,12 @@ int cb__prefix_parse(const char *prefix, cb_prefix_parts *out)
     return ts[14] == '/' && strncmp(ts + 15, "az_", 3) == 0;
 }
 
+int cb__prefix_parse_as(const char *prefix, int flat, cb_prefix_parts *out)
+{
+    return prefix != NULL && cb__prefix_parse(prefix, out) &&
+           (prefix[7 + CB_UUID_LEN] == '_') == (flat != 0);
+}
+
 void cb__found_dispose(cb_found *f)
 {
     free(f->container);

@@ -60,6 +60,8 @@ typedef struct cb_prefix_parts {
 
 /* 1 if `prefix` (a name without its "_metadata") has the shape of a backup prefix. */
 int cb__prefix_parse(const char *prefix, cb_prefix_parts *out);
+/* The same, and of the one form a store uses: flat (posix) or with '/' (object stores). */
+int cb__prefix_parse_as(const char *prefix, int flat, cb_prefix_parts *out);
 
 /* Where a backup lives: its container, its prefix, and what the prefix says. */
 typedef struct cb_found {

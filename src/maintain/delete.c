@@ -8,27 +8,69 @@
 #include "../util/util.h"
 #include "../format/format.h"
 
-int cb__delete_prefix(cb_store *store, const char *container, const char *prefix, cb_error *err)
+/* Everything under `prefix`, the _metadata first; *removed (if not NULL): the objects that
+ * were there (listed before the commit point goes, so that it counts too). */
+static int delete_prefix_counted(
+    cb_store *store, const char *container, const char *prefix, uint64_t *removed, cb_error *err)
 {
     cb_strv d = { .err = err };
     char *meta = cb__name_metadata(prefix, err);
-    int rc;
+    int rc, listed;
+    if (removed != NULL)
+        *removed = 0;
     if (meta == NULL)
         return CB_ENOMEM;
-    /* the commit point goes first */
-    if ((rc = cb_store_delete_object(store, container, meta, 0, err)) < 0)
-        goto done;
-    rc = cb_store_list(store, container, prefix, 0, cb__strv_collect, &d, err);
+    /* counting: what is there, before anything goes */
+    listed = removed != NULL;
+    rc = listed ? cb_store_list(store, container, prefix, 0, cb__strv_collect, &d, err) : 0;
     if (rc == CB_ENOTFOUND) { /* no container: nothing to delete */
         cb_error_clear(err);
         rc = 0;
     }
-    for (size_t i = 0; rc == 0 && i < d.n; i++)
-        rc = cb_store_delete_object(store, container, d.v[i], 0, err);
-done:
+    /* the commit point goes first */
+    if (rc == 0)
+        rc = cb_store_delete_object(store, container, meta, 0, err);
+    if (rc == 0 && !listed) {
+        rc = cb_store_list(store, container, prefix, 0, cb__strv_collect, &d, err);
+        if (rc == CB_ENOTFOUND) {
+            cb_error_clear(err);
+            rc = 0;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < d.n; i++) {
+        if (strcmp(d.v[i], meta) != 0)
+            rc = cb_store_delete_object(store, container, d.v[i], 0, err);
+        if (rc == 0 && removed != NULL)
+            (*removed)++;
+    }
     cb__strv_dispose(&d);
     free(meta);
     return rc;
+}
+
+int cb__delete_prefix(cb_store *store, const char *container, const char *prefix, cb_error *err)
+{
+    return delete_prefix_counted(store, container, prefix, NULL, err);
+}
+
+int cb_backup_delete_at(
+    cb_store *store, const char *container, const char *prefix, uint64_t *removed, cb_error *err)
+{
+    cb_prefix_parts parts;
+    if (removed != NULL)
+        *removed = 0;
+    if (store == NULL)
+        return cb_error_set(err, CB_EINVAL, "cb_backup_delete_at: no store");
+    if (container == NULL || container[0] == '\0')
+        return cb_error_set(err, CB_EINVAL, "delete at prefix '%s': no container given",
+                            prefix ? prefix : "(null)");
+    /* never "" or a partial name: a listing by that prefix would take other backups along */
+    if (!cb__prefix_parse_as(prefix, cb_store_get_info(store)->flat_prefix, &parts))
+        return cb_error_set(err, CB_EINVAL,
+                            "prefix '%s' is not a whole backup prefix in this store's object "
+                            "names: nothing deleted",
+                            prefix ? prefix : "(null)");
+    return delete_prefix_counted(store, container, prefix, removed, err);
 }
 
 /* All the store's backups and, read once, the parent of each. */

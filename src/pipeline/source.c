@@ -26,9 +26,38 @@ static const char *volume_kind(mode_t mode)
                             : "not a regular file or a block device";
 }
 
-int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
+/* The checks and sizes every file or device volume gets, on descriptor v->fd (the volume's
+ * own, closed with it); `label` names it in messages. `own`: the descriptor's open file
+ * description is the library's (its flags may be changed). */
+static int volume_setup(cb_volume *v, const char *label, int own, cb_error *err)
 {
     struct stat sb;
+    if (fstat(v->fd, &sb) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "cannot stat volume '%s'", label);
+    if (!S_ISBLK(sb.st_mode) && !S_ISREG(sb.st_mode))
+        return cb_error_set(err, CB_EINVAL,
+                            "volume '%s' is %s: back up a regular file or a block device", label,
+                            volume_kind(sb.st_mode));
+    int fl = own ? fcntl(v->fd, F_GETFL) : 0;
+    if (own && (fl < 0 || fcntl(v->fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
+        return cb_error_set_sys(err, CB_EIO, errno, "cannot set up volume '%s'", label);
+    v->dev = (uint64_t)sb.st_dev;
+    v->ino = (uint64_t)sb.st_ino;
+    if (S_ISBLK(sb.st_mode)) {
+        v->is_block = 1;
+        if (cb__dev_size(v->fd, &v->size) < 0)
+            return cb_error_set_sys(err, CB_EIO, errno, "cannot get the size of device '%s'",
+                                    label);
+    } else {
+        v->size = (uint64_t)sb.st_size;
+    }
+    if (own)
+        posix_fadvise(v->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return 0;
+}
+
+int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
+{
     memset(v, 0, sizeof(*v));
     v->fd = -1;
     if (path == NULL || path[0] == '\0')
@@ -37,35 +66,11 @@ int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
     v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (v->fd < 0)
         return cb_error_set_sys(err, CB_EIO, errno, "cannot open volume '%s'", path);
-    if (fstat(v->fd, &sb) < 0) {
-        int e = errno;
+    v->by_path = 1;
+    int rc = volume_setup(v, path, 1, err);
+    if (rc < 0) {
         cb__volume_close(v);
-        return cb_error_set_sys(err, CB_EIO, e, "cannot stat volume '%s'", path);
-    }
-    if (!S_ISBLK(sb.st_mode) && !S_ISREG(sb.st_mode)) {
-        const char *kind = volume_kind(sb.st_mode);
-        cb__volume_close(v);
-        return cb_error_set(err, CB_EINVAL,
-                            "volume '%s' is %s: back up a regular file or a block device", path,
-                            kind);
-    }
-    int fl = fcntl(v->fd, F_GETFL);
-    if (fl < 0 || fcntl(v->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-        int e = errno;
-        cb__volume_close(v);
-        return cb_error_set_sys(err, CB_EIO, e, "cannot set up volume '%s'", path);
-    }
-    v->dev = (uint64_t)sb.st_dev;
-    v->ino = (uint64_t)sb.st_ino;
-    if (S_ISBLK(sb.st_mode)) {
-        v->is_block = 1;
-        if (cb__dev_size(v->fd, &v->size) < 0) {
-            int e = errno;
-            cb__volume_close(v);
-            return cb_error_set_sys(err, CB_EIO, e, "cannot get the size of device '%s'", path);
-        }
-    } else {
-        v->size = (uint64_t)sb.st_size;
+        return rc;
     }
     /* The canonical path names the volume (its default volume id is derived from it): a
      * path that cannot be resolved is an error, never a silent fall back to another name. */
@@ -81,26 +86,86 @@ int cb__volume_open(cb_volume *v, const char *path, cb_error *err)
         cb__volume_close(v);
         return CB_ENOMEM;
     }
-    posix_fadvise(v->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     return 0;
 }
 
-int cb__volume_open_stream(cb_volume *v, int fd, uint64_t size, cb_error *err)
+int cb__volume_open_fd(cb_volume *v, int fd, uint64_t size, cb_error *err)
+{
+    struct stat sb, again;
+    char proc[64], label[48];
+    memset(v, 0, sizeof(*v));
+    v->fd = -1;
+    snprintf(label, sizeof(label), "descriptor %d", fd);
+    if (fd < 0 || fstat(fd, &sb) < 0)
+        return cb_error_set_sys(err, CB_EIO, fd < 0 ? EBADF : errno, "cannot use %s as the volume",
+                                label);
+    if (!S_ISBLK(sb.st_mode) && !S_ISREG(sb.st_mode)) { /* a pipe, a socket: a stream */
+        if ((v->path = cb__strdup(label, err)) == NULL ||
+            (v->canonical = cb__strdup("-", err)) == NULL) {
+            cb__volume_close(v);
+            return CB_ENOMEM;
+        }
+        v->size = size;
+        int rc = cb__stream_new(&v->stream, fd, v->path, size, err);
+        if (rc < 0)
+            cb__volume_close(v);
+        return rc;
+    }
+    /* its own open file description, so that SEEK_DATA moves no offset of the caller's;
+     * the same file, or not used */
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    int own = 1;
+    v->fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (v->fd >= 0 && (fstat(v->fd, &again) < 0 || again.st_dev != sb.st_dev ||
+                       again.st_ino != sb.st_ino || again.st_rdev != sb.st_rdev)) {
+        close(v->fd);
+        v->fd = -1;
+    }
+    if (v->fd < 0) { /* shared with the caller: pread only, never lseek */
+        own = 0;
+        v->no_seek = 1;
+        if ((v->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+            return cb_error_set_sys(err, CB_EIO, errno, "cannot use %s as the volume", label);
+    }
+    int rc = volume_setup(v, label, own, err);
+    if (rc == 0 && ((v->path = cb__strdup(label, err)) == NULL ||
+                    (v->canonical = cb__strdup("-", err)) == NULL))
+        rc = CB_ENOMEM;
+    if (rc < 0)
+        cb__volume_close(v);
+    return rc;
+}
+
+static int volume_open_named_stream(cb_volume *v, const char *name, uint64_t size, cb_error *err)
 {
     memset(v, 0, sizeof(*v));
     v->fd = -1;
     v->size = size;
-    int rc = cb__stream_new(&v->stream, fd, size, err);
-    if (rc < 0)
-        return rc;
     /* no path names a stream: its volume id is given (or is its parent's) */
-    v->path = cb__strdup("standard input", err);
+    v->path = cb__strdup(name, err);
     v->canonical = cb__strdup("-", err);
     if (v->path == NULL || v->canonical == NULL) {
         cb__volume_close(v);
         return CB_ENOMEM;
     }
     return 0;
+}
+
+int cb__volume_open_stream(cb_volume *v, int fd, uint64_t size, cb_error *err)
+{
+    int rc = volume_open_named_stream(v, "standard input", size, err);
+    if (rc == 0 && (rc = cb__stream_new(&v->stream, fd, v->path, size, err)) < 0)
+        cb__volume_close(v);
+    return rc;
+}
+
+int cb__volume_open_fn(
+    cb_volume *v, cb_stream_read_fn fn, void *payload, uint64_t size, cb_error *err)
+{
+    int rc = volume_open_named_stream(v, "the volume's read callback", size, err);
+    if (rc == 0 && (rc = cb__stream_new_fn(&v->stream, fn, payload, v->path, size, err)) < 0)
+        cb__volume_close(v);
+    return rc;
 }
 
 int cb__volume_is_stream(const cb_volume *v)
@@ -174,7 +239,8 @@ int cb__volume_recheck(const cb_volume *v, cb_error *err)
                             "nothing was committed; back it up again (from a snapshot if it is in "
                             "use)",
                             v->path, (unsigned long long)v->size, (unsigned long long)now);
-    if (stat(v->path, &sb) < 0 || (uint64_t)sb.st_dev != v->dev || (uint64_t)sb.st_ino != v->ino)
+    if (v->by_path &&
+        (stat(v->path, &sb) < 0 || (uint64_t)sb.st_dev != v->dev || (uint64_t)sb.st_ino != v->ino))
         return cb_error_set(err, CB_ESOURCE,
                             "volume '%s' was replaced or removed during the backup: nothing was "
                             "committed",
@@ -224,7 +290,7 @@ int cb__volume_next_data(const cb_volume *v, uint64_t off, uint64_t *data_out, c
         *data_out = cb__stream_next_data(v->stream, off);
         return 0;
     }
-    if (v->is_block || off >= v->size)
+    if (v->is_block || v->no_seek || off >= v->size)
         return 0;
     off_t d = lseek(v->fd, (off_t)off, SEEK_DATA);
     if (d < 0) {
@@ -248,7 +314,7 @@ uint64_t cb__volume_data_end(const cb_volume *v, uint64_t off)
 {
     if (v->stream != NULL)
         return v->size; /* streams: whole zero objects only (cb__volume_read_sparse) */
-    if (v->is_block || off >= v->size)
+    if (v->is_block || v->no_seek || off >= v->size)
         return v->size;
     off_t h = lseek(v->fd, (off_t)off, SEEK_HOLE);
     if (h < 0 || (uint64_t)h > v->size)

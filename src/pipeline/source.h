@@ -11,13 +11,19 @@
 
 typedef struct cb_stream cb_stream;
 
+/* Where a stream's bytes come from, in order: > 0 bytes read, 0 at the end, < 0 a failure
+ * (-errno when known). Called from one thread at a time (cb_backup_opts.volume_read). */
+typedef long long (*cb_stream_read_fn)(void *payload, void *buf, size_t len);
+
 typedef struct cb_volume {
     int fd;
     cb_stream *stream; /* a pipe, FIFO or socket read in order (source_stream.c), or NULL */
     uint64_t size;
     int is_block;      /* a block device (else a regular file) */
     char *path;        /* as given */
-    char *canonical;   /* realpath(), for the derived volume id */
+    char *canonical;   /* realpath(), for the derived volume id ("-": no path names it) */
+    int no_seek;       /* a caller's descriptor shared with it: no SEEK_DATA (holes read) */
+    int by_path;       /* opened by path: the recheck also stats the path */
     uint64_t dev, ino; /* what `path` named when it was opened */
 } cb_volume;
 
@@ -41,6 +47,19 @@ void cb__volume_close(cb_volume *v);
  * Memory: window x object size, whatever the volume size.
  */
 int cb__volume_open_stream(cb_volume *v, int fd, uint64_t size, cb_error *err);
+/* The same, read through `fn` (the caller's read callback) instead of a descriptor. */
+int cb__volume_open_fn(
+    cb_volume *v, cb_stream_read_fn fn, void *payload, uint64_t size, cb_error *err);
+
+/*
+ * A volume that is the caller's open descriptor `fd` (never closed, its file offset neither
+ * used nor moved). A regular file or block device is opened again through /proc/self/fd
+ * (its own offset, so holes are found with SEEK_DATA), or where that fails duplicated and
+ * read with pread only (holes read as data); then it is read as a path is. Anything else (a
+ * pipe, a socket) is read as a stream of `size` bytes (or CB_VOLUME_SIZE_UNKNOWN).
+ * No path names it: v->canonical is "-" (the volume id must come from the caller).
+ */
+int cb__volume_open_fd(cb_volume *v, int fd, uint64_t size, cb_error *err);
 int cb__volume_is_stream(const cb_volume *v);
 /* Streams: accept at most `limit` bytes (an incremental without a size: its parent's),
  * naming `what` in the error when more come. Before cb__volume_start. */

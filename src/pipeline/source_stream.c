@@ -15,6 +15,7 @@
  * Called only from source.c (which dispatches on v->stream): it calls nothing back.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,9 +27,12 @@
 #include "../util/util.h"
 
 struct cb_stream {
-    int fd;
-    uint64_t want;  /* the exact size given, or CB_VOLUME_SIZE_UNKNOWN */
-    uint64_t limit; /* at most this many bytes (want, a parent's size, or none) */
+    int fd;                 /* the descriptor read (st_fd_read), or -1: a caller's function */
+    cb_stream_read_fn read; /* where the bytes come from, in order, one call at a time */
+    void *read_payload;
+    const char *name; /* what the messages call the stream ("standard input") */
+    uint64_t want;    /* the exact size given, or CB_VOLUME_SIZE_UNKNOWN */
+    uint64_t limit;   /* at most this many bytes (want, a parent's size, or none) */
     const char *limit_what;
     uint64_t object_size;
     size_t n_slots;
@@ -67,29 +71,48 @@ static int st_stopped(cb_stream *s)
     return stop;
 }
 
-/* read() up to `len` bytes; *got_out < len only at EOF. Polls so that a stalled writer does
- * not keep a stopped backup from ending. */
+/* The descriptor form of a stream's read function: read(2), polling so that a stalled
+ * writer does not keep a stopped backup from ending (-ECANCELED once stopped). */
+static long long st_fd_read(void *payload, void *buf, size_t len)
+{
+    cb_stream *s = payload;
+    for (;;) {
+        struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+        if (st_stopped(s))
+            return -ECANCELED;
+        int pr = poll(&pfd, 1, 200);
+        if (pr < 0 && errno != EINTR)
+            return -errno;
+        if (pr <= 0)
+            continue;
+        ssize_t n = read(s->fd, buf, len);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        return n < 0 ? -(long long)errno : (long long)n;
+    }
+}
+
+/* Read up to `len` bytes through the stream's function; *got_out < len only at its end. */
 static int st_read(cb_stream *s, unsigned char *buf, size_t len, size_t *got_out, cb_error *err)
 {
     size_t got = 0;
     while (got < len) {
-        struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
         if (st_stopped(s))
-            return cb_error_set(err, CB_ECANCELED, "reading standard input stopped");
-        int pr = poll(&pfd, 1, 200);
-        if (pr < 0 && errno != EINTR)
-            return cb_error_set_sys(err, CB_ESOURCE, errno, "waiting for the volume's stream");
-        if (pr <= 0)
-            continue;
-        ssize_t n = read(s->fd, buf + got, len - got);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n < 0)
-            return cb_error_set_sys(err, CB_ESOURCE, errno,
-                                    "reading the volume's stream at byte %llu",
+            return cb_error_set(err, CB_ECANCELED, "reading %s stopped", s->name);
+        long long n = s->read(s->read_payload, buf + got, len - got);
+        if (n == -ECANCELED && st_stopped(s))
+            return cb_error_set(err, CB_ECANCELED, "reading %s stopped", s->name);
+        if (n < 0) {
+            int e = n >= -4095 ? (int)-n : 0;
+            return cb_error_set_sys(err, CB_ESOURCE, e, "reading %s at byte %llu", s->name,
                                     (unsigned long long)(s->total + got));
+        }
         if (n == 0)
             break;
+        if ((unsigned long long)n > len - got)
+            return cb_error_set(err, CB_ESOURCE,
+                                "reading %s at byte %llu: %lld bytes returned for a buffer of %zu",
+                                s->name, (unsigned long long)(s->total + got), n, len - got);
         got += (size_t)n;
     }
     *got_out = got;
@@ -105,7 +128,7 @@ static int st_check_tail(cb_stream *s, cb_error *err)
     if (rc < 0 || got == 0)
         return rc;
     return cb_error_set(err, CB_ESOURCE,
-                        "standard input holds more than %llu bytes (%s): nothing was committed",
+                        "%s holds more than %llu bytes (%s): nothing was committed", s->name,
                         (unsigned long long)s->limit, s->limit_what);
 }
 
@@ -121,7 +144,7 @@ static int st_fill(cb_stream *s, cb_error *err)
         uint64_t total = s->total;
         pthread_mutex_unlock(&s->lock);
         if (stop)
-            return cb_error_set(err, CB_ECANCELED, "reading standard input stopped");
+            return cb_error_set(err, CB_ECANCELED, "reading %s stopped", s->name);
         uint64_t room = s->limit - total;
         size_t want = room < s->object_size ? (size_t)room : (size_t)s->object_size, got = 0;
         size_t i = (size_t)(k % s->n_slots);
@@ -141,10 +164,11 @@ static int st_fill(cb_stream *s, cb_error *err)
         /* short of the size given: failed before anyone reads the short object as whole */
         int short_read = got < want && s->want != CB_VOLUME_SIZE_UNKNOWN;
         if (short_read && !s->failed) {
-            s->failed = cb_error_set(&s->err, CB_ESOURCE,
-                                     "standard input ended after %llu bytes, but --size says "
-                                     "%llu: nothing was committed",
-                                     (unsigned long long)total, (unsigned long long)s->want);
+            s->failed =
+                cb_error_set(&s->err, CB_ESOURCE,
+                             "%s ended after %llu bytes, but --size says "
+                             "%llu: nothing was committed",
+                             s->name, (unsigned long long)total, (unsigned long long)s->want);
             s->ended = 1;
         }
         pthread_cond_broadcast(&s->cond);
@@ -175,23 +199,43 @@ static void *st_main(void *arg)
     return NULL;
 }
 
-int cb__stream_new(cb_stream **out, int fd, uint64_t size, cb_error *err)
+int cb__stream_new_fn(cb_stream **out,
+                      cb_stream_read_fn fn,
+                      void *payload,
+                      const char *name,
+                      uint64_t size,
+                      cb_error *err)
 {
     cb_stream *s = cb__calloc(1, sizeof(*s), err);
     *out = NULL;
     if (s == NULL)
         return CB_ENOMEM;
-    s->fd = dup(fd);
-    if (s->fd < 0) {
-        free(s);
-        return cb_error_set_sys(err, CB_ESOURCE, errno, "cannot use descriptor %d as the volume",
-                                fd);
-    }
+    s->fd = -1;
+    s->read = fn;
+    s->read_payload = payload;
+    s->name = name;
     s->want = s->limit = size;
     s->limit_what = "--size";
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     *out = s;
+    return 0;
+}
+
+int cb__stream_new(cb_stream **out, int fd, const char *name, uint64_t size, cb_error *err)
+{
+    int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    *out = NULL;
+    if (dfd < 0)
+        return cb_error_set_sys(err, CB_ESOURCE, errno, "cannot use descriptor %d as the volume",
+                                fd);
+    int rc = cb__stream_new_fn(out, st_fd_read, NULL, name, size, err);
+    if (rc < 0) {
+        close(dfd);
+        return rc;
+    }
+    (*out)->fd = dfd;
+    (*out)->read_payload = *out; /* st_fd_read polls the descriptor and the stop flag */
     return 0;
 }
 
@@ -216,7 +260,7 @@ int cb__stream_start(cb_stream *s, uint64_t object_size, size_t window, cb_error
         if ((s->slot[i] = cb__malloc((size_t)object_size, err)) == NULL)
             return CB_ENOMEM;
     if (pthread_create(&s->thread, NULL, st_main, s) != 0)
-        return cb_error_set(err, CB_ERROR, "cannot start the thread that reads standard input");
+        return cb_error_set(err, CB_ERROR, "cannot start the thread that reads %s", s->name);
     s->started = 1;
     return 0;
 }
@@ -231,7 +275,7 @@ int cb__stream_wait(cb_stream *s, uint64_t off, uint64_t *size_out, cb_error *er
     if (failed)
         *err = s->err;
     else if (s->stop && !s->ended && k >= s->loaded)
-        failed = cb_error_set(err, CB_ECANCELED, "reading standard input stopped");
+        failed = cb_error_set(err, CB_ECANCELED, "reading %s stopped", s->name);
     /* the size given; or what came before EOF; or all the limit allowed (a parent's size:
      * one byte more is an error, found at the end) */
     *size_out = s->want != CB_VOLUME_SIZE_UNKNOWN  ? s->want
@@ -351,7 +395,8 @@ void cb__stream_free(cb_stream *s)
         free(s->slot[i]);
     free(s->slot);
     free(s->zero);
-    close(s->fd);
+    if (s->fd >= 0)
+        close(s->fd);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);

@@ -5,7 +5,16 @@
 
 #include "source.h"
 
-int cb__stream_new(cb_stream **out, int fd, uint64_t size, cb_error *err);
+/* A stream read through `fn` (source.h, cb_stream_read_fn), from the filler thread, one
+ * call at a time; `name` (borrowed for the stream's life) is what its messages call it. */
+int cb__stream_new_fn(cb_stream **out,
+                      cb_stream_read_fn fn,
+                      void *payload,
+                      const char *name,
+                      uint64_t size,
+                      cb_error *err);
+/* The same over descriptor `fd` (duplicated): its read function is read(2), polled. */
+int cb__stream_new(cb_stream **out, int fd, const char *name, uint64_t size, cb_error *err);
 void cb__stream_set_limit(cb_stream *s, uint64_t limit, const char *what);
 int cb__stream_start(cb_stream *s, uint64_t object_size, size_t window, cb_error *err);
 int cb__stream_wait(cb_stream *s, uint64_t off, uint64_t *size_out, cb_error *err);

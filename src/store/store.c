@@ -38,6 +38,10 @@ struct cb_store {
      * connections; curl's per-handle speed limits would hold per connection only */
     cb_throttle up, down;
     cb_creds *creds; /* the settings opts.getenv reads (cb_store_open), or NULL */
+    /* the layers above keep per-handle state here (the catalog's hints), opaque to the
+     * store: freed with the handle */
+    void *attachment;
+    void (*attachment_free)(void *);
 };
 
 enum { IO_OPEN = 0, IO_FAILED = 1, IO_CLOSED = 2 };
@@ -223,6 +227,8 @@ void cb_store_free(cb_store *s)
 {
     if (s == NULL)
         return;
+    if (s->attachment_free != NULL)
+        s->attachment_free(s->attachment);
     s->ops->destroy(s->state);
     pthread_mutex_destroy(&s->lock);
     cb__throttle_dispose(&s->up);
@@ -665,4 +671,17 @@ int cb_store_write_all(cb_store *s,
                        cb_error *err)
 {
     return cb_store_write_all_flags(s, container, name, data, len, 0, err);
+}
+
+void *cb__store_attachment(const cb_store *store)
+{
+    return store->attachment;
+}
+
+void cb__store_attach(cb_store *store, void *data, void (*free_fn)(void *))
+{
+    if (store->attachment_free != NULL && store->attachment != data)
+        store->attachment_free(store->attachment);
+    store->attachment = data;
+    store->attachment_free = free_fn;
 }

@@ -22,8 +22,6 @@ expect_fail 1 "volume '$WORK' is a directory: back up a regular file or a block 
 mkfifo "$WORK/fifo"
 expect_fail 1 "volume '$WORK/fifo' is a named pipe" timeout 10 "$CB" backup "$WORK/fifo"
 [ -c /dev/null ] && expect_fail 1 "volume '/dev/null' is a character device" "$CB" backup /dev/null
-: >"$WORK/empty"
-expect_fail 1 "volume '$WORK/empty' is empty" "$CB" backup "$WORK/empty"
 # options
 expect_fail 1 "unsupported compression algorithm 'winzip' (accepted: none, off, no, zlib" "$CB" backup "$WORK/vol" --compression winzip
 expect_fail 1 "object size 1000000 is not a multiple of the sha block size 32768" \

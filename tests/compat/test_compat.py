@@ -142,6 +142,22 @@ class CompatTest(CinderTestCase):
         self.assertEqual(meta['parent_id'], bid)
         self.restore_both_ways(data, croot, oroot, inc, 500)
 
+    def test_empty_volume(self):
+        """A 0-byte volume, as Cinder backs one up: 0 objects, "objects": [] and
+        "sha256s": [] from both, byte-identical; each restores the other's (an empty
+        file)."""
+        data, croot, oroot, bid = self.pair(800, 'zlib', (0, 65536, 4096))
+        self.assertEqual(data, b'')
+        self.assert_same_json(croot, oroot, bid)
+        odir, oprefix = find_files(oroot, bid)
+        self.assertEqual(json.loads(read(os.path.join(odir, oprefix + '_metadata')))['objects'],
+                         [])
+        self.assertEqual(
+            json.loads(read(os.path.join(odir, oprefix + '_sha256file')))['sha256s'], [])
+        self.assertEqual(sorted(os.listdir(odir)),
+                         [oprefix + '_metadata', oprefix + '_sha256file'])
+        self.restore_both_ways(data, croot, oroot, bid, 800)
+
     def test_volume_metadata_applied_by_cinder(self):
         vol = self.work('vol-600')
         data = make_volume(vol, 100000, seed=600)

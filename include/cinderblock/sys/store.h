@@ -217,6 +217,15 @@ CB_EXTERN const cb_store_opts *cb_store_get_opts(const cb_store *store);
 /** Look up a setting through opts->getenv (or the environment). */
 CB_EXTERN const char *cb_store_getenv(const cb_store_opts *opts, const char *name);
 
+/*
+ * Library internals, not for stores (hidden symbols: a plugin cannot link them): one opaque
+ * per-handle slot where the layers above the store keep their state of a handle (the
+ * catalog's backup hints, cb_backup_hint). The store never looks inside; cb_store_free()
+ * frees it with `free_fn`; attaching replaces (and frees) what was there.
+ */
+void *cb__store_attachment(const cb_store *store);
+void cb__store_attach(cb_store *store, void *data, void (*free_fn)(void *));
+
 #ifdef __cplusplus
 }
 #endif
