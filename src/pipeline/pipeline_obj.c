@@ -382,9 +382,11 @@ int cb__pl_whole_batch(cb_pl *pl, pl_worker *wk, uint64_t first, size_t n, cb_er
     for (uint64_t at = 0; rc == 0 && at < longest; at += pl->chunk) {
         const unsigned char *data[CB_MD5X_LANES] = { NULL };
         size_t len[CB_MD5X_LANES] = { 0 };
-        if (cb__pl_failed(pl))
-            return 0; /* another stage failed first; it reports */
         for (size_t j = 0; rc == 0 && j < n; j++) {
+            /* per chunk, not per round of the lanes: a round is up to 8 chunks, seconds of
+             * bzip2, and a cancel (or another stage's failure) must stop within one */
+            if (cb__pl_failed(pl))
+                return 0; /* another stage failed first; it reports */
             if (o[j] == NULL || at >= o[j]->len)
                 continue;
             rc = pl_lane_chunk(pl, wk, o[j], j, at, err);
