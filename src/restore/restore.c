@@ -27,6 +27,7 @@
 #define RS_BUFFER_BUDGET (256ull << 20) /* all workers together, for verify-then-write */
 #define RS_BUFFER_MIN (8ull << 20)
 #define RS_SPARSE_GRAIN (64u << 10) /* all-zero pieces this size: not written to a new file */
+#define RS_WRITE_STEP (4u << 20)    /* bytes written between two looks at a stop */
 
 typedef enum rs_mode {
     RS_VERIFY_ONLY, /* pass one of a large object on a device: check, write nothing */
@@ -130,14 +131,21 @@ static int rs_emit(cb_rs *rs,
             *next = i + 1; /* this range lies wholly before the data: done with it */
             continue;
         }
-        uint64_t zeros = 0;
-        int rc = rs_pwrite(rs, data + (lo - a), (size_t)(hi - lo), lo, &zeros, err);
-        if (rc < 0)
-            return rc;
-        pthread_mutex_lock(&rs->sh->lock);
-        rs->sh->bytes += hi - lo;
-        rs->sh->zeros += zeros;
-        pthread_mutex_unlock(&rs->sh->lock);
+        /* a verified object (up to buffer_max) goes out RS_WRITE_STEP at a time: a cancel
+         * or another worker's failure stops it between two, and progress moves */
+        for (uint64_t at = lo; at < hi;) {
+            uint64_t step = hi - at < RS_WRITE_STEP ? hi - at : RS_WRITE_STEP, zeros = 0;
+            int rc = rs_tick(rs, err);
+            if (rc == 0)
+                rc = rs_pwrite(rs, data + (at - a), (size_t)step, at, &zeros, err);
+            if (rc < 0)
+                return rc;
+            pthread_mutex_lock(&rs->sh->lock);
+            rs->sh->bytes += step;
+            rs->sh->zeros += zeros;
+            pthread_mutex_unlock(&rs->sh->lock);
+            at += step;
+        }
     }
     return 0;
 }
