@@ -182,7 +182,9 @@ CB_EXTERN int cb_backup(cb_store *store,
                         cb_backup_info **out,
                         cb_error *err);
 
-#define CB_RESTORE_OPTS_VERSION 2 /* 1 is still accepted: it replaces existing files */
+#define CB_RESTORE_OPTS_VERSION                                                                    \
+    3 /* 3: target_fd, target_write, target_zeroed; 1 (it replaces existing files) and 2 are       \
+         still accepted */
 
 typedef struct cb_restore_opts {
     unsigned int version; /* CB_RESTORE_OPTS_VERSION */
@@ -198,11 +200,38 @@ typedef struct cb_restore_opts {
     /* version 2 */
     int overwrite; /* 1: replace an existing regular file; 0: CB_EEXISTS naming it (a
                       version 1 struct always replaces, as it did) */
+    /* version 3: the target without a path (cb_restore's `target` NULL) */
+    int target_fd; /* target NULL and target_write NULL: write into this open descriptor (-1 in
+                      CB_RESTORE_OPTS_INIT: none, CB_EINVAL). It is not closed, and its offset
+                      is neither used nor moved (the library writes through a duplicate with
+                      pwrite). It must be open for writing, not O_APPEND (CB_EINVAL).
+                      A block device: written in place (O_DIRECT as for a path); it must hold
+                      the volume (CB_EINVAL naming its size otherwise).
+                      A regular file: written in place, extended to the volume size if shorter
+                      (ftruncate up, never down); what lies beyond its size when the restore
+                      starts reads as zeros, so all-zero ranges there are not written. No
+                      temporary file and no rename (the caller owns the file).
+                      Both: each object is verified in memory before it is written, and the
+                      target is flushed (fdatasync) before success.
+                      A pipe, socket or character device: written in order as a stream (like
+                      target "-"; target_zeroed then does not apply). */
+    long long (*target_write)(void *payload, const void *buf, size_t len, uint64_t offset);
+    /* target NULL: every byte of the volume goes through this, in volume order (offset =
+       where buf goes, strictly increasing, contiguous), at most 4 MiB a call, from one library
+       thread, one call at a time: return len, or < 0 for a failure (-errno if known) ->
+       CB_EIO naming the offset; the restore then stops. Verified before any of it is
+       written, like a stream. With target_zeroed, ranges that are all zero may be skipped
+       (offset then jumps: the callee seeks). */
+    void *target_write_payload;
+    int target_zeroed; /* 1: the target already reads as zeros (a new volume: Cinder's
+                          volume_is_new): all-zero ranges are not written, for a block device
+                          or target_write too. 0: every byte is written, except where the rule
+                          above says a regular file's bytes are zeros already. */
 } cb_restore_opts;
 
 #define CB_RESTORE_OPTS_INIT                                                                       \
     {                                                                                              \
-        .version = CB_RESTORE_OPTS_VERSION                                                         \
+        .version = CB_RESTORE_OPTS_VERSION, .target_fd = -1                                        \
     }
 
 /**
@@ -220,10 +249,21 @@ typedef struct cb_restore_opts {
  * written.
  * A new file gets mode 0644 less the umask; a replaced one keeps its mode. A block device
  * is opened O_EXCL: one that is mounted or otherwise in use is refused (CB_EINUSE).
+ *
+ * Without a path (opts version 3, `target` NULL): opts->target_write, a callback that takes
+ * the volume's bytes in order as a stream does (opts->sparse and opts->verify: CB_EINVAL);
+ * or else opts->target_fd, an open descriptor: a block device or regular file written in
+ * place (no temporary file; opts->sparse allowed for a regular file: the part beyond its
+ * starting size is not reserved and its zeros stay holes; opts->verify reads it back), a
+ * pipe or socket written as a stream. opts->target_zeroed says the target reads as zeros
+ * already, so all-zero ranges are not written. A 0-byte backup writes nothing and succeeds.
+ * opts->cancel is polled at least every 200 ms: a cancelled restore returns CB_ECANCELED
+ * within about a second (a callback in progress is waited for).
  * @return 0; CB_ENOTFOUND for an unknown backup; CB_ECORRUPT for a bad or damaged backup
  *         (the message names the object); CB_EINVAL for a target that is too small;
  *         CB_EEXISTS for an existing regular file without opts->overwrite; CB_EINUSE for
- *         a block device in use.
+ *         a block device in use; CB_EIO for a failed write (a target_write that returned
+ *         < 0); CB_ECANCELED when cancelled (a target in place keeps what was written).
  */
 CB_EXTERN int cb_restore(cb_store *store,
                          const char *backup_id,

@@ -27,6 +27,7 @@
 #define RS_BUFFER_BUDGET (256ull << 20) /* all workers together, for verify-then-write */
 #define RS_BUFFER_MIN (8ull << 20)
 #define RS_SPARSE_GRAIN (64u << 10) /* all-zero pieces this size: not written to a new file */
+#define RS_WRITE_STEP (4u << 20)    /* bytes written between two looks at a stop */
 
 typedef enum rs_mode {
     RS_VERIFY_ONLY, /* pass one of a large object on a device: check, write nothing */
@@ -85,19 +86,22 @@ static int rs_tick(void *arg, cb_error *err)
     return failed ? cb_error_set(err, CB_ECANCELED, "restore stopped") : 0;
 }
 
-/* Write `len` bytes at volume offset `off`. All-zero pieces of a new file are skipped: its
- * unwritten blocks read as zeros, reserved (the default) or holes (--sparse). */
+/* Write `len` bytes at volume offset `off`. All-zero pieces where the target reads as
+ * zeros already are skipped: a new file's unwritten blocks, reserved (the default) or holes
+ * (--sparse), a descriptor's file beyond its starting size, a target the caller says is
+ * zeroed. */
 static int
 rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, uint64_t *zeros, cb_error *err)
 {
-    if (!rs->sh->target.zeros_free)
+    uint64_t zero_from = rs->sh->target.zeros_free ? 0 : rs->sh->target.zero_from;
+    if (zero_from >= off + len)
         return cb_dio_write(&rs->out, data, len, off, err);
     for (size_t pos = 0; pos < len;) {
         /* pieces aligned to the grain in volume offsets, so holes line up with blocks */
         size_t n = RS_SPARSE_GRAIN - (size_t)((off + pos) % RS_SPARSE_GRAIN);
         if (n > len - pos)
             n = len - pos;
-        int zero = cb__is_zero(data + pos, n);
+        int zero = off + pos >= zero_from && cb__is_zero(data + pos, n);
         int rc = zero ? 0 : cb_dio_write(&rs->out, data + pos, n, off + pos, err);
         *zeros += zero ? n : 0;
         if (rc < 0)
@@ -127,14 +131,21 @@ static int rs_emit(cb_rs *rs,
             *next = i + 1; /* this range lies wholly before the data: done with it */
             continue;
         }
-        uint64_t zeros = 0;
-        int rc = rs_pwrite(rs, data + (lo - a), (size_t)(hi - lo), lo, &zeros, err);
-        if (rc < 0)
-            return rc;
-        pthread_mutex_lock(&rs->sh->lock);
-        rs->sh->bytes += hi - lo;
-        rs->sh->zeros += zeros;
-        pthread_mutex_unlock(&rs->sh->lock);
+        /* a verified object (up to buffer_max) goes out RS_WRITE_STEP at a time: a cancel
+         * or another worker's failure stops it between two, and progress moves */
+        for (uint64_t at = lo; at < hi;) {
+            uint64_t step = hi - at < RS_WRITE_STEP ? hi - at : RS_WRITE_STEP, zeros = 0;
+            int rc = rs_tick(rs, err);
+            if (rc == 0)
+                rc = rs_pwrite(rs, data + (at - a), (size_t)step, at, &zeros, err);
+            if (rc < 0)
+                return rc;
+            pthread_mutex_lock(&rs->sh->lock);
+            rs->sh->bytes += step;
+            rs->sh->zeros += zeros;
+            pthread_mutex_unlock(&rs->sh->lock);
+            at += step;
+        }
     }
     return 0;
 }
@@ -223,7 +234,7 @@ static int rs_task_write(cb_rs *rs, const cb_task *t, int sha, int *differs, cb_
 {
     int rc;
     size_t next = 0;
-    if (!rs->sh->target.is_block) /* nothing is final until the rename */
+    if (!rs->sh->target.in_place) /* nothing is final until the rename */
         return rs_pass(rs, t, RS_WRITE, sha, differs, err);
     /* objects up to each worker's share of the budget are verified in memory */
     if (t->obj->length <= rs->sh->buffer_max) {
@@ -349,7 +360,7 @@ static int rs_supervise(rs_shared *sh, cb_progress *progress, cb_error *err)
     for (;;) {
         progress->bytes_done = sh->bytes;
         progress->objects_done = sh->objects;
-        progress->bytes_zero = sh->zeros;
+        progress->bytes_zero = sh->zeros + (sh->stream ? cb__rstream_zeros(sh->stream) : 0);
         int running = sh->running, failed = sh->failed;
         pthread_mutex_unlock(&sh->lock);
         if (o->progress != NULL)
@@ -417,27 +428,59 @@ static int rs_step(const rs_shared *sh, cb_progress *progress, const char *step)
     return 0;
 }
 
-/* Restore into a stream: refused options, then the workers with the stream's writer. The
- * reorder window holds a few objects per worker: enough to keep them all busy. */
+/* Restore into a stream (a descriptor, or opts->target_write when `fd` is -1): refused
+ * options, then the workers with the stream's writer. The reorder window holds a few
+ * objects per worker: enough to keep them all busy. */
 static int rs_stream(rs_shared *sh, int fd, int n, cb_progress *progress, cb_error *err)
 {
+    const cb_restore_opts *o = sh->opts;
+    int cb = fd < 0;
     uint64_t largest = 0;
     int rc;
-    if (sh->opts->sparse || sh->opts->verify)
+    if (o->sparse || o->verify)
         return cb_error_set(err, CB_EINVAL,
-                            "%s does not apply to a restore into a stream (standard output): it "
-                            "is read once, in order, and cannot be read back",
-                            sh->opts->verify ? "--verify" : "--sparse");
+                            "%s does not apply to a restore into %s: it is written once, in "
+                            "order, and cannot be read back",
+                            o->verify ? "--verify" : "--sparse",
+                            cb ? "a target_write callback" : "a stream (standard output, a pipe)");
     for (size_t i = 0; i < sh->plan->n_tasks; i++)
         if (sh->plan->tasks[i].obj->length > largest)
             largest = sh->plan->tasks[i].obj->length;
-    if ((rc = cb__rstream_new(&sh->stream, fd, sh->plan, ((uint64_t)n + 1) * largest, err)) < 0)
+    if ((rc = cb__rstream_new(&sh->stream, fd, cb ? o->target_write : NULL,
+                              cb ? o->target_write_payload : NULL, cb && o->target_zeroed, sh->plan,
+                              ((uint64_t)n + 1) * largest, err)) < 0)
         return rc;
     progress->bytes_total = sh->plan->bytes;
     rs_step(sh, progress, "fetching the objects and writing them to the stream in order");
-    if ((rc = rs_run(sh, n, progress, err)) < 0)
+    if ((rc = rs_run(sh, n, progress, err)) < 0 || (rc = cb__rstream_finish(sh->stream, err)) < 0)
         return rc;
-    return cb__rstream_finish(sh->stream, err);
+    /* the writer is done now, after the workers' last report: the zeros it skipped */
+    progress->bytes_zero = cb__rstream_zeros(sh->stream);
+    if (o->progress != NULL)
+        o->progress(progress, o->progress_payload);
+    return 0;
+}
+
+/* cb_restore_opts version 3 without a path: target_write (sh->target stays closed, *sfd
+ * -1), a descriptor that is a stream (*sfd), or one written in place (sh->target). */
+static int rs_open_nopath(rs_shared *sh, uint64_t size, int *sfd, cb_error *err)
+{
+    const cb_restore_opts *o = sh->opts;
+    int stream = 0, rc;
+    if (o->version < 3)
+        return cb_error_set(err, CB_EINVAL,
+                            "no restore target given (a target without a path needs "
+                            "cb_restore_opts version 3)");
+    if (o->target_write != NULL)
+        return 0;
+    if (o->target_fd < 0)
+        return cb_error_set(err, CB_EINVAL,
+                            "no restore target given: no path, target_write or target_fd");
+    if ((rc = cb__target_open_fd(&sh->target, o->target_fd, size, o->sparse, o->target_zeroed,
+                                 &stream, err)) < 0)
+        return rc;
+    *sfd = stream ? o->target_fd : -1;
+    return 0;
 }
 
 int cb_restore(cb_store *store,
@@ -461,7 +504,7 @@ int cb_restore(cb_store *store,
     sh.plan = &plan;
     pthread_mutex_init(&sh.lock, NULL);
     pthread_cond_init(&sh.cond, NULL);
-    if (sh.opts->version != 1 && sh.opts->version != CB_RESTORE_OPTS_VERSION) {
+    if (sh.opts->version < 1 || sh.opts->version > CB_RESTORE_OPTS_VERSION) {
         rc = cb_error_set(err, CB_EINVAL, "cb_restore_opts version %u is not supported",
                           sh.opts->version);
         goto done;
@@ -476,11 +519,14 @@ int cb_restore(cb_store *store,
         (rc = cb__rsha_load(&sh.sha, store, &chain, err)) < 0)
         goto done;
     int n = cb__threads(sh.opts->threads), sfd = cb__rstream_fd(target);
-    if (sfd >= 0) {
+    if ((rc = rs_step(&sh, &progress, "opening the target")) < 0 ||
+        (target == NULL && (rc = rs_open_nopath(&sh, chain.size, &sfd, err)) < 0))
+        goto done;
+    if (sfd >= 0 || (target == NULL && sh.target.fd < 0)) { /* a stream, or target_write */
         rc = rs_stream(&sh, sfd, n, &progress, err);
         goto done;
     }
-    if ((rc = rs_step(&sh, &progress, "opening the target")) < 0 ||
+    if (target != NULL &&
         (rc = cb__target_open(&sh.target, target, chain.size, sh.opts->sparse,
                               sh.opts->version < 2 || sh.opts->overwrite, err)) < 0)
         goto done;

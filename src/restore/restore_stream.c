@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "restore_stream.h"
+#include "../hash/hash.h"
 
 typedef struct rst_piece {
     uint64_t off, len; /* in the volume */
@@ -15,7 +16,10 @@ typedef struct rst_piece {
 } rst_piece;
 
 struct cb_rstream {
-    int fd;
+    int fd;                    /* write NULL: the descriptor written */
+    cb_rstream_write_fn write; /* where the bytes go (rst_fd_write for a descriptor) */
+    void *payload;
+    int skip_zeros;
     const cb_plan *plan;
     rst_piece *pieces; /* every range of every task, by offset: the volume in order */
     size_t n_pieces;
@@ -28,6 +32,7 @@ struct cb_rstream {
     size_t *left;         /* per task: its ranges not yet written */
     unsigned char *ready; /* per task: bufs[i] holds its bytes */
     uint64_t written;     /* the volume's bytes [0, written) are out */
+    uint64_t zeros;       /* of those, all-zero bytes not written (skip_zeros) */
     int done;             /* the writer wrote everything */
     int stop;
     int failed;
@@ -55,33 +60,87 @@ static int rst_piece_cmp(const void *a, const void *b)
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Write all of [data, data+len) at the stream's position; polls so that a reader that
- * stopped reading does not keep a cancelled restore from ending. */
-static int rst_write(cb_rstream *s, const char *data, size_t len, cb_error *err)
+static int rst_stopped(cb_rstream *s)
 {
-    while (len > 0) {
+    pthread_mutex_lock(&s->lock);
+    int stop = s->stop;
+    pthread_mutex_unlock(&s->lock);
+    return stop;
+}
+
+/* The descriptor's writer: all of [data, data+len) at the stream's position (`off` is where
+ * it is); polls so that a reader that stopped reading does not keep a cancelled restore
+ * from ending. */
+static long long rst_fd_write(void *payload, const void *data, size_t len, uint64_t off)
+{
+    cb_rstream *s = payload;
+    const char *p = data;
+    (void)off;
+    for (size_t left = len; left > 0;) {
         struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
-        pthread_mutex_lock(&s->lock);
-        int stop = s->stop;
-        pthread_mutex_unlock(&s->lock);
-        if (stop)
-            return cb_error_set(err, CB_ECANCELED, "restore stopped");
+        if (rst_stopped(s))
+            return -ECANCELED;
         int pr = poll(&pfd, 1, 200);
         if (pr < 0 && errno != EINTR)
-            return cb_error_set_sys(err, CB_EIO, errno, "writing the restored volume");
+            return -errno;
         if (pr <= 0)
             continue;
-        ssize_t n = write(s->fd, data, len);
+        ssize_t n = write(s->fd, p, left);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n < 0)
-            return cb_error_set_sys(err, CB_EIO, errno,
-                                    "writing the restored volume to the stream at byte %llu",
-                                    (unsigned long long)s->written);
-        data += n;
-        len -= (size_t)n;
+            return -errno;
+        p += n;
+        left -= (size_t)n;
     }
-    return 0;
+    return (long long)len;
+}
+
+/* One call of the writer: all `len` bytes, or the failure (a stop is CB_ECANCELED). */
+static int rst_call(cb_rstream *s, const char *data, size_t len, uint64_t off, cb_error *err)
+{
+    long long n = s->write(s->payload, data, len, off);
+    if (n == (long long)len)
+        return 0;
+    if (rst_stopped(s))
+        return cb_error_set(err, CB_ECANCELED, "restore stopped");
+    const char *what = s->write == rst_fd_write ? "writing the restored volume to the stream"
+                                                : "the restore's target_write callback";
+    if (n < 0)
+        return cb_error_set_sys(err, CB_EIO, n >= -4095 ? (int)-n : EIO, "%s failed at byte %llu",
+                                what, (unsigned long long)off);
+    return cb_error_set(err, CB_EIO, "%s took %lld of the %zu bytes at byte %llu", what, n, len,
+                        (unsigned long long)off);
+}
+
+/* Write [data, data+len), volume bytes from `off`: CB_RSTREAM_CALL at most a call, and with
+ * skip_zeros only the runs of pieces that are not all zero. */
+static int rst_write(cb_rstream *s, const char *data, size_t len, uint64_t off, cb_error *err)
+{
+    size_t run = 0; /* bytes before `pos` not yet written, all to be written */
+    uint64_t zeros = 0;
+    int rc = 0;
+    for (size_t pos = 0; rc == 0 && pos < len;) {
+        size_t n = CB_RSTREAM_GRAIN - (size_t)((off + pos) % CB_RSTREAM_GRAIN);
+        if (n > len - pos)
+            n = len - pos;
+        int zero = s->skip_zeros && cb__is_zero(data + pos, n);
+        if (run > 0 && (zero || run + n > CB_RSTREAM_CALL)) {
+            rc = rst_call(s, data + pos - run, run, off + pos - run, err);
+            run = 0;
+        }
+        if (rst_stopped(s) && rc == 0)
+            rc = cb_error_set(err, CB_ECANCELED, "restore stopped");
+        run += zero ? 0 : n;
+        zeros += zero ? n : 0;
+        pos += n;
+    }
+    if (rc == 0 && run > 0)
+        rc = rst_call(s, data + len - run, run, off + len - run, err);
+    pthread_mutex_lock(&s->lock);
+    s->zeros += zeros;
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 static int rst_write_all(cb_rstream *s, cb_error *err)
@@ -97,7 +156,7 @@ static int rst_write_all(cb_rstream *s, cb_error *err)
         pthread_mutex_unlock(&s->lock);
         if (stop)
             return cb_error_set(err, CB_ECANCELED, "restore stopped");
-        int rc = rst_write(s, data + (p->off - t->obj->offset), (size_t)p->len, err);
+        int rc = rst_write(s, data + (p->off - t->obj->offset), (size_t)p->len, p->off, err);
         if (rc < 0)
             return rc;
         cb_buf done = CB_BUF_INIT;
@@ -132,7 +191,14 @@ static void *rst_main(void *arg)
     return NULL;
 }
 
-int cb__rstream_new(cb_rstream **out, int fd, const cb_plan *plan, uint64_t window, cb_error *err)
+int cb__rstream_new(cb_rstream **out,
+                    int fd,
+                    cb_rstream_write_fn write,
+                    void *payload,
+                    int skip_zeros,
+                    const cb_plan *plan,
+                    uint64_t window,
+                    cb_error *err)
 {
     cb_rstream *s = cb__calloc(1, sizeof(*s), err);
     size_t n = 0;
@@ -140,6 +206,9 @@ int cb__rstream_new(cb_rstream **out, int fd, const cb_plan *plan, uint64_t wind
     if (s == NULL)
         return CB_ENOMEM;
     s->fd = fd;
+    s->write = write != NULL ? write : rst_fd_write;
+    s->payload = write != NULL ? payload : s;
+    s->skip_zeros = skip_zeros;
     s->plan = plan;
     s->window = window;
     pthread_mutex_init(&s->lock, NULL);
@@ -193,6 +262,14 @@ int cb__rstream_put(cb_rstream *s, size_t i, cb_buf *obj, cb_error *err)
     }
     pthread_mutex_unlock(&s->lock);
     return stop ? cb_error_set(err, CB_ECANCELED, "restore stopped") : 0;
+}
+
+uint64_t cb__rstream_zeros(cb_rstream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t z = s->zeros;
+    pthread_mutex_unlock(&s->lock);
+    return z;
 }
 
 void cb__rstream_abort(cb_rstream *s)

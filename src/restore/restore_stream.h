@@ -21,8 +21,31 @@ typedef struct cb_rstream cb_rstream;
 /* The descriptor `target` names as a stream ("-", "/dev/stdout", "/dev/fd/N"), or -1. */
 int cb__rstream_fd(const char *target);
 
-/* Start the writer on `fd` for `plan` (borrowed until cb__rstream_free). */
-int cb__rstream_new(cb_rstream **out, int fd, const cb_plan *plan, uint64_t window, cb_error *err);
+/* Where the writer's bytes go (cb_restore_opts.target_write): `len` bytes at volume offset
+ * `offset`; len, or < 0 (-errno if known) for a failure. */
+typedef long long (*cb_rstream_write_fn)(void *payload,
+                                         const void *buf,
+                                         size_t len,
+                                         uint64_t offset);
+
+#define CB_RSTREAM_CALL (4u << 20)   /* the most bytes handed to one write */
+#define CB_RSTREAM_GRAIN (64u << 10) /* skip_zeros: all-zero pieces this size are skipped */
+
+/* Start the writer for `plan` (borrowed until cb__rstream_free): with `write` NULL it
+ * writes `fd` with write(2), else it calls `write` with `payload`; both in volume order,
+ * CB_RSTREAM_CALL bytes at most at a time. `skip_zeros`: all-zero pieces of
+ * CB_RSTREAM_GRAIN (aligned in the volume) are not written (the offset jumps). */
+int cb__rstream_new(cb_rstream **out,
+                    int fd,
+                    cb_rstream_write_fn write,
+                    void *payload,
+                    int skip_zeros,
+                    const cb_plan *plan,
+                    uint64_t window,
+                    cb_error *err);
+
+/* Volume bytes skipped as all zero so far. */
+uint64_t cb__rstream_zeros(cb_rstream *s);
 
 /* Wait until task `i` may be fetched: 0, or the writer's error (CB_ECANCELED if stopped). */
 int cb__rstream_admit(cb_rstream *s, size_t i, cb_error *err);

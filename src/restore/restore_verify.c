@@ -207,7 +207,9 @@ int cb__restore_verify(cb_store *store,
     posix_fadvise(t->fd, 0, 0, POSIX_FADV_DONTNEED);
     if (t->dfd >= 0)
         posix_fadvise(t->dfd, 0, 0, POSIX_FADV_DONTNEED);
-    if ((r.fd = open(t->path, O_RDONLY | O_CLOEXEC)) < 0)
+    char proc[64]; /* a descriptor's file: opened anew, for reading, through /proc */
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
+    if ((r.fd = open(t->from_fd ? proc : t->path, O_RDONLY | O_CLOEXEC)) < 0)
         return cb_error_set_sys(err, CB_EIO, errno, "restore --verify: cannot open '%s'", t->path);
     posix_fadvise(r.fd, 0, 0, POSIX_FADV_DONTNEED);
     posix_fadvise(r.fd, 0, 0, POSIX_FADV_SEQUENTIAL);

@@ -117,20 +117,39 @@ target_open_file(cb_target *t, const char *path, const struct stat *old, int spa
     return target_reserve(t, path, sparse, err);
 }
 
+/* The checks every block device target passes, opened by path or given as a descriptor. */
+static int target_check_dev(cb_target *t, const char *name, uint64_t size, cb_error *err)
+{
+    uint64_t dev_size;
+    t->is_block = t->in_place = 1;
+    if (cb__dev_size(t->fd, &dev_size) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "cannot get the size of '%s'", name);
+    if (dev_size < size)
+        return cb_error_set(err, CB_EINVAL,
+                            "target device '%s' holds %llu bytes; the backup needs %llu", name,
+                            (unsigned long long)dev_size, (unsigned long long)size);
+    return 0;
+}
+
+static void target_init(cb_target *t, uint64_t size)
+{
+    memset(t, 0, sizeof(*t));
+    t->fd = t->dfd = -1;
+    t->size = size;
+    t->zero_from = UINT64_MAX;
+}
+
 int cb__target_open(
     cb_target *t, const char *path, uint64_t size, int sparse, int overwrite, cb_error *err)
 {
     struct stat sb;
-    memset(t, 0, sizeof(*t));
-    t->fd = t->dfd = -1;
-    t->size = size;
+    target_init(t, size);
     if (path == NULL || path[0] == '\0')
         return cb_error_set(err, CB_EINVAL, "no restore target given");
     if ((t->path = cb__strdup(path, err)) == NULL)
         return CB_ENOMEM;
     if (stat(path, &sb) == 0 && S_ISBLK(sb.st_mode)) {
-        uint64_t dev_size;
-        t->is_block = 1;
+        int rc;
         /* O_EXCL on a block device: the kernel refuses it while it is mounted, a member of
          * a RAID or LVM, or open O_EXCL by anyone else */
         t->fd = open(path, O_WRONLY | O_EXCL | O_CLOEXEC);
@@ -141,12 +160,8 @@ int cb__target_open(
                                     path);
         if (t->fd < 0)
             return cb_error_set_sys(err, CB_EIO, errno, "cannot open target device '%s'", path);
-        if (cb__dev_size(t->fd, &dev_size) < 0)
-            return cb_error_set_sys(err, CB_EIO, errno, "cannot get the size of '%s'", path);
-        if (dev_size < size)
-            return cb_error_set(err, CB_EINVAL,
-                                "target device '%s' holds %llu bytes; the backup needs %llu", path,
-                                (unsigned long long)dev_size, (unsigned long long)size);
+        if ((rc = target_check_dev(t, path, size, err)) < 0)
+            return rc;
         t->dfd = cb_dio_open(path, -1);
         return 0;
     }
@@ -159,6 +174,72 @@ int cb__target_open(
         return cb_error_set(err, CB_EEXISTS, "restore target '%s' exists; use --force to overwrite",
                             path);
     return target_open_file(t, path, &sb, sparse, err);
+}
+
+/* A regular file given as a descriptor: extended (never shrunk) to the volume size, the
+ * extension reserved unless `sparse`; it reads as zeros from its starting size on. */
+static int
+target_fd_file(cb_target *t, const struct stat *sb, int sparse, int zeroed, cb_error *err)
+{
+    uint64_t old = (uint64_t)sb->st_size;
+    t->in_place = 1;
+    t->zeros_free = zeroed;
+    t->zero_from = old;
+    if (old >= t->size)
+        return 0;
+    if (ftruncate(t->fd, (off_t)t->size) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "cannot extend restore target %s to %llu bytes",
+                                t->path, (unsigned long long)t->size);
+    if (sparse || fallocate(t->fd, 0, (off_t)old, (off_t)(t->size - old)) == 0 ||
+        errno == EOPNOTSUPP || errno == ENOSYS)
+        return 0;
+    return cb_error_set_sys(err, CB_EIO, errno,
+                            "not enough space for restore target %s (%llu bytes more)", t->path,
+                            (unsigned long long)(t->size - old));
+}
+
+int cb__target_open_fd(
+    cb_target *t, int fd, uint64_t size, int sparse, int zeroed, int *stream_out, cb_error *err)
+{
+    struct stat sb;
+    int fl;
+    target_init(t, size);
+    *stream_out = 0;
+    if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 || fstat(fd, &sb) < 0)
+        return cb_error_set(err, CB_EINVAL, "restore target descriptor %d is not open", fd);
+    if ((fl & O_ACCMODE) == O_RDONLY)
+        return cb_error_set(err, CB_EINVAL, "restore target descriptor %d is not open for writing",
+                            fd);
+    if (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode) || S_ISCHR(sb.st_mode)) {
+        *stream_out = 1;
+        return 0;
+    }
+    if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode))
+        return cb_error_set(err, CB_EINVAL,
+                            "restore target descriptor %d is not a regular file, a block device "
+                            "or a stream",
+                            fd);
+    if (fl & O_APPEND) /* pwrite would append */
+        return cb_error_set(err, CB_EINVAL,
+                            "restore target descriptor %d is open O_APPEND: it cannot be "
+                            "written in place",
+                            fd);
+    if ((t->path = cb__asprintf(err, "descriptor %d", fd)) == NULL)
+        return CB_ENOMEM;
+    if ((t->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+        return cb_error_set_sys(err, CB_EIO, errno, "cannot duplicate %s", t->path);
+    t->from_fd = 1;
+    if (S_ISBLK(sb.st_mode) && sparse)
+        return cb_error_set(err, CB_EINVAL,
+                            "--sparse does not apply to a block device (restore target %s)",
+                            t->path);
+    int rc = S_ISBLK(sb.st_mode) ? target_check_dev(t, t->path, size, err)
+                                 : target_fd_file(t, &sb, sparse, zeroed, err);
+    if (rc == 0 && t->is_block)
+        t->zeros_free = zeroed;
+    if (rc == 0) /* /proc/self/fd/N reopened O_DIRECT where it suits, as for a path */
+        t->dfd = cb_dio_open(NULL, t->fd);
+    return rc;
 }
 
 void cb__target_writeback(const cb_target *t, uint64_t off, uint64_t len)

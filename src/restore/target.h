@@ -12,11 +12,16 @@ typedef struct cb_target {
     int fd;
     int dfd; /* the same file opened O_DIRECT, or -1 (util/dio.h) */
     int is_block;
-    int is_new_file; /* a regular file written to a temporary name, renamed at commit */
-    int zeros_free;  /* a new file whose unwritten bytes read as zeros: skip zero writes */
-    uint64_t size;   /* the volume size being restored */
-    char *path;      /* the target as given */
-    char *tmp_path;  /* regular files: the temporary name in the same directory */
+    int is_new_file;    /* a regular file written to a temporary name, renamed at commit */
+    int zeros_free;     /* a new file whose unwritten bytes read as zeros: skip zero writes */
+    int in_place;       /* written where the caller reads it (a device, a descriptor's file):
+                           each object is verified before any of it is written */
+    int from_fd;        /* opened from a caller's descriptor: `fd` is our duplicate of it */
+    uint64_t zero_from; /* !zeros_free: bytes from here on read as zeros already (a file
+                           descriptor's starting size); UINT64_MAX: none do */
+    uint64_t size;      /* the volume size being restored */
+    char *path;         /* the target as given (a descriptor: "descriptor N", for messages) */
+    char *tmp_path;     /* regular files: the temporary name in the same directory */
 } cb_target;
 
 /*
@@ -36,6 +41,18 @@ typedef struct cb_target {
  */
 int cb__target_open(
     cb_target *t, const char *path, uint64_t size, int sparse, int overwrite, cb_error *err);
+
+/*
+ * The same for an open descriptor `fd` (cb_restore_opts version 3), which is duplicated:
+ * the caller's descriptor is never closed, and its offset not used (pwrite). A block device
+ * must hold `size` bytes and is written in place; a regular file too, extended to `size` if
+ * shorter (never truncated), its part beyond the starting size reserved unless `sparse`
+ * (zeros there are not written either way). `zeroed`: the target reads as zeros already.
+ * A pipe, socket or character device is no target here: *stream_out is set to 1 and `t` is
+ * left closed (the caller writes `fd` as a stream).
+ */
+int cb__target_open_fd(
+    cb_target *t, int fd, uint64_t size, int sparse, int zeroed, int *stream_out, cb_error *err);
 
 /* Writes go through a cb_dio (util/dio.h) on `fd` and `dfd`. */
 

@@ -260,6 +260,18 @@ static void test_opts_version__restore(void **state)
                  &err);
     unlink(t->out);
     assert_cb_ok(cb_restore(t->store, t->id, t->out, NULL, &err), &err);
+    /* a version 2 struct (it ends before target_fd: the bytes after it are not read)
+     * restores into a path, and refuses a NULL target instead of reading target_fd */
+    _Alignas(cb_restore_opts) unsigned char v2[offsetof(cb_restore_opts, target_fd)];
+    cb_restore_opts o2 = CB_RESTORE_OPTS_INIT;
+    o2.version = 2;
+    o2.overwrite = 1;
+    memcpy(v2, &o2, sizeof(v2));
+    assert_cb_ok(cb_restore(t->store, t->id, t->out, (const cb_restore_opts *)(void *)v2, &err),
+                 &err);
+    assert_int_equal(cb_restore(t->store, t->id, NULL, (const cb_restore_opts *)(void *)v2, &err),
+                     CB_EINVAL);
+    assert_non_null(strstr(err.msg, "needs cb_restore_opts version 3"));
 }
 
 static void test_opts_version__verify(void **state)
