@@ -121,8 +121,9 @@ class Service(object):
         self.ctxt.user_id = 'u'
         self.driver = driver
         # as init_host does: check_for_setup_error until it passes
-        # (a looping call in a green thread: let it run)
-        self.manager.setup_backup_backend(self.ctxt)
+        # (a looping call in a green thread: let it run), with init_host's context: an admin
+        # one without a user (Swift's stock driver then skips its per-user set-up)
+        self.manager.setup_backup_backend(context.get_admin_context())
         for _ in range(100):
             if self.manager.is_working():
                 break
