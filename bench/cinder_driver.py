@@ -22,6 +22,7 @@ CONF = cinder_env.CONF
 
 def main():
     work, who, store, op = sys.argv[1:5]
+    os.makedirs(work, exist_ok=True)
     cinder_env.setup(work)
     CONF.set_override('backup_compression_algorithm', 'zlib')
     if store == 'swift':

@@ -410,7 +410,8 @@ class Suite(object):
             db.backup_update(self.ours.ctxt, b.id, {'status': 'deleting'})
             g.wait()
             took = time.monotonic() - t0
-            check(took < 2.5, 'the backup stopped %.1f s after the cancel' % took)
+            print('    the backup stopped %.2f s after the cancel' % took)
+            check(took < 1.5, 'the backup stopped %.1f s after the cancel' % took)
             left = self.store.objects(b.container, b.service_metadata)
             check(left == [], 'a cancelled backup left %s' % left)
         finally:
@@ -437,7 +438,8 @@ class Suite(object):
             db.backup_update(self.ours.ctxt, b.id, {'status': 'available'})
             res = g.wait()
             took = time.monotonic() - t0
-            check(took < 2.5, 'the restore stopped %.1f s after the cancel' % took)
+            print('    the restore stopped %.2f s after the cancel' % took)
+            check(took < 1.5, 'the restore stopped %.1f s after the cancel' % took)
             check(res.status == 'error', 'a cancelled restore left the volume %s' % res.status)
         finally:
             CONF.set_override('backup_compression_algorithm', 'zlib')

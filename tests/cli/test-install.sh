@@ -41,6 +41,26 @@ bash -c '. "$1"; COMP_WORDS=(cinderblock ba); COMP_CWORD=1; _cinderblock; echo "
     sh "$root/share/bash-completion/completions/cinderblock" | grep -qx backup ||
     fail "the installed bash completion does not complete 'ba'"
 
+# the Python package (the Cinder driver, docs/cinder.md), where Debian's python3 looks, and
+# it loads the library installed with it
+if [ -x /usr/bin/python3 ]; then
+    if [ "$prefix" = /usr ]; then
+        pydir=$dest/usr/lib/python3/dist-packages
+    else
+        pydir=$root/lib/$(/usr/bin/python3 -c 'import sys; print("python%d.%d" % sys.version_info[:2])')/dist-packages
+    fi
+    for f in cinderblock/__init__.py cinderblock/_lib.py cinderblock/_paths.py \
+        cinderblock/cinder/__init__.py cinderblock/cinder/driver.py cinderblock/cinder/stores.py \
+        cinderblock/cinder/options.py cinderblock/cinder/migrate.py; do
+        [ -f "$pydir/$f" ] || fail "not installed: ${pydir#"$dest"}/$f"
+    done
+    grep -qx "LIBRARY = '$libdir/libcinderblock.so.0'" "$pydir/cinderblock/_paths.py" ||
+        fail "_paths.py names another library: $(cat "$pydir/cinderblock/_paths.py")"
+    pv=$(PYTHONPATH=$pydir CINDERBLOCK_LIBRARY="$dest$libdir/libcinderblock.so.0" /usr/bin/python3 \
+        -c 'from cinderblock import _lib; print(_lib.version())') || fail "the installed package"
+    [ "cinderblock $pv" = "$("$CB" --version | head -1)" ] || fail "the package's library says $pv"
+fi
+
 # make install: meson install with PREFIX (default /usr/local) and DESTDIR
 command -v make >/dev/null || skip "no make"
 make -s -n -C "$src" install BUILD="$build" PREFIX=/opt/cbtest DESTDIR=/tmp/cbdest >"$WORK/make" ||

@@ -51,6 +51,22 @@ assert r['service'] == 'cinder.backup.drivers.posix.PosixBackupDriver', r
 "
 "$CB" import-record cinder.backup.drivers.posix.PosixBackupDriver "$url" 2>&1 | grep -q "imported backup $id" ||
     fail "import-record of our own record"
+# --service: a record for a Cinder that runs the NFS driver, or cinderblock's own driver
+for svc in cinder.backup.drivers.nfs.NFSBackupDriver cinderblock.cinder.PosixBackupDriver; do
+    "$CB" --json export-record --service "$svc" "$id" >"$WORK/rec.json" || fail "export --service $svc"
+    python3 -c "
+import base64, json, sys
+r = json.load(open(sys.argv[1]))
+assert r['backup_service'] == sys.argv[2], r
+assert json.loads(base64.b64decode(r['backup_url']))['service'] == sys.argv[2], r
+" "$WORK/rec.json" "$svc" || fail "export --service $svc: $(cat "$WORK/rec.json")"
+    url=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["backup_url"])' "$WORK/rec.json")
+    "$CB" import-record "$svc" "$url" 2>&1 | grep -q "imported backup $id" || fail "import-record $svc"
+done
+# a class that does not write a posix store's format is refused, naming those that do
+"$CB" export-record --service cinder.backup.drivers.swift.SwiftBackupDriver "$id" 2>"$WORK/err" &&
+    fail "export --service of the Swift driver for a posix store"
+grep -q "cinder.backup.drivers.nfs.NFSBackupDriver" "$WORK/err" || fail "export --service: $(cat "$WORK/err")"
 
 # delete removes every object of the backup
 before=$(objects_under "$STORE")
