@@ -420,7 +420,7 @@ class Suite(object):
 
     def test_cancel_restore(self):
         vol = self.path('slow')
-        slow_volume(vol, 96 * MIB)
+        slow_volume(vol, 48 * MIB)
         CONF.set_override('backup_compression_algorithm', 'bz2')
         try:
             v = self.ours.volume(os.path.getsize(vol))
@@ -669,16 +669,16 @@ class Suite(object):
             CONF.set_override('backup_file_size', OBJ)
 
 
+# Every store gets the whole list; the migration and the memory figure are posix's (the
+# rule and the pipeline are the same for all stores), volume metadata is the database's.
+COMMON = ['full_and_restore', 'chain', 'restore_existing', 'cancel_backup', 'cancel_restore',
+          'corruption', 'delete', 'export_import', 'file_like', 'mixed_chains', 'empty_volume']
 STORE_TESTS = {
-    'posix': ['memory', 'full_and_restore', 'chain', 'restore_existing', 'cancel_backup',
-              'cancel_restore', 'corruption', 'delete', 'export_import', 'file_like',
-              'mixed_chains', 'empty_volume', 'volume_metadata', 'migrate'],
-    'swift': ['full_and_restore', 'chain', 'cancel_backup', 'cancel_restore', 'corruption',
-              'delete', 'export_import', 'file_like', 'mixed_chains', 'empty_volume'],
-    'keystone': ['full_and_restore', 'chain', 'delete', 'mixed_chains'],
-    'peruser': ['full_and_restore', 'chain', 'delete'],
-    's3': ['full_and_restore', 'chain', 'cancel_backup', 'corruption', 'delete',
-           'export_import', 'mixed_chains'],
+    'posix': ['memory'] + COMMON + ['volume_metadata', 'migrate'],
+    'swift': COMMON,
+    'keystone': COMMON,
+    'peruser': ['full_and_restore', 'chain', 'delete', 'mixed_chains'],
+    's3': COMMON,
 }
 
 

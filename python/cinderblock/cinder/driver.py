@@ -38,7 +38,7 @@ CONF = cfg.CONF
 
 # How often the green thread looks at the backup's status while the library works: a
 # cancel is seen within this, and the library stops within a piece of work after it.
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.25
 GIB = 1 << 30
 
 
