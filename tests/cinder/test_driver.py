@@ -648,6 +648,23 @@ class Suite(object):
         check(bad.returncode == 2 and 'cinder.conf.missing' in bad.stderr,
               'a missing cinder.conf: %d %s' % (bad.returncode, bad.stderr))
 
+    def test_nfs_config(self):
+        """The NFS driver (this machine's kernel has no NFS client, so no share is mounted
+        here): without backup_share the manager's set-up check refuses it, naming it, as the
+        stock driver's does."""
+        from cinderblock.cinder import NFSBackupDriver
+        from cinder import exception
+        from cinder.backup.drivers import nfs  # noqa: F401 - registers backup_share
+        CONF.set_override('backup_share', None)
+        d = NFSBackupDriver(self.ours.ctxt)
+        check(d.backup_path == CONF.backup_posix_path, 'no share: path %s' % d.backup_path)
+        try:
+            d.check_for_setup_error()
+        except exception.InvalidConfigurationValue as e:
+            check('backup_share' in str(e), 'the error: %s' % e)
+        else:
+            raise AssertionError('the NFS driver accepted a configuration without a share')
+
     def test_memory(self):
         """Peak RSS bounded whatever backup_file_size is (here Cinder's default, 1999994880:
         the stock driver holds about twice an object)."""
@@ -674,7 +691,7 @@ class Suite(object):
 COMMON = ['full_and_restore', 'chain', 'restore_existing', 'cancel_backup', 'cancel_restore',
           'corruption', 'delete', 'export_import', 'file_like', 'mixed_chains', 'empty_volume']
 STORE_TESTS = {
-    'posix': ['memory'] + COMMON + ['volume_metadata', 'migrate'],
+    'posix': ['memory'] + COMMON + ['volume_metadata', 'migrate', 'nfs_config'],
     'swift': COMMON,
     'keystone': COMMON,
     'peruser': ['full_and_restore', 'chain', 'delete', 'mixed_chains'],
