@@ -38,8 +38,8 @@ EINUSE = -13
 ELOCKED = -14
 ESOURCE = -15
 
-BACKUP_OPTS_VERSION = 3
-RESTORE_OPTS_VERSION = 3
+BACKUP_OPTS_VERSION = 4
+RESTORE_OPTS_VERSION = 4
 STORE_OPTS_VERSION = 2
 
 c_u64 = ctypes.c_uint64
@@ -64,6 +64,9 @@ READ_FN = ctypes.CFUNCTYPE(ctypes.c_longlong, ctypes.c_void_p, ctypes.c_void_p,
                            ctypes.c_size_t)
 WRITE_FN = ctypes.CFUNCTYPE(ctypes.c_longlong, ctypes.c_void_p, ctypes.c_void_p,
                             ctypes.c_size_t, c_u64)
+PREAD_FN = ctypes.CFUNCTYPE(ctypes.c_longlong, ctypes.c_void_p, ctypes.c_void_p,
+                            ctypes.c_size_t, c_u64)
+FLUSH_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 
 
 class _BackupInfo(ctypes.Structure):
@@ -103,7 +106,10 @@ class _BackupOpts(ctypes.Structure):
                 # version 3
                 ('volume_fd', ctypes.c_int), ('volume_read', READ_FN),
                 ('volume_read_payload', ctypes.c_void_p), ('prefix', c_str),
-                ('created_at', c_str), ('volume_meta', c_str)]
+                ('created_at', c_str), ('volume_meta', c_str),
+                # version 4
+                ('volume_pread', PREAD_FN), ('volume_pread_payload', ctypes.c_void_p),
+                ('volume_size', c_u64)]
 
 
 class _RestoreOpts(ctypes.Structure):
@@ -115,7 +121,10 @@ class _RestoreOpts(ctypes.Structure):
                 # version 3
                 ('target_fd', ctypes.c_int), ('target_write', WRITE_FN),
                 ('target_write_payload', ctypes.c_void_p),
-                ('target_zeroed', ctypes.c_int)]
+                ('target_zeroed', ctypes.c_int),
+                # version 4
+                ('target_pwrite', WRITE_FN), ('target_pwrite_payload', ctypes.c_void_p),
+                ('target_flush', FLUSH_FN)]
 
 
 class Error(Exception):
@@ -243,6 +252,17 @@ class Control(object):
         self.cancelled = True
 
 
+class _State(object):
+    """The error a stream callback saw, as _RandomAccess keeps its own."""
+
+    def __init__(self, st):
+        self._st = st
+
+    @property
+    def error(self):
+        return self._st['error']
+
+
 def _reader(f):
     """A READ_FN reading file-like `f` (its read(n) returns bytes): the volume of a driver
     whose file object has no descriptor (RBD)."""
@@ -270,7 +290,7 @@ def _reader(f):
 
 def _writer(f):
     """A WRITE_FN writing to file-like `f` with seek + write (in volume order)."""
-    state = {'error': None, 'pos': None}
+    state = {'error': None, 'pos': 0}  # a stream starts at 0
 
     def write(_, buf, n, off):
         try:
@@ -286,6 +306,92 @@ def _writer(f):
             return -errno.EIO
         return n
     return WRITE_FN(write), state
+
+
+def _seekable(f):
+    try:
+        return bool(f.seekable()) if hasattr(f, 'seekable') else hasattr(f, 'seek')
+    except Exception:  # noqa: B902
+        return False
+
+
+def _size_of(f):
+    """The size of a seekable file-like object (from a seek to its end; the position is
+    put back)."""
+    here = f.tell()
+    try:
+        f.seek(0, os.SEEK_END)
+        return f.tell()
+    finally:
+        f.seek(here)
+
+
+class _RandomAccess(object):
+    """A seekable file-like object (RBD's wrapper) read and written at offsets, for the
+    library's many threads: one lock makes each seek+read or seek+write one step. The
+    library then reads and writes it as a file or a block device, with memory bounded
+    whatever the object size (a stream form holds whole objects)."""
+
+    def __init__(self, f):
+        # an OS lock: the calls come from the library's native threads,
+        # where eventlet's patched locks must not be used
+        self._lock = _original_lock()
+        self._f = f
+        self.error = None
+
+    def pread(self, _, buf, n, off):
+        try:
+            with self._lock:
+                self._f.seek(off)
+                data = self._f.read(n)
+        except OSError as e:
+            self.error = e
+            return -(e.errno or errno.EIO)
+        except Exception as e:  # noqa: B902
+            self.error = e
+            return -errno.EIO
+        k = len(data)
+        if k == 0:
+            return 0
+        if k > n:
+            self.error = ValueError('read(%d) returned %d bytes' % (n, k))
+            return -errno.EIO
+        ctypes.memmove(buf, data, k)
+        return k
+
+    def pwrite(self, _, buf, n, off):
+        try:
+            data = ctypes.string_at(buf, n)
+            with self._lock:
+                self._f.seek(off)
+                self._f.write(data)
+        except OSError as e:
+            self.error = e
+            return -(e.errno or errno.EIO)
+        except Exception as e:  # noqa: B902
+            self.error = e
+            return -errno.EIO
+        return n
+
+    def flush(self, _):
+        try:
+            with self._lock:
+                if hasattr(self._f, 'flush'):
+                    self._f.flush()
+        except Exception as e:  # noqa: B902
+            self.error = e
+            return -errno.EIO
+        return 0
+
+
+def _original_lock():
+    """A real OS lock even under eventlet's monkey-patching."""
+    try:
+        import eventlet.patcher
+        return eventlet.patcher.original('threading').Lock()
+    except ImportError:
+        import threading
+        return threading.Lock()
 
 
 class Store(object):
@@ -373,14 +479,21 @@ class Store(object):
         state = None
         if isinstance(volume, int):
             o.volume_fd = volume
+        elif _seekable(volume):
+            ra = _RandomAccess(volume)
+            fn = PREAD_FN(ra.pread)
+            o.volume_pread = fn
+            o.volume_size = _size_of(volume)
+            state = ra
         else:
-            fn, state = _reader(volume)
+            fn, st = _reader(volume)
             o.volume_read = fn
+            state = _State(st)
         e = _Error()
         p = ctypes.POINTER(_BackupInfo)()
         rc = library().cb_backup(self._h, None, ctypes.byref(o), ctypes.byref(p), ctypes.byref(e))
-        if rc < 0 and state and state['error'] is not None:
-            raise Error(rc, '%s (the volume: %s)' % (_u(e.msg), state['error']))
+        if rc < 0 and state and state.error is not None:
+            raise Error(rc, '%s (the volume: %s)' % (_u(e.msg), state.error))
         _check(rc, e)
         return _info(p)
 
@@ -393,13 +506,21 @@ class Store(object):
                          progress=control._pfn, cancel=control._cfn, target_fd=-1,
                          target_zeroed=1 if target_zeroed else 0, verify=1 if verify else 0)
         state = None
+        keep = []
         if isinstance(target, int):
             o.target_fd = target
+        elif _seekable(target):
+            ra = _RandomAccess(target)
+            keep = [WRITE_FN(ra.pwrite), FLUSH_FN(ra.flush)]
+            o.target_pwrite, o.target_flush = keep
+            state = ra
         else:
-            fn, state = _writer(target)
+            fn, st = _writer(target)
+            keep = [fn]
             o.target_write = fn
+            state = _State(st)
         e = _Error()
         rc = library().cb_restore(self._h, _b(backup_id), None, ctypes.byref(o), ctypes.byref(e))
-        if rc < 0 and state and state['error'] is not None:
-            raise Error(rc, '%s (the volume: %s)' % (_u(e.msg), state['error']))
+        if rc < 0 and state and state.error is not None:
+            raise Error(rc, '%s (the volume: %s)' % (_u(e.msg), state.error))
         _check(rc, e)
