@@ -79,8 +79,8 @@ typedef struct cb_backup_info {
 CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
 
 #define CB_BACKUP_OPTS_VERSION                                                                     \
-    3 /* 3: volume_fd, volume_read, prefix, created_at, volume_meta; 2: stream_size, stream_fd,    \
-         dry_run; versions 1 and 2 are still accepted */
+    4 /* 4: volume_pread, volume_size; 3: volume_fd, volume_read, prefix, created_at,              \
+         volume_meta; 2: stream_size, stream_fd, dry_run; versions 1 to 3 are still accepted */
 
 typedef struct cb_backup_opts {
     unsigned int version;        /* CB_BACKUP_OPTS_VERSION */
@@ -143,6 +143,19 @@ typedef struct cb_backup_opts {
     const char *volume_meta; /* Cinder's volume_meta string (BackupMetadataAPI's JSON text),
                                 recorded verbatim as the JSON string value "volume_meta";
                                 NULL: from `metadata` as today (null when none). Both: EINVAL */
+    /* version 4: a volume read at offsets through the caller (volume_path NULL; it wins over
+     * volume_read and volume_fd). Read exactly as a regular file is: any offset, in parallel,
+     * memory bounded whatever object_size is (a few MiB per thread, not whole objects as a
+     * stream holds them); no hole is known (every byte is read), and there is no recheck at
+     * the end (the size is volume_size). For a file-like object that can seek (RBD's). */
+    long long (*volume_pread)(void *payload, void *buf, size_t len, uint64_t offset);
+    /* read len bytes at offset: > 0 bytes read (a short read is retried for the rest), 0 or
+     * < 0 (-errno if it knows one) a failure -> CB_ESOURCE naming the offset. May be called
+     * from several library threads at once (the caller serialises if it must); a cancel is
+     * seen between calls. */
+    void *volume_pread_payload;
+    uint64_t volume_size; /* with volume_pread: the volume's size in bytes (required; 0 is an
+                             empty volume) */
 } cb_backup_opts;
 
 #define CB_BACKUP_OPTS_INIT                                                                        \
@@ -162,9 +175,11 @@ typedef struct cb_backup_opts {
  * The same checks and format as a file; memory is a few objects (the objects in flight
  * are held until they are committed), whatever the volume size. Not with resume_id.
  *
- * Without a path (`volume_path` NULL, opts version 3): the volume is opts->volume_read (a
- * stream read through the caller's function) or else opts->volume_fd (a file or device read
- * as a path is, or a pipe or socket read as a stream); see the fields. opts->volume_id is
+ * Without a path (`volume_path` NULL, opts version 3): the volume is opts->volume_pread
+ * (version 4: read at offsets through the caller's function, as a file is, opts->volume_size
+ * bytes), else opts->volume_read (a stream read through the caller's function) or else
+ * opts->volume_fd (a file or device read as a path is, or a pipe or socket read as a
+ * stream); see the fields. opts->volume_id is
  * then required, unless opts->parent_id gives the volume.
  *
  * An empty volume (0 bytes) is backed up as Cinder backs it up: no data object,
