@@ -198,8 +198,8 @@ CB_EXTERN int cb_backup(cb_store *store,
                         cb_error *err);
 
 #define CB_RESTORE_OPTS_VERSION                                                                    \
-    3 /* 3: target_fd, target_write, target_zeroed; 1 (it replaces existing files) and 2 are       \
-         still accepted */
+    4 /* 4: target_pwrite, target_flush; 3: target_fd, target_write, target_zeroed; 1 (it          \
+         replaces existing files), 2 and 3 are still accepted */
 
 typedef struct cb_restore_opts {
     unsigned int version; /* CB_RESTORE_OPTS_VERSION */
@@ -242,6 +242,23 @@ typedef struct cb_restore_opts {
                           volume_is_new): all-zero ranges are not written, for a block device
                           or target_write too. 0: every byte is written, except where the rule
                           above says a regular file's bytes are zeros already. */
+    /* version 4: a target written at offsets through the caller (target NULL; it wins over
+     * target_write and target_fd). Written as a block device is: objects in any order as they
+     * are verified, by several workers at once, memory bounded whatever the object size (an
+     * object larger than the workers' buffers is verified in a first pass and written in a
+     * second, as for a device); no O_DIRECT, no fdatasync (target_flush instead).
+     * opts->verify and opts->sparse: CB_EINVAL. target_zeroed applies: with it, all-zero
+     * ranges are not passed. */
+    long long (*target_pwrite)(void *payload, const void *buf, size_t len, uint64_t offset);
+    /* write len bytes at offset (at most 4 MiB a call), in any order, possibly from several
+     * library threads at once (the callee serialises if it must): return len, or < 0 (-errno
+     * if known) -> CB_EIO naming the offset; the restore then stops. Each object is verified
+     * before any of its bytes are passed. */
+    void *target_pwrite_payload;
+    int (*target_flush)(void *payload); /* with target_pwrite, or NULL: called once at the end,
+                                           from the caller's thread, after every write
+                                           succeeded (< 0 -> CB_EIO); the payload is
+                                           target_pwrite_payload */
 } cb_restore_opts;
 
 #define CB_RESTORE_OPTS_INIT                                                                       \
@@ -265,7 +282,9 @@ typedef struct cb_restore_opts {
  * A new file gets mode 0644 less the umask; a replaced one keeps its mode. A block device
  * is opened O_EXCL: one that is mounted or otherwise in use is refused (CB_EINUSE).
  *
- * Without a path (opts version 3, `target` NULL): opts->target_write, a callback that takes
+ * Without a path (opts version 3, `target` NULL): opts->target_pwrite (version 4), a callback
+ * that takes the volume's bytes at offsets, in any order, as a block device is written;
+ * else opts->target_write, a callback that takes
  * the volume's bytes in order as a stream does (opts->sparse and opts->verify: CB_EINVAL);
  * or else opts->target_fd, an open descriptor: a block device or regular file written in
  * place (no temporary file; opts->sparse allowed for a regular file: the part beyond its
