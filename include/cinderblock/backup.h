@@ -283,9 +283,11 @@ typedef struct cb_restore_opts {
  * is opened O_EXCL: one that is mounted or otherwise in use is refused (CB_EINUSE).
  *
  * Without a path (opts version 3, `target` NULL): opts->target_pwrite (version 4), a callback
- * that takes the volume's bytes at offsets, in any order, as a block device is written;
- * else opts->target_write, a callback that takes
- * the volume's bytes in order as a stream does (opts->sparse and opts->verify: CB_EINVAL);
+ * that takes the volume's bytes at offsets, in any order, from several threads, as a block
+ * device is written (memory bounded whatever the object size; opts->target_flush once at the
+ * end; opts->sparse and opts->verify: CB_EINVAL); else opts->target_write, a callback that
+ * takes the volume's bytes in order as a stream does (a reorder window of whole objects;
+ * opts->sparse and opts->verify: CB_EINVAL);
  * or else opts->target_fd, an open descriptor: a block device or regular file written in
  * place (no temporary file; opts->sparse allowed for a regular file: the part beyond its
  * starting size is not reserved and its zeros stay holes; opts->verify reads it back), a
@@ -296,8 +298,9 @@ typedef struct cb_restore_opts {
  * @return 0; CB_ENOTFOUND for an unknown backup; CB_ECORRUPT for a bad or damaged backup
  *         (the message names the object); CB_EINVAL for a target that is too small;
  *         CB_EEXISTS for an existing regular file without opts->overwrite; CB_EINUSE for
- *         a block device in use; CB_EIO for a failed write (a target_write that returned
- *         < 0); CB_ECANCELED when cancelled (a target in place keeps what was written).
+ *         a block device in use; CB_EIO for a failed write (a target_pwrite or
+ *         target_write that returned < 0, a target_flush that did); CB_ECANCELED when cancelled (a
+ * target in place keeps what was written).
  */
 CB_EXTERN int cb_restore(cb_store *store,
                          const char *backup_id,
