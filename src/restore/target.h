@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "cinderblock/common.h"
-#include "../util/dio.h"
+#include "../util/util.h"
 
 typedef struct cb_target {
     int fd;
