@@ -12,7 +12,7 @@
  * order that is not the volume's, zero ranges skipped with target_zeroed, a failure
  * (CB_EIO, the restore stops), target_flush once, a cancel within a second; and the memory
  * both take for a 512 MiB volume in one 1999994880-byte object (Cinder's posix default),
- * against the stream forms (volume_read, target_write), each in a forked child.
+ * against the stream forms (volume_read, target_write), each in a fresh process.
  *
  * Argument: a cmocka test filter ("*threads*": the TSan suite runs only those).
  */
@@ -731,88 +731,104 @@ static const char *const vr_form_names[] = { "backup through volume_pread",
                                              "restore through target_pwrite",
                                              "restore through target_write (a stream)" };
 
-/* In a forked child: one backup or restore of the 512 MiB volume in `form`; the growth of
- * its peak RSS in KiB, or -1 when it failed. */
+/* In a fresh process (this program run again with --mem-child): one backup or restore of
+ * the 512 MiB volume in `form` into or from the store at `root`; prints the growth of its
+ * peak RSS in KiB (-1 when it failed) and the backup's id. */
+static int vr_mem_child(vr_form form, const char *root, const char *id)
+{
+    struct rusage ru;
+    cb_store *store = NULL;
+    cb_error err = { 0 };
+    char id_out[40] = "-";
+    getrusage(RUSAGE_SELF, &ru);
+    long before = ru.ru_maxrss;
+    int rc = cb_store_open(&store, root, NULL, &err);
+    vr_src src;
+    vr_stream st = { 0, VR_MEM_VOL, 0 };
+    vr_sink sink;
+    vr_src_init(&src, 0, VR_MEM_VOL);
+    vr_sink_init(&sink, 0, VR_MEM_VOL, 0);
+    if (rc == 0 && form <= VR_READ) {
+        cb_backup_opts o = CB_BACKUP_OPTS_INIT;
+        cb_backup_info *b = NULL;
+        o.volume_id = VR_VID;
+        o.object_size = VR_MEM_OBJ;
+        o.threads = 2;
+        o.compression = "zlib";
+        if (form == VR_PREAD) {
+            vr_set_pread(&o, &src);
+        } else {
+            o.volume_read = vr_read;
+            o.volume_read_payload = &st;
+            o.stream_size = VR_MEM_VOL;
+        }
+        if ((rc = cb_backup(store, NULL, &o, &b, &err)) == 0) {
+            rc = b->size == VR_MEM_VOL && b->object_count == 1 ? 0 : -1;
+            snprintf(id_out, sizeof(id_out), "%s", b->backup_id);
+        }
+        cb_backup_info_free(b);
+    } else if (rc == 0) {
+        cb_restore_opts o = CB_RESTORE_OPTS_INIT;
+        o.threads = 2;
+        if (form == VR_PWRITE) {
+            o.target_pwrite = vr_pwrite;
+            o.target_pwrite_payload = &sink;
+        } else {
+            o.target_write = vr_write;
+            o.target_write_payload = &sink;
+        }
+        rc = cb_restore(store, id, NULL, &o, &err);
+        if (rc == 0 && (sink.bad || sink.bytes != VR_MEM_VOL))
+            rc = -1;
+    }
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", vr_form_names[form], err.msg);
+    cb_store_free(store);
+    getrusage(RUSAGE_SELF, &ru);
+    printf("%ld %s\n", rc == 0 ? ru.ru_maxrss - before : -1l, id_out);
+    vr_sink_dispose(&sink);
+    return rc == 0 ? 0 : 1;
+}
+
+/* Run vr_mem_child in a new process: its RSS growth in KiB; the backup's id in id_out. */
 static long vr_mem_run(vr *t, vr_form form, const char *id, char id_out[40])
 {
     int pfd[2];
+    char form_s[8];
+    snprintf(form_s, sizeof(form_s), "%d", (int)form);
     assert_int_equal(pipe(pfd), 0);
+    fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        struct rusage ru;
-        struct {
-            long kb;
-            char id[40];
-        } res = { -1, "" };
-        cb_store *store = NULL;
-        cb_error err = { 0 };
+        char *args[] = { "test_capi_random",
+                         "--mem-child",
+                         form_s,
+                         t->root,
+                         (char *)(id != NULL ? id : "-"),
+                         NULL };
+        dup2(pfd[1], 1);
         close(pfd[0]);
-        getrusage(RUSAGE_SELF, &ru);
-        long before = ru.ru_maxrss;
-        int rc = cb_store_open(&store, t->root, NULL, &err);
-        vr_src src;
-        vr_stream st = { 0, VR_MEM_VOL, 0 };
-        vr_sink sink;
-        vr_src_init(&src, 0, VR_MEM_VOL);
-        vr_sink_init(&sink, 0, VR_MEM_VOL, 0);
-        if (rc == 0 && form <= VR_READ) {
-            cb_backup_opts o = CB_BACKUP_OPTS_INIT;
-            cb_backup_info *b = NULL;
-            o.volume_id = VR_VID;
-            o.object_size = VR_MEM_OBJ;
-            o.threads = 2;
-            o.compression = "zlib";
-            if (form == VR_PREAD) {
-                vr_set_pread(&o, &src);
-            } else {
-                o.volume_read = vr_read;
-                o.volume_read_payload = &st;
-                o.stream_size = VR_MEM_VOL;
-            }
-            if ((rc = cb_backup(store, NULL, &o, &b, &err)) == 0) {
-                rc = b->size == VR_MEM_VOL && b->object_count == 1 ? 0 : -1;
-                memcpy(res.id, b->backup_id, 37);
-            }
-            cb_backup_info_free(b);
-        } else if (rc == 0) {
-            cb_restore_opts o = CB_RESTORE_OPTS_INIT;
-            o.threads = 2;
-            if (form == VR_PWRITE) {
-                o.target_pwrite = vr_pwrite;
-                o.target_pwrite_payload = &sink;
-            } else {
-                o.target_write = vr_write;
-                o.target_write_payload = &sink;
-            }
-            rc = cb_restore(store, id, NULL, &o, &err);
-            if (rc == 0 && (sink.bad || sink.bytes != VR_MEM_VOL))
-                rc = -1;
-        }
-        if (rc != 0)
-            fprintf(stderr, "%s: %s\n", vr_form_names[form], err.msg);
-        cb_store_free(store);
-        getrusage(RUSAGE_SELF, &ru);
-        if (rc == 0)
-            res.kb = ru.ru_maxrss - before;
-        if (write(pfd[1], &res, sizeof(res)) != (ssize_t)sizeof(res))
-            _exit(2);
-        _exit(0);
+        close(pfd[1]);
+        execv("/proc/self/exe", args);
+        _exit(127);
     }
     close(pfd[1]);
-    struct {
-        long kb;
-        char id[40];
-    } res = { -1, "" };
-    ssize_t n = read(pfd[0], &res, sizeof(res));
-    close(pfd[0]);
+    char line[128] = "";
+    FILE *f = fdopen(pfd[0], "r");
+    assert_non_null(f);
+    if (fgets(line, sizeof(line), f) == NULL)
+        line[0] = '\0';
+    fclose(f);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    assert_int_equal(n, (ssize_t)sizeof(res));
+    long kb = -1;
+    char got[40] = "";
+    assert_int_equal(sscanf(line, "%ld %39s", &kb, got), 2);
     if (id_out != NULL)
-        memcpy(id_out, res.id, 40);
-    return res.kb;
+        memcpy(id_out, got, 40);
+    return kb;
 }
 
 /* The random-access forms stay under 150 MiB of peak RSS growth, whatever the object size;
@@ -853,6 +869,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_capi_random__restore_cancel),
         cmocka_unit_test(test_capi_random__memory),
     };
+    if (argc == 5 && strcmp(argv[1], "--mem-child") == 0)
+        return vr_mem_child((vr_form)atoi(argv[2]), argv[3], argv[4]);
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
     return cmocka_run_group_tests(tests, vr_setup, vr_teardown);
