@@ -740,6 +740,8 @@ static int vr_mem_child(vr_form form, const char *root, const char *id)
     cb_store *store = NULL;
     cb_error err = { 0 };
     char id_out[40] = "-";
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     getrusage(RUSAGE_SELF, &ru);
     long before = ru.ru_maxrss;
     int rc = cb_store_open(&store, root, NULL, &err);
@@ -785,13 +787,13 @@ static int vr_mem_child(vr_form form, const char *root, const char *id)
         fprintf(stderr, "%s: %s\n", vr_form_names[form], err.msg);
     cb_store_free(store);
     getrusage(RUSAGE_SELF, &ru);
-    printf("%ld %s\n", rc == 0 ? ru.ru_maxrss - before : -1l, id_out);
+    printf("%ld %s %.2f\n", rc == 0 ? ru.ru_maxrss - before : -1l, id_out, vr_since(&t0));
     vr_sink_dispose(&sink);
     return rc == 0 ? 0 : 1;
 }
 
 /* Run vr_mem_child in a new process: its RSS growth in KiB; the backup's id in id_out. */
-static long vr_mem_run(vr *t, vr_form form, const char *id, char id_out[40])
+static long vr_mem_run(vr *t, vr_form form, const char *id, char id_out[40], double *secs)
 {
     int pfd[2];
     char form_s[8];
@@ -825,7 +827,7 @@ static long vr_mem_run(vr *t, vr_form form, const char *id, char id_out[40])
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     long kb = -1;
     char got[40] = "";
-    assert_int_equal(sscanf(line, "%ld %39s", &kb, got), 2);
+    assert_int_equal(sscanf(line, "%ld %39s %lf", &kb, got, secs), 3);
     if (id_out != NULL)
         memcpy(id_out, got, 40);
     return kb;
@@ -838,14 +840,15 @@ static void test_capi_random__memory(void **state)
     vr *t = *state;
     char id[40], id2[40];
     long kb[4];
-    kb[VR_PREAD] = vr_mem_run(t, VR_PREAD, NULL, id);
-    kb[VR_READ] = vr_mem_run(t, VR_READ, NULL, id2);
-    kb[VR_PWRITE] = vr_mem_run(t, VR_PWRITE, id, NULL);
-    kb[VR_WRITE] = vr_mem_run(t, VR_WRITE, id, NULL);
+    double secs[4];
+    kb[VR_PREAD] = vr_mem_run(t, VR_PREAD, NULL, id, &secs[VR_PREAD]);
+    kb[VR_READ] = vr_mem_run(t, VR_READ, NULL, id2, &secs[VR_READ]);
+    kb[VR_PWRITE] = vr_mem_run(t, VR_PWRITE, id, NULL, &secs[VR_PWRITE]);
+    kb[VR_WRITE] = vr_mem_run(t, VR_WRITE, id, NULL, &secs[VR_WRITE]);
     for (int f = 0; f < 4; f++)
         print_message("512 MiB volume, one %llu-byte object, 2 threads: %s: peak RSS grew by "
-                      "%ld MiB\n",
-                      VR_MEM_OBJ, vr_form_names[f], kb[f] >> 10);
+                      "%ld MiB (%.1f s)\n",
+                      VR_MEM_OBJ, vr_form_names[f], kb[f] >> 10, secs[f]);
     for (int f = 0; f < 4; f++)
         assert_true(kb[f] >= 0); /* each succeeded, its bytes checked */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
