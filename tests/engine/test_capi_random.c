@@ -469,8 +469,19 @@ static void test_capi_random__backup_fails(void **state)
     assert_int_equal(b->size, 0);
     assert_int_equal(b->object_count, 0);
     assert_int_equal(s.calls, 0);
-    cb_backup_info_free(b);
     assert_int_equal(vr_count(t), before + 1);
+    /* it restores through target_pwrite: no write, one flush */
+    vr_sink sink;
+    vr_sink_init(&sink, 0, 0, 0);
+    cb_restore_opts ro = CB_RESTORE_OPTS_INIT;
+    ro.target_pwrite = vr_pwrite;
+    ro.target_pwrite_payload = &sink;
+    ro.target_flush = vr_flush;
+    assert_cb_ok(cb_restore(t->store, b->backup_id, NULL, &ro, &err), &err);
+    assert_int_equal(sink.calls, 0);
+    assert_int_equal(sink.flushes, 1);
+    vr_sink_dispose(&sink);
+    cb_backup_info_free(b);
     /* no volume id and no parent: refused, naming the form */
     o.volume_id = NULL;
     assert_int_equal(cb_backup(t->store, NULL, &o, NULL, &err), CB_EINVAL);
