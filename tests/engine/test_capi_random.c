@@ -791,8 +791,8 @@ static int vr_mem_child(vr_form form, const char *root, const char *id)
             o.target_write_payload = &sink;
         }
         rc = cb_restore(store, id, NULL, &o, &err);
-        if (rc == 0 && (sink.bad || sink.bytes != VR_MEM_VOL))
-            rc = -1;
+        if (rc == 0 && (sink.bad || sink.bytes != VR_MEM_VOL || sink.largest > (4u << 20)))
+            rc = -1; /* every byte checked; at most 4 MiB a call, even from one object */
     }
     if (rc != 0)
         fprintf(stderr, "%s: %s\n", vr_form_names[form], err.msg);
