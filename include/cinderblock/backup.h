@@ -79,8 +79,8 @@ typedef struct cb_backup_info {
 CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
 
 #define CB_BACKUP_OPTS_VERSION                                                                     \
-    3 /* 3: volume_fd, volume_read, prefix, created_at, volume_meta; 2: stream_size, stream_fd,    \
-         dry_run; versions 1 and 2 are still accepted */
+    4 /* 4: volume_pread, volume_size; 3: volume_fd, volume_read, prefix, created_at,              \
+         volume_meta; 2: stream_size, stream_fd, dry_run; versions 1 to 3 are still accepted */
 
 typedef struct cb_backup_opts {
     unsigned int version;        /* CB_BACKUP_OPTS_VERSION */
@@ -143,6 +143,19 @@ typedef struct cb_backup_opts {
     const char *volume_meta; /* Cinder's volume_meta string (BackupMetadataAPI's JSON text),
                                 recorded verbatim as the JSON string value "volume_meta";
                                 NULL: from `metadata` as today (null when none). Both: EINVAL */
+    /* version 4: a volume read at offsets through the caller (volume_path NULL; it wins over
+     * volume_read and volume_fd). Read exactly as a regular file is: any offset, in parallel,
+     * memory bounded whatever object_size is (a few MiB per thread, not whole objects as a
+     * stream holds them); no hole is known (every byte is read), and there is no recheck at
+     * the end (the size is volume_size). For a file-like object that can seek (RBD's). */
+    long long (*volume_pread)(void *payload, void *buf, size_t len, uint64_t offset);
+    /* read len bytes at offset: > 0 bytes read (a short read is retried for the rest), 0 or
+     * < 0 (-errno if it knows one) a failure -> CB_ESOURCE naming the offset. May be called
+     * from several library threads at once (the caller serialises if it must); a cancel is
+     * seen between calls. */
+    void *volume_pread_payload;
+    uint64_t volume_size; /* with volume_pread: the volume's size in bytes (required; 0 is an
+                             empty volume) */
 } cb_backup_opts;
 
 #define CB_BACKUP_OPTS_INIT                                                                        \
@@ -162,9 +175,11 @@ typedef struct cb_backup_opts {
  * The same checks and format as a file; memory is a few objects (the objects in flight
  * are held until they are committed), whatever the volume size. Not with resume_id.
  *
- * Without a path (`volume_path` NULL, opts version 3): the volume is opts->volume_read (a
- * stream read through the caller's function) or else opts->volume_fd (a file or device read
- * as a path is, or a pipe or socket read as a stream); see the fields. opts->volume_id is
+ * Without a path (`volume_path` NULL, opts version 3): the volume is opts->volume_pread
+ * (version 4: read at offsets through the caller's function, as a file is, opts->volume_size
+ * bytes), else opts->volume_read (a stream read through the caller's function) or else
+ * opts->volume_fd (a file or device read as a path is, or a pipe or socket read as a
+ * stream); see the fields. opts->volume_id is
  * then required, unless opts->parent_id gives the volume.
  *
  * An empty volume (0 bytes) is backed up as Cinder backs it up: no data object,
@@ -183,8 +198,8 @@ CB_EXTERN int cb_backup(cb_store *store,
                         cb_error *err);
 
 #define CB_RESTORE_OPTS_VERSION                                                                    \
-    3 /* 3: target_fd, target_write, target_zeroed; 1 (it replaces existing files) and 2 are       \
-         still accepted */
+    4 /* 4: target_pwrite, target_flush; 3: target_fd, target_write, target_zeroed; 1 (it          \
+         replaces existing files), 2 and 3 are still accepted */
 
 typedef struct cb_restore_opts {
     unsigned int version; /* CB_RESTORE_OPTS_VERSION */
@@ -227,6 +242,23 @@ typedef struct cb_restore_opts {
                           volume_is_new): all-zero ranges are not written, for a block device
                           or target_write too. 0: every byte is written, except where the rule
                           above says a regular file's bytes are zeros already. */
+    /* version 4: a target written at offsets through the caller (target NULL; it wins over
+     * target_write and target_fd). Written as a block device is: objects in any order as they
+     * are verified, by several workers at once, memory bounded whatever the object size (an
+     * object larger than the workers' buffers is verified in a first pass and written in a
+     * second, as for a device); no O_DIRECT, no fdatasync (target_flush instead).
+     * opts->verify and opts->sparse: CB_EINVAL. target_zeroed applies: with it, all-zero
+     * ranges are not passed. */
+    long long (*target_pwrite)(void *payload, const void *buf, size_t len, uint64_t offset);
+    /* write len bytes at offset (at most 4 MiB a call), in any order, possibly from several
+     * library threads at once (the callee serialises if it must): return len, or < 0 (-errno
+     * if known) -> CB_EIO naming the offset; the restore then stops. Each object is verified
+     * before any of its bytes are passed. */
+    void *target_pwrite_payload;
+    int (*target_flush)(void *payload); /* with target_pwrite, or NULL: called once at the end,
+                                           from the caller's thread, after every write
+                                           succeeded (< 0 -> CB_EIO); the payload is
+                                           target_pwrite_payload */
 } cb_restore_opts;
 
 #define CB_RESTORE_OPTS_INIT                                                                       \
@@ -250,8 +282,12 @@ typedef struct cb_restore_opts {
  * A new file gets mode 0644 less the umask; a replaced one keeps its mode. A block device
  * is opened O_EXCL: one that is mounted or otherwise in use is refused (CB_EINUSE).
  *
- * Without a path (opts version 3, `target` NULL): opts->target_write, a callback that takes
- * the volume's bytes in order as a stream does (opts->sparse and opts->verify: CB_EINVAL);
+ * Without a path (opts version 3, `target` NULL): opts->target_pwrite (version 4), a callback
+ * that takes the volume's bytes at offsets, in any order, from several threads, as a block
+ * device is written (memory bounded whatever the object size; opts->target_flush once at the
+ * end; opts->sparse and opts->verify: CB_EINVAL); else opts->target_write, a callback that
+ * takes the volume's bytes in order as a stream does (a reorder window of whole objects;
+ * opts->sparse and opts->verify: CB_EINVAL);
  * or else opts->target_fd, an open descriptor: a block device or regular file written in
  * place (no temporary file; opts->sparse allowed for a regular file: the part beyond its
  * starting size is not reserved and its zeros stay holes; opts->verify reads it back), a
@@ -262,8 +298,9 @@ typedef struct cb_restore_opts {
  * @return 0; CB_ENOTFOUND for an unknown backup; CB_ECORRUPT for a bad or damaged backup
  *         (the message names the object); CB_EINVAL for a target that is too small;
  *         CB_EEXISTS for an existing regular file without opts->overwrite; CB_EINUSE for
- *         a block device in use; CB_EIO for a failed write (a target_write that returned
- *         < 0); CB_ECANCELED when cancelled (a target in place keeps what was written).
+ *         a block device in use; CB_EIO for a failed write (a target_pwrite or
+ *         target_write that returned < 0, a target_flush that did); CB_ECANCELED when cancelled (a
+ * target in place keeps what was written).
  */
 CB_EXTERN int cb_restore(cb_store *store,
                          const char *backup_id,

@@ -284,12 +284,14 @@ static int bk_open_volume(cb_bk *b, const char *volume_path, cb_error *err)
     const cb_backup_opts *o = b->opts;
     int fd = bk_stream_fd(volume_path, o);
     uint64_t size = o->stream_size ? o->stream_size : CB_VOLUME_SIZE_UNKNOWN;
-    int pathless = volume_path == NULL && (o->volume_read != NULL || o->volume_fd >= 0);
+    int pathless = volume_path == NULL &&
+                   (o->volume_pread != NULL || o->volume_read != NULL || o->volume_fd >= 0);
     if (fd < 0 && !pathless)
         return cb__volume_open(&b->vol, volume_path, err);
-    const char *what = !pathless                ? "a volume read from standard input"
-                       : o->volume_read != NULL ? "a volume read through volume_read"
-                                                : "a volume given as a descriptor (volume_fd)";
+    const char *what = !pathless                 ? "a volume read from standard input"
+                       : o->volume_pread != NULL ? "a volume read through volume_pread"
+                       : o->volume_read != NULL  ? "a volume read through volume_read"
+                                                 : "a volume given as a descriptor (volume_fd)";
     if (o->resume_id != NULL)
         return cb_error_set(err, CB_EINVAL, "%s cannot be resumed (--resume): back it up again",
                             what);
@@ -300,6 +302,9 @@ static int bk_open_volume(cb_bk *b, const char *volume_path, cb_error *err)
                             what);
     if (!pathless)
         return cb__volume_open_stream(&b->vol, fd, size, err);
+    if (o->volume_pread != NULL) /* read as a file is: at offsets, in parallel */
+        return cb__volume_open_pread(&b->vol, o->volume_pread, o->volume_pread_payload,
+                                     o->volume_size, err);
     if (o->volume_read != NULL)
         return cb__volume_open_fn(&b->vol, bk_volume_read, (void *)o, size, err);
     return cb__volume_open_fd(&b->vol, o->volume_fd, size, err);
@@ -323,13 +328,15 @@ int cb_backup(cb_store *store,
         *out = NULL;
     b.store = store;
     b.opts = opts ? opts : &defaults;
-    if (b.opts->version == 1 || b.opts->version == 2) { /* the fields it has; the newer
+    if (b.opts->version >= 1 && b.opts->version <= 3) { /* the fields it has; the newer
                                                            ones keep their defaults */
         memcpy(&current, b.opts,
-               b.opts->version == 1 ? offsetof(cb_backup_opts, stream_size)
-                                    : offsetof(cb_backup_opts, volume_fd));
+               b.opts->version == 1   ? offsetof(cb_backup_opts, stream_size)
+               : b.opts->version == 2 ? offsetof(cb_backup_opts, volume_fd)
+                                      : offsetof(cb_backup_opts, volume_pread));
+        if (b.opts->version < 3)
+            current.volume_fd = -1;
         current.version = CB_BACKUP_OPTS_VERSION;
-        current.volume_fd = -1;
         b.opts = &current;
     }
     if (b.opts->version != CB_BACKUP_OPTS_VERSION) {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,18 @@ static const char *volume_kind(mode_t mode)
                             : "not a regular file or a block device";
 }
 
+/* A descriptor's bytes at an offset (cb_volume_pread_fn): the payload is the descriptor. */
+static long long volume_fd_pread(void *payload, void *buf, size_t len, uint64_t off)
+{
+    for (;;) {
+        ssize_t n = pread((int)(intptr_t)payload, buf, len, (off_t)off);
+        if (n >= 0)
+            return (long long)n;
+        if (errno != EINTR)
+            return -(long long)errno;
+    }
+}
+
 /* The checks and sizes every file or device volume gets, on descriptor v->fd (the volume's
  * own, closed with it); `label` names it in messages. `own`: the descriptor's open file
  * description is the library's (its flags may be changed). */
@@ -43,6 +56,8 @@ static int volume_setup(cb_volume *v, const char *label, int own, cb_error *err)
         return cb_error_set_sys(err, CB_EIO, errno, "cannot set up volume '%s'", label);
     v->dev = (uint64_t)sb.st_dev;
     v->ino = (uint64_t)sb.st_ino;
+    v->pread_fn = volume_fd_pread;
+    v->pread_payload = (void *)(intptr_t)v->fd;
     if (S_ISBLK(sb.st_mode)) {
         v->is_block = 1;
         if (cb__dev_size(v->fd, &v->size) < 0)
@@ -168,6 +183,19 @@ int cb__volume_open_fn(
     return rc;
 }
 
+int cb__volume_open_pread(
+    cb_volume *v, cb_volume_pread_fn fn, void *payload, uint64_t size, cb_error *err)
+{
+    int rc = volume_open_named_stream(v, "the volume's pread callback", size, err);
+    if (rc < 0)
+        return rc;
+    v->pread_fn = fn;
+    v->pread_payload = payload;
+    v->by_caller = 1;
+    v->no_seek = 1; /* no holes known: every byte is read */
+    return 0;
+}
+
 int cb__volume_is_stream(const cb_volume *v)
 {
     return v->stream != NULL;
@@ -229,7 +257,7 @@ int cb__volume_recheck(const cb_volume *v, cb_error *err)
 {
     struct stat sb;
     uint64_t now;
-    if (v->stream != NULL) /* cb__volume_finish checked it */
+    if (v->stream != NULL || v->by_caller) /* cb__volume_finish checked it; the caller's */
         return 0;
     if (volume_size_now(v, &now) < 0)
         return cb_error_set_sys(err, CB_ESOURCE, errno, "cannot stat volume '%s'", v->path);
@@ -265,17 +293,21 @@ int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb
     char *p = buf;
     if (v->stream != NULL)
         return cb__stream_pread(v->stream, buf, len, off, NULL, err);
-    while (len > 0) {
-        ssize_t n = pread(v->fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return cb_error_set_sys(err, CB_ESOURCE, errno, "reading volume '%s' at offset %llu",
-                                    v->path, (unsigned long long)off);
+    while (len > 0) { /* one path: a descriptor's pread(2) or the caller's function */
+        long long n = v->pread_fn(v->pread_payload, p, len, off);
+        if (n < 0 || (n == 0 && v->by_caller))
+            return cb_error_set_sys(err, CB_ESOURCE, n < 0 && n >= -4095 ? (int)-n : EIO,
+                                    "reading volume '%s' at offset %llu%s", v->path,
+                                    (unsigned long long)off,
+                                    n == 0 ? " (it returned no bytes)" : "");
         if (n == 0)
             return cb_error_set(err, CB_ESOURCE,
                                 "volume '%s' ended at offset %llu: it shrank during the backup",
                                 v->path, (unsigned long long)off);
+        if ((unsigned long long)n > len)
+            return cb_error_set(err, CB_ESOURCE,
+                                "reading volume '%s' at offset %llu: %lld bytes came for %zu",
+                                v->path, (unsigned long long)off, n, len);
         p += n;
         len -= (size_t)n;
         off += (uint64_t)n;

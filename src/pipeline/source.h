@@ -15,6 +15,11 @@ typedef struct cb_stream cb_stream;
  * (-errno when known). Called from one thread at a time (cb_backup_opts.volume_read). */
 typedef long long (*cb_stream_read_fn)(void *payload, void *buf, size_t len);
 
+/* How a file-like volume's bytes are read at an offset: > 0 bytes read, 0 at its end (a
+ * descriptor's) or a failure (the caller's), < 0 -errno. pread(2) on a descriptor, or the
+ * caller's function (cb_backup_opts.volume_pread); called from several threads at once. */
+typedef long long (*cb_volume_pread_fn)(void *payload, void *buf, size_t len, uint64_t off);
+
 typedef struct cb_volume {
     int fd;
     cb_stream *stream; /* a pipe, FIFO or socket read in order (source_stream.c), or NULL */
@@ -25,6 +30,10 @@ typedef struct cb_volume {
     int no_seek;       /* a caller's descriptor shared with it: no SEEK_DATA (holes read) */
     int by_path;       /* opened by path: the recheck also stats the path */
     uint64_t dev, ino; /* what `path` named when it was opened */
+    cb_volume_pread_fn pread_fn; /* every read of a file-like volume goes through it */
+    void *pread_payload;
+    int by_caller; /* read through the caller's function: the size is the caller's (no
+                      fstat, no recheck), no holes known (every byte read) */
 } cb_volume;
 
 /* Open a regular file or block device for reading. Anything else (a named pipe, a
@@ -60,6 +69,13 @@ int cb__volume_open_fn(
  * No path names it: v->canonical is "-" (the volume id must come from the caller).
  */
 int cb__volume_open_fd(cb_volume *v, int fd, uint64_t size, cb_error *err);
+/*
+ * A volume read at offsets through the caller's `fn` (cb_backup_opts.volume_pread), of
+ * `size` bytes: read as a regular file is (any offset, in parallel), but with no hole
+ * known and no recheck (the size is what the caller says). v->canonical is "-".
+ */
+int cb__volume_open_pread(
+    cb_volume *v, cb_volume_pread_fn fn, void *payload, uint64_t size, cb_error *err);
 int cb__volume_is_stream(const cb_volume *v);
 /* Streams: accept at most `limit` bytes (an incremental without a size: its parent's),
  * naming `what` in the error when more come. Before cb__volume_start. */

@@ -9,6 +9,7 @@
  * object is buffered and verified before it is written, or (if larger than the buffer limit)
  * verified in a first pass and written in a second.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,19 +97,25 @@ rs_pwrite(cb_rs *rs, const char *data, size_t len, uint64_t off, uint64_t *zeros
     uint64_t zero_from = rs->sh->target.zeros_free ? 0 : rs->sh->target.zero_from;
     if (zero_from >= off + len)
         return cb_dio_write(&rs->out, data, len, off, err);
+    size_t run = 0; /* bytes before `pos` not written yet, none of them in a zero piece: one
+                       write for each run (a caller's target_pwrite is called once a run) */
     for (size_t pos = 0; pos < len;) {
         /* pieces aligned to the grain in volume offsets, so holes line up with blocks */
         size_t n = RS_SPARSE_GRAIN - (size_t)((off + pos) % RS_SPARSE_GRAIN);
         if (n > len - pos)
             n = len - pos;
         int zero = off + pos >= zero_from && cb__is_zero(data + pos, n);
-        int rc = zero ? 0 : cb_dio_write(&rs->out, data + pos, n, off + pos, err);
+        if (zero && run > 0) {
+            int rc = cb_dio_write(&rs->out, data + pos - run, run, off + pos - run, err);
+            if (rc < 0)
+                return rc;
+            run = 0;
+        }
+        run += zero ? 0 : n;
         *zeros += zero ? n : 0;
-        if (rc < 0)
-            return rc;
         pos += n;
     }
-    return 0;
+    return run > 0 ? cb_dio_write(&rs->out, data + len - run, run, off + len - run, err) : 0;
 }
 
 /* Write the parts of [pos, pos+len) of the object that the plan assigns to it. */
@@ -344,7 +351,7 @@ static int rs_worker_init(cb_rs *rs, rs_shared *sh, cb_error *err)
     if (rc == 0 && sh->sha.block > 0 && (rs->block = cb__malloc(sh->sha.block, err)) == NULL)
         rc = CB_ENOMEM;
     if (rc == 0) {
-        cb_dio_init(&rs->out, sh->target.fd, sh->target.dfd, sh->target.path, sh->pool);
+        cb__target_dio_init(&sh->target, &rs->out, sh->pool);
         rc = cb__digest_init(&rs->dg, sh->sha.block, err); /* all-zero blocks: a constant */
     }
     if (rc < 0) /* a worker that is not started is disposed here, not by rs_run */
@@ -461,8 +468,9 @@ static int rs_stream(rs_shared *sh, int fd, int n, cb_progress *progress, cb_err
     return 0;
 }
 
-/* cb_restore_opts version 3 without a path: target_write (sh->target stays closed, *sfd
- * -1), a descriptor that is a stream (*sfd), or one written in place (sh->target). */
+/* cb_restore_opts version 3 without a path: target_pwrite (version 4: sh->target written
+ * through it), target_write (sh->target stays closed, *sfd -1), a descriptor that is a
+ * stream (*sfd), or one written in place (sh->target). */
 static int rs_open_nopath(rs_shared *sh, uint64_t size, int *sfd, cb_error *err)
 {
     const cb_restore_opts *o = sh->opts;
@@ -471,6 +479,16 @@ static int rs_open_nopath(rs_shared *sh, uint64_t size, int *sfd, cb_error *err)
         return cb_error_set(err, CB_EINVAL,
                             "no restore target given (a target without a path needs "
                             "cb_restore_opts version 3)");
+    if (o->target_pwrite != NULL) { /* written as a device is, through the caller */
+        if (o->sparse || o->verify)
+            return cb_error_set(err, CB_EINVAL,
+                                "%s does not apply to a restore through a target_pwrite "
+                                "callback: the library cannot %s",
+                                o->verify ? "--verify" : "--sparse",
+                                o->verify ? "read it back" : "make holes in it");
+        return cb__target_open_fn(&sh->target, o->target_pwrite, o->target_flush,
+                                  o->target_pwrite_payload, size, o->target_zeroed, err);
+    }
     if (o->target_write != NULL)
         return 0;
     if (o->target_fd < 0)
@@ -490,6 +508,7 @@ int cb_restore(cb_store *store,
                cb_error *err)
 {
     static const cb_restore_opts defaults = CB_RESTORE_OPTS_INIT;
+    cb_restore_opts current = CB_RESTORE_OPTS_INIT;
     char id[CB_UUID_LEN + 1];
     cb_chain chain = { 0 };
     cb_plan plan = { 0 };
@@ -509,6 +528,15 @@ int cb_restore(cb_store *store,
                           sh.opts->version);
         goto done;
     }
+    if (sh.opts->version < CB_RESTORE_OPTS_VERSION) { /* the fields it has (its version kept:
+                                                         1 replaces files, 2 needs overwrite);
+                                                         the newer ones keep their defaults */
+        memcpy(&current, sh.opts,
+               sh.opts->version == 1   ? offsetof(cb_restore_opts, overwrite)
+               : sh.opts->version == 2 ? offsetof(cb_restore_opts, target_fd)
+                                       : offsetof(cb_restore_opts, target_pwrite));
+        sh.opts = &current;
+    }
     if ((rc = cb__uuid_normalize(id, backup_id, "backup id", err)) < 0 ||
         (rc = rs_step(&sh, &progress, "taking the store's lock")) < 0 ||
         (rc = cb__lock_take(store, 0, "restore", id, &sh.store_lock, err)) < 0 ||
@@ -522,7 +550,8 @@ int cb_restore(cb_store *store,
     if ((rc = rs_step(&sh, &progress, "opening the target")) < 0 ||
         (target == NULL && (rc = rs_open_nopath(&sh, chain.size, &sfd, err)) < 0))
         goto done;
-    if (sfd >= 0 || (target == NULL && sh.target.fd < 0)) { /* a stream, or target_write */
+    if (sfd >= 0 || (target == NULL && sh.target.fd < 0 && sh.target.write_fn == NULL)) {
+        /* a stream, or target_write */
         rc = rs_stream(&sh, sfd, n, &progress, err);
         goto done;
     }

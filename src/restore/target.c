@@ -242,13 +242,49 @@ int cb__target_open_fd(
     return rc;
 }
 
+int cb__target_open_fn(cb_target *t,
+                       cb_dio_write_fn fn,
+                       int (*flush)(void *payload),
+                       void *payload,
+                       uint64_t size,
+                       int zeroed,
+                       cb_error *err)
+{
+    target_init(t, size);
+    if ((t->path = cb__strdup("the restore's target_pwrite callback", err)) == NULL)
+        return CB_ENOMEM;
+    t->in_place = 1; /* as a device: every object verified before any of it is written */
+    t->zeros_free = zeroed;
+    t->write_fn = fn;
+    t->write_payload = payload;
+    t->flush_fn = flush;
+    return 0;
+}
+
+void cb__target_dio_init(const cb_target *t, cb_dio *d, cb_dio_pool *pool)
+{
+    if (t->write_fn != NULL)
+        cb_dio_init_fn(d, t->write_fn, t->write_payload, t->path);
+    else
+        cb_dio_init(d, t->fd, t->dfd, t->path, pool);
+}
+
 void cb__target_writeback(const cb_target *t, uint64_t off, uint64_t len)
 {
+    if (t->fd < 0) /* the caller's function: nothing of ours to push */
+        return;
     sync_file_range(t->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
 }
 
 int cb__target_commit(cb_target *t, cb_error *err)
 {
+    if (t->write_fn != NULL) { /* the caller's: its flush, once */
+        int rc = t->flush_fn != NULL ? t->flush_fn(t->write_payload) : 0;
+        if (rc < 0)
+            return cb_error_set_sys(err, CB_EIO, rc >= -4095 ? -rc : EIO,
+                                    "the restore's target_flush callback failed");
+        return 0;
+    }
     /* one flush covers the writes through both descriptors: they share the file */
     if (fdatasync(t->fd) < 0)
         return cb_error_set_sys(err, CB_EIO, errno, "flushing '%s'", t->path);

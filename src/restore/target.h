@@ -7,21 +7,26 @@
 #include <stdint.h>
 
 #include "cinderblock/common.h"
+#include "../util/util.h"
 
 typedef struct cb_target {
     int fd;
     int dfd; /* the same file opened O_DIRECT, or -1 (util/dio.h) */
     int is_block;
-    int is_new_file;    /* a regular file written to a temporary name, renamed at commit */
-    int zeros_free;     /* a new file whose unwritten bytes read as zeros: skip zero writes */
-    int in_place;       /* written where the caller reads it (a device, a descriptor's file):
-                           each object is verified before any of it is written */
-    int from_fd;        /* opened from a caller's descriptor: `fd` is our duplicate of it */
-    uint64_t zero_from; /* !zeros_free: bytes from here on read as zeros already (a file
-                           descriptor's starting size); UINT64_MAX: none do */
-    uint64_t size;      /* the volume size being restored */
-    char *path;         /* the target as given (a descriptor: "descriptor N", for messages) */
-    char *tmp_path;     /* regular files: the temporary name in the same directory */
+    int is_new_file;          /* a regular file written to a temporary name, renamed at commit */
+    int zeros_free;           /* a new file whose unwritten bytes read as zeros: skip zero writes */
+    int in_place;             /* written where the caller reads it (a device, a descriptor's file):
+                                 each object is verified before any of it is written */
+    int from_fd;              /* opened from a caller's descriptor: `fd` is our duplicate of it */
+    uint64_t zero_from;       /* !zeros_free: bytes from here on read as zeros already (a file
+                                 descriptor's starting size); UINT64_MAX: none do */
+    uint64_t size;            /* the volume size being restored */
+    char *path;               /* the target as given (a descriptor: "descriptor N", for messages) */
+    char *tmp_path;           /* regular files: the temporary name in the same directory */
+    cb_dio_write_fn write_fn; /* the caller's function (target_pwrite): written through it,
+                                 in place, no descriptor (fd and dfd -1) */
+    void *write_payload;
+    int (*flush_fn)(void *payload); /* with write_fn: called once at commit, or NULL */
 } cb_target;
 
 /*
@@ -53,6 +58,24 @@ int cb__target_open(
  */
 int cb__target_open_fd(
     cb_target *t, int fd, uint64_t size, int sparse, int zeroed, int *stream_out, cb_error *err);
+
+/*
+ * A target that is the caller's write function `fn` (cb_restore_opts version 4,
+ * target_pwrite), of `size` bytes: written as a block device is (in place, objects in any
+ * order, each verified before it is written) but through `fn`: no O_DIRECT, and
+ * cb__target_commit calls `flush` (when not NULL) instead of fdatasync. `zeroed`: the target
+ * reads as zeros already (all-zero ranges are not written).
+ */
+int cb__target_open_fn(cb_target *t,
+                       cb_dio_write_fn fn,
+                       int (*flush)(void *payload),
+                       void *payload,
+                       uint64_t size,
+                       int zeroed,
+                       cb_error *err);
+
+/* Start a worker's writer on the target: its descriptors, or its write function. */
+void cb__target_dio_init(const cb_target *t, cb_dio *d, cb_dio_pool *pool);
 
 /* Writes go through a cb_dio (util/dio.h) on `fd` and `dfd`. */
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dio.c: staged O_DIRECT writes, synchronous or through a writing thread (dio.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -25,15 +26,27 @@ struct cb_dio_pool {
 
 /* ---- writing one buffer out; 0 or an errno, with the offset that failed ---- */
 
-static int dio_plain(int fd, const unsigned char *p, size_t len, uint64_t off, uint64_t *bad)
+/* A descriptor's plain write (cb_dio_write_fn): the payload is the descriptor. */
+static long long dio_fd_pwrite(void *payload, const void *buf, size_t len, uint64_t off)
+{
+    for (;;) {
+        ssize_t n = pwrite((int)(intptr_t)payload, buf, len, (off_t)off);
+        if (n >= 0)
+            return (long long)n;
+        if (errno != EINTR)
+            return -(long long)errno;
+    }
+}
+
+/* Through the cb_dio's write function, the one path of every plain write. */
+static int
+dio_plain(const cb_dio *d, const unsigned char *p, size_t len, uint64_t off, uint64_t *bad)
 {
     while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
+        long long n = d->write_fn(d->write_payload, p, len, off);
+        if (n <= 0 || (unsigned long long)n > len) {
             *bad = off;
-            return errno;
+            return n < 0 && n >= -4095 ? (int)-n : EIO;
         }
         p += n;
         len -= (size_t)n;
@@ -67,16 +80,19 @@ static int dio_out(const cb_dio *d, const cb_dio_buf *b, uint64_t *bad)
     const unsigned char *p = b->data + b->head;
     int rc = 0;
     if (z <= a || dio_direct(d->dfd, b->data + (a - b->base), (size_t)(z - a), a) < 0)
-        return dio_plain(d->fd, p, b->len, start, bad);
+        return dio_plain(d, p, b->len, start, bad);
     if (a > start)
-        rc = dio_plain(d->fd, p, (size_t)(a - start), start, bad);
+        rc = dio_plain(d, p, (size_t)(a - start), start, bad);
     if (rc == 0 && end > z)
-        rc = dio_plain(d->fd, p + (z - start), (size_t)(end - z), z, bad);
+        rc = dio_plain(d, p + (z - start), (size_t)(end - z), z, bad);
     return rc;
 }
 
 static int dio_error(const cb_dio *d, int e, uint64_t off, cb_error *err)
 {
+    if (d->write_fn != dio_fd_pwrite) /* the caller's function: the name says what it is */
+        return cb_error_set_sys(err, CB_EIO, e, "%s failed at offset %llu", d->name,
+                                (unsigned long long)off);
     return cb_error_set_sys(err, CB_EIO, e, "writing '%s' at offset %llu", d->name,
                             (unsigned long long)off);
 }
@@ -198,12 +214,21 @@ void cb_dio_init(cb_dio *d, int fd, int dfd, const char *name, cb_dio_pool *pool
 {
     memset(d, 0, sizeof(*d));
     d->fd = fd;
+    d->write_fn = dio_fd_pwrite;
+    d->write_payload = (void *)(intptr_t)fd;
     d->dfd = dfd;
     d->plain = CB_DIO_LEN;
     d->name = name;
     d->pool = pool;
     for (int i = 0; i < 2; i++)
         d->b[i].owner = d;
+}
+
+void cb_dio_init_fn(cb_dio *d, cb_dio_write_fn fn, void *payload, const char *name)
+{
+    cb_dio_init(d, -1, -1, name, NULL);
+    d->write_fn = fn;
+    d->write_payload = payload;
 }
 
 /* Hand the current buffer over (to the pool, or write it now) and make the other one
@@ -239,7 +264,7 @@ int cb_dio_write(cb_dio *d, const void *data, size_t len, uint64_t off, cb_error
     if (d->dfd == -1 || d->plain > 0) {
         uint64_t bad = 0;
         size_t n = d->dfd == -1 || len < d->plain ? len : (size_t)d->plain;
-        int e = dio_plain(d->fd, p, n, off, &bad);
+        int e = dio_plain(d, p, n, off, &bad);
         if (e != 0)
             return dio_error(d, e, bad, err);
         d->plain -= d->plain < n ? d->plain : n;

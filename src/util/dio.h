@@ -39,6 +39,11 @@ void cb_dio_pool_free(cb_dio_pool *p); /* every file using it must be disposed o
 
 struct cb_dio;
 
+/* Where a cb_dio's plain (not O_DIRECT) writes go: `len` bytes at `off`; returns the bytes
+ * written (a short write is retried for the rest) or < 0, -errno. pwrite(2) on the file's
+ * descriptor, or a caller's function (a restore's target_pwrite). */
+typedef long long (*cb_dio_write_fn)(void *payload, const void *buf, size_t len, uint64_t off);
+
 typedef struct cb_dio_buf {
     unsigned char *data; /* CB_DIO_LEN bytes, aligned */
     uint64_t base;       /* file offset of data[0], aligned */
@@ -50,11 +55,13 @@ typedef struct cb_dio_buf {
 } cb_dio_buf;
 
 typedef struct cb_dio {
-    int fd;           /* the file, for the partial blocks and when O_DIRECT is refused */
-    int dfd;          /* the same file opened O_DIRECT, -1, or CB_DIO_LAZY */
-    int own_dfd;      /* opened here (CB_DIO_LAZY): closed by cb_dio_dispose */
-    uint64_t plain;   /* bytes still to go through the page cache before staging starts */
-    const char *name; /* for messages: the file's path, or the object's name */
+    int fd;                   /* the file, for the partial blocks and when O_DIRECT is refused */
+    cb_dio_write_fn write_fn; /* every plain write goes through it: pwrite(2) on fd, or ... */
+    void *write_payload;      /* ... the caller's function (cb_dio_init_fn) */
+    int dfd;                  /* the same file opened O_DIRECT, -1, or CB_DIO_LAZY */
+    int own_dfd;              /* opened here (CB_DIO_LAZY): closed by cb_dio_dispose */
+    uint64_t plain;           /* bytes still to go through the page cache before staging starts */
+    const char *name;         /* for messages: the file's path, or the object's name */
     cb_dio_pool *pool;
     cb_dio_buf b[2];
     int cur;        /* the buffer being filled */
@@ -66,6 +73,10 @@ typedef struct cb_dio {
  * once more than CB_DIO_LEN bytes come. `pool` NULL: write synchronously. The strings must
  * outlive the cb_dio. */
 void cb_dio_init(cb_dio *d, int fd, int dfd, const char *name, cb_dio_pool *pool);
+
+/* Plain positioned writes through `fn` only: no descriptor, no O_DIRECT, no pool; each
+ * cb_dio_write is one or more calls of `fn` at once, from the caller's thread. */
+void cb_dio_init_fn(cb_dio *d, cb_dio_write_fn fn, void *payload, const char *name);
 
 /* Write `len` bytes at `off`, now or later. */
 int cb_dio_write(cb_dio *d, const void *data, size_t len, uint64_t off, cb_error *err);

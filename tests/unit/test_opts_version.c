@@ -4,6 +4,7 @@
  * version it does not know (CB_EINVAL, naming the struct and the version) before doing
  * anything, and takes its _INIT version and NULL (the defaults).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -221,6 +222,27 @@ static void test_opts_version__backup(void **state)
     memcpy(v1, &o, sizeof(v1));
     assert_cb_ok(cb_backup(t->store, t->vol, (const cb_backup_opts *)(void *)v1, NULL, &err), &err);
     assert_int_equal(ov_count_backups(t), before + 2);
+    /* a version 3 struct (it ends before volume_pread: the bytes after it are not read)
+     * backs up its volume_fd */
+    _Alignas(cb_backup_opts) unsigned char v3[offsetof(cb_backup_opts, volume_pread)];
+    cb_backup_opts o3 = CB_BACKUP_OPTS_INIT;
+    o3.version = 3;
+    o3.volume_id = "6f1d2b3c-4d5e-4f60-9b7c-8d9e0f1a2b3c";
+    o3.volume_fd = open(t->vol, O_RDONLY);
+    assert_true(o3.volume_fd >= 0);
+    memcpy(v3, &o3, sizeof(v3));
+    assert_cb_ok(cb_backup(t->store, NULL, (const cb_backup_opts *)(void *)v3, NULL, &err), &err);
+    assert_int_equal(ov_count_backups(t), before + 3);
+    close(o3.volume_fd);
+}
+
+/* A version 3 restore's target_write: counts the bytes. */
+static long long ov_count_write(void *payload, const void *buf, size_t len, uint64_t off)
+{
+    (void)buf;
+    (void)off;
+    *(uint64_t *)payload += len;
+    return (long long)len;
 }
 
 static void test_opts_version__restore(void **state)
@@ -272,6 +294,19 @@ static void test_opts_version__restore(void **state)
     assert_int_equal(cb_restore(t->store, t->id, NULL, (const cb_restore_opts *)(void *)v2, &err),
                      CB_EINVAL);
     assert_non_null(strstr(err.msg, "needs cb_restore_opts version 3"));
+    cb_error_clear(&err);
+    /* a version 3 struct (it ends before target_pwrite: the bytes after it are not read)
+     * restores through its target_write */
+    _Alignas(cb_restore_opts) unsigned char v3[offsetof(cb_restore_opts, target_pwrite)];
+    cb_restore_opts o3 = CB_RESTORE_OPTS_INIT;
+    uint64_t got = 0;
+    o3.version = 3;
+    o3.target_write = ov_count_write;
+    o3.target_write_payload = &got;
+    memcpy(v3, &o3, sizeof(v3));
+    assert_cb_ok(cb_restore(t->store, t->id, NULL, (const cb_restore_opts *)(void *)v3, &err),
+                 &err);
+    assert_int_equal(got, 8192);
 }
 
 static void test_opts_version__verify(void **state)
