@@ -364,6 +364,70 @@ CB_EXTERN int cb_backup_delete_ex(cb_store *store,
                                   cb_error *err);
 CB_EXTERN void cb_backup_ids_free(char **ids, size_t n);
 
+/*
+ * Retention by policy (restic's `forget --keep-*` followed by its `prune`), per volume, from
+ * each backup's created_at (read as UTC when it names no offset; periods are UTC calendar
+ * periods, weeks ISO 8601 weeks). Each --keep-X N keeps the newest backup of each of the N
+ * newest X periods that have a backup; keep_last the N newest; keep_within those created at
+ * most keep_within seconds before the volume's newest; keep_name those whose name matches one
+ * of the fnmatch(3) patterns. A backup kept by the policy keeps its whole chain (its parents);
+ * a backup is deleted only when no backup that stays depends on it, and dependants go first.
+ */
+#define CB_PRUNE_OPTS_VERSION 1
+
+typedef struct cb_prune_opts {
+    unsigned int version;  /* CB_PRUNE_OPTS_VERSION */
+    const char *volume_id; /* only this volume's backups; NULL: every volume, each separately */
+    unsigned keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
+    int64_t keep_within;           /* seconds; 0: no such rule */
+    const char *const *keep_names; /* fnmatch patterns on the backup's name */
+    size_t n_keep_names;
+    int dry_run; /* decide only: delete nothing, take no lock */
+} cb_prune_opts;
+
+#define CB_PRUNE_OPTS_INIT                                                                         \
+    {                                                                                              \
+        .version = CB_PRUNE_OPTS_VERSION                                                           \
+    }
+
+#define CB_PRUNE_KEEP 0
+#define CB_PRUNE_DELETE 1
+
+/** One backup of a prune plan. */
+typedef struct cb_prune_item {
+    char *backup_id;
+    char *volume_id;
+    char *parent_id;  /* NULL for a full backup */
+    char *name;       /* NULL when none */
+    char *created_at; /* as recorded */
+    int action;       /* CB_PRUNE_KEEP or CB_PRUNE_DELETE */
+    int deleted;      /* 1 once it was removed (never in a dry run) */
+    char *reason;     /* "daily 2026-11-30, weekly 2026-W48", "parent of kept <id>",
+                         "not kept by the policy", "kept: a kept backup depends on it" */
+} cb_prune_item;
+
+/** The plan: every backup in scope, by volume, newest first within each volume. */
+typedef struct cb_prune_plan {
+    cb_prune_item *items;
+    size_t n;
+    size_t n_keep, n_delete, n_deleted;
+    int dry_run;
+} cb_prune_plan;
+
+/**
+ * Decide, and unless opts->dry_run delete, under the store's exclusive lock taken once (the
+ * plan is made after the lock is taken, from the store as it is then). The deletes go
+ * dependants first, each backup its _metadata first, so that an interruption leaves every
+ * remaining backup restorable (and the rest of a half-deleted one for `cleanup`).
+ * @param plan  set to the plan (free with cb_prune_plan_free), also on a failure after the
+ *              deleting began: `deleted` says which are gone
+ * @return 0; CB_EINVAL for no keep rule (that would delete everything) or a bad option (named);
+ *         CB_ELOCKED; the store's error (the deletes done before it are in the plan).
+ */
+CB_EXTERN int
+cb_prune(cb_store *store, const cb_prune_opts *opts, cb_prune_plan **plan, cb_error *err);
+CB_EXTERN void cb_prune_plan_free(cb_prune_plan *plan);
+
 /**
  * Cinder's export record of a backup: `service_out` is the driver class path, `url_out`
  * the base64 JSON record that `cinder backup-import` accepts. Free both with free().
