@@ -79,6 +79,7 @@ static const command main_commands[] = {
     { "check", cmd_check },
     { "unlock", cmd_unlock },
     { "cleanup", cmd_cleanup },
+    { "prune", cmd_prune },
     { "init", cmd_init },
     { "help", cmd_help },
     { "version", cmd_version },
