@@ -58,7 +58,7 @@ complete_words backup --threads "" >"$WORK/got"
 [ ! -s "$WORK/got" ] || fail "--threads N completed to words: $(cat "$WORK/got")"
 
 # every option of every command's --help is offered for that command
-for c in backup restore verify list cleanup unlock; do
+for c in backup restore verify list cleanup unlock prune; do
     "$CB" "$c" --help | grep -E '^ +-' | grep -oE -- '--[a-z][a-z-]+' | sort -u | while read -r o; do
         expect "$o" "$c" "$(echo "$o" | cut -c1-4)"
     done

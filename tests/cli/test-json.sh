@@ -122,6 +122,10 @@ ok cleanup -- "$CB" --json cleanup --dry-run
 [ "$(field 'v["dry_run"]')" = True ] || fail "cleanup --dry-run: $(cat "$WORK/out")"
 ok cleanup -- "$CB" --json cleanup --older-than 0
 err 2 -- "$CB" --json cleanup --older-than soon
+ok prune -- "$CB" --json prune --keep-last 1 --dry-run
+[ "$(field 'v["dry_run"]')" = True ] || fail "prune --dry-run: $(cat "$WORK/out")"
+[ "$(field 'len(v["plan"])')" -ge 1 ] || fail "prune --dry-run: an empty plan: $(cat "$WORK/out")"
+err 2 -- "$CB" --json prune
 
 # ---- version and help ----
 ok version -- "$CB" --json version

@@ -127,7 +127,7 @@ int cmd_prune(cli *c, int argc, char **argv)
             json_object_set_new(e, "id", json_string(it->backup_id));
             json_object_set_new(e, "volume_id", pr_str(it->volume_id));
             json_object_set_new(e, "parent_id", pr_str(it->parent_id));
-            json_object_set_new(e, "created_at", pr_str(it->created_at));
+            json_object_set_new(e, "created_at", out_time(it->created_at));
             json_object_set_new(e, "action",
                                 json_string(it->action == CB_PRUNE_KEEP ? "keep" : "delete"));
             json_object_set_new(e, "deleted", json_boolean(it->deleted));
@@ -143,8 +143,9 @@ int cmd_prune(cli *c, int argc, char **argv)
         printf("%-36s  %-36s  %-25s  %-6s  %s\n", "ID", "VOLUME", "CREATED", "ACTION", "REASON");
         for (size_t i = 0; i < p->n; i++) {
             const cb_prune_item *it = &p->items[i];
+            char created[32];
             printf("%-36s  %-36s  %-25s  %-6s  %s\n", it->backup_id,
-                   it->volume_id ? it->volume_id : "-", it->created_at ? it->created_at : "-",
+                   it->volume_id ? it->volume_id : "-", out_time_text(it->created_at, created),
                    it->action == CB_PRUNE_KEEP ? "keep" : "delete", it->reason);
         }
         if (p->dry_run)
