@@ -100,7 +100,9 @@ static const char *pr_volume(const pr_b *b)
     return b->info->volume_id != NULL ? b->info->volume_id : "";
 }
 
-/* Order: volume, then newest first (then id, for a stable plan). */
+/* Order: volume, then newest first; created_at has whole seconds, so within one second a
+ * longer chain is the newer (a child is always made after its parent); then the id, for a
+ * stable plan. */
 static int pr_cmp(const void *pa, const void *pb)
 {
     const pr_b *a = pa, *b = pb;
@@ -111,6 +113,8 @@ static int pr_cmp(const void *pa, const void *pb)
         return a->timed ? -1 : 1;
     if (a->t != b->t)
         return a->t > b->t ? -1 : 1;
+    if (a->info->chain_length != b->info->chain_length)
+        return a->info->chain_length > b->info->chain_length ? -1 : 1;
     return strcmp(a->info->backup_id, b->info->backup_id);
 }
 

@@ -278,11 +278,51 @@ static void test_prune__rules(void **state)
     cb_prune_plan_free(p);
 }
 
+/* created_at has whole seconds: a full and two incrementals made in one second. The newest is
+ * the deepest incremental (a child is made after its parent), so keep-last 1 keeps it and its
+ * chain; taking the full as the newest would delete the two incrementals. */
+static void test_prune__one_second(void **state)
+{
+    (void)state;
+    cb_store *store = NULL;
+    cb_error err = { 0 };
+    char *dir = tu_mkdtemp("prune1s"), vol[512], id[3][40];
+    unsigned char img[VSIZE];
+    const char *vid = "0000abcd-0000-4000-8000-000000000009";
+    snprintf(vol, sizeof(vol), "%s/volume.img", dir);
+    cb_mem_store_use();
+    assert_cb_ok(cb_store_open(&store, "mem:", NULL, &err), &err);
+    tu_fill_random(img, VSIZE, 9);
+    for (int k = 0; k < 3; k++) {
+        cb_backup_opts o = CB_BACKUP_OPTS_INIT;
+        img[k * 2048] ^= 0xff;
+        o.volume_id = vid;
+        o.object_size = 8192;
+        o.sha_block = 1024;
+        o.now = DAY0; /* the same second, all three */
+        o.parent_id = k == 0 ? NULL : id[k - 1];
+        assert_cb_ok(tu_backup(store, vol, img, VSIZE, &o, id[k], &err), &err);
+    }
+    cb_prune_opts po = CB_PRUNE_OPTS_INIT;
+    cb_prune_plan *p = NULL;
+    po.keep_last = 1;
+    po.dry_run = 1;
+    assert_cb_ok(cb_prune(store, &po, &p, &err), &err);
+    assert_string_equal(pt_item(p, id[2])->reason, "last");
+    assert_int_equal(p->n_keep, 3);
+    assert_int_equal(p->n_delete, 0);
+    cb_prune_plan_free(p);
+    cb_store_free(store);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_prune__calendar, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_prune__rules, pt_setup, pt_teardown),
+        cmocka_unit_test(test_prune__one_second),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
