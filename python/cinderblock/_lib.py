@@ -252,62 +252,6 @@ class Control(object):
         self.cancelled = True
 
 
-class _State(object):
-    """The error a stream callback saw, as _RandomAccess keeps its own."""
-
-    def __init__(self, st):
-        self._st = st
-
-    @property
-    def error(self):
-        return self._st['error']
-
-
-def _reader(f):
-    """A READ_FN reading file-like `f` (its read(n) returns bytes): the volume of a driver
-    whose file object has no descriptor (RBD)."""
-    state = {'error': None}
-
-    def read(_, buf, n):
-        try:
-            data = f.read(n)
-        except OSError as e:
-            state['error'] = e
-            return -(e.errno or errno.EIO)
-        except Exception as e:  # noqa: B902 - any failure of the caller's object
-            state['error'] = e
-            return -errno.EIO
-        if not data:
-            return 0
-        k = len(data)
-        if k > n:
-            state['error'] = ValueError('read(%d) returned %d bytes' % (n, k))
-            return -errno.EIO
-        ctypes.memmove(buf, data, k)
-        return k
-    return READ_FN(read), state
-
-
-def _writer(f):
-    """A WRITE_FN writing to file-like `f` with seek + write (in volume order)."""
-    state = {'error': None, 'pos': 0}  # a stream starts at 0
-
-    def write(_, buf, n, off):
-        try:
-            if state['pos'] != off:
-                f.seek(off)
-            f.write(ctypes.string_at(buf, n))
-            state['pos'] = off + n
-        except OSError as e:
-            state['error'] = e
-            return -(e.errno or errno.EIO)
-        except Exception as e:  # noqa: B902
-            state['error'] = e
-            return -errno.EIO
-        return n
-    return WRITE_FN(write), state
-
-
 def _seekable(f):
     try:
         return bool(f.seekable()) if hasattr(f, 'seekable') else hasattr(f, 'seek')
@@ -326,62 +270,77 @@ def _size_of(f):
         f.seek(here)
 
 
-class _RandomAccess(object):
-    """A seekable file-like object (RBD's wrapper) read and written at offsets, for the
-    library's many threads: one lock makes each seek+read or seek+write one step. The
-    library then reads and writes it as a file or a block device, with memory bounded
-    whatever the object size (a stream form holds whole objects)."""
+class _Volume(object):
+    """A file-like volume without a descriptor (RBD's wrapper in Cinder) as the library's
+    callbacks: read and write in order (a stream), or pread, pwrite and flush at offsets for
+    one that seeks, which the library then treats as a file or a block device (memory
+    bounded whatever the object size; a stream holds whole objects). The offset calls come
+    from several library threads at once: one lock makes each seek + read or write one step.
+    A failure of the caller's object becomes -errno for the library, and is kept in `error`
+    to be named in the exception."""
 
-    def __init__(self, f):
-        # an OS lock: the calls come from the library's native threads,
-        # where eventlet's patched locks must not be used
+    def __init__(self, f, seekable):
+        # an OS lock: the calls come from the library's native threads, where eventlet's
+        # patched locks must not be used
         self._lock = _original_lock()
         self._f = f
+        # where f is: unknown for one that seeks (the first call seeks), the start for a
+        # stream, which cannot seek
+        self._pos = None if seekable else 0
         self.error = None
 
-    def pread(self, _, buf, n, off):
+    def _guard(self, fn):
         try:
-            with self._lock:
-                self._f.seek(off)
-                data = self._f.read(n)
+            return fn()
         except OSError as e:
             self.error = e
             return -(e.errno or errno.EIO)
-        except Exception as e:  # noqa: B902
+        except Exception as e:  # noqa: B902 - any failure of the caller's object
             self.error = e
             return -errno.EIO
+
+    def _give(self, buf, n, data):
         k = len(data)
-        if k == 0:
-            return 0
         if k > n:
             self.error = ValueError('read(%d) returned %d bytes' % (n, k))
             return -errno.EIO
         ctypes.memmove(buf, data, k)
         return k
 
-    def pwrite(self, _, buf, n, off):
-        try:
+    def _at(self, off):
+        if self._pos != off:
+            self._f.seek(off)
+        self._pos = off
+
+    def read(self, _, buf, n):
+        return self._guard(lambda: self._give(buf, n, self._f.read(n) or b''))
+
+    def pread(self, _, buf, n, off):
+        def step():
+            with self._lock:
+                self._at(off)
+                data = self._f.read(n) or b''
+                self._pos = off + len(data)
+            return self._give(buf, n, data)
+        return self._guard(step)
+
+    def write(self, _, buf, n, off):
+        def step():
             data = ctypes.string_at(buf, n)
             with self._lock:
-                self._f.seek(off)
+                self._at(off)
                 self._f.write(data)
-        except OSError as e:
-            self.error = e
-            return -(e.errno or errno.EIO)
-        except Exception as e:  # noqa: B902
-            self.error = e
-            return -errno.EIO
-        return n
+                self._pos = off + n
+            return n
+        return self._guard(step)
 
     def flush(self, _):
-        try:
+        def step():
             with self._lock:
                 if hasattr(self._f, 'flush'):
                     self._f.flush()
-        except Exception as e:  # noqa: B902
-            self.error = e
-            return -errno.EIO
-        return 0
+            return 0
+        return self._guard(step)
 
 
 def _original_lock():
@@ -402,7 +361,6 @@ class Store(object):
                  insecure=False, retries=3, retry_backoff=2.0, timeout=120.0,
                  storage_policy=None, lock_wait=0.0, no_lock=False, lock_host=None):
         lib = library()
-        self._keep = []
         self._env = {}
         for k, v in (settings or {}).items():
             if v is not None:
@@ -480,15 +438,12 @@ class Store(object):
         if isinstance(volume, int):
             o.volume_fd = volume
         elif _seekable(volume):
-            ra = _RandomAccess(volume)
-            fn = PREAD_FN(ra.pread)
-            o.volume_pread = fn
+            state = _Volume(volume, True)
+            o.volume_pread = PREAD_FN(state.pread)
             o.volume_size = _size_of(volume)
-            state = ra
         else:
-            fn, st = _reader(volume)
-            o.volume_read = fn
-            state = _State(st)
+            state = _Volume(volume, False)
+            o.volume_read = READ_FN(state.read)
         e = _Error()
         p = ctypes.POINTER(_BackupInfo)()
         rc = library().cb_backup(self._h, None, ctypes.byref(o), ctypes.byref(p), ctypes.byref(e))
@@ -506,19 +461,15 @@ class Store(object):
                          progress=control._pfn, cancel=control._cfn, target_fd=-1,
                          target_zeroed=1 if target_zeroed else 0, verify=1 if verify else 0)
         state = None
-        keep = []
         if isinstance(target, int):
             o.target_fd = target
         elif _seekable(target):
-            ra = _RandomAccess(target)
-            keep = [WRITE_FN(ra.pwrite), FLUSH_FN(ra.flush)]
-            o.target_pwrite, o.target_flush = keep
-            state = ra
+            state = _Volume(target, True)  # at offsets, in any order
+            o.target_pwrite = WRITE_FN(state.write)
+            o.target_flush = FLUSH_FN(state.flush)
         else:
-            fn, st = _writer(target)
-            keep = [fn]
-            o.target_write = fn
-            state = _State(st)
+            state = _Volume(target, False)  # in order: it only seeks over skipped zeros
+            o.target_write = WRITE_FN(state.write)
         e = _Error()
         rc = library().cb_restore(self._h, _b(backup_id), None, ctypes.byref(o), ctypes.byref(e))
         if rc < 0 and state and state.error is not None:
