@@ -428,6 +428,59 @@ CB_EXTERN int
 cb_prune(cb_store *store, const cb_prune_opts *opts, cb_prune_plan **plan, cb_error *err);
 CB_EXTERN void cb_prune_plan_free(cb_prune_plan *plan);
 
+/*
+ * Consolidation: a new full backup made from the store alone (a synthetic full), whose content
+ * is the volume at an existing backup, so that the chain below it can go.
+ */
+#define CB_CONSOLIDATE_OPTS_VERSION 1
+
+typedef struct cb_consolidate_opts {
+    unsigned int version;    /* CB_CONSOLIDATE_OPTS_VERSION */
+    const char *name;        /* NULL: the consolidated backup's name */
+    const char *description; /* NULL: "synthetic full of backup <id> (<its created_at>)" */
+    const char *compression; /* NULL: the chain's (its newest object stored compressed) */
+    uint64_t object_size;    /* 0: the store's Cinder default */
+    int threads;             /* 0: online CPUs */
+    int64_t now;             /* the prefix's time (0: the clock); created_at is the backup's */
+    long now_usec;
+    int delete_chain;        /* then, under the store's exclusive lock: the backups that depended on
+                                the consolidated one become incrementals of the new full, and the
+                                consolidated backup and the parents of it that no other backup needs
+                                are deleted (newest first) */
+    cb_progress_fn progress; /* phase "consolidate", as a backup's; then "delete" */
+    void *progress_payload;
+    cb_cancel_fn cancel;
+    void *cancel_payload;
+} cb_consolidate_opts;
+
+#define CB_CONSOLIDATE_OPTS_INIT                                                                   \
+    {                                                                                              \
+        .version = CB_CONSOLIDATE_OPTS_VERSION                                                     \
+    }
+
+/**
+ * Write a new full backup of the volume as backup `backup_id` holds it (the newest data of its
+ * chain), reading only the store: the chain's objects are decoded as a restore decodes them and
+ * backed up through the backup pipeline (parallel, memory bounded whatever the object size),
+ * and the SHA-256 of every sha block is compared with `backup_id`'s _sha256file before anything
+ * is committed: the new backup's _sha256file holds the same list. It is of the same volume id,
+ * sha block size, volume_meta, and created_at (the time its data is from, so retention and
+ * incrementals treat it as a backup of then); it is ordinary Cinder format.
+ * @param out      the new backup (free with cb_backup_info_free), or NULL
+ * @param deleted  with delete_chain: set to a new array of the ids deleted, in order (also on a
+ *                 failure after the deleting began); free with cb_backup_ids_free. May be NULL.
+ * @return 0; CB_ENOTFOUND; CB_ECORRUPT for a damaged chain or one whose content differs from
+ *         its _sha256file (named; nothing committed), or one without a usable _sha256file;
+ *         CB_ECANCELED; CB_ELOCKED; a store error.
+ */
+CB_EXTERN int cb_consolidate(cb_store *store,
+                             const char *backup_id,
+                             const cb_consolidate_opts *opts,
+                             cb_backup_info **out,
+                             char ***deleted,
+                             size_t *n_deleted,
+                             cb_error *err);
+
 /**
  * Cinder's export record of a backup: `service_out` is the driver class path, `url_out`
  * the base64 JSON record that `cinder backup-import` accepts. Free both with free().

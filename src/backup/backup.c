@@ -99,8 +99,8 @@ static int bk_commit(cb_bk *b, cb_error *err)
     if ((rc = cb__volume_recheck(&b->vol, err)) < 0)
         return rc;
     cb__bk_step(b, "writing the _sha256file");
-    if ((rc = cb__bk_sha_end(b, err)) < 0 || (rc = cb__bk_tick(b, err)) < 0 ||
-        (rc = bk_recheck_parent(b, err)) < 0 ||
+    if ((rc = cb__bk_expect_end(b, err)) < 0 || (rc = cb__bk_sha_end(b, err)) < 0 ||
+        (rc = cb__bk_tick(b, err)) < 0 || (rc = bk_recheck_parent(b, err)) < 0 ||
         (b->reuse != NULL && (rc = cb__bk_resume_strays(b, err)) < 0))
         return rc;
     cb__bk_step(b, "writing the _metadata");
@@ -245,6 +245,7 @@ static void bk_dispose(cb_bk *b)
     cb__meta_dispose(&b->meta);
     cb__volume_close(&b->vol);
     cb__hashes_close(&b->pshas);
+    cb__hashes_close(&b->expect);
     cb__chain_dispose(&b->parent);
     cb_buf_dispose(&b->zero_blob);
     free(b->container);
@@ -316,6 +317,35 @@ int cb_backup(cb_store *store,
               cb_backup_info **out,
               cb_error *err)
 {
+    return cb__backup_ex(store, volume_path, opts, NULL, out, err);
+}
+
+/* The list the backup's blocks must match (cb_bk_extra.expect), opened in step. */
+static int bk_expect_open(cb_bk *b, cb_error *err)
+{
+    uint64_t blk;
+    if (b->extra == NULL || b->extra->expect == NULL)
+        return 0;
+    int rc = cb__hashes_open(&b->expect, b->store, b->extra->expect, &blk, err);
+    if (rc < 0)
+        return rc;
+    b->expecting = 1;
+    if (blk != b->sha_block)
+        return cb_error_set(err, CB_EINVAL,
+                            "backup %s has sha blocks of %llu bytes, the backup %u (internal "
+                            "error)",
+                            b->extra->expect->parts.backup_id, (unsigned long long)blk,
+                            b->sha_block);
+    return 0;
+}
+
+int cb__backup_ex(cb_store *store,
+                  const char *volume_path,
+                  const cb_backup_opts *opts,
+                  const cb_bk_extra *extra,
+                  cb_backup_info **out,
+                  cb_error *err)
+{
     static const cb_backup_opts defaults = CB_BACKUP_OPTS_INIT;
     cb_backup_opts resumed, current = CB_BACKUP_OPTS_INIT;
     cb_store *dry = NULL;
@@ -327,6 +357,7 @@ int cb_backup(cb_store *store,
     if (out != NULL)
         *out = NULL;
     b.store = store;
+    b.extra = extra;
     b.opts = opts ? opts : &defaults;
     if (b.opts->version >= 1 && b.opts->version <= 3) { /* the fields it has; the newer
                                                            ones keep their defaults */
@@ -369,7 +400,8 @@ int cb_backup(cb_store *store,
     b.progress.bytes_total = b.vol.size == CB_VOLUME_SIZE_UNKNOWN ? 0 : b.vol.size;
     if ((rc = cb__bk_ids(&b, err)) < 0)
         goto done;
-    if (b.lock == NULL && !b.dry_run) { /* a dry run writes nothing, not even a lock */
+    if (b.lock == NULL && !b.dry_run && !(extra != NULL && extra->locked)) {
+        /* a dry run writes nothing, not even a lock */
         cb__bk_step(&b, "taking the store's lock");
         if ((rc = cb__lock_take(store, 0, "backup", b.backup_id, &b.lock, err)) < 0)
             goto done;
@@ -379,7 +411,7 @@ int cb_backup(cb_store *store,
         if ((rc = cb__bk_parent(&b, err)) < 0)
             goto done;
     }
-    if ((rc = cb__bk_sizes(&b, err)) < 0)
+    if ((rc = cb__bk_sizes(&b, err)) < 0 || (rc = bk_expect_open(&b, err)) < 0)
         goto done;
     b.want_info = out != NULL;
     if ((rc = bk_run(&b, err)) < 0) {

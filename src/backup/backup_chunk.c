@@ -198,9 +198,39 @@ int cb__bk_zero_object(void *ctx, const char *name, uint64_t off, uint64_t len, 
 
 /* ---- the committer ---- */
 
+/* A backup that must hold another's content (cb_bk_extra.expect): each block's digest is
+ * that backup's, or the backup stops before anything is committed. */
+static int bk_expect(cb_bk *b, const unsigned char *digests, size_t n, cb_error *err)
+{
+    unsigned char want[32];
+    int have, rc;
+    for (size_t k = 0; k < n; k++, b->expect_next++) {
+        if ((rc = cb__hashes_get(&b->expect, b->expect_next, want, &have, err)) < 0)
+            return rc;
+        if (!have || memcmp(want, digests + k * 32, 32) != 0)
+            return b->extra->mismatch(b->extra->ctx, b->expect_next * b->sha_block, !have, err);
+    }
+    return 0;
+}
+
+/* At the end: the list to match has no block more. */
+int cb__bk_expect_end(cb_bk *b, cb_error *err)
+{
+    unsigned char want[32];
+    int have, rc;
+    if (!b->expecting)
+        return 0;
+    if ((rc = cb__hashes_get(&b->expect, b->expect_next, want, &have, err)) < 0)
+        return rc;
+    return have ? b->extra->mismatch(b->extra->ctx, b->expect_next * b->sha_block, 2, err) : 0;
+}
+
 int cb__bk_emit_digests(cb_bk *b, const unsigned char *digests, size_t n, cb_error *err)
 {
     char hex[65];
+    int rc;
+    if (b->expecting && (rc = bk_expect(b, digests, n, err)) < 0)
+        return rc;
     for (size_t k = 0; k < n; k++) {
         cb__hex(hex, digests + k * 32, 32);
         cb_pyjson_stringn(&b->sha_json, hex, 64, err);

@@ -11,6 +11,7 @@
 #include "../json/json.h"
 #include "../lock/lock.h"
 #include "../pipeline/pipeline.h"
+#include "backup.h"
 
 #define CB_PIECE_TARGET (1u << 20)          /* bytes the committer thread reads at a time */
 #define CB_STREAM_OBJECT_SIZE (64ull << 20) /* a stream's objects when none is given */
@@ -61,6 +62,11 @@ typedef struct cb_bk {
     cb_digest zero_dg;    /* their MD5 */
     cb_encoder *zero_enc; /* their compressed form, for streaming codecs */
     cb_objw zero_w;       /* and their writer */
+    /* what the library's own callers add (backup.h) */
+    const cb_bk_extra *extra; /* NULL: none */
+    cb_hashes expect;         /* extra->expect's hash list, streamed in step with the volume */
+    int expecting;            /* ... which is open */
+    uint64_t expect_next;     /* index of the next block to compare */
 } cb_bk;
 
 /* backup_setup.c: what is decided before the volume is read, and the JSON objects */
@@ -102,8 +108,11 @@ int cb__bk_commit_incremental(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_err
 int cb__bk_record(void *ctx, const cb_pl_object *o, cb_error *err);
 int cb__bk_zero_object(void *ctx, const char *name, uint64_t off, uint64_t len, cb_error *err);
 
-/* Emit the hex of `n` digests into the _sha256file stream. */
+/* Emit the hex of `n` digests into the _sha256file stream (compared first with the list
+ * to match, if any: cb_bk_extra.expect). */
 int cb__bk_emit_digests(cb_bk *b, const unsigned char *digests, size_t n, cb_error *err);
+/* Before the commit: the list to match ends where the volume did. */
+int cb__bk_expect_end(cb_bk *b, cb_error *err);
 
 /* Choose and check the parent of an incremental backup (nothing is written yet). */
 int cb__bk_parent(cb_bk *b, cb_error *err);

@@ -89,6 +89,18 @@ int cb_decoder_begin(cb_decoder *d, uint64_t max_out, const char *label, cb_erro
 int cb_decoder_feed(
     cb_decoder *d, const void *in, size_t len, cb_sink_fn sink, void *payload, cb_error *err);
 
+/* Pull decoding (a reader that wants the bytes of an object a little at a time): one step,
+ * which consumes some of *in (advancing *in and *in_len) and sets *out, *out_len to what it
+ * produced: at most CB_CODEC_WINDOW bytes, valid until the next call on `d` (they may point
+ * into the input). While *out_len comes back CB_CODEC_WINDOW, call again (with no further
+ * input if need be): the decoder may hold output back. Errors as cb_decoder_feed's. */
+int cb_decoder_step(cb_decoder *d,
+                    const void **in,
+                    size_t *in_len,
+                    const void **out,
+                    size_t *out_len,
+                    cb_error *err);
+
 int cb_decoder_end(cb_decoder *d, cb_error *err); /* CB_ECORRUPT if the stream is truncated */
 uint64_t cb_decoder_out_bytes(const cb_decoder *d);
 void cb_decoder_free(cb_decoder *d); /* NULL-safe */

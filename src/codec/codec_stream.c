@@ -209,53 +209,56 @@ int cb_decoder_begin(cb_decoder *d, uint64_t max_out, const char *label, cb_erro
     return error;
 }
 
-static int
-decoder_emit(cb_decoder *d, const cb_codec_io *io, cb_sink_fn sink, void *payload, cb_error *err)
-{
-    if (io->out_len > d->max_out - d->out_bytes)
-        return cb_error_set(err, CB_ECORRUPT,
-                            "object '%s': %s data decompresses to more than %" PRIu64 " bytes",
-                            d->label, d->ops->name, d->max_out);
-    d->out_bytes += io->out_len;
-    return sink(io->out, io->out_len, payload, err);
-}
-
-/* Keep stepping while input is left or the window came back full: a decoder may hold back
- * output (a bzip2 block, a zstd window) that only a further call releases. */
-static int decoder_pump(
-    cb_decoder *d, const void *in, size_t len, cb_sink_fn sink, void *payload, cb_error *err)
-{
-    cb_codec_io io = { .in = in, .in_len = len, .buf = d->buf };
-    do {
-        size_t before = io.in_len;
-        io.out = d->buf;
-        io.out_len = 0;
-        int error = d->ops->dec_step(d->st, &io, d->label, err);
-        if (error < 0)
-            return error;
-        if (io.out_len > 0) {
-            if ((error = decoder_emit(d, &io, sink, payload, err)) != 0)
-                return error;
-        } else if (io.in_len > 0 && io.in_len == before) {
-            return codec_stalled(d->label, d->ops->name, err);
-        }
-    } while (io.in_len > 0 || io.out_len == CB_CODEC_WINDOW);
-    return 0;
-}
-
-int cb_decoder_feed(
-    cb_decoder *d, const void *in, size_t len, cb_sink_fn sink, void *payload, cb_error *err)
+int cb_decoder_step(cb_decoder *d,
+                    const void **in,
+                    size_t *in_len,
+                    const void **out,
+                    size_t *out_len,
+                    cb_error *err)
 {
     if (!d->active)
         return cb_error_set(err, CB_EINVAL,
                             "object '%s': %s decoder is not started (internal error)", d->label,
                             d->ops->name);
-    if (len == 0)
-        return 0;
-    int error = decoder_pump(d, in, len, sink, payload, err);
-    if (error != 0)
+    cb_codec_io io = { .in = *in, .in_len = *in_len, .buf = d->buf, .out = d->buf };
+    int error = d->ops->dec_step(d->st, &io, d->label, err);
+    if (error == 0 && io.out_len == 0 && io.in_len > 0 && io.in_len == *in_len)
+        error = codec_stalled(d->label, d->ops->name, err);
+    if (error == 0 && io.out_len > d->max_out - d->out_bytes)
+        error = cb_error_set(err, CB_ECORRUPT,
+                             "object '%s': %s data decompresses to more than %" PRIu64 " bytes",
+                             d->label, d->ops->name, d->max_out);
+    if (error < 0) {
         d->active = 0;
-    return error;
+        return error;
+    }
+    d->out_bytes += io.out_len;
+    *in = io.in;
+    *in_len = io.in_len;
+    *out = io.out;
+    *out_len = io.out_len;
+    return 0;
+}
+
+/* Keep stepping while input is left or the window came back full: a decoder may hold back
+ * output (a bzip2 block, a zstd window) that only a further call releases. */
+int cb_decoder_feed(
+    cb_decoder *d, const void *in, size_t len, cb_sink_fn sink, void *payload, cb_error *err)
+{
+    const void *out;
+    size_t out_len = 0;
+    if (len == 0 && d->active)
+        return 0;
+    do {
+        int error = cb_decoder_step(d, &in, &len, &out, &out_len, err);
+        if (error == 0 && out_len > 0)
+            error = sink(out, out_len, payload, err);
+        if (error != 0) {
+            d->active = 0;
+            return error;
+        }
+    } while (len > 0 || out_len == CB_CODEC_WINDOW);
+    return 0;
 }
 
 int cb_decoder_end(cb_decoder *d, cb_error *err)

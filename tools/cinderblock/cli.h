@@ -154,6 +154,7 @@ int cmd_cinder_migrate(cli *c, int argc, char **argv);
 int cmd_unlock(cli *c, int argc, char **argv);
 int cmd_cleanup(cli *c, int argc, char **argv);
 int cmd_prune(cli *c, int argc, char **argv);
+int cmd_consolidate(cli *c, int argc, char **argv);
 int cmd_verify(cli *c, int argc, char **argv);
 int cmd_init(cli *c, int argc, char **argv); /* the one command that may create a store */
 

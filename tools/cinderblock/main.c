@@ -80,6 +80,7 @@ static const command main_commands[] = {
     { "unlock", cmd_unlock },
     { "cleanup", cmd_cleanup },
     { "prune", cmd_prune },
+    { "consolidate", cmd_consolidate },
     { "init", cmd_init },
     { "help", cmd_help },
     { "version", cmd_version },

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* chainread.c: see chainread.h. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chainread.h"
+#include "../codec/codec.h"
+#include "../util/util.h"
+
+#define CR_FETCH (256u << 10)   /* bytes fetched from the store at a time, per stream */
+#define CR_STREAMS_PER_THREAD 4 /* a full object and the newer objects inside it, at once */
+
+/* One volume range and the plan task (object) that supplies it. */
+typedef struct cr_seg {
+    uint64_t off, len;
+    const cb_task *task;
+} cr_seg;
+
+/* An object being decoded, left where its last read stopped. */
+typedef struct cr_stream {
+    const cb_task *task; /* NULL: not open */
+    cb_reader *rd;
+    cb_decoder *dec[4]; /* by cb_codec_id, made when first needed */
+    cb_decoder *cur;
+    unsigned char *io; /* CR_FETCH bytes */
+    const void *in;    /* fetched, not yet decoded */
+    size_t in_len;
+    const unsigned char *out; /* decoded, not yet consumed */
+    size_t out_len;
+    uint64_t pos;  /* object-relative offset of out[0] */
+    int held;      /* the last step filled its window: more may come without input */
+    int eof;       /* the store's object ended */
+    int busy;      /* a read uses it */
+    uint64_t used; /* when it was last used: the oldest idle one is reused first */
+} cr_stream;
+
+struct cb_chainread {
+    cb_store *store;
+    uint64_t size;
+    cr_seg *segs;
+    size_t n_segs;
+    cb_cancel_fn cancel;
+    void *cancel_payload;
+    pthread_mutex_t lock; /* guards the pool, clock, failed, decoded */
+    pthread_cond_t idle;  /* a stream was released */
+    cr_stream *pool;
+    size_t n_pool;
+    uint64_t clock;
+    cb_error failed; /* the first failure */
+    uint64_t decoded;
+};
+
+static int cr_seg_cmp(const void *a, const void *b)
+{
+    const cr_seg *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Every range of every task, sorted by volume offset: the plan's ranges never overlap. */
+static int cr_segments(cb_chainread *r, const cb_plan *plan, cb_error *err)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < plan->n_tasks; i++)
+        n += plan->tasks[i].n_ranges;
+    if (n > 0 && (r->segs = cb__calloc(n, sizeof(*r->segs), err)) == NULL)
+        return CB_ENOMEM;
+    for (size_t i = 0; i < plan->n_tasks; i++)
+        for (size_t j = 0; j < plan->tasks[i].n_ranges; j++)
+            r->segs[r->n_segs++] = (cr_seg){ .off = plan->tasks[i].ranges[j].off,
+                                             .len = plan->tasks[i].ranges[j].len,
+                                             .task = &plan->tasks[i] };
+    qsort(r->segs, r->n_segs, sizeof(*r->segs), cr_seg_cmp);
+    return 0;
+}
+
+int cb__chainread_new(cb_store *store,
+                      const cb_plan *plan,
+                      uint64_t size,
+                      int threads,
+                      cb_cancel_fn cancel,
+                      void *cancel_payload,
+                      cb_chainread **out,
+                      cb_error *err)
+{
+    *out = NULL;
+    cb_chainread *r = cb__calloc(1, sizeof(*r), err);
+    if (r == NULL)
+        return CB_ENOMEM;
+    r->store = store;
+    r->size = size;
+    r->cancel = cancel;
+    r->cancel_payload = cancel_payload;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->idle, NULL);
+    r->n_pool = (size_t)(threads > 0 ? threads + 1 : 2) * CR_STREAMS_PER_THREAD;
+    int rc = cr_segments(r, plan, err);
+    if (rc == 0 && (r->pool = cb__calloc(r->n_pool, sizeof(*r->pool), err)) == NULL)
+        rc = CB_ENOMEM;
+    if (rc < 0) {
+        cb__chainread_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+static void cr_stream_close(cr_stream *s)
+{
+    cb_reader_free(s->rd);
+    s->rd = NULL;
+    s->task = NULL;
+}
+
+void cb__chainread_free(cb_chainread *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; r->pool != NULL && i < r->n_pool; i++) {
+        cr_stream_close(&r->pool[i]);
+        for (size_t k = 0; k < 4; k++)
+            cb_decoder_free(r->pool[i].dec[k]);
+        free(r->pool[i].io);
+    }
+    free(r->pool);
+    free(r->segs);
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->idle);
+    free(r);
+}
+
+/* The segment that holds volume byte `off`, or NULL. */
+static const cr_seg *cr_seg_at(const cb_chainread *r, uint64_t off)
+{
+    size_t lo = 0, hi = r->n_segs; /* the last segment that begins at or before off */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->segs[mid].off <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (r->n_segs == 0 || r->segs[lo].off > off || off - r->segs[lo].off >= r->segs[lo].len)
+        return NULL;
+    return &r->segs[lo];
+}
+
+const cb_task *cb__chainread_task_at(const cb_chainread *r, uint64_t off)
+{
+    const cr_seg *g = cr_seg_at(r, off);
+    return g != NULL ? g->task : NULL;
+}
+
+uint64_t cb__chainread_decoded(const cb_chainread *r)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+    uint64_t n = r->decoded;
+    pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+    return n;
+}
+
+int cb__chainread_failure(cb_chainread *r, cb_error *err)
+{
+    pthread_mutex_lock(&r->lock);
+    cb_error f = r->failed;
+    pthread_mutex_unlock(&r->lock);
+    if (f.code == 0)
+        return 0;
+    *err = f;
+    return f.code;
+}
+
+/* A stream for object `t` at object offset `pos`: an idle one of that object stopped at or
+ * before it (the nearest), else an unused one, else the least recently used idle one. */
+static cr_stream *cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos)
+{
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        cr_stream *best = NULL, *fresh = NULL, *oldest = NULL;
+        for (size_t i = 0; i < r->n_pool; i++) {
+            cr_stream *s = &r->pool[i];
+            if (s->busy)
+                continue;
+            if (s->task == t && s->pos <= pos && (best == NULL || s->pos > best->pos))
+                best = s;
+            if (s->task == NULL && fresh == NULL)
+                fresh = s;
+            if (oldest == NULL || s->used < oldest->used)
+                oldest = s;
+        }
+        cr_stream *s = best != NULL ? best : fresh != NULL ? fresh : oldest;
+        if (s != NULL) {
+            s->busy = 1;
+            s->used = ++r->clock;
+            pthread_mutex_unlock(&r->lock);
+            return s;
+        }
+        pthread_cond_wait(&r->idle, &r->lock); /* more readers than streams: wait for one */
+    }
+}
+
+static void cr_release(cb_chainread *r, cr_stream *s, uint64_t decoded)
+{
+    pthread_mutex_lock(&r->lock);
+    s->busy = 0;
+    r->decoded += decoded;
+    pthread_cond_signal(&r->idle);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* (Re)open object `t` from its first byte. */
+static int cr_open(cb_chainread *r, cr_stream *s, const cb_task *t, cb_error *err)
+{
+    const cb_meta_object *o = t->obj;
+    const char *container = t->layer->where.container;
+    cb_codec_id id;
+    int rc;
+    cr_stream_close(s);
+    if ((rc = cb_codec_lookup(o->compression, &id, err)) < 0)
+        return rc;
+    if (s->io == NULL && (s->io = cb__malloc(CR_FETCH, err)) == NULL)
+        return CB_ENOMEM;
+    if (s->dec[id] == NULL && (rc = cb_decoder_new(&s->dec[id], id, err)) < 0)
+        return rc;
+    rc = cb_store_open_reader(r->store, container, o->name, t->layer->meta.extra_json, 0, &s->rd,
+                              err);
+    if (rc == CB_ENOTFOUND) { /* the metadata names it: a missing object is damage */
+        cb_error_clear(err);
+        return cb_error_set(err, CB_ECORRUPT,
+                            "object '%s' of backup %s is missing from container "
+                            "'%s'",
+                            o->name, t->layer->where.parts.backup_id, container);
+    }
+    if (rc < 0)
+        return rc;
+    s->cur = s->dec[id];
+    if ((rc = cb_decoder_begin(s->cur, o->has_length ? o->length : UINT64_MAX, o->name, err)) < 0)
+        return rc;
+    s->task = t;
+    s->in_len = s->out_len = 0;
+    s->pos = 0;
+    s->held = s->eof = 0;
+    return 0;
+}
+
+/* Decode until some bytes are pending (s->out_len > 0); an object that ends before is
+ * damaged (its metadata says it holds more). */
+static int cr_fill(cb_chainread *r, cr_stream *s, cb_error *err)
+{
+    const cb_task *t = s->task;
+    int rc;
+    while (s->out_len == 0) {
+        if (r->cancel != NULL && r->cancel(r->cancel_payload))
+            return cb_error_set(err, CB_ECANCELED, "consolidate cancelled");
+        if (s->in_len == 0 && !s->held) {
+            size_t n = 0;
+            if (!s->eof && (rc = cb_reader_read(s->rd, s->io, CR_FETCH, &n, err)) < 0)
+                return rc;
+            if (n == 0) {
+                s->eof = 1;
+                if ((rc = cb_decoder_end(s->cur, err)) < 0)
+                    return rc;
+                return cb_error_set(err, CB_ECORRUPT,
+                                    "object '%s' of backup %s is damaged: it holds %llu bytes, "
+                                    "the metadata says %llu",
+                                    t->obj->name, t->layer->where.parts.backup_id,
+                                    (unsigned long long)s->pos, (unsigned long long)t->obj->length);
+            }
+            s->in = s->io;
+            s->in_len = n;
+        }
+        const void *out;
+        if ((rc = cb_decoder_step(s->cur, &s->in, &s->in_len, &out, &s->out_len, err)) < 0)
+            return rc;
+        s->out = out;
+        s->held = s->out_len == CB_CODEC_WINDOW;
+    }
+    return 0;
+}
+
+/* `len` bytes of the stream's object from object offset `pos` into buf. */
+static int cr_stream_read(cb_chainread *r,
+                          cr_stream *s,
+                          char *buf,
+                          size_t len,
+                          uint64_t pos,
+                          uint64_t *decoded,
+                          cb_error *err)
+{
+    int rc;
+    while (len > 0) {
+        if ((rc = cr_fill(r, s, err)) < 0)
+            return rc;
+        size_t n = s->out_len;
+        if (s->pos < pos) { /* before the wanted byte: skip */
+            if (n > pos - s->pos)
+                n = (size_t)(pos - s->pos);
+        } else {
+            if (n > len)
+                n = len;
+            memcpy(buf, s->out, n);
+            buf += n;
+            len -= n;
+            pos += n;
+        }
+        s->out += n;
+        s->out_len -= n;
+        s->pos += n;
+        *decoded += n;
+    }
+    return 0;
+}
+
+/* One segment's part [off, off+len) through a stream of its object. */
+static int
+cr_read_seg(cb_chainread *r, const cb_task *t, char *buf, size_t len, uint64_t off, cb_error *err)
+{
+    uint64_t pos = off - t->obj->offset, decoded = 0;
+    cr_stream *s = cr_acquire(r, t, pos);
+    int rc = 0;
+    if (s->task != t || s->pos > pos)
+        rc = cr_open(r, s, t, err);
+    if (rc == 0)
+        rc = cr_stream_read(r, s, buf, len, pos, &decoded, err);
+    if (rc < 0)
+        cr_stream_close(s); /* in an unknown state: open it afresh next time */
+    cr_release(r, s, decoded);
+    return rc;
+}
+
+static int cr_read(cb_chainread *r, char *buf, size_t len, uint64_t off, cb_error *err)
+{
+    while (len > 0) {
+        const cr_seg *g = cr_seg_at(r, off);
+        if (g == NULL)
+            return cb_error_set(err, CB_ECORRUPT, "no object of the chain holds volume byte %llu",
+                                (unsigned long long)off);
+        uint64_t end = g->off + g->len;
+        size_t n = end - off < len ? (size_t)(end - off) : len;
+        int rc = cr_read_seg(r, g->task, buf, n, off, err);
+        if (rc < 0)
+            return rc;
+        buf += n;
+        len -= n;
+        off += n;
+    }
+    return 0;
+}
+
+long long cb__chainread_pread(void *payload, void *buf, size_t len, uint64_t off)
+{
+    cb_chainread *r = payload;
+    cb_error err = { 0 };
+    if (off >= r->size)
+        return 0;
+    if (len > r->size - off)
+        len = (size_t)(r->size - off);
+    int rc = cr_read(r, buf, len, off, &err);
+    if (rc == 0)
+        return (long long)len;
+    pthread_mutex_lock(&r->lock);
+    if (r->failed.code == 0)
+        r->failed = err;
+    pthread_mutex_unlock(&r->lock);
+    return -1;
+}

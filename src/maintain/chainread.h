@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * chainread.h: the volume as a backup holds it, read at any offset straight from its chain's
+ * objects, as the restore plan lays them out (the newest layer wins): what a consolidate backs
+ * up as a new full backup (cb_backup_opts.volume_pread). Several threads read at once.
+ *
+ * An object is decoded as it is read, never held whole: each read continues one of a pool
+ * of open object streams (fetch + decoder) that stopped at or before the wanted byte,
+ * skipping forward by decoding, or opens the object again from its start. A backup reads
+ * each of its objects in order, so streams nearly always continue. Memory: the pool (a few
+ * streams per thread, each a 256 KiB fetch buffer and a decoder), whatever the object size.
+ *
+ * Nothing is checked here but what decoding checks: the consolidate compares the SHA-256
+ * of every sha block the backup hashes with the consolidated backup's _sha256file.
+ */
+#ifndef CB_MAINTAIN_CHAINREAD_H
+#define CB_MAINTAIN_CHAINREAD_H
+
+#include "../catalog/catalog.h"
+
+typedef struct cb_chainread cb_chainread;
+
+/* A reader of the volume `plan` (borrowed until free) describes, of `size` bytes, for at
+ * most `threads` readers at once. `cancel` (or NULL) is polled while it decodes. */
+int cb__chainread_new(cb_store *store,
+                      const cb_plan *plan,
+                      uint64_t size,
+                      int threads,
+                      cb_cancel_fn cancel,
+                      void *cancel_payload,
+                      cb_chainread **out,
+                      cb_error *err);
+
+/* cb_backup_opts.volume_pread: len bytes at off, or -1 (the failure is kept: see below). */
+long long cb__chainread_pread(void *payload, void *buf, size_t len, uint64_t off);
+
+/* The first failure of a read (code and message into err), or 0. */
+int cb__chainread_failure(cb_chainread *r, cb_error *err);
+
+/* The object that supplies volume byte `off` (NULL beyond the volume). */
+const cb_task *cb__chainread_task_at(const cb_chainread *r, uint64_t off);
+
+/* Decoded bytes read in all, those skipped to reach a wanted byte included. */
+uint64_t cb__chainread_decoded(const cb_chainread *r);
+
+void cb__chainread_free(cb_chainread *r);
+
+#endif
