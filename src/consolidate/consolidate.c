@@ -148,7 +148,7 @@ int cb__consolidate_one(cb_store *store,
                                 opts->cancel_payload, &ctx.rd, err)) < 0)
         goto done;
     if (opts->description == NULL &&
-        (desc = cb__asprintf(err, "synthetic full of backup %s (%s)", backup_id,
+        (desc = cb__asprintf(err, CB_SYNTHETIC_DESCRIPTION "%s (%s)", backup_id,
                              chain.layers[0].meta.created_at)) == NULL) {
         rc = CB_ENOMEM;
         goto done;
@@ -177,6 +177,28 @@ done:
     cb__plan_dispose(&plan);
     cb__chain_dispose(&chain);
     return rc;
+}
+
+int cb__same_content(cb_store *store, const cb_found *a, const cb_found *b, cb_error *err)
+{
+    cb_hashes ha, hb;
+    uint64_t ba = 0, bb = 0;
+    unsigned char da[32], db[32];
+    int have_a = 1, have_b = 1, same;
+    memset(&ha, 0, sizeof(ha));
+    memset(&hb, 0, sizeof(hb));
+    int rc = cb__hashes_open(&ha, store, a, &ba, err);
+    if (rc == 0)
+        rc = cb__hashes_open(&hb, store, b, &bb, err);
+    same = rc == 0 && ba == bb;
+    for (uint64_t i = 0; rc == 0 && same && (have_a || have_b); i++) {
+        if ((rc = cb__hashes_get(&ha, i, da, &have_a, err)) == 0 &&
+            (rc = cb__hashes_get(&hb, i, db, &have_b, err)) == 0)
+            same = have_a == have_b && (!have_a || memcmp(da, db, 32) == 0);
+    }
+    cb__hashes_close(&ha);
+    cb__hashes_close(&hb);
+    return rc < 0 ? rc : same;
 }
 
 int cb__reparent(cb_store *store, const cb_found *child, const char *parent_id, cb_error *err)

@@ -21,6 +21,14 @@ int cb__consolidate_one(cb_store *store,
                         cb_backup_info **out,
                         cb_error *err);
 
+/* The description a synthetic full of `backup_id` gets by default begins with this, then the
+ * id (a prune that was interrupted finds the one it made). */
+#define CB_SYNTHETIC_DESCRIPTION "synthetic full of backup "
+
+/* 1 if backups `a` and `b` list the same hashes of the same sha block size in their
+ * _sha256files (the same content, as far as SHA-256 tells), 0 if not; or a read error. */
+int cb__same_content(cb_store *store, const cb_found *a, const cb_found *b, cb_error *err);
+
 /*
  * Make backup `child` (an incremental) an incremental of `parent_id`: its _metadata is
  * written again, whole, with that parent_id (the store replaces an object atomically: posix

@@ -85,7 +85,8 @@ typedef struct pr_b {
     int in_scope;    /* of the volume(s) pruned */
     int keep;        /* kept (by the policy, its chain, or a dependant) */
     int rule;        /* kept by a rule of the policy itself */
-    int consolidate; /* to be consolidated: its parent link no longer counts */
+    int consolidate; /* to be consolidated: its parent link no longer counts ... */
+    size_t synth;    /* ... unless an interrupted prune made its synthetic full: its index */
     size_t parent;   /* index of the parent in the scan, or n */
     char reason[512];
 } pr_b;
@@ -220,9 +221,11 @@ static void pr_chains(pr_b *v, size_t n)
     for (size_t round = 0; changed && round <= n; round++) {
         changed = 0;
         for (size_t i = 0; i < n; i++) {
-            if (!(v[i].keep || !v[i].in_scope) || v[i].parent == n || v[i].consolidate)
+            /* a backup to be consolidated sits on its synthetic full, if one was made */
+            size_t up = v[i].consolidate ? v[i].synth : v[i].parent;
+            if (!(v[i].keep || !v[i].in_scope) || up == n)
                 continue;
-            pr_b *p = &v[v[i].parent];
+            pr_b *p = &v[up];
             if (p->keep)
                 continue;
             p->keep = 1;
@@ -253,6 +256,18 @@ static int pr_bare_chain(const pr_b *v, size_t n, const pr_b *b)
     return 0;
 }
 
+/* Whether s is a synthetic full of k made by a consolidate (its default description): one an
+ * interrupted prune made and did not move k onto. Its content is checked before it is used. */
+static int pr_synthetic_of(const pr_b *s, const pr_b *k)
+{
+    const char *d = s->info->description;
+    size_t len = strlen(CB_SYNTHETIC_DESCRIPTION);
+    return s != k && s->info->parent_id == NULL && s->info->problem == NULL && d != NULL &&
+           strncmp(d, CB_SYNTHETIC_DESCRIPTION, len) == 0 &&
+           strncmp(d + len, k->info->backup_id, strlen(k->info->backup_id)) == 0 &&
+           strcmp(pr_volume(s), pr_volume(k)) == 0;
+}
+
 /*
  * --consolidate: the oldest backups the policy keeps in each chain whose full it does not
  * keep (no ancestor kept by a rule) are consolidated: their parent links are cut before the
@@ -272,6 +287,10 @@ static void pr_consolidations(pr_b *v, size_t n)
     for (size_t i = 0; i < n; i++)
         if (v[i].consolidate && v[v[i].parent].keep)
             v[i].consolidate = 0;
+    for (size_t i = 0; i < n; i++) /* one made before, by a prune interrupted after it */
+        for (size_t j = 0; v[i].consolidate && v[i].synth == n && j < n; j++)
+            if (pr_synthetic_of(&v[j], &v[i]))
+                v[i].synth = j;
 }
 
 static char *pr_dup(const char *s, int *bad, cb_error *err)
@@ -323,6 +342,7 @@ static int pr_decide(
     qsort(v, n, sizeof(*v), pr_cmp);
     for (size_t i = 0; i < n; i++) {
         v[i].parent = n;
+        v[i].synth = n;
         for (size_t j = 0; v[i].info->parent_id != NULL && j < n; j++)
             if (j != i && strcasecmp(v[j].info->backup_id, v[i].info->parent_id) == 0)
                 v[i].parent = j;
@@ -356,6 +376,8 @@ static int pr_decide(
         it->name = pr_dup(v[i].info->name, &bad, err);
         it->created_at = pr_dup(v[i].info->created_at, &bad, err);
         it->reason = pr_dup(v[i].keep ? v[i].reason : "not kept by the policy", &bad, err);
+        if (v[i].consolidate && v[i].synth < n) /* made before: only to be checked and used */
+            it->new_full = pr_dup(v[v[i].synth].info->backup_id, &bad, err);
         if (v[i].keep)
             plan->n_keep++;
         else
@@ -414,6 +436,30 @@ static int pr_delete(cb_store *store,
     return rc;
 }
 
+/* The synthetic full an interrupted prune made for the item's backup `k` is used only if its
+ * hashes are k's; else (it->new_full reset) a new one is made. */
+static int pr_made_before(cb_store *store,
+                          cb_backup_info **infos,
+                          size_t n,
+                          const cb_found *k,
+                          cb_prune_item *it,
+                          cb_error *err)
+{
+    const cb_backup_info *s = pr_find(infos, n, it->new_full);
+    int same = 0;
+    if (s != NULL) {
+        cb_found sf = { .container = s->container, .prefix = s->prefix };
+        cb__prefix_parse(s->prefix, &sf.parts);
+        if ((same = cb__same_content(store, k, &sf, err)) < 0)
+            return same;
+    }
+    if (!same) {
+        free(it->new_full);
+        it->new_full = NULL;
+    }
+    return 0;
+}
+
 /* The plan's consolidations, each committed and then its backup moved onto the new full. */
 static int pr_consolidate(cb_store *store,
                           cb_lock *lock,
@@ -438,11 +484,14 @@ static int pr_consolidate(cb_store *store,
             continue;
         cb_found f = { .container = b->container, .prefix = b->prefix };
         cb__prefix_parse(b->prefix, &f.parts);
-        if ((rc = cb__consolidate_one(store, it->backup_id, &co, 1, lock, &full, err)) == 0 &&
+        if (it->new_full != NULL && (rc = pr_made_before(store, infos, n, &f, it, err)) < 0)
+            break;
+        if (it->new_full == NULL &&
+            (rc = cb__consolidate_one(store, it->backup_id, &co, 1, lock, &full, err)) == 0 &&
             (it->new_full = cb__strdup(full->backup_id, err)) == NULL)
             rc = CB_ENOMEM;
         if (rc == 0 && (rc = cb__lock_held(lock, err)) == 0 &&
-            (rc = cb__reparent(store, &f, full->backup_id, err)) == 0)
+            (rc = cb__reparent(store, &f, it->new_full, err)) == 0)
             plan->n_consolidated++;
         cb_backup_info_free(full);
         if (rc < 0 && rc != CB_ECANCELED) {
