@@ -18,9 +18,13 @@ backups' objects and nothing else), and the next command succeeds.
 
 Group 'retention' (CB_KILL_RUNS kills each, default 10), on two volumes' chains:
   kill-consolidate         kill -9 during consolidate --delete-chain
+  kill-prune               kill -9 during prune --keep-last 3 --consolidate
+Each run starts from the same store (copied, on /dev/shm where there is one) and kills at
+a moment uniform over the command's measured duration, or over its deleting part.
 After every kill: no listed backup lacks its parent, each restores bit-exact and passes
 `verify`, and whatever belongs to no committed backup is in `list --incomplete`; then the
-command again finishes the job, and `cleanup --older-than 0` leaves nothing incomplete.
+command again finishes the job (a consolidate whose backup the kill had deleted already:
+'not found', exit 10), and `cleanup --older-than 0` leaves nothing incomplete.
 """
 import hashlib
 import json
@@ -294,8 +298,11 @@ def chains_store(top, case):
     snapshot that every run starts from: s.chains[name] = its ids, oldest first."""
     # on a tmpfs where there is one: the same kills (into a page cache either way), without
     # waiting for the disk on each fsync of the many restores that check them
-    shm = '/dev/shm' if os.access('/dev/shm', os.W_OK) else None
-    s = Store(tempfile.mkdtemp(prefix='cb-fault.', dir=shm) if shm else top, case)
+    own = None
+    if os.access('/dev/shm', os.W_OK):
+        own = top = tempfile.mkdtemp(prefix='cb-fault.', dir='/dev/shm')
+    s = Store(top, case)
+    s.own = own
     s.chains = {}
     t = 1767225600  # 2026-01-01T00:00:00Z
     for name, size, _, _ in CHAINS:
@@ -323,8 +330,8 @@ def chains_store(top, case):
 
 
 def chains_done(s):
-    if os.path.dirname(s.dir).startswith('/dev/shm/'):
-        shutil.rmtree(os.path.dirname(s.dir), ignore_errors=True)
+    if s.own is not None:
+        shutil.rmtree(s.own, ignore_errors=True)
 
 
 def chains_reset(s):
@@ -354,8 +361,8 @@ def sound(s, case, restore=None):
             src = src[4] if src[:4] == ['synthetic', 'full', 'of', 'backup'] else None
             check(src in s.want and b['parent_id'] is None and not b['incremental'],
                   'listed backup %s was never committed (%s)' % (b['id'], b.get('description')))
-            check(b['volume_id'] == s.snap_list[src]['volume_id'],
-                  'the synthetic full %s is of another volume' % b['id'])
+            check(b['volume_id'] == s.snap_list.get(src, {}).get('volume_id'),
+                  'the synthetic full %s is not of its backup\'s volume' % b['id'])
             s.want[b['id']] = s.want[src]
         check(b['parent_id'] is None or b['parent_id'] in listed,
               'backup %s lists parent %s, which is gone' % (b['id'], b['parent_id']))
@@ -383,22 +390,23 @@ def store_phase(s, olds):
     """Where the killed command was, from the store: `olds` are the backups it deletes."""
     listed = {b['id']: b for b in s.listed()}
     inc = incomplete(s)
-    new = [i for i in listed if i not in s.snap_list]
+    new = sum(1 for i in listed if i not in s.snap_list)
     partial = [e for e in inc if e['backup_id'] not in s.snap_list and e['backup_id'] not in listed]
     half = [e for e in inc if e['backup_id'] in olds and e['backup_id'] not in listed]
-    gone = [i for i in olds if i not in listed]
-    moved = [i for i in listed if i in s.snap_list
-             and listed[i]['parent_id'] != s.snap_list[i]['parent_id']]
-    if len(gone) == len(olds) and not half:
-        return 'the old chain deleted'
+    gone = sum(1 for i in olds if i not in listed)
+    moved = sum(1 for i in listed if i in s.snap_list
+                and listed[i]['parent_id'] != s.snap_list[i]['parent_id'])
+    if gone == len(olds) and not half:
+        return 'all %d old backups deleted' % gone
     if gone or half:
-        return 'deleting the old chain'
+        return 'deleting: %d of %d old backups gone%s' % (gone, len(olds),
+                                                        ', one half-deleted' if half else '')
     if moved:
-        return 'dependants moved, nothing deleted'
-    if new:
-        return 'synthetic full committed, chain untouched'
+        return '%d re-parented, nothing deleted' % moved
     if partial:
-        return 'writing the synthetic full'
+        return 'writing a synthetic full (%d committed)' % new
+    if new:
+        return '%d synthetic full(s) committed, nothing re-parented' % new
     return 'nothing written yet'
 
 
@@ -411,84 +419,85 @@ def cleanup_all(s, case):
 
 def kill_moments(n):
     """n fractions of a duration, to 1.05 of it, to kill at: each uniform in its own n-th,
-    shuffled, so that a few runs still reach every phase of the command."""
+    shuffled, so that even a few kills spread over all of it."""
     order = list(range(n))
     rng.shuffle(order)
     return [1.05 * (i + rng.random()) / n for i in order]
 
 
-def meta_path(s, bid):
-    b = s.snap_list[bid]
-    return os.path.join(s.root, b['container'], b['prefix'] + '_metadata')
-
-
-def inode(path):
+def objects_in(path):
     try:
-        return os.stat(path).st_ino
+        return len(os.listdir(path))
     except FileNotFoundError:
-        return None
+        return 0
 
 
-def wait_for(proc, mode, p, s):
-    """Until the command reaches the part `mode` names: 'locked', when it holds the exclusive
-    lock (after its commit), 'moved', when it has re-parented p['moves'] (then it deletes)."""
-    claim = os.path.join(s.root, 'cinderblock', 'locks', 'exclusive')
-    meta = meta_path(s, p['moves'])
-    ino = inode(meta)
-    while proc.poll() is None:
-        if (os.path.exists(claim) if mode == 'locked' else inode(meta) != ino):
-            return
-        time.sleep(0.0002)
+def reached(s, p):
+    """The parts of its run that the store shows the command in: 'locked' (it holds the
+    exclusive lock), 'deleting' (an object of p['olds'] went: each has a container of its own
+    in a posix store)."""
+    if 'dirs' not in p:  # each container as built
+        p['dirs'] = {os.path.join(s.root, s.snap_list[i]['container']):
+                     objects_in(os.path.join(s.snap, s.snap_list[i]['container']))
+                     for i in p['olds']}
+    got = set()
+    if os.path.exists(os.path.join(s.root, 'cinderblock', 'locks', 'exclusive')):
+        got.add('locked')
+    if deleted(p) > 0:
+        got.add('deleting')
+    return got
+
+
+def deleted(p):
+    """How many objects of p['olds'] are gone (reached() must have run)."""
+    return sum(n - objects_in(d) for d, n in p['dirs'].items())
 
 
 def run_watched(s, p):
     """One uninterrupted run: how long it took, how long of that at its end it held the
-    exclusive lock, and how long it ran after it had re-parented p['moves']."""
-    claim = os.path.join(s.root, 'cinderblock', 'locks', 'exclusive')
-    meta = meta_path(s, p['moves'])
-    ino = inode(meta)
+    exclusive lock, and how long it ran once it had begun to delete."""
     t0 = time.monotonic()
     proc = s.start(*p['args'])
-    tx = tm = None
+    since = {}
     while proc.poll() is None:
         now = time.monotonic()
-        if tx is None and os.path.exists(claim):
-            tx = now
-        if tm is None and inode(meta) != ino:
-            tm = now
+        for part in reached(s, p):
+            since.setdefault(part, now)
         time.sleep(0.0002)
     t1 = time.monotonic()
     _, err = proc.communicate()
     check(proc.returncode == 0, '%s exited %d: %s' % (' '.join(p['args']), proc.returncode, err))
-    check(tm is not None, '%s did not re-parent %s' % (' '.join(p['args']), p['moves']))
-    return t1 - t0, t1 - (tx or t1), t1 - tm
+    return {'any': t1 - t0, 'locked': t1 - since.get('locked', t1),
+            'deleting': t1 - since.get('deleting', t1)}
 
 
-MODES = ('any', 'any', 'any', 'locked', 'moved')
+# how each kill picks its moment: uniform over the whole run, or over the part of it where
+# the command holds the exclusive lock, or over its deleting (short, and where a chain could
+# break: by the number of old objects gone, which a loaded machine does not stretch)
+MODES = ('any', 'any', 'locked', 'any', 'deleting')
 
 
 def retention_kills(s, case, plan, finish):
-    """kill -9 of a retention command on the chains of `s`, KILL_RUNS times: mostly at a moment
-    uniform over its typical duration; every fifth uniform over the part where it holds the
-    exclusive lock, and every fifth over the part after its first re-parenting (the
-    deleting): both short, and where a chain could break. Each time the store must be sound
-    (sound()), then finish() runs the command again and checks where it ends.
+    """kill -9 of a retention command on the chains of `s`, KILL_RUNS times, each at a moment
+    of a part of its run (MODES) uniform over that part's typical duration (the median of
+    three uninterrupted runs). After each the store must be sound (sound()); then finish()
+    runs the command again and checks where it ends.
     plan(run) -> dict: 'key' (runs of one typical duration), 'args', 'olds' (the backups it
-    deletes), 'moves' (one it re-parents); finish(plan, killed)."""
+    deletes); finish(plan, killed)."""
     dur = {}
     moments = {m: kill_moments(sum(1 for i in range(KILL_RUNS) if MODES[i % len(MODES)] == m))
                for m in set(MODES)}
     run = kills = 0
     while kills < KILL_RUNS:
-        check(run < 3 * KILL_RUNS, 'too few runs were still going at their kill')
+        check(run < 5 * KILL_RUNS + 10, 'too few runs were still going at their kill')
         p = plan(run)
         run += 1
-        if p['key'] not in dur:  # three uninterrupted runs: the medians
+        if p['key'] not in dur:
             t = []
             for _ in range(3):
                 chains_reset(s)
                 t.append(run_watched(s, p))
-            dur[p['key']] = dict(zip(('any', 'locked', 'moved'), (sorted(x)[1] for x in zip(*t))))
+            dur[p['key']] = {m: sorted(x[m] for x in t)[1] for m in t[0]}
             note(case, 'uninterrupted runs', 3)
             finish(p, False)
             continue
@@ -496,20 +505,24 @@ def retention_kills(s, case, plan, finish):
         m = moments[mode].pop() if moments[mode] else 1.05 * rng.random()
         chains_reset(s)
         proc = s.start(*p['args'])
-        if mode != 'any':
-            wait_for(proc, mode, p, s)
-        if not kill_at(proc, m * dur[p['key']][mode]):
+        while mode != 'any' and proc.poll() is None and mode not in reached(s, p):
+            time.sleep(0.0002)
+        if mode == 'deleting':  # the first object went; to kill after the m-th part of all
+            goal = m / 1.05 * sum(p['dirs'].values())
+            while proc.poll() is None and deleted(p) < goal:
+                time.sleep(0.0001)
+        if not kill_at(proc, 0 if mode == 'deleting' else m * dur[p['key']][mode]):
             note(case, 'ended before its kill')
             continue
         kills += 1
         note(case, {'any': 'kills', 'locked': 'kills while it held the exclusive lock',
-                    'moved': 'kills after it re-parented'}[mode])
+                    'deleting': 'kills while it deleted'}[mode])
         note(case, 'killed: ' + store_phase(s, p['olds']))
         sound(s, case)
         finish(p, True)
     for key in sorted(dur):
-        counts[case]['seconds per run, %s: all, locked, after the re-parenting' % key] = [
-            round(dur[key][m], 3) for m in ('any', 'locked', 'moved')]
+        counts[case]['seconds per run, %s: all, locked, deleting' % key] = [
+            round(dur[key][m], 3) for m in ('any', 'locked', 'deleting')]
 
 
 def case_kill_consolidate(top):
@@ -524,7 +537,6 @@ def case_kill_consolidate(top):
         k = rng.randrange(1, len(s.chains[name]) - 1)  # with parents and dependants
         kid = s.chains[name][k]
         return {'key': name, 'name': name, 'k': k, 'kid': kid, 'olds': s.chains[name][:k + 1],
-                'moves': s.chains[name][k + 1],
                 'args': ['-q', 'consolidate', kid, '--delete-chain', '--object-size', '256K']}
 
     def finish(p, killed):
@@ -555,6 +567,42 @@ def case_kill_consolidate(top):
         extra = len([i for i in listed if i not in s.snap_list]) - 1
         if extra:
             note(case, 'synthetic fulls nothing needs, left by a kill after their commit', extra)
+        cleanup_all(s, case)
+
+    try:
+        retention_kills(s, case, plan, finish)
+    finally:
+        chains_done(s)
+
+
+def case_kill_prune(top):
+    """prune --keep-last 3 --consolidate killed, then run again: in each volume the three
+    newest stay, the oldest of them on a synthetic full of itself, the rest gone."""
+    case = 'kill-prune'
+    s = chains_store(top, case)
+    args = ['-q', 'prune', '--keep-last', '3', '--consolidate']
+    kept = {name: chain[-3:] for name, chain in s.chains.items()}
+    olds = [i for chain in s.chains.values() for i in chain[:-3]]
+
+    def plan(run):
+        return {'key': 'prune', 'args': args, 'olds': olds}
+
+    def finish(p, killed):
+        if killed:
+            s.run(*args, check_rc=0)
+        listed = sound(s, case)
+        for name, keep in kept.items():
+            mine = [i for i, b in listed.items()
+                    if b['volume_id'] == s.snap_list[keep[0]]['volume_id']]
+            for i in keep:
+                check(i in listed, 'kept backup %s went' % i)
+            up = listed[keep[0]]['parent_id']
+            check(up not in s.snap_list and s.want.get(up) == s.want[keep[0]],
+                  'the oldest kept backup %s is on %s, not on a synthetic full of itself'
+                  % (keep[0], up))
+            check(sorted(mine) == sorted(keep + [up]), '%s holds %d backups, not its 3 kept and '
+                  'their synthetic full: %s' % (name, len(mine), sorted(set(mine) - set(keep))))
+        check(not any(i in listed for i in olds), 'a dropped backup is still there')
         cleanup_all(s, case)
 
     try:
@@ -780,7 +828,8 @@ def main():
              ('race-delete-restore', 'base', lambda: case_race_delete_restore(top)),
              ('race-same-id', 'base', lambda: case_race_same_id(top)),
              ('enospc', 'base', lambda: case_enospc(top)),
-             ('kill-consolidate', 'retention', lambda: case_kill_consolidate(top))]
+             ('kill-consolidate', 'retention', lambda: case_kill_consolidate(top)),
+             ('kill-prune', 'retention', lambda: case_kill_prune(top))]
     only = sys.argv[1:]
     unknown = set(only) - {c[0] for c in cases} - {c[1] for c in cases}
     if unknown:
