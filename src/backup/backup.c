@@ -397,6 +397,11 @@ int cb__backup_ex(cb_store *store,
     cb__bk_step(&b, "opening the volume");
     if ((rc = bk_open_volume(&b, volume_path, err)) < 0)
         goto done;
+    if (extra != NULL && extra->raw_hint != NULL) {
+        b.vol.raw_hint = extra->raw_hint;
+        b.vol.raw_hint_payload = extra->raw_hint_payload;
+    }
+    b.vol.in_order = extra != NULL && extra->in_order;
     b.progress.bytes_total = b.vol.size == CB_VOLUME_SIZE_UNKNOWN ? 0 : b.vol.size;
     if ((rc = cb__bk_ids(&b, err)) < 0)
         goto done;

@@ -20,6 +20,11 @@ typedef struct cb_bk_extra {
      * (1), or after it (2): set err, return its code. */
     int (*mismatch)(void *ctx, uint64_t off, int kind, cb_error *err);
     void *ctx;
+    /* or NULL: whether volume bytes [off, off+len) are incompressible, asked instead of
+     * sampling them (cb_volume.raw_hint) */
+    int (*raw_hint)(void *payload, uint64_t off, uint64_t len);
+    void *raw_hint_payload;
+    int in_order;         /* read the volume in order (cb_volume.in_order) */
     int locked;           /* the caller holds the store's exclusive lock: take no lock ... */
     struct cb_lock *lock; /* ... this one (or NULL: none could be taken): losing it stops the
                              backup, as losing its own would */

@@ -3,13 +3,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "chainread.h"
 #include "../codec/codec.h"
 #include "../util/util.h"
 
-#define CR_FETCH (256u << 10)   /* bytes fetched from the store at a time, per stream */
-#define CR_STREAMS_PER_THREAD 4 /* a full object and the newer objects inside it, at once */
+#define CR_FETCH (128u << 10) /* bytes fetched from the store at a time, per stream */
+#define CR_STREAMS_PER_THREAD                                                                      \
+    12 /* a worker has up to 8 objects in flight, each over the chain's objects */
 
 /* One volume range and the plan task (object) that supplies it. */
 typedef struct cr_seg {
@@ -28,11 +30,13 @@ typedef struct cr_stream {
     size_t in_len;
     const unsigned char *out; /* decoded, not yet consumed */
     size_t out_len;
-    uint64_t pos;  /* object-relative offset of out[0] */
-    int held;      /* the last step filled its window: more may come without input */
-    int eof;       /* the store's object ended */
-    int busy;      /* a read uses it */
-    uint64_t used; /* when it was last used: the oldest idle one is reused first */
+    uint64_t pos;    /* object-relative offset of out[0] */
+    int held;        /* the last step filled its window: more may come without input */
+    int eof;         /* the store's object ended */
+    int busy;        /* a read uses it */
+    uint64_t used;   /* when it was last used: the oldest idle one is reused first */
+    pthread_t owner; /* the thread that used it last (has_owner) */
+    int has_owner;
 } cr_stream;
 
 struct cb_chainread {
@@ -145,6 +149,23 @@ static const cr_seg *cr_seg_at(const cb_chainread *r, uint64_t off)
     return &r->segs[lo];
 }
 
+int cb__chainread_raw(void *payload, uint64_t off, uint64_t len)
+{
+    const cb_chainread *r = payload;
+    for (const cr_seg *g = cr_seg_at(r, off); g != NULL && len > 0; g = cr_seg_at(r, off)) {
+        const char *comp = g->task->obj->compression;
+        if (comp == NULL || (strcasecmp(comp, "none") != 0 && strcasecmp(comp, "off") != 0 &&
+                             strcasecmp(comp, "no") != 0))
+            return 0;
+        uint64_t n = g->off + g->len - off;
+        if (n >= len)
+            return 1;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
 const cb_task *cb__chainread_task_at(const cb_chainread *r, uint64_t off)
 {
     const cr_seg *g = cr_seg_at(r, off);
@@ -170,33 +191,58 @@ int cb__chainread_failure(cb_chainread *r, cb_error *err)
     return f.code;
 }
 
-/* A stream for object `t` at object offset `pos`: an idle one of that object stopped at or
- * before it (the nearest), else an unused one, else the least recently used idle one. */
+/*
+ * A stream for object `t` at object offset `pos`. Each reading thread reads in order (a
+ * worker carries whole objects of the new backup), so streams belong to the thread that used
+ * them last, and a thread never takes one that another may be about to continue: that would
+ * send the other back to the object's first byte. In order of preference:
+ *   - an idle stream of that object stopped exactly there, whoever used it (its reader was
+ *     done there: the worker of the next object continues where the last one stopped);
+ *   - one of this thread's own streams of that object stopped before it (the nearest);
+ *   - a stream to open anew: an unused one while the thread has fewer than its share, else
+ *     its own least recently used, else the least recently used idle one.
+ */
+static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, pthread_t self)
+{
+    cr_stream *own = NULL, *own_old = NULL, *fresh = NULL, *oldest = NULL;
+    size_t mine = 0;
+    for (size_t i = 0; i < r->n_pool; i++) {
+        cr_stream *s = &r->pool[i];
+        int is_mine = s->has_owner && pthread_equal(s->owner, self);
+        mine += is_mine;
+        if (s->busy)
+            continue;
+        if (s->task == t && s->pos == pos)
+            return s;
+        if (is_mine && s->task == t && s->pos <= pos && (own == NULL || s->pos > own->pos))
+            own = s;
+        if (is_mine && (own_old == NULL || s->used < own_old->used))
+            own_old = s;
+        if (!s->has_owner && fresh == NULL)
+            fresh = s;
+        if (oldest == NULL || s->used < oldest->used)
+            oldest = s;
+    }
+    if (own != NULL)
+        return own;
+    if (fresh != NULL && mine < CR_STREAMS_PER_THREAD)
+        return fresh;
+    return own_old != NULL ? own_old : fresh != NULL ? fresh : oldest;
+}
+
 static cr_stream *cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos)
 {
+    pthread_t self = pthread_self();
     pthread_mutex_lock(&r->lock);
-    for (;;) {
-        cr_stream *best = NULL, *fresh = NULL, *oldest = NULL;
-        for (size_t i = 0; i < r->n_pool; i++) {
-            cr_stream *s = &r->pool[i];
-            if (s->busy)
-                continue;
-            if (s->task == t && s->pos <= pos && (best == NULL || s->pos > best->pos))
-                best = s;
-            if (s->task == NULL && fresh == NULL)
-                fresh = s;
-            if (oldest == NULL || s->used < oldest->used)
-                oldest = s;
-        }
-        cr_stream *s = best != NULL ? best : fresh != NULL ? fresh : oldest;
-        if (s != NULL) {
-            s->busy = 1;
-            s->used = ++r->clock;
-            pthread_mutex_unlock(&r->lock);
-            return s;
-        }
+    cr_stream *s;
+    while ((s = cr_pick(r, t, pos, self)) == NULL)
         pthread_cond_wait(&r->idle, &r->lock); /* more readers than streams: wait for one */
-    }
+    s->busy = 1;
+    s->used = ++r->clock;
+    s->owner = self;
+    s->has_owner = 1;
+    pthread_mutex_unlock(&r->lock);
+    return s;
 }
 
 static void cr_release(cb_chainread *r, cr_stream *s, uint64_t decoded)

@@ -6,9 +6,12 @@
  *
  * An object is decoded as it is read, never held whole: each read continues one of a pool
  * of open object streams (fetch + decoder) that stopped at or before the wanted byte,
- * skipping forward by decoding, or opens the object again from its start. A backup reads
- * each of its objects in order, so streams nearly always continue. Memory: the pool (a few
- * streams per thread, each a 256 KiB fetch buffer and a decoder), whatever the object size.
+ * skipping forward by decoding, or opens the object again from its start (a jump back costs
+ * a decode from there). So the backup reads this volume in order (cb_bk_extra.in_order) and
+ * asks raw_hint instead of sampling ahead; the chain's objects are then decoded about once
+ * (1.07 times the volume, measured on 512 MiB with five incrementals, whatever the new
+ * object size; side by side lanes had cost up to 17 times). Memory: the streams in use (each
+ * a 128 KiB fetch buffer and a decoder), whatever the object size.
  *
  * Nothing is checked here but what decoding checks: the consolidate compares the SHA-256
  * of every sha block the backup hashes with the consolidated backup's _sha256file.
@@ -33,6 +36,10 @@ int cb__chainread_new(cb_store *store,
 
 /* cb_backup_opts.volume_pread: len bytes at off, or -1 (the failure is kept: see below). */
 long long cb__chainread_pread(void *payload, void *buf, size_t len, uint64_t off);
+
+/* cb_volume.raw_hint: 1 if every byte of [off, off+len) comes from an object stored raw
+ * ("none": the backup that wrote it found it incompressible, or was told not to compress). */
+int cb__chainread_raw(void *payload, uint64_t off, uint64_t len);
 
 /* The first failure of a read (code and message into err), or 0. */
 int cb__chainread_failure(cb_chainread *r, cb_error *err);

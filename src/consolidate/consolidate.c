@@ -158,6 +158,9 @@ int cb__consolidate_one(cb_store *store,
     cb_bk_extra extra = { .expect = &chain.layers[0].where,
                           .mismatch = cons_mismatch,
                           .ctx = &ctx,
+                          .raw_hint = cb__chainread_raw,
+                          .raw_hint_payload = ctx.rd,
+                          .in_order = 1,
                           .locked = locked,
                           .lock = lock };
     rc = cb__backup_ex(store, NULL, &bo, &extra, out, err);

@@ -174,7 +174,11 @@ static int pl_sample_raw(cb_pl *pl, uint64_t off, uint64_t len)
 {
     unsigned char buf[PL_SAMPLE_LEN * PL_SAMPLES];
     cb_error err = { 0 };
-    if (pl->job->objw.codec == CB_CODEC_NONE || len < sizeof(buf) * 4)
+    if (pl->job->objw.codec == CB_CODEC_NONE)
+        return 0;
+    if (pl->job->vol->raw_hint != NULL)
+        return pl->job->vol->raw_hint(pl->job->vol->raw_hint_payload, off, len);
+    if (len < sizeof(buf) * 4)
         return 0;
     for (int i = 0; i < PL_SAMPLES; i++) {
         uint64_t at = off + (len - PL_SAMPLE_LEN) / (PL_SAMPLES - 1) * (uint64_t)i;

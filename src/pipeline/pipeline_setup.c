@@ -36,13 +36,15 @@ static void pl_init_shape(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode)
     pl->full.whole = mode == CB_PL_FULL && pl->n_ranges >= (uint64_t)pl->n_workers * PL_WHOLE_MIN;
     /* a stream is read in order by one thread: the reader's pieces, not workers reading
      * whole objects for themselves (source.h) */
-    if (cb__volume_is_stream(b->vol))
+    if (cb__volume_is_stream(b->vol) || b->vol->in_order)
         pl->full.whole = 0;
     /* Otherwise a full backup reads one object per worker side by side (their MD5s are
      * serial); a scan hashes pieces in parallel and needs no more than one object at a
      * time, and so does zstd, whose own threads then split each object (pipeline_obj.c). */
     pl->full.group = mode == CB_PL_FULL ? (size_t)pl->n_workers : 1;
     if (mode == CB_PL_FULL && !pl->full.whole && b->objw.codec == CB_CODEC_ZSTD)
+        pl->full.group = 1;
+    if (b->vol->in_order) /* one object at a time: the reader's reads never jump back */
         pl->full.group = 1;
     if (pl->full.group > PL_GROUP_MAX)
         pl->full.group = PL_GROUP_MAX;

@@ -34,6 +34,13 @@ typedef struct cb_volume {
     void *pread_payload;
     int by_caller; /* read through the caller's function: the size is the caller's (no
                       fstat, no recheck), no holes known (every byte read) */
+    /* or NULL: whether [off, off+len) is known to be incompressible, said instead of sampling
+     * it (a volume that knows, and whose reads cost more when they jump: a consolidate's) */
+    int (*raw_hint)(void *payload, uint64_t off, uint64_t len);
+    void *raw_hint_payload;
+    int in_order; /* read it in order, one object after the other, by the pipeline's reader
+                     (its pieces still compressed in parallel): a volume whose reads cost more
+                     when they jump, such as a consolidate's, which decodes as it goes */
 } cb_volume;
 
 /* Open a regular file or block device for reading. Anything else (a named pipe, a

@@ -148,7 +148,7 @@ int cmd_prune(cli *c, int argc, char **argv)
         return rc;
     cli_progress prog;
     cli_progress_init(&prog, c);
-    a.o.progress = cli_progress_fn;
+    a.o.progress = c->json ? NULL : cli_progress_fn; /* --json: one document, no status */
     a.o.progress_payload = &prog;
     a.o.cancel = cli_cancel_hook;
     cli_signals_install();
