@@ -362,6 +362,37 @@ static void test_prune__consolidate(void **state)
     assert_int_equal(pt_count(t, NULL), 2 * DAYS + 60 - 43 + 2);
 }
 
+/* A prune interrupted after it made day 40's synthetic full and before it moved day 40 onto
+ * it: the next prune uses that one (its hashes are day 40's) instead of making another. */
+static void test_prune__consolidate_resumed(void **state)
+{
+    pt *t = *state;
+    cb_prune_opts o = CB_PRUNE_OPTS_INIT;
+    cb_prune_plan *p = NULL;
+    cb_backup_info *made = NULL, *b = NULL;
+    cb_error err = { 0 };
+    assert_cb_ok(cb_consolidate(t->store, t->id[2][40], NULL, &made, NULL, NULL, &err), &err);
+    pt_policy(&o);
+    o.consolidate = 1;
+    o.volume_id = t->vid[2];
+    o.dry_run = 1;
+    assert_cb_ok(cb_prune(t->store, &o, &p, &err), &err);
+    assert_string_equal(pt_item(p, t->id[2][40])->new_full, made->backup_id);
+    char want[80];
+    snprintf(want, sizeof(want), "parent of kept %s", t->id[2][40]);
+    assert_string_equal(pt_item(p, made->backup_id)->reason, want);
+    cb_prune_plan_free(p);
+    o.dry_run = 0;
+    assert_cb_ok(cb_prune(t->store, &o, &p, &err), &err);
+    assert_int_equal(p->n_consolidated, 2);
+    cb_prune_plan_free(p);
+    assert_int_equal(pt_count(t, t->vid[2]), 60 - 43 + 2);
+    assert_cb_ok(cb_backup_show(t->store, t->id[2][40], &b, &err), &err);
+    assert_string_equal(b->parent_id, made->backup_id);
+    cb_backup_info_free(b);
+    cb_backup_info_free(made);
+}
+
 /* created_at has whole seconds: a full and two incrementals made in one second. The newest is
  * the deepest incremental (a child is made after its parent), so keep-last 1 keeps it and its
  * chain; taking the full as the newest would delete the two incrementals. */
@@ -407,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune__calendar, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_prune__rules, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_prune__consolidate, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_prune__consolidate_resumed, pt_setup, pt_teardown),
         cmocka_unit_test(test_prune__one_second),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
