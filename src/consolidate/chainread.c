@@ -74,7 +74,8 @@ static int cr_segments(cb_chainread *r, const cb_plan *plan, cb_error *err)
             r->segs[r->n_segs++] = (cr_seg){ .off = plan->tasks[i].ranges[j].off,
                                              .len = plan->tasks[i].ranges[j].len,
                                              .task = &plan->tasks[i] };
-    qsort(r->segs, r->n_segs, sizeof(*r->segs), cr_seg_cmp);
+    if (r->n_segs > 1)
+        qsort(r->segs, r->n_segs, sizeof(*r->segs), cr_seg_cmp);
     return 0;
 }
 
