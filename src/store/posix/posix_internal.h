@@ -13,6 +13,10 @@
 #include "../../util/util.h"
 
 #define POSIX_TMP_PREFIX ".cinderblock-tmp-"
+/* A temporary file not written for this long belongs to a writer that is gone (killed
+ * between writing it and renaming it into place): a listing of its directory removes it. A
+ * live writer changes its file as it writes; a day also covers hosts' clocks that differ. */
+#define POSIX_TMP_STALE (24 * 3600)
 #define POSIX_MAX_DEPTH 64
 
 typedef struct posix_state {

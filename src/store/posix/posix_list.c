@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "posix_internal.h"
@@ -55,6 +56,15 @@ static int posix_report_entry(posix_walk *wk, int dfd, const char *leaf, const c
     return wk->entry_fn(&e, wk->payload);
 }
 
+/* A temporary file (never listed): removed once stale, as far as this user may. */
+static void posix_sweep_tmp(int dfd, const char *name)
+{
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        time(NULL) - st.st_mtime > POSIX_TMP_STALE)
+        unlinkat(dfd, name, 0);
+}
+
 static int posix_walk_dir(posix_walk *wk, int dfd, cb_buf *rel, int depth)
 {
     int rc = 0;
@@ -70,9 +80,12 @@ static int posix_walk_dir(posix_walk *wk, int dfd, cb_buf *rel, int depth)
     struct dirent *de;
     while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
         int is_dir, is_file;
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-            strncmp(de->d_name, POSIX_TMP_PREFIX, strlen(POSIX_TMP_PREFIX)) == 0)
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
+        if (strncmp(de->d_name, POSIX_TMP_PREFIX, strlen(POSIX_TMP_PREFIX)) == 0) {
+            posix_sweep_tmp(dirfd(d), de->d_name);
+            continue;
+        }
         if (posix_is_dir(dirfd(d), de, &is_dir, &is_file) < 0)
             continue; /* vanished meanwhile */
         rel->len = base_len;
