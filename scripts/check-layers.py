@@ -31,14 +31,15 @@ LAYERS = {
                'lock', 'pipeline'],
     'restore': ['util', 'hash', 'codec', 'format', 'readback', 'catalog', 'lock'],
     'verify': ['util', 'hash', 'codec', 'format', 'readback', 'catalog', 'lock'],
-    'maintain': ['util', 'format', 'catalog', 'lock'],
+    'consolidate': ['util', 'codec', 'format', 'readback', 'catalog', 'lock', 'backup'],
+    'maintain': ['util', 'format', 'catalog', 'lock', 'consolidate'],
 }
 
 # the one header another folder may include
 INTERFACE = {
     'util': 'util.h', 'hash': 'hash.h', 'json': 'json.h', 'codec': 'codec.h', 'piece': 'piece.h',
     'format': 'format.h', 'readback': 'readback.h', 'catalog': 'catalog.h', 'lock': 'lock.h',
-    'pipeline': 'pipeline.h', 'store/http': 'http.h', 'store/posix': 'posix.h',
+    'pipeline': 'pipeline.h', 'backup': 'backup.h', 'consolidate': 'consolidate.h', 'store/http': 'http.h', 'store/posix': 'posix.h',
     'store/swift': 'swift.h', 'store/s3': 's3.h',
 }
 

@@ -29,7 +29,7 @@ extern "C" {
  * against an older header reads the fields it knows.
  */
 typedef struct cb_progress {
-    const char *phase;     /* "backup", "restore", "delete", "verify" */
+    const char *phase;     /* "backup", "restore", "delete", "verify", "consolidate" */
     uint64_t bytes_done;   /* volume bytes read (backup) or written (restore) */
     uint64_t bytes_total;  /* volume size */
     uint64_t objects_done; /* objects written (backup) or restored (restore); final at the last
@@ -373,7 +373,7 @@ CB_EXTERN void cb_backup_ids_free(char **ids, size_t n);
  * of the fnmatch(3) patterns. A backup kept by the policy keeps its whole chain (its parents);
  * a backup is deleted only when no backup that stays depends on it, and dependants go first.
  */
-#define CB_PRUNE_OPTS_VERSION 1
+#define CB_PRUNE_OPTS_VERSION 2 /* 2: consolidate ... cancel; 1 is still accepted */
 
 typedef struct cb_prune_opts {
     unsigned int version;  /* CB_PRUNE_OPTS_VERSION */
@@ -383,6 +383,19 @@ typedef struct cb_prune_opts {
     const char *const *keep_names; /* fnmatch patterns on the backup's name */
     size_t n_keep_names;
     int dry_run; /* decide only: delete nothing, take no lock */
+    /* version 2 */
+    int consolidate;       /* where the policy keeps backups of a chain but not its full backup, the
+                              oldest kept backup of the chain, K, is consolidated into a new full
+                              (cb_consolidate) and made an incremental of it (same content), so that
+                              the backups below K can go; all before anything is deleted, and a
+                              consolidation that fails stops the prune with nothing deleted */
+    int threads;           /* a consolidation's threads (0: online CPUs) */
+    double leftover_grace; /* then remove crash leftovers (cb_cleanup) older than this many
+                              seconds; 0: one hour; < 0: leave them */
+    cb_progress_fn progress; /* a consolidation's (phase "consolidate") */
+    void *progress_payload;
+    cb_cancel_fn cancel;
+    void *cancel_payload;
 } cb_prune_opts;
 
 #define CB_PRUNE_OPTS_INIT                                                                         \
@@ -392,6 +405,7 @@ typedef struct cb_prune_opts {
 
 #define CB_PRUNE_KEEP 0
 #define CB_PRUNE_DELETE 1
+#define CB_PRUNE_CONSOLIDATE 2 /* kept, consolidated into a new full first (opts->consolidate) */
 
 /** One backup of a prune plan. */
 typedef struct cb_prune_item {
@@ -400,8 +414,9 @@ typedef struct cb_prune_item {
     char *parent_id;  /* NULL for a full backup */
     char *name;       /* NULL when none */
     char *created_at; /* as recorded */
-    int action;       /* CB_PRUNE_KEEP or CB_PRUNE_DELETE */
+    int action;       /* CB_PRUNE_KEEP, CB_PRUNE_DELETE or CB_PRUNE_CONSOLIDATE */
     int deleted;      /* 1 once it was removed (never in a dry run) */
+    char *new_full;   /* CB_PRUNE_CONSOLIDATE: the synthetic full once made (NULL before) */
     char *reason;     /* "daily 2026-11-30, weekly 2026-W48", "parent of kept <id>",
                          "not kept by the policy", "kept: a kept backup depends on it" */
 } cb_prune_item;
@@ -410,15 +425,21 @@ typedef struct cb_prune_item {
 typedef struct cb_prune_plan {
     cb_prune_item *items;
     size_t n;
-    size_t n_keep, n_delete, n_deleted;
+    size_t n_keep, n_delete, n_deleted; /* n_keep counts the consolidated ones too */
+    size_t n_consolidate, n_consolidated;
+    size_t n_leftovers;        /* leftovers removed (dry run: that would be) */
+    uint64_t leftover_objects; /* ... the objects they held */
     int dry_run;
 } cb_prune_plan;
 
 /**
- * Decide, and unless opts->dry_run delete, under the store's exclusive lock taken once (the
- * plan is made after the lock is taken, from the store as it is then). The deletes go
+ * Decide, and unless opts->dry_run consolidate and delete, under the store's exclusive lock
+ * taken once (the plan is made after the lock is taken, from the store as it is then). The
+ * consolidations come first (each committed, then its backup moved onto it), then the deletes,
  * dependants first, each backup its _metadata first, so that an interruption leaves every
- * remaining backup restorable (and the rest of a half-deleted one for `cleanup`).
+ * remaining backup restorable (and the rest of a half-deleted one, or of a synthetic full not
+ * committed, for `list --incomplete` and `cleanup`); then the leftovers older than the grace
+ * period go.
  * @param plan  set to the plan (free with cb_prune_plan_free), also on a failure after the
  *              deleting began: `deleted` says which are gone
  * @return 0; CB_EINVAL for no keep rule (that would delete everything) or a bad option (named);

@@ -8,7 +8,7 @@
 #define CB_BACKUP_BACKUP_H
 
 #include "cinderblock/backup.h"
-#include "../catalog/found.h"
+#include "../catalog/catalog.h"
 
 typedef struct cb_bk_extra {
     /* The backup must hold exactly this backup's content: the SHA-256 of every sha block
@@ -20,7 +20,9 @@ typedef struct cb_bk_extra {
      * (1), or after it (2): set err, return its code. */
     int (*mismatch)(void *ctx, uint64_t off, int kind, cb_error *err);
     void *ctx;
-    int locked; /* the caller holds the store's exclusive lock: take no lock */
+    int locked;           /* the caller holds the store's exclusive lock: take no lock ... */
+    struct cb_lock *lock; /* ... this one (or NULL: none could be taken): losing it stops the
+                             backup, as losing its own would */
 } cb_bk_extra;
 
 /* cb_backup() with `extra` (NULL: cb_backup() itself). */

@@ -21,7 +21,8 @@ int cb__bk_tick(cb_bk *b, cb_error *err)
     int rc;
     if (o->cancel != NULL && o->cancel(o->cancel_payload))
         return cb_error_set(err, CB_ECANCELED, "backup %s cancelled", b->backup_id);
-    if ((rc = cb__lock_held(b->lock, err)) < 0)
+    if ((rc = cb__lock_held(b->lock, err)) < 0 ||
+        (b->extra != NULL && (rc = cb__lock_held(b->extra->lock, err)) < 0))
         return rc;
     if (o->progress != NULL)
         o->progress(&b->progress, o->progress_payload);

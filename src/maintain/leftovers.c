@@ -16,6 +16,7 @@
 #include "../catalog/catalog.h"
 #include "../lock/lock.h"
 #include "../util/util.h"
+#include "maintain.h"
 #include "../format/format.h"
 
 typedef struct lo_group {
@@ -312,20 +313,36 @@ int cb_cleanup(cb_store *store,
                cb_error *err)
 {
     cb_lock *lock = NULL;
+    int dry = (flags & CB_CLEANUP_DRY_RUN) != 0;
+    if (n_removed != NULL)
+        *n_removed = 0;
+    /* a dry run writes nothing, not even a lock (as backup and delete --dry-run) */
+    int rc = dry ? 0 : cb__lock_take(store, 1, "cleanup", NULL, &lock, err);
+    if (rc == 0)
+        rc = cb__cleanup_locked(store, lock, older_than, dry, removed, n_removed, err);
+    cb__lock_release(lock);
+    return rc;
+}
+
+int cb__cleanup_locked(cb_store *store,
+                       cb_lock *lock,
+                       double older_than,
+                       int dry,
+                       cb_leftover **removed,
+                       size_t *n_removed,
+                       cb_error *err)
+{
     cb_leftover *v = NULL;
     char *home = NULL;
     size_t n = 0, k = 0;
     int64_t now = (int64_t)time(NULL);
-    /* a dry run writes nothing, not even a lock (as backup and delete --dry-run) */
-    int rc = flags & CB_CLEANUP_DRY_RUN ? 0 : cb__lock_take(store, 1, "cleanup", NULL, &lock, err);
-    if (rc == 0)
-        rc = cb_store_home_container(store, &home, err);
+    int rc = cb_store_home_container(store, &home, err);
     if (rc == 0)
         rc = cb_leftover_list(store, &v, &n, err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (!lo_due(&v[i], older_than, now))
             continue;
-        if (!(flags & CB_CLEANUP_DRY_RUN) &&
+        if (!dry &&
             ((rc = cb__lock_held(lock, err)) < 0 || (rc = lo_remove(store, home, &v[i], err)) < 0))
             break;
         cb_leftover t = v[k]; /* what is removed goes to the front */
@@ -333,7 +350,6 @@ int cb_cleanup(cb_store *store,
         v[i] = t;
         k++;
     }
-    cb__lock_release(lock);
     free(home);
     if (rc < 0 || removed == NULL) {
         cb_leftover_free_array(v, n);

@@ -1,30 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * maintain.h: what the maintenance commands (delete, cleanup, prune, consolidate) share
- * inside this folder: a consolidate under a lock the caller holds, and moving an incremental
- * onto another parent of the same content.
+ * maintain.h: what the maintenance commands (delete, cleanup, prune) share inside this
+ * folder: removing leftovers under a lock the caller holds.
  */
 #ifndef CB_MAINTAIN_MAINTAIN_H
 #define CB_MAINTAIN_MAINTAIN_H
 
 #include "../catalog/catalog.h"
 
-/* cb_consolidate() without its delete_chain part; `locked`: the caller holds the store's
- * exclusive lock (none is taken). */
-int cb__consolidate_one(cb_store *store,
-                        const char *backup_id,
-                        const cb_consolidate_opts *opts,
-                        int locked,
-                        cb_backup_info **out,
-                        cb_error *err);
+struct cb_lock;
 
-/*
- * Make backup `child` (an incremental) an incremental of `parent_id`: its _metadata is
- * written again, whole, with that parent_id (the store replaces an object atomically: posix
- * by rename, Swift and S3 by PUT). Sound only when the new parent's content equals the old
- * parent's or the child's own (a synthetic full of either): restoring the child lays its
- * objects over its parent's content, and every byte it does not hold is the same.
- */
-int cb__reparent(cb_store *store, const cb_found *child, const char *parent_id, cb_error *err);
+/* cb_cleanup() under the exclusive lock the caller holds (`lock`, NULL when none could be
+ * taken); `dry`: find only. */
+int cb__cleanup_locked(cb_store *store,
+                       struct cb_lock *lock,
+                       double older_than,
+                       int dry,
+                       cb_leftover **removed,
+                       size_t *n_removed,
+                       cb_error *err);
 
 #endif

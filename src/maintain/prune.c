@@ -5,12 +5,15 @@
  * the plan's deletes dependants first, through the delete code (cb__delete_prefix).
  */
 #include <fnmatch.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "maintain.h"
+#include "../consolidate/consolidate.h"
 #include "../catalog/catalog.h"
 #include "../lock/lock.h"
 #include "../util/util.h"
@@ -77,11 +80,13 @@ static int pr_parse_time(const char *s, int64_t *out)
 /* One backup as the decision sees it. */
 typedef struct pr_b {
     const cb_backup_info *info;
-    int64_t t;     /* created_at, seconds */
-    int timed;     /* created_at could be read */
-    int in_scope;  /* of the volume(s) pruned */
-    int keep;      /* kept (by the policy, its chain, or a dependant) */
-    size_t parent; /* index of the parent in the scan, or n */
+    int64_t t;       /* created_at, seconds */
+    int timed;       /* created_at could be read */
+    int in_scope;    /* of the volume(s) pruned */
+    int keep;        /* kept (by the policy, its chain, or a dependant) */
+    int rule;        /* kept by a rule of the policy itself */
+    int consolidate; /* to be consolidated: its parent link no longer counts */
+    size_t parent;   /* index of the parent in the scan, or n */
     char reason[512];
 } pr_b;
 
@@ -215,7 +220,7 @@ static void pr_chains(pr_b *v, size_t n)
     for (size_t round = 0; changed && round <= n; round++) {
         changed = 0;
         for (size_t i = 0; i < n; i++) {
-            if (!(v[i].keep || !v[i].in_scope) || v[i].parent == n)
+            if (!(v[i].keep || !v[i].in_scope) || v[i].parent == n || v[i].consolidate)
                 continue;
             pr_b *p = &v[v[i].parent];
             if (p->keep)
@@ -228,6 +233,45 @@ static void pr_chains(pr_b *v, size_t n)
                 snprintf(p->reason, sizeof(p->reason), "kept: a kept backup depends on it");
         }
     }
+}
+
+/* Whether b's chain reaches a full backup through backups of the catalog, none of them kept
+ * by a rule or damaged. */
+static int pr_bare_chain(const pr_b *v, size_t n, const pr_b *b)
+{
+    for (size_t steps = 0; steps <= n; steps++) {
+        if (b->info->problem != NULL)
+            return 0;
+        if (b->info->parent_id == NULL)
+            return 1;
+        if (b->parent == n)
+            return 0; /* a parent that is missing: nothing to consolidate from */
+        b = &v[b->parent];
+        if (b->rule)
+            return 0;
+    }
+    return 0;
+}
+
+/*
+ * --consolidate: the oldest backups the policy keeps in each chain whose full it does not
+ * keep (no ancestor kept by a rule) are consolidated: their parent links are cut before the
+ * chain rule runs. Not one that sits on its full alone: a new full would only replace that
+ * one (and a consolidated backup sits on its synthetic full alone, so it stays put). One whose
+ * parent stays anyway (another kept backup needs it, or one out of scope) would free nothing: it is
+ * not consolidated after all.
+ */
+static void pr_consolidations(pr_b *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i].rule = v[i].keep;
+    for (size_t i = 0; i < n; i++)
+        v[i].consolidate = v[i].in_scope && v[i].rule && v[i].info->chain_length >= 3 &&
+                           v[i].parent < n && pr_bare_chain(v, n, &v[i]);
+    pr_chains(v, n);
+    for (size_t i = 0; i < n; i++)
+        if (v[i].consolidate && v[v[i].parent].keep)
+            v[i].consolidate = 0;
 }
 
 static char *pr_dup(const char *s, int *bad, cb_error *err)
@@ -250,6 +294,7 @@ void cb_prune_plan_free(cb_prune_plan *plan)
         free(it->name);
         free(it->created_at);
         free(it->reason);
+        free(it->new_full);
     }
     free(plan->items);
     free(plan);
@@ -290,13 +335,21 @@ static int pr_decide(
             pr_policy(o, v + i, j - i);
         i = j;
     }
+    if (o->consolidate)
+        pr_consolidations(v, n);
     pr_chains(v, n);
     plan->dry_run = o->dry_run != 0;
     for (size_t i = 0; i < n; i++) {
         if (!v[i].in_scope)
             continue;
         cb_prune_item *it = &plan->items[plan->n++];
-        it->action = v[i].keep ? CB_PRUNE_KEEP : CB_PRUNE_DELETE;
+        it->action = v[i].consolidate ? CB_PRUNE_CONSOLIDATE
+                     : v[i].keep      ? CB_PRUNE_KEEP
+                                      : CB_PRUNE_DELETE;
+        if (v[i].consolidate) {
+            plan->n_consolidate++;
+            pr_reason(&v[i], "consolidated into a new full: its chain's full is not kept");
+        }
         it->backup_id = pr_dup(v[i].info->backup_id, &bad, err);
         it->volume_id = pr_dup(v[i].info->volume_id, &bad, err);
         it->parent_id = pr_dup(v[i].info->parent_id, &bad, err);
@@ -361,8 +414,66 @@ static int pr_delete(cb_store *store,
     return rc;
 }
 
+/* The plan's consolidations, each committed and then its backup moved onto the new full. */
+static int pr_consolidate(cb_store *store,
+                          cb_lock *lock,
+                          const cb_prune_opts *o,
+                          cb_backup_info **infos,
+                          size_t n,
+                          cb_prune_plan *plan,
+                          cb_error *err)
+{
+    cb_consolidate_opts co = CB_CONSOLIDATE_OPTS_INIT;
+    co.threads = o->threads;
+    co.progress = o->progress;
+    co.progress_payload = o->progress_payload;
+    co.cancel = o->cancel;
+    co.cancel_payload = o->cancel_payload;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < plan->n; i++) {
+        cb_prune_item *it = &plan->items[i];
+        const cb_backup_info *b = pr_find(infos, n, it->backup_id);
+        cb_backup_info *full = NULL;
+        if (it->action != CB_PRUNE_CONSOLIDATE || b == NULL)
+            continue;
+        cb_found f = { .container = b->container, .prefix = b->prefix };
+        cb__prefix_parse(b->prefix, &f.parts);
+        if ((rc = cb__consolidate_one(store, it->backup_id, &co, 1, lock, &full, err)) == 0 &&
+            (it->new_full = cb__strdup(full->backup_id, err)) == NULL)
+            rc = CB_ENOMEM;
+        if (rc == 0 && (rc = cb__lock_held(lock, err)) == 0 &&
+            (rc = cb__reparent(store, &f, full->backup_id, err)) == 0)
+            plan->n_consolidated++;
+        cb_backup_info_free(full);
+        if (rc < 0 && rc != CB_ECANCELED) {
+            size_t len = strlen(err->msg);
+            snprintf(err->msg + len, sizeof(err->msg) - len,
+                     " (consolidating backup %s; nothing was deleted)", it->backup_id);
+        }
+    }
+    return rc;
+}
+
+/* Then the leftovers older than the grace period. */
+static int pr_leftovers(
+    cb_store *store, cb_lock *lock, const cb_prune_opts *o, cb_prune_plan *plan, cb_error *err)
+{
+    cb_leftover *v = NULL;
+    size_t k = 0;
+    if (o->version < 2 || o->leftover_grace < 0)
+        return 0;
+    double grace = o->leftover_grace > 0 ? o->leftover_grace : 3600;
+    int rc = cb__cleanup_locked(store, lock, grace, o->dry_run, &v, &k, err);
+    plan->n_leftovers = rc == 0 ? k : 0;
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        plan->leftover_objects += v[i].objects;
+    cb_leftover_free_array(v, rc == 0 ? k : 0);
+    return rc;
+}
+
 int cb_prune(cb_store *store, const cb_prune_opts *opts, cb_prune_plan **plan, cb_error *err)
 {
+    cb_prune_opts current = CB_PRUNE_OPTS_INIT;
     cb_backup_info **infos = NULL;
     size_t n = 0;
     cb_lock *lock = NULL;
@@ -371,8 +482,14 @@ int cb_prune(cb_store *store, const cb_prune_opts *opts, cb_prune_plan **plan, c
         *plan = NULL;
     if (store == NULL || opts == NULL || plan == NULL)
         return cb_error_set(err, CB_EINVAL, "cb_prune: no store, options or plan given");
-    if (opts->version < 1)
+    if (opts->version < 1 || opts->version > CB_PRUNE_OPTS_VERSION)
         return cb_error_set(err, CB_EINVAL, "cb_prune: options version %u unknown", opts->version);
+    if (opts->version == 1) { /* the fields it has; the newer ones keep their defaults */
+        memcpy(&current, opts, offsetof(cb_prune_opts, consolidate));
+        current.version = CB_PRUNE_OPTS_VERSION;
+        current.leftover_grace = -1; /* version 1 removed no leftover */
+        opts = &current;
+    }
     if (opts->keep_within < 0)
         return cb_error_set(err, CB_EINVAL, "prune: keep-within %lld is negative",
                             (long long)opts->keep_within);
@@ -392,8 +509,11 @@ int cb_prune(cb_store *store, const cb_prune_opts *opts, cb_prune_plan **plan, c
                             &lock, err)) < 0)
         return rc;
     if ((rc = cb_backup_list(store, NULL, &infos, &n, err)) == 0 &&
-        (rc = pr_decide(opts, infos, n, plan, err)) == 0 && !opts->dry_run)
+        (rc = pr_decide(opts, infos, n, plan, err)) == 0 && !opts->dry_run &&
+        (rc = pr_consolidate(store, lock, opts, infos, n, *plan, err)) == 0)
         rc = pr_delete(store, lock, infos, n, *plan, err);
+    if (rc == 0)
+        rc = pr_leftovers(store, lock, opts, *plan, err);
     cb_backup_info_free_array(infos, n);
     cb__lock_release(lock);
     return rc;

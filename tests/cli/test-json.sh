@@ -126,6 +126,17 @@ ok prune -- "$CB" --json prune --keep-last 1 --dry-run
 [ "$(field 'v["dry_run"]')" = True ] || fail "prune --dry-run: $(cat "$WORK/out")"
 [ "$(field 'len(v["plan"])')" -ge 1 ] || fail "prune --dry-run: an empty plan: $(cat "$WORK/out")"
 err 2 -- "$CB" --json prune
+ok prune -- "$CB" --json prune --keep-last 1 --consolidate --dry-run
+[ "$(field 'v["plan"][0]["action"]')" = consolidate ] ||
+    fail "prune --consolidate --dry-run: the newest is not to be consolidated: $(cat "$WORK/out")"
+
+# ---- consolidate ----
+ok consolidate_summary --lines -- "$CB" --json consolidate "$incr2"
+[ "$(field 'v["backup"]["parent_id"]')" = None ] || fail "consolidate: not a full: $(cat "$WORK/out")"
+[ "$(field 'v["deleted"]')" = "[]" ] || fail "consolidate: deleted something: $(cat "$WORK/out")"
+"$CB" -q delete "$(field 'v["backup"]["id"]')" || fail "the synthetic full could not be deleted"
+err 2 -- "$CB" --json consolidate
+err 10 -- "$CB" --json consolidate 00000000-0000-4000-8000-000000000000
 
 # ---- version and help ----
 ok version -- "$CB" --json version

@@ -278,6 +278,90 @@ static void test_prune__rules(void **state)
     cb_prune_plan_free(p);
 }
 
+/*
+ * --consolidate, the same policy. Chain 28..41: 40 is its oldest kept backup, on 12 that go:
+ * consolidated. Chain 42..55: 46 (on 42..45) is consolidated; 47..55 stay on it. Chain 14..27:
+ * 15 sits on its full alone: a new full would only replace 14, so nothing is done. Deleted:
+ * 0..13, 16..27, 28..39, 41, 42..45 (43 a volume); every kept backup keeps its id and content.
+ */
+static void test_prune__consolidate(void **state)
+{
+    pt *t = *state;
+    cb_prune_opts o = CB_PRUNE_OPTS_INIT;
+    cb_prune_plan *p = NULL;
+    cb_error err = { 0 };
+    static const char *const tail = ", consolidated into a new full: its chain's full is not kept";
+    pt_policy(&o);
+    o.consolidate = 1;
+    o.volume_id = t->vid[0];
+    o.dry_run = 1;
+    assert_cb_ok(cb_prune(t->store, &o, &p, &err), &err);
+    assert_int_equal(p->n_consolidate, 2);
+    assert_int_equal(p->n_delete, 43);
+    for (int k = 0; k < DAYS; k++) {
+        const cb_prune_item *it = pt_item(p, t->id[0][k]);
+        int cons = k == 40 || k == 46, gone = k <= 13 || (k >= 16 && k <= 45 && !cons && k != 40);
+        assert_int_equal(it->action, cons   ? CB_PRUNE_CONSOLIDATE
+                                     : gone ? CB_PRUNE_DELETE
+                                            : CB_PRUNE_KEEP);
+        if (cons) {
+            char want[200];
+            snprintf(want, sizeof(want), "%s%s", expected[k], tail);
+            assert_string_equal(it->reason, want);
+            assert_null(it->new_full);
+        }
+    }
+    cb_prune_plan_free(p);
+
+    o.dry_run = 0;
+    assert_cb_ok(cb_prune(t->store, &o, &p, &err), &err);
+    assert_int_equal(p->n_consolidated, 2);
+    assert_int_equal(p->n_deleted, 43);
+    char full[2][40];
+    for (int c = 0; c < 2; c++) {
+        const cb_prune_item *it = pt_item(p, t->id[0][c == 0 ? 40 : 46]);
+        assert_non_null(it->new_full);
+        snprintf(full[c], sizeof(full[c]), "%s", it->new_full);
+    }
+    cb_prune_plan_free(p);
+    assert_int_equal(pt_count(t, t->vid[0]), 60 - 43 + 2);
+    for (int k = 0; k < DAYS; k++) {
+        cb_restore_opts ro = CB_RESTORE_OPTS_INIT;
+        cb_error e = { 0 };
+        ro.overwrite = 1;
+        int gone = k <= 13 || (k >= 16 && k <= 45 && k != 40);
+        int rc = cb_restore(t->store, t->id[0][k], t->out, &ro, &e);
+        if (gone) {
+            assert_int_equal(rc, CB_ENOTFOUND);
+            continue;
+        }
+        assert_cb_ok(rc, &e);
+        if (!tu_file_equals(t->out, t->img[0][k], VSIZE))
+            fail_msg("day %d restores other bytes", k);
+    }
+    for (int c = 0; c < 2; c++) { /* the new fulls: of the days they were made for */
+        cb_backup_info *b = NULL, *was = NULL;
+        cb_restore_opts ro = CB_RESTORE_OPTS_INIT;
+        int day = c == 0 ? 40 : 46;
+        ro.overwrite = 1;
+        assert_cb_ok(cb_backup_show(t->store, full[c], &b, &err), &err);
+        assert_cb_ok(cb_backup_show(t->store, t->id[0][day], &was, &err), &err);
+        assert_null(b->parent_id);
+        assert_string_equal(was->parent_id, full[c]);
+        assert_string_equal(b->created_at, was->created_at);
+        assert_cb_ok(cb_restore(t->store, full[c], t->out, &ro, &err), &err);
+        assert_true(tu_file_equals(t->out, t->img[0][day], VSIZE));
+        cb_backup_info_free(b);
+        cb_backup_info_free(was);
+    }
+    /* once more: nothing left to consolidate or delete */
+    assert_cb_ok(cb_prune(t->store, &o, &p, &err), &err);
+    assert_int_equal(p->n_consolidate, 0);
+    assert_int_equal(p->n_delete, 0);
+    cb_prune_plan_free(p);
+    assert_int_equal(pt_count(t, NULL), 2 * DAYS + 60 - 43 + 2);
+}
+
 /* created_at has whole seconds: a full and two incrementals made in one second. The newest is
  * the deepest incremental (a child is made after its parent), so keep-last 1 keeps it and its
  * chain; taking the full as the newest would delete the two incrementals. */
@@ -322,6 +406,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_prune__calendar, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_prune__rules, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_prune__consolidate, pt_setup, pt_teardown),
         cmocka_unit_test(test_prune__one_second),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,10 @@ enum {
     PR_WITHIN,
     PR_NAME,
     PR_VOLUME,
-    PR_DRY
+    PR_DRY,
+    PR_CONSOLIDATE,
+    PR_THREADS,
+    PR_GRACE
 };
 
 #define PR_MAX_NAMES 64
@@ -76,8 +79,33 @@ static int pr_opt(cli *c, int opt, const char *arg, void *payload)
     case PR_DRY:
         a->o.dry_run = 1;
         return 0;
+    case PR_CONSOLIDATE:
+        a->o.consolidate = 1;
+        return 0;
+    case PR_THREADS: {
+        unsigned long long n;
+        if (cli_parse_size(arg, &n) < 0 || n == 0 || n > 1024)
+            return cli_usage_error(c, prune_usage, "--threads: '%s' is not a number from 1 to 1024",
+                                   arg);
+        a->o.threads = (int)n;
+        return 0;
+    }
+    case PR_GRACE:
+        if (cli_parse_duration(arg, &d) < 0)
+            return cli_usage_error(c, prune_usage,
+                                   "--leftover-grace: '%s' is not a duration (like 90, 5m, 2h, 1d)",
+                                   arg);
+        a->o.leftover_grace = d > 0 ? d : 1e-9; /* 0: every leftover, as cleanup's 0 */
+        return 0;
     }
     return CLI_EXIT_USAGE;
+}
+
+static const char *pr_action(const cb_prune_item *it)
+{
+    return it->action == CB_PRUNE_CONSOLIDATE ? "consolidate"
+           : it->action == CB_PRUNE_KEEP      ? "keep"
+                                              : "delete";
 }
 
 static json_t *pr_str(const char *s)
@@ -97,6 +125,9 @@ int cmd_prune(cli *c, int argc, char **argv)
                                           { "keep-name", required_argument, NULL, PR_NAME },
                                           { "volume-id", required_argument, NULL, PR_VOLUME },
                                           { "dry-run", no_argument, NULL, PR_DRY },
+                                          { "consolidate", no_argument, NULL, PR_CONSOLIDATE },
+                                          { "threads", required_argument, NULL, PR_THREADS },
+                                          { "leftover-grace", required_argument, NULL, PR_GRACE },
                                           { NULL, 0, NULL, 0 } };
     pr_args a = { .o = CB_PRUNE_OPTS_INIT };
     cb_prune_plan *p = NULL;
@@ -115,8 +146,14 @@ int cmd_prune(cli *c, int argc, char **argv)
                                "prune: no --keep-* rule given: that would delete every backup");
     if ((rc = cli_open_store(c)) != 0)
         return rc;
+    cli_progress prog;
+    cli_progress_init(&prog, c);
+    a.o.progress = c->json ? NULL : cli_progress_fn; /* --json: one document, no status */
+    a.o.progress_payload = &prog;
+    a.o.cancel = cli_cancel_hook;
     cli_signals_install();
     rc = cb_prune(c->store, &a.o, &p, &err);
+    cli_progress_done(&prog);
     if (rc < 0 && p == NULL)
         return cli_fail(c, &err);
     if (c->json) {
@@ -128,8 +165,8 @@ int cmd_prune(cli *c, int argc, char **argv)
             json_object_set_new(e, "volume_id", pr_str(it->volume_id));
             json_object_set_new(e, "parent_id", pr_str(it->parent_id));
             json_object_set_new(e, "created_at", out_time(it->created_at));
-            json_object_set_new(e, "action",
-                                json_string(it->action == CB_PRUNE_KEEP ? "keep" : "delete"));
+            json_object_set_new(e, "action", json_string(pr_action(it)));
+            json_object_set_new(e, "new_full", pr_str(it->new_full));
             json_object_set_new(e, "deleted", json_boolean(it->deleted));
             json_object_set_new(e, "reason", json_string(it->reason));
             json_array_append_new(arr, e);
@@ -138,20 +175,34 @@ int cmd_prune(cli *c, int argc, char **argv)
         json_object_set_new(o, "dry_run", json_boolean(p->dry_run));
         json_object_set_new(o, "kept", json_integer((json_int_t)p->n_keep));
         json_object_set_new(o, "deleted", json_integer((json_int_t)p->n_deleted));
+        json_object_set_new(o, "consolidated", json_integer((json_int_t)p->n_consolidated));
+        json_object_set_new(o, "leftovers_removed", json_integer((json_int_t)p->n_leftovers));
         out_json(o);
     } else {
-        printf("%-36s  %-36s  %-25s  %-6s  %s\n", "ID", "VOLUME", "CREATED", "ACTION", "REASON");
+        printf("%-36s  %-36s  %-25s  %-11s  %s\n", "ID", "VOLUME", "CREATED", "ACTION", "REASON");
         for (size_t i = 0; i < p->n; i++) {
             const cb_prune_item *it = &p->items[i];
             char created[32];
-            printf("%-36s  %-36s  %-25s  %-6s  %s\n", it->backup_id,
+            printf("%-36s  %-36s  %-25s  %-11s  %s\n", it->backup_id,
                    it->volume_id ? it->volume_id : "-", out_time_text(it->created_at, created),
-                   it->action == CB_PRUNE_KEEP ? "keep" : "delete", it->reason);
+                   pr_action(it), it->reason);
         }
+        for (size_t i = 0; i < p->n; i++)
+            if (p->items[i].new_full != NULL)
+                cli_info(c, "consolidated backup %s into new full backup %s\n",
+                         p->items[i].backup_id, p->items[i].new_full);
         if (p->dry_run)
-            cli_info(c, "would keep %zu, would delete %zu backup(s)\n", p->n_keep, p->n_delete);
+            cli_info(c,
+                     "would keep %zu (consolidating %zu), would delete %zu backup(s); %zu "
+                     "leftover(s) of %llu objects would be removed\n",
+                     p->n_keep, p->n_consolidate, p->n_delete, p->n_leftovers,
+                     (unsigned long long)p->leftover_objects);
         else
-            cli_info(c, "kept %zu, deleted %zu backup(s)\n", p->n_keep, p->n_deleted);
+            cli_info(c,
+                     "kept %zu (consolidated %zu), deleted %zu backup(s); removed %zu "
+                     "leftover(s) of %llu objects\n",
+                     p->n_keep, p->n_consolidated, p->n_deleted, p->n_leftovers,
+                     (unsigned long long)p->leftover_objects);
     }
     cb_prune_plan_free(p);
     return rc < 0 ? cli_fail(c, &err) : CLI_EXIT_OK;

@@ -13,8 +13,8 @@
  * Nothing is checked here but what decoding checks: the consolidate compares the SHA-256
  * of every sha block the backup hashes with the consolidated backup's _sha256file.
  */
-#ifndef CB_MAINTAIN_CHAINREAD_H
-#define CB_MAINTAIN_CHAINREAD_H
+#ifndef CB_CONSOLIDATE_CHAINREAD_H
+#define CB_CONSOLIDATE_CHAINREAD_H
 
 #include "../catalog/catalog.h"
 

@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "maintain.h"
+#include "consolidate.h"
 #include "chainread.h"
 #include "../backup/backup.h"
 #include "../lock/lock.h"
@@ -127,6 +127,7 @@ int cb__consolidate_one(cb_store *store,
                         const char *backup_id,
                         const cb_consolidate_opts *opts,
                         int locked,
+                        cb_lock *lock,
                         cb_backup_info **out,
                         cb_error *err)
 {
@@ -154,9 +155,11 @@ int cb__consolidate_one(cb_store *store,
     }
     cb_backup_opts bo;
     cons_backup_opts(&chain, opts, &ctx, opts->description ? opts->description : desc, blk, &bo);
-    cb_bk_extra extra = {
-        .expect = &chain.layers[0].where, .mismatch = cons_mismatch, .ctx = &ctx, .locked = locked
-    };
+    cb_bk_extra extra = { .expect = &chain.layers[0].where,
+                          .mismatch = cons_mismatch,
+                          .ctx = &ctx,
+                          .locked = locked,
+                          .lock = lock };
     rc = cb__backup_ex(store, NULL, &bo, &extra, out, err);
     if (rc < 0 && rc != CB_ECANCELED) { /* a failed read says why better than the backup */
         cb_error rerr = { 0 };
@@ -311,7 +314,7 @@ int cb_consolidate(cb_store *store,
     if (opts->version != CB_CONSOLIDATE_OPTS_VERSION)
         return cb_error_set(err, CB_EINVAL, "cb_consolidate_opts version %u is not supported",
                             opts->version);
-    int rc = cb__consolidate_one(store, backup_id, opts, 0, &info, err);
+    int rc = cb__consolidate_one(store, backup_id, opts, 0, NULL, &info, err);
     if (rc == 0 && opts->delete_chain &&
         (rc = cb__lock_take(store, 1, "consolidate", backup_id, &lock, err)) == 0) {
         rc = cons_delete_chain(store, backup_id, info->backup_id, lock, &gone, err);
