@@ -626,9 +626,10 @@ class Suite(object):
         summary = json.loads(out.splitlines()[-1])
         full = summary['backup']
         check(summary['deleted'] == ids[5::-1], 'deleted %s' % summary['deleted'])
-        check(full['parent_id'] is None and full['object_count'] == 7, 'synthetic full %s' % full)
+        check(full['parent_id'] is None and full['object_count'] == 7,
+              'synthetic full %s' % full)
         sha = self.swift_json(full['container'], full['prefix'] + '_sha256file')
-        check(sha['sha256s'] == sha5['sha256s'], 'the sha256s differ from the 5th incremental\'s')
+        check(sha['sha256s'] == sha5['sha256s'], "the sha256s differ from the 5th's")
         sixth = self.swift_json(full['container'], json.loads(
             self.cli('--json', 'show', ids[6]))['backup']['prefix'] + '_metadata')
         check(sixth['parent_id'] == full['id'], "the 6th's parent_id: %s" % sixth['parent_id'])

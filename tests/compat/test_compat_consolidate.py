@@ -4,12 +4,12 @@
 
 A full backup and 5 incrementals (a 10 MiB change, scattered 4 KiB writes, a change inside
 the first incremental's region, the last partial sha block and zeros written over data,
-scattered writes over the third's region); the 5th consolidated into a synthetic full:
-cinderblock and Cinder restore it as the volume was at the 5th, its _sha256file lists the
-5th's hashes, and Cinder builds an incremental on it that both restore. With --delete-chain
-the 6th incremental of another chain, moved onto the new full, still restores with both.
-And a chain that Cinder wrote, consolidated by cinderblock. Compressions: zlib (the chain's,
-by default), bz2 and zstd.
+half a MiB inside the third's region and scattered writes); the 5th consolidated into a
+synthetic full: cinderblock and Cinder restore it as the volume was at the 5th, its
+_sha256file lists the 5th's hashes, and Cinder builds an incremental on it that both
+restore. With --delete-chain the 6th incremental of another chain, moved onto the new full,
+still restores with both. And a chain that Cinder wrote, consolidated by cinderblock.
+Compressions: zlib (the chain's, by default), bz2 and zstd.
 """
 
 import json
@@ -45,15 +45,15 @@ class ConsolidateCompat(CinderTestCase):
         with open(self.work('vol'), 'wb') as f:
             f.write(data)
 
-    def our_chain(self, root, tag, versions, compression='zlib'):
+    def our_chain(self, root, tag, versions):
         """cinderblock backs up each version, each on the previous one; returns the ids."""
         vid, ids = uuid_for(0xa, tag), []
         for n, data in enumerate(versions):
             self.write_volume(data)
             bid = uuid_for(tag, n)
             args = ['backup', self.work('vol'), '--backup-id', bid, '--volume-id', vid,
-                    '--object-size', str(OBJ), '--sha-block', str(SHA), '--compression',
-                    compression]
+                    '--object-size', str(OBJ), '--sha-block', str(SHA),
+                    '--compression', 'zlib']
             if ids:
                 args += ['--parent', ids[-1]]
             run_cb(root, *args)
