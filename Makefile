@@ -9,7 +9,8 @@ FUZZ_SECONDS ?= 60
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build demo check fuzz format format-check clean deps bench bench-cinder install
+.PHONY: all build demo check fuzz format format-check clean deps bench bench-cinder \
+	bench-consolidate install
 
 all: build
 
@@ -49,6 +50,13 @@ bench-cinder:
 	scripts/deps.sh build compat services
 	$(MAKE) build
 	bench/cinder-driver.sh $(BUILD)
+
+# consolidate of a chain's 5th incremental against a restore plus a full backup of the same
+# data, on posix (docs/performance.md, issue 17's goal)
+bench-consolidate:
+	scripts/deps.sh build bench
+	$(MAKE) build
+	bench/consolidate.sh $(BUILD)
 
 format:
 	find include src tools tests bench examples -name '*.[ch]' | xargs clang-format -i

@@ -11,6 +11,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FROZEN = '2024-01-02T03:04:05'
+MIB = 1 << 20
 
 
 def cinderblock():
@@ -45,6 +46,31 @@ def make_volume(path, size, seed, zero_from=None, zero_to=None, run=(5000, 40000
         out[zero_from:zero_to] = bytes(zero_to - zero_from)
     with open(path, 'wb') as f:
         f.write(out)
+    return bytes(out)
+
+
+def scattered(data, seed, count=40):
+    """COUNT random 4 KiB writes at 4 KiB-aligned offsets."""
+    rnd = random.Random(seed)
+    out = bytearray(data)
+    for _ in range(count):
+        at = rnd.randrange(0, len(out) // 4096 - 1) * 4096
+        out[at:at + 4096] = rnd.randbytes(4096)
+    return bytes(out)
+
+
+def contiguous(data, seed, at=5 * MIB + 12345, length=10 * MIB):
+    """LENGTH random bytes written at AT (by default 10 MiB, not on a sha block boundary)."""
+    rnd = random.Random(seed)
+    out = bytearray(data)
+    out[at:at + length] = rnd.randbytes(length)
+    return bytes(out)
+
+
+def last_block(data):
+    """A change in the last 300 bytes: the last, partial sha block of most volumes."""
+    out = bytearray(data)
+    out[-300:] = b'\xee' * 300
     return bytes(out)
 
 
@@ -102,6 +128,12 @@ def read(path):
         return f.read()
 
 
+def backup_json(root, backup_id, suffix='_metadata'):
+    """A backup's _metadata (or, with suffix='_sha256file', its _sha256file), parsed."""
+    d, prefix = find_files(root, backup_id)
+    return json.loads(read(os.path.join(d, prefix + suffix)))
+
+
 class Workdir:
     def __init__(self):
         self.path = tempfile.mkdtemp(prefix='cb-compat-')
@@ -126,3 +158,16 @@ class CinderTestCase(unittest.TestCase):
     def tearDownClass(cls):
         cls.cinder.close()
         cls.work.remove()
+
+    def assert_restored_by_both(self, root, backup_id, data, tag):
+        """cinderblock and Cinder's driver each restore BACKUP_ID from ROOT as DATA."""
+        ours = self.work('ours-%s' % tag)
+        run_cb(root, 'restore', '--force', backup_id, ours)
+        self.assertTrue(read(ours) == data, 'cinderblock restore of %s differs' % backup_id)
+        theirs = self.work('cinder-%s' % tag)
+        got = self.cinder.call('restore', '--root', root, '--backup-id', backup_id,
+                               '--target', theirs)
+        self.assertTrue(got['ok'], got)
+        self.assertTrue(read(theirs) == data, 'Cinder restore of %s differs' % backup_id)
+        os.remove(ours)
+        os.remove(theirs)

@@ -10,38 +10,15 @@ unchanged incrementals (whose metadata has "objects": []).
 
 import json
 import os
-import random
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compat_lib import CinderTestCase, find_files, make_volume, read, run_cb, uuid_for  # noqa: E402
+from compat_lib import (MIB, CinderTestCase, contiguous, find_files, last_block,  # noqa: E402
+                        make_volume, read, run_cb, scattered, uuid_for)
 
-MIB = 1 << 20
 SIZE = 24 * MIB + 777            # not a multiple of the sha block
 OBJ, SHA = 4 * MIB, 32768
-
-
-def scattered(data, seed, count=40):
-    rnd = random.Random(seed)
-    out = bytearray(data)
-    for _ in range(count):
-        at = rnd.randrange(0, len(out) // 4096 - 1) * 4096
-        out[at:at + 4096] = rnd.randbytes(4096)
-    return bytes(out)
-
-
-def contiguous(data, seed):
-    rnd = random.Random(seed)
-    out = bytearray(data)
-    out[5 * MIB + 12345:15 * MIB + 12345] = rnd.randbytes(10 * MIB)
-    return bytes(out)
-
-
-def last_block(data):
-    out = bytearray(data)
-    out[-300:] = b'\xee' * 300
-    return bytes(out)
 
 
 class IncrementalCompat(CinderTestCase):
@@ -77,14 +54,7 @@ class IncrementalCompat(CinderTestCase):
 
     def check_restores(self, root, chain):
         for n, (bid, data) in enumerate(chain):
-            ours = self.work('ours-%d' % n)
-            run_cb(root, 'restore', '--force', bid, ours)
-            self.assertEqual(read(ours), data, 'cinderblock restore of %s' % bid)
-            theirs = self.work('cinder-%d' % n)
-            got = self.cinder.call('restore', '--root', root, '--backup-id', bid,
-                                   '--target', theirs)
-            self.assertTrue(got['ok'], got)
-            self.assertEqual(read(theirs), data, 'Cinder restore of %s' % bid)
+            self.assert_restored_by_both(root, bid, data, n)
 
     def test_mixed_chain_from_a_cinder_full(self):
         root, vid = self.work('store-a'), uuid_for(0xa, 1)
