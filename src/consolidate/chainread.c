@@ -201,11 +201,12 @@ int cb__chainread_failure(cb_chainread *r, cb_error *err)
  *     done there: the worker of the next object continues where the last one stopped);
  *   - one of this thread's own streams of that object stopped before it (the nearest);
  *   - a stream to open anew: an unused one while the thread has fewer than its share, else
- *     its own least recently used, else the least recently used idle one.
+ *     one read to its end (a newer backup's small object, done with), else its own least
+ *     recently used, else the least recently used idle one.
  */
 static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, pthread_t self)
 {
-    cr_stream *own = NULL, *own_old = NULL, *fresh = NULL, *oldest = NULL;
+    cr_stream *own = NULL, *own_old = NULL, *fresh = NULL, *oldest = NULL, *spent = NULL;
     size_t mine = 0;
     for (size_t i = 0; i < r->n_pool; i++) {
         cr_stream *s = &r->pool[i];
@@ -221,6 +222,9 @@ static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, pthre
             own_old = s;
         if (!s->has_owner && fresh == NULL)
             fresh = s;
+        if (s->task != NULL && s->task->obj->has_length && s->pos >= s->task->obj->length &&
+            spent == NULL)
+            spent = s; /* read to its end: of no more use to anyone */
         if (oldest == NULL || s->used < oldest->used)
             oldest = s;
     }
@@ -228,6 +232,8 @@ static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, pthre
         return own;
     if (fresh != NULL && mine < CR_STREAMS_PER_THREAD)
         return fresh;
+    if (spent != NULL)
+        return spent;
     return own_old != NULL ? own_old : fresh != NULL ? fresh : oldest;
 }
 
