@@ -9,7 +9,8 @@ synthetic full: cinderblock and Cinder restore it as the volume was at the 5th, 
 _sha256file lists the 5th's hashes, and Cinder builds an incremental on it that both
 restore. With --delete-chain the 6th incremental of another chain, moved onto the new full,
 still restores with both. And a chain that Cinder wrote, consolidated by cinderblock.
-Compressions: zlib (the chain's, by default), bz2 and zstd.
+Compressions: zlib (the chain's, by default), none (raw: bz2 is covered by tests/engine, without
+Cinder's slow bz2 in the way) and zstd.
 """
 
 import json
@@ -130,7 +131,7 @@ class ConsolidateCompat(CinderTestCase):
             self.assertEqual(meta['parent_id'], ids[n - 1])
             self.assertLess(sum(list(o.values())[0]['length'] for o in meta['objects']),
                             11 * MIB)
-        for compression, extra in (('zlib', ()), ('bz2', ('--compression', 'bz2'))):
+        for compression, extra in (('zlib', ()), ('none', ('--compression', 'none'))):
             with self.subTest(compression=compression):
                 summary = self.consolidate(root, ids[5], *extra)
                 self.assertEqual(summary['deleted'], [])
