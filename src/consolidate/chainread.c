@@ -10,8 +10,7 @@
 #include "../util/util.h"
 
 #define CR_FETCH (128u << 10) /* bytes fetched from the store at a time, per stream */
-#define CR_STREAMS_PER_THREAD                                                                      \
-    12 /* a worker has up to 8 objects in flight, each over the chain's objects */
+#define CR_STREAMS 16         /* objects open at once: a full's and the newer backups' inside it */
 
 /* One volume range and the plan task (object) that supplies it. */
 typedef struct cr_seg {
@@ -30,13 +29,11 @@ typedef struct cr_stream {
     size_t in_len;
     const unsigned char *out; /* decoded, not yet consumed */
     size_t out_len;
-    uint64_t pos;    /* object-relative offset of out[0] */
-    int held;        /* the last step filled its window: more may come without input */
-    int eof;         /* the store's object ended */
-    int busy;        /* a read uses it */
-    uint64_t used;   /* when it was last used: the oldest idle one is reused first */
-    pthread_t owner; /* the thread that used it last (has_owner) */
-    int has_owner;
+    uint64_t pos;  /* object-relative offset of out[0] */
+    int held;      /* the last step filled its window: more may come without input */
+    int eof;       /* the store's object ended */
+    int busy;      /* a read uses it */
+    uint64_t used; /* when it was last used: the oldest idle one is reused first */
 } cr_stream;
 
 struct cb_chainread {
@@ -46,13 +43,12 @@ struct cb_chainread {
     size_t n_segs;
     cb_cancel_fn cancel;
     void *cancel_payload;
-    pthread_mutex_t lock; /* guards the pool, clock, failed, decoded */
+    pthread_mutex_t lock; /* guards the pool, clock, failed */
     pthread_cond_t idle;  /* a stream was released */
     cr_stream *pool;
     size_t n_pool;
     uint64_t clock;
     cb_error failed; /* the first failure */
-    uint64_t decoded;
 };
 
 static int cr_seg_cmp(const void *a, const void *b)
@@ -98,7 +94,7 @@ int cb__chainread_new(cb_store *store,
     r->cancel_payload = cancel_payload;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->idle, NULL);
-    r->n_pool = (size_t)(threads > 0 ? threads + 1 : 2) * CR_STREAMS_PER_THREAD;
+    r->n_pool = threads + 1 > CR_STREAMS ? (size_t)threads + 1 : CR_STREAMS; /* one each */
     int rc = cr_segments(r, plan, err);
     if (rc == 0 && (r->pool = cb__calloc(r->n_pool, sizeof(*r->pool), err)) == NULL)
         rc = CB_ENOMEM;
@@ -173,14 +169,6 @@ const cb_task *cb__chainread_task_at(const cb_chainread *r, uint64_t off)
     return g != NULL ? g->task : NULL;
 }
 
-uint64_t cb__chainread_decoded(const cb_chainread *r)
-{
-    pthread_mutex_lock((pthread_mutex_t *)&r->lock);
-    uint64_t n = r->decoded;
-    pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
-    return n;
-}
-
 int cb__chainread_failure(cb_chainread *r, cb_error *err)
 {
     pthread_mutex_lock(&r->lock);
@@ -193,70 +181,46 @@ int cb__chainread_failure(cb_chainread *r, cb_error *err)
 }
 
 /*
- * A stream for object `t` at object offset `pos`. Each reading thread reads in order (a
- * worker carries whole objects of the new backup), so streams belong to the thread that used
- * them last, and a thread never takes one that another may be about to continue: that would
- * send the other back to the object's first byte. In order of preference:
- *   - an idle stream of that object stopped exactly there, whoever used it (its reader was
- *     done there: the worker of the next object continues where the last one stopped);
- *   - one of this thread's own streams of that object stopped before it (the nearest);
- *   - a stream to open anew: an unused one while the thread has fewer than its share, else
- *     one read to its end (a newer backup's small object, done with), else its own least
- *     recently used, else the least recently used idle one.
+ * A stream for object `t` at object offset `pos`: an idle one of that object stopped at or
+ * before it (the nearest), else one to open anew: an unused one, else one read to its end
+ * (a newer backup's small object, done with), else the least recently used.
  */
-static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, pthread_t self)
+static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos)
 {
-    cr_stream *own = NULL, *own_old = NULL, *fresh = NULL, *oldest = NULL, *spent = NULL;
-    size_t mine = 0;
+    cr_stream *near = NULL, *fresh = NULL, *spent = NULL, *oldest = NULL;
     for (size_t i = 0; i < r->n_pool; i++) {
         cr_stream *s = &r->pool[i];
-        int is_mine = s->has_owner && pthread_equal(s->owner, self);
-        mine += is_mine;
         if (s->busy)
             continue;
-        if (s->task == t && s->pos == pos)
-            return s;
-        if (is_mine && s->task == t && s->pos <= pos && (own == NULL || s->pos > own->pos))
-            own = s;
-        if (is_mine && (own_old == NULL || s->used < own_old->used))
-            own_old = s;
-        if (!s->has_owner && fresh == NULL)
+        if (s->task == t && s->pos <= pos && (near == NULL || s->pos > near->pos))
+            near = s;
+        if (s->task == NULL && fresh == NULL)
             fresh = s;
         if (s->task != NULL && s->task->obj->has_length && s->pos >= s->task->obj->length &&
             spent == NULL)
-            spent = s; /* read to its end: of no more use to anyone */
+            spent = s;
         if (oldest == NULL || s->used < oldest->used)
             oldest = s;
     }
-    if (own != NULL)
-        return own;
-    if (fresh != NULL && mine < CR_STREAMS_PER_THREAD)
-        return fresh;
-    if (spent != NULL)
-        return spent;
-    return own_old != NULL ? own_old : fresh != NULL ? fresh : oldest;
+    return near ? near : fresh ? fresh : spent ? spent : oldest;
 }
 
 static cr_stream *cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos)
 {
-    pthread_t self = pthread_self();
     pthread_mutex_lock(&r->lock);
     cr_stream *s;
-    while ((s = cr_pick(r, t, pos, self)) == NULL)
+    while ((s = cr_pick(r, t, pos)) == NULL)
         pthread_cond_wait(&r->idle, &r->lock); /* more readers than streams: wait for one */
     s->busy = 1;
     s->used = ++r->clock;
-    s->owner = self;
-    s->has_owner = 1;
     pthread_mutex_unlock(&r->lock);
     return s;
 }
 
-static void cr_release(cb_chainread *r, cr_stream *s, uint64_t decoded)
+static void cr_release(cb_chainread *r, cr_stream *s)
 {
     pthread_mutex_lock(&r->lock);
     s->busy = 0;
-    r->decoded += decoded;
     pthread_cond_signal(&r->idle);
     pthread_mutex_unlock(&r->lock);
 }
@@ -332,13 +296,8 @@ static int cr_fill(cb_chainread *r, cr_stream *s, cb_error *err)
 }
 
 /* `len` bytes of the stream's object from object offset `pos` into buf. */
-static int cr_stream_read(cb_chainread *r,
-                          cr_stream *s,
-                          char *buf,
-                          size_t len,
-                          uint64_t pos,
-                          uint64_t *decoded,
-                          cb_error *err)
+static int
+cr_stream_read(cb_chainread *r, cr_stream *s, char *buf, size_t len, uint64_t pos, cb_error *err)
 {
     int rc;
     while (len > 0) {
@@ -359,7 +318,6 @@ static int cr_stream_read(cb_chainread *r,
         s->out += n;
         s->out_len -= n;
         s->pos += n;
-        *decoded += n;
     }
     return 0;
 }
@@ -368,16 +326,16 @@ static int cr_stream_read(cb_chainread *r,
 static int
 cr_read_seg(cb_chainread *r, const cb_task *t, char *buf, size_t len, uint64_t off, cb_error *err)
 {
-    uint64_t pos = off - t->obj->offset, decoded = 0;
+    uint64_t pos = off - t->obj->offset;
     cr_stream *s = cr_acquire(r, t, pos);
     int rc = 0;
     if (s->task != t || s->pos > pos)
         rc = cr_open(r, s, t, err);
     if (rc == 0)
-        rc = cr_stream_read(r, s, buf, len, pos, &decoded, err);
+        rc = cr_stream_read(r, s, buf, len, pos, err);
     if (rc < 0)
         cr_stream_close(s); /* in an unknown state: open it afresh next time */
-    cr_release(r, s, decoded);
+    cr_release(r, s);
     return rc;
 }
 

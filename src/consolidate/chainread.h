@@ -47,9 +47,6 @@ int cb__chainread_failure(cb_chainread *r, cb_error *err);
 /* The object that supplies volume byte `off` (NULL beyond the volume). */
 const cb_task *cb__chainread_task_at(const cb_chainread *r, uint64_t off);
 
-/* Decoded bytes read in all, those skipped to reach a wanted byte included. */
-uint64_t cb__chainread_decoded(const cb_chainread *r);
-
 void cb__chainread_free(cb_chainread *r);
 
 #endif

@@ -59,7 +59,7 @@ static int ct_setup(void **state)
         memcpy(t->img[k], img, VSIZE);
         o.volume_id = VID;
         o.name = "disk0";
-        o.object_size = 256 << 10;
+        o.object_size = 1 << 20; /* larger than many objects of the new fulls: read in order */
         o.sha_block = 4096;
         o.now = 1789473600LL + k * 3600;
         o.parent_id = k == 0 ? NULL : t->id[k - 1];
@@ -108,6 +108,25 @@ static char *ct_shas(ct *t, const char *id)
     return strndup(p, (size_t)(end - p));
 }
 
+/* How many times the chain's data objects (of backups 0..INCR) were opened for reading, and
+ * how many there are. */
+static unsigned long ct_opens(ct *t, unsigned long *n_objects)
+{
+    unsigned long opens = 0;
+    *n_objects = 0;
+    for (int k = 0; k <= INCR; k++) {
+        cb_backup_info *b = ct_show(t, t->id[k]);
+        for (uint64_t i = 1; i <= b->object_count; i++) {
+            char name[600];
+            snprintf(name, sizeof(name), "%s-%05llu", b->prefix, (unsigned long long)i);
+            opens += cb_mem_store_object_reads(t->store, b->container, name);
+            (*n_objects)++;
+        }
+        cb_backup_info_free(b);
+    }
+    return opens;
+}
+
 static void ct_restores(ct *t, const char *id, const void *want, size_t len)
 {
     cb_restore_opts ro = CB_RESTORE_OPTS_INIT;
@@ -149,7 +168,15 @@ static void test_consolidate__every_codec(void **state)
             o.compression = comps[c];
             o.object_size = sizes[s];
             o.threads = 2;
+            unsigned long n_objects, before = ct_opens(t, &n_objects);
             assert_cb_ok(cb_consolidate(t->store, t->id[INCR], &o, &full, NULL, NULL, &err), &err);
+            /* the chain is read in order: no object opened twice (side by side lanes and
+             * samples read places far apart in one object, each from its start: 42 opens of
+             * these 40 objects, 13,082 of 12,700 in the 2 GiB bench) */
+            unsigned long opens = ct_opens(t, &n_objects) - before;
+            if (opens > n_objects)
+                fail_msg("%s, %llu-byte objects: %lu opens of the chain's %lu objects", comps[c],
+                         (unsigned long long)sizes[s], opens, n_objects);
             assert_null(full->parent_id);
             assert_int_equal(full->chain_length, 1);
             assert_int_equal(full->size, VSIZE);

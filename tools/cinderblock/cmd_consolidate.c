@@ -98,7 +98,7 @@ int cmd_consolidate(cli *c, int argc, char **argv)
     cli_signals_install();
     int crc = cb_consolidate(c->store, id, &o, &info, &gone, &n_gone, &err);
     cli_progress_done(&prog);
-    if (info != NULL && (crc == 0 || n_gone > 0 || o.delete_chain))
+    if (info != NULL) /* committed, even when deleting the old chain then failed */
         co_report(c, info, gone, n_gone, cli_progress_elapsed(&prog));
     cb_backup_ids_free(gone, n_gone);
     cb_backup_info_free(info);
