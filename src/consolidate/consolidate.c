@@ -215,6 +215,15 @@ int cb__reparent(cb_store *store, const cb_found *child, const char *parent_id, 
                           child->parts.backup_id);
         goto done;
     }
+    for (size_t i = 0; i < m.n_objects; i++) /* written again, it would claim what it lacks */
+        if (!m.objects[i].has_length || !m.objects[i].has_md5) {
+            rc = cb_error_set(err, CB_EINVAL,
+                              "backup %s cannot be moved onto another parent: its metadata "
+                              "records no length or MD5 for object '%s' (a writer other than "
+                              "Cinder's), and a rewrite would have to invent one",
+                              child->parts.backup_id, m.objects[i].name);
+            goto done;
+        }
     if ((pid = cb__strdup(parent_id, err)) == NULL ||
         (name = cb__name_metadata(child->prefix, err)) == NULL) {
         rc = CB_ENOMEM;

@@ -346,6 +346,37 @@ static void test_consolidate__delete_chain(void **state)
     free(img);
 }
 
+/* A dependant whose metadata records no MD5 for an object (a foreign writer's) is not
+ * rewritten: a rewrite would have to invent one. Nothing is deleted. */
+static void test_consolidate__delete_chain_refused(void **state)
+{
+    ct *t = *state;
+    cb_consolidate_opts o = CB_CONSOLIDATE_OPTS_INIT;
+    cb_backup_info *five = ct_show(t, t->id[5]), *full = NULL;
+    cb_error err = { 0 };
+    char name[600], *text;
+    unsigned char *data;
+    size_t len;
+    snprintf(name, sizeof(name), "%s_metadata", five->prefix);
+    assert_int_equal(cb_mem_store_object(t->store, five->container, name, &data, &len), 0);
+    text = strndup((const char *)data, len);
+    char *md5 = strstr(text, "\"md5\": \""), *end = md5 ? strchr(md5 + 8, '\n') : NULL;
+    assert_non_null(end);
+    memmove(md5, end + 1, strlen(end + 1) + 1); /* that line, and its key, gone */
+    assert_cb_ok(cb_store_write_all(t->store, five->container, name, text, strlen(text), &err),
+                 &err);
+    o.delete_chain = 1;
+    int rc = cb_consolidate(t->store, t->id[4], &o, &full, NULL, NULL, &err);
+    assert_int_equal(rc, CB_EINVAL);
+    assert_non_null(strstr(err.msg, "records no length or MD5"));
+    assert_non_null(full); /* committed; the old chain stays whole */
+    assert_int_equal(ct_count(t), INCR + 1 + 1);
+    ct_restores(t, t->id[4], t->img[4], VSIZE);
+    cb_backup_info_free(full);
+    cb_backup_info_free(five);
+    free(text);
+}
+
 static int ct_cancel_at; /* the cancel hook's calls until it says stop */
 static int ct_cancel(void *payload)
 {
@@ -391,6 +422,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_consolidate__each_backup, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_consolidate__damaged, ct_setup, ct_teardown),
         cmocka_unit_test_setup_teardown(test_consolidate__delete_chain, ct_setup, ct_teardown),
+        cmocka_unit_test_setup_teardown(test_consolidate__delete_chain_refused, ct_setup,
+                                        ct_teardown),
         cmocka_unit_test_setup_teardown(test_consolidate__cancel_and_empty, ct_setup, ct_teardown),
     };
     if (argc > 1) /* a cmocka test filter: the TSan suite runs one case */
