@@ -42,6 +42,10 @@ typedef struct cb_progress {
     uint64_t bytes_unchanged; /* incremental backup: bytes equal to the parent's (not stored) */
     const char *step;         /* what the operation does now ("taking the lock", "reading the
                                  volume", ...), or NULL; changes only with a call */
+    /* added in 0.3: */
+    uint64_t bytes_read; /* backup: bytes read from the volume's source (an NBD server's,
+                            a stream's; a file's through pread, holes not read); blocks a
+                            dirty bitmap says are unchanged are not read */
 } cb_progress;
 
 /** Progress report; `p` is borrowed for the call. Called from the caller's thread. */
@@ -79,8 +83,9 @@ typedef struct cb_backup_info {
 CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
 
 #define CB_BACKUP_OPTS_VERSION                                                                     \
-    4 /* 4: volume_pread, volume_size; 3: volume_fd, volume_read, prefix, created_at,              \
-         volume_meta; 2: stream_size, stream_fd, dry_run; versions 1 to 3 are still accepted */
+    5 /* 5: dirty_bitmap, verify_unchanged, nbd_connections; 4: volume_pread, volume_size; 3:      \
+         volume_fd, volume_read, prefix, created_at, volume_meta; 2: stream_size, stream_fd,       \
+         dry_run; versions 1 to 4 are still accepted */
 
 typedef struct cb_backup_opts {
     unsigned int version;        /* CB_BACKUP_OPTS_VERSION */
@@ -156,6 +161,22 @@ typedef struct cb_backup_opts {
     void *volume_pread_payload;
     uint64_t volume_size; /* with volume_pread: the volume's size in bytes (required; 0 is an
                              empty volume) */
+    /* version 5: NBD exports (volume_path an NBD URI: nbd://, nbds://, nbd+unix://,
+     * nbds+unix://, nbd+vsock://, as libnbd takes them). The export is read read-only with
+     * several connections (when the server allows them: NBD_FLAG_CAN_MULTI_CONN), and the
+     * ranges its base:allocation context says read as zeros are not read. */
+    const char *dirty_bitmap; /* incremental only (incremental or parent_id; else CB_EINVAL):
+                                 the export's dirty bitmap of that name (qemu's meta context
+                                 qemu:dirty-bitmap:NAME, qemu-nbd -B NAME). Only the blocks it
+                                 marks dirty are read and hashed; every other sha block takes
+                                 the parent's hash. The contract: the bitmap was created or
+                                 cleared when the parent's data was taken, and has been
+                                 recording since. A server without it: CB_ESOURCE naming it */
+    double verify_unchanged;  /* with dirty_bitmap: percent (0 to 100) of the blocks it says are
+                                 unchanged that are read all the same, chosen at random each
+                                 run; one that differs from the parent's hash is CB_ESOURCE
+                                 (a wrong bitmap), and nothing is committed */
+    int nbd_connections;      /* connections to the NBD server (0: 4; at most 16) */
 } cb_backup_opts;
 
 #define CB_BACKUP_OPTS_INIT                                                                        \
@@ -185,6 +206,13 @@ typedef struct cb_backup_opts {
  * An empty volume (0 bytes) is backed up as Cinder backs it up: no data object,
  * "objects": [] in _metadata and "sha256s": [] in _sha256file; it restores as an empty file.
  *
+ * NBD (opts version 5): a `volume_path` that is an NBD URI (cb_volume_is_nbd) is an NBD
+ * export, read through libnbd at offsets with several connections, its zero ranges
+ * (base:allocation) not read, and with opts->dirty_bitmap only the blocks the bitmap marks
+ * dirty; the URI is its canonical path (the default volume id is derived from it). A build
+ * without libnbd refuses it (CB_ENOTSUPP). The export must not change during the backup:
+ * back up a snapshot, or a read-only export of a stopped guest.
+ *
  * @param out  set to the new backup's description (free with cb_backup_info_free), or NULL
  * @return 0; CB_EINVAL for bad options (named); CB_EIO for an unreadable volume;
  *         CB_ECANCELED when cancelled (what was written is removed); a store error.
@@ -196,6 +224,10 @@ CB_EXTERN int cb_backup(cb_store *store,
                         const cb_backup_opts *opts,
                         cb_backup_info **out,
                         cb_error *err);
+
+/** 1 if cb_backup() takes `volume_path` for an NBD URI (nbd:, nbds:, nbd+unix:, nbds+unix:,
+ *  nbd+vsock:, nbds+vsock:), whether or not this build can read one. */
+CB_EXTERN int cb_volume_is_nbd(const char *volume_path);
 
 #define CB_RESTORE_OPTS_VERSION                                                                    \
     4 /* 4: target_pwrite, target_flush; 3: target_fd, target_write, target_zeroed; 1 (it          \

@@ -135,6 +135,7 @@ static int bk_job_tick(void *ctx, uint64_t bytes_done, cb_error *err)
 {
     cb_bk *b = ctx;
     b->progress.bytes_done = bytes_done;
+    b->progress.bytes_read = cb__volume_bytes_read(&b->vol);
     return cb__bk_tick(b, err);
 }
 
@@ -242,6 +243,7 @@ static void bk_dispose(cb_bk *b)
     if (b->zeros != NULL)
         cb__digest_dispose(&b->zero_dg);
     free(b->zeros);
+    free(b->digs);
     cb__meta_dispose(&b->meta);
     cb__volume_close(&b->vol);
     cb__hashes_close(&b->pshas);
@@ -287,6 +289,15 @@ static int bk_open_volume(cb_bk *b, const char *volume_path, cb_error *err)
     uint64_t size = o->stream_size ? o->stream_size : CB_VOLUME_SIZE_UNKNOWN;
     int pathless = volume_path == NULL &&
                    (o->volume_pread != NULL || o->volume_read != NULL || o->volume_fd >= 0);
+    if (fd < 0 && !pathless && cb__nbd_is_uri(volume_path))
+        return cb__volume_open_nbd(&b->vol, volume_path, o->dirty_bitmap,
+                                   (uint32_t)(o->verify_unchanged * 10000.0 + 0.5),
+                                   o->nbd_connections, b->sha_block, err);
+    if (o->dirty_bitmap != NULL)
+        return cb_error_set(err, CB_EINVAL,
+                            "--dirty-bitmap needs an NBD volume (nbd://... or "
+                            "nbd+unix:///?socket=...), not '%s'",
+                            volume_path ? volume_path : "(a volume without a path)");
     if (fd < 0 && !pathless)
         return cb__volume_open(&b->vol, volume_path, err);
     const char *what = !pathless                 ? "a volume read from standard input"
@@ -309,6 +320,11 @@ static int bk_open_volume(cb_bk *b, const char *volume_path, cb_error *err)
     if (o->volume_read != NULL)
         return cb__volume_open_fn(&b->vol, bk_volume_read, (void *)o, size, err);
     return cb__volume_open_fd(&b->vol, o->volume_fd, size, err);
+}
+
+int cb_volume_is_nbd(const char *volume_path)
+{
+    return cb__nbd_is_uri(volume_path);
 }
 
 int cb_backup(cb_store *store,
@@ -359,12 +375,13 @@ int cb__backup_ex(cb_store *store,
     b.store = store;
     b.extra = extra;
     b.opts = opts ? opts : &defaults;
-    if (b.opts->version >= 1 && b.opts->version <= 3) { /* the fields it has; the newer
+    if (b.opts->version >= 1 && b.opts->version <= 4) { /* the fields it has; the newer
                                                            ones keep their defaults */
         memcpy(&current, b.opts,
                b.opts->version == 1   ? offsetof(cb_backup_opts, stream_size)
                : b.opts->version == 2 ? offsetof(cb_backup_opts, volume_fd)
-                                      : offsetof(cb_backup_opts, volume_pread));
+               : b.opts->version == 3 ? offsetof(cb_backup_opts, volume_pread)
+                                      : offsetof(cb_backup_opts, dirty_bitmap));
         if (b.opts->version < 3)
             current.volume_fd = -1;
         current.version = CB_BACKUP_OPTS_VERSION;
@@ -402,6 +419,7 @@ int cb__backup_ex(cb_store *store,
         b.vol.raw_hint_payload = extra->raw_hint_payload;
     }
     b.vol.in_order = extra != NULL && extra->in_order;
+    b.vol.read_count = &b.read_bytes;
     b.progress.bytes_total = b.vol.size == CB_VOLUME_SIZE_UNKNOWN ? 0 : b.vol.size;
     if ((rc = cb__bk_ids(&b, err)) < 0)
         goto done;
@@ -425,6 +443,7 @@ int cb__backup_ex(cb_store *store,
     }
     /* the last call: every object done, the _sha256file and _metadata counted */
     b.progress.bytes_done = b.progress.bytes_total;
+    b.progress.bytes_read = cb__volume_bytes_read(&b.vol);
     cb__bk_step(&b, b.dry_run ? "done (a dry run: nothing was written)" : "committed");
     if (out != NULL) {
         b.info->stored_bytes = b.progress.bytes_stored; /* with the _sha256file and _metadata */

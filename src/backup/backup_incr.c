@@ -28,20 +28,51 @@ static int bk_flush_run(cb_bk *b, cb_pl *pl, uint64_t end, cb_error *err)
     return cb__pl_store_run(pl, b->run_start, end - b->run_start, err);
 }
 
+/* A block a dirty bitmap said unchanged and that was read all the same: it must be. */
+static int bk_check_sample(
+    cb_bk *b, uint64_t at, const unsigned char *got, const unsigned char *old, cb_error *err)
+{
+    if (memcmp(got, old, 32) == 0)
+        return 0;
+    return cb_error_set(err, CB_ESOURCE,
+                        "dirty bitmap '%s' of volume '%s' says the block at offset %llu is "
+                        "unchanged since backup %s, but it differs from that backup's: the "
+                        "bitmap was not created or cleared when that backup was taken. Nothing "
+                        "was committed; back up without --dirty-bitmap (every block is then "
+                        "read), and start the bitmap afresh with the next full backup",
+                        b->vol.bitmap ? b->vol.bitmap : "?", b->vol.path, (unsigned long long)at,
+                        b->parent.layers[0].where.parts.backup_id);
+}
+
+/* Room for a piece's digests, where those of its unchanged blocks become the parent's. */
+static int bk_digs_room(cb_bk *b, size_t n, cb_error *err)
+{
+    if (n * 32 <= b->digs_cap)
+        return 0;
+    unsigned char *d = cb__realloc(b->digs, n * 32, err);
+    if (d == NULL)
+        return CB_ENOMEM;
+    b->digs = d;
+    b->digs_cap = n * 32;
+    return 0;
+}
+
 /*
  * One piece's hashes, in volume order: compare each block with the parent's, extend or
  * end the run of changed blocks, and store a run when it ends (at an unchanged block or at
  * the end of an object-sized range: runs never cross object boundaries, as in Cinder).
+ * Blocks a dirty bitmap says are unchanged were not read: they take the parent's digest.
  */
 int cb__bk_commit_incremental(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_error *err)
 {
     cb_bk *b = ctx;
     uint64_t first = r->off / b->sha_block;
     int rc;
-    if ((rc = cb__bk_emit_digests(b, r->digests, r->n_digests, err)) < 0)
+    if (r->clean != NULL && (rc = bk_digs_room(b, r->n_digests, err)) < 0)
         return rc;
     for (size_t k = 0; k < r->n_digests; k++) {
         unsigned char old[32];
+        const unsigned char *cur = r->digests + k * 32;
         int have;
         uint64_t at = r->off + (uint64_t)k * b->sha_block;
         if ((rc = cb__hashes_get(&b->pshas, first + k, old, &have, err)) < 0)
@@ -52,7 +83,14 @@ int cb__bk_commit_incremental(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_err
                                 "volume: do a full backup",
                                 b->parent.layers[0].where.parts.backup_id,
                                 (unsigned long long)(first + k));
-        if (memcmp(r->digests + k * 32, old, 32) != 0) {
+        if (r->clean != NULL && r->clean[k] == CB_PL_CLEAN_YES)
+            cur = old;
+        if (r->clean != NULL && r->clean[k] == CB_PL_CLEAN_SAMPLE &&
+            (rc = bk_check_sample(b, at, cur, old, err)) < 0)
+            return rc;
+        if (r->clean != NULL)
+            memcpy(b->digs + k * 32, cur, 32);
+        if (memcmp(cur, old, 32) != 0) {
             if (!b->in_run) {
                 b->in_run = 1;
                 b->run_start = at;
@@ -64,6 +102,8 @@ int cb__bk_commit_incremental(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_err
                 return rc;
         }
     }
+    if ((rc = cb__bk_emit_digests(b, r->clean ? b->digs : r->digests, r->n_digests, err)) < 0)
+        return rc;
     return r->range_end ? bk_flush_run(b, pl, r->off + r->len, err) : 0;
 }
 

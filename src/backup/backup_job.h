@@ -54,6 +54,9 @@ typedef struct cb_bk {
     cb_hashes pshas;    /* the parent's hash list, streamed in step with the volume */
     int in_run;         /* a run of changed blocks is open ... */
     uint64_t run_start; /* ... since this volume offset */
+    _Atomic uint64_t read_bytes; /* what the volume's pread read (cb_volume.read_count) */
+    unsigned char *digs; /* a piece's digests with the parent's for its unchanged blocks */
+    size_t digs_cap;
     /* all-zero objects (holes of sparse volumes): computed once per length */
     uint64_t zero_len;
     unsigned char zero_md5[16];

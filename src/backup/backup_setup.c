@@ -32,6 +32,31 @@ int cb__bk_ids(cb_bk *b, cb_error *err)
     return cb__uuid_normalize(b->backup_id, o->backup_id, "backup id", err);
 }
 
+/* What only an NBD volume's incremental may ask for (the volume itself is checked when it
+ * is opened). */
+static int bk_nbd_options(const cb_backup_opts *o, cb_error *err)
+{
+    if (o->dirty_bitmap != NULL && o->dirty_bitmap[0] == '\0')
+        return cb_error_set(err, CB_EINVAL, "--dirty-bitmap needs the name of a bitmap");
+    if (o->dirty_bitmap != NULL && !o->incremental && o->parent_id == NULL)
+        return cb_error_set(err, CB_EINVAL,
+                            "--dirty-bitmap %s needs --incremental or --parent: it says what "
+                            "changed since a parent backup (a full backup reads every block)",
+                            o->dirty_bitmap);
+    if (!(o->verify_unchanged >= 0.0 && o->verify_unchanged <= 100.0))
+        return cb_error_set(err, CB_EINVAL,
+                            "--verify-unchanged %g is not a percentage between 0 and 100",
+                            o->verify_unchanged);
+    if (o->verify_unchanged > 0.0 && o->dirty_bitmap == NULL)
+        return cb_error_set(err, CB_EINVAL,
+                            "--verify-unchanged checks what a dirty bitmap says: give "
+                            "--dirty-bitmap");
+    if (o->nbd_connections < 0 || o->nbd_connections > 16)
+        return cb_error_set(err, CB_EINVAL, "--nbd-connections %d is not between 1 and 16",
+                            o->nbd_connections);
+    return 0;
+}
+
 int cb__bk_options(cb_bk *b, cb_error *err)
 {
     const cb_backup_opts *o = b->opts;
@@ -49,7 +74,7 @@ int cb__bk_options(cb_bk *b, cb_error *err)
                        ? o->sha_block
                        : (info->default_sha_block ? info->default_sha_block : CB_DEFAULT_SHA_BLOCK);
     b->object_size = o->object_size ? o->object_size : info->default_object_size;
-    return 0;
+    return bk_nbd_options(o, err);
 }
 
 /* After the parent is known (it may set the sha block size): sizes and the piece. */

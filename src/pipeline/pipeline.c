@@ -156,6 +156,7 @@ static int pl_commit_scan(cb_pl *pl, cb_error *err)
         cb_pl_range r = { .index = seq, .off = s->off, .len = s->len, .digests = s->digests };
         r.n_digests = (s->len + j->sha_block - 1) / j->sha_block;
         r.range_end = s->range_end;
+        r.clean = s->any_clean ? s->clean : NULL;
         if ((rc = j->commit(j->ctx, pl, &r, err)) < 0 || (rc = cb__pl_tick(pl, err)) < 0)
             return rc;
         /* a stream: once the object's changed runs are stored, its bytes are not needed */

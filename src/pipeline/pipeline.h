@@ -54,7 +54,18 @@ typedef struct cb_pl_range {
     const char *name;   /* FULL: the object's name */
     cb_objw_result res; /* FULL: the object stored (not for zero ranges) */
     int reused;         /* resuming: stored by the interrupted run, kept */
+    /* SCAN, or NULL when every block was read and hashed: a CB_PL_CLEAN_* per digest */
+    const unsigned char *clean;
 } cb_pl_range;
+
+/* What the volume said of a sha block of a scan (cb__volume_clean_end: a dirty bitmap). */
+enum {
+    CB_PL_CLEAN_NO,     /* read and hashed */
+    CB_PL_CLEAN_YES,    /* unchanged since the parent: not read, its digest is undefined (the
+                           committer takes the parent's) */
+    CB_PL_CLEAN_SAMPLE, /* said unchanged, read and hashed all the same to check that it is
+                           (cb__volume_sampled): its digest must be the parent's */
+};
 
 /* A stored changed run (CB_PL_SCAN), for the job's record(), in object order. */
 typedef struct cb_pl_object {

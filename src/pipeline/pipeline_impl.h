@@ -34,6 +34,8 @@ typedef struct pl_slot {
     int range_end;          /* the piece ends an object-sized range */
     int done;               /* hashed; guarded by the pipeline's lock */
     unsigned char *digests; /* 32 bytes per sha block of a piece */
+    unsigned char *clean;   /* a CB_PL_CLEAN_* per sha block: what a dirty bitmap said */
+    int any_clean;          /* some block is not CB_PL_CLEAN_NO */
 } pl_slot;
 
 enum { PL_RUN_FREE, PL_RUN_QUEUED, PL_RUN_DONE };

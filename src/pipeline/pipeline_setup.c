@@ -87,7 +87,8 @@ static int pl_init_slots(cb_pl *pl, const cb_pl_job *b, cb_error *err)
         return CB_ENOMEM;
     for (size_t i = 0; i < pl->scan.n_slots; i++) {
         pl->scan.slots[i].seq = UINT64_MAX;
-        if ((pl->scan.slots[i].digests = cb__malloc(per, err)) == NULL)
+        if ((pl->scan.slots[i].digests = cb__malloc(per, err)) == NULL ||
+            (pl->scan.slots[i].clean = cb__calloc(per / 32, 1, err)) == NULL)
             return CB_ENOMEM;
     }
     return 0;
@@ -204,8 +205,10 @@ void cb__pl_dispose(cb_pl *pl)
     cb__pl_runs_dispose(pl);
     for (size_t i = 0; i < pl->full.n_free_enc; i++)
         cb_encoder_free(pl->full.free_enc[i]);
-    for (size_t i = 0; pl->scan.slots != NULL && i < pl->scan.n_slots; i++)
+    for (size_t i = 0; pl->scan.slots != NULL && i < pl->scan.n_slots; i++) {
         free(pl->scan.slots[i].digests);
+        free(pl->scan.slots[i].clean);
+    }
     free(pl->scan.slots);
     free(pl->workers);
     free(pl->full.objs);

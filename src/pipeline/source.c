@@ -12,9 +12,11 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "source.h"
+#include "source_nbd.h"
 #include "source_stream.h"
 #include "../util/util.h"
 
@@ -196,6 +198,72 @@ int cb__volume_open_pread(
     return 0;
 }
 
+int cb__volume_open_nbd(cb_volume *v,
+                        const char *uri,
+                        const char *bitmap,
+                        uint32_t sample_ppm,
+                        int connections,
+                        uint32_t block,
+                        cb_error *err)
+{
+    int rc = volume_open_named_stream(v, uri, 0, err);
+    if (rc == 0) { /* the export names it */
+        free(v->canonical);
+        if ((v->canonical = cb__strdup(uri, err)) == NULL)
+            rc = CB_ENOMEM;
+    }
+    if (rc == 0)
+        rc = cb__nbd_open(uri, bitmap, connections, block, &v->nbd, &v->size, err);
+    if (rc < 0) {
+        cb__volume_close(v);
+        return rc;
+    }
+    v->pread_fn = cb__nbd_pread;
+    v->pread_payload = v->nbd;
+    v->bitmap = bitmap;
+    v->sample_ppm = sample_ppm;
+    for (uint64_t at = 0, end; bitmap != NULL && at < v->size; at = end)
+        v->has_clean |= cb__nbd_extent(v->nbd, at, &end) == CB_EXTENT_CLEAN;
+    struct timespec now; /* a new sample every run: any block may be checked some night */
+    clock_gettime(CLOCK_REALTIME, &now);
+    v->sample_seed =
+        (uint64_t)now.tv_sec * 1000000007u ^ (uint64_t)now.tv_nsec ^ (uint64_t)getpid() << 32;
+    return 0;
+}
+
+uint64_t cb__volume_bytes_read(const cb_volume *v)
+{
+    if (v->nbd != NULL)
+        return cb__nbd_bytes_read(v->nbd);
+    if (v->stream != NULL)
+        return cb__stream_bytes_read(v->stream);
+    return v->read_count != NULL ? atomic_load(v->read_count) : 0;
+}
+
+int cb__volume_has_clean(const cb_volume *v)
+{
+    return v->has_clean;
+}
+
+uint64_t cb__volume_clean_end(const cb_volume *v, uint64_t off)
+{
+    uint64_t end;
+    if (!v->has_clean || off >= v->size || cb__nbd_extent(v->nbd, off, &end) != CB_EXTENT_CLEAN)
+        return off;
+    return end; /* the map merges neighbours of a kind: one lookup */
+}
+
+int cb__volume_sampled(const cb_volume *v, uint64_t index)
+{
+    if (v->sample_ppm == 0)
+        return 0;
+    uint64_t x = index + v->sample_seed; /* splitmix64: uniform, independent per block */
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x % 1000000u < v->sample_ppm;
+}
+
 int cb__volume_is_stream(const cb_volume *v)
 {
     return v->stream != NULL;
@@ -257,7 +325,8 @@ int cb__volume_recheck(const cb_volume *v, cb_error *err)
 {
     struct stat sb;
     uint64_t now;
-    if (v->stream != NULL || v->by_caller) /* cb__volume_finish checked it; the caller's */
+    if (v->stream != NULL || v->by_caller || v->nbd != NULL) /* cb__volume_finish checked
+                                                                 it; the caller's; the server's */
         return 0;
     if (volume_size_now(v, &now) < 0)
         return cb_error_set_sys(err, CB_ESOURCE, errno, "cannot stat volume '%s'", v->path);
@@ -280,6 +349,8 @@ void cb__volume_close(cb_volume *v)
 {
     cb__stream_free(v->stream);
     v->stream = NULL;
+    cb__nbd_free(v->nbd);
+    v->nbd = NULL;
     if (v->fd >= 0)
         close(v->fd);
     v->fd = -1;
@@ -295,6 +366,10 @@ int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb
         return cb__stream_pread(v->stream, buf, len, off, NULL, err);
     while (len > 0) { /* one path: a descriptor's pread(2) or the caller's function */
         long long n = v->pread_fn(v->pread_payload, p, len, off);
+        if (n < 0 && v->nbd != NULL)
+            return cb_error_set_sys(err, CB_ESOURCE, n >= -4095 ? (int)-n : EIO,
+                                    "reading NBD volume '%s' at offset %llu: %s", v->path,
+                                    (unsigned long long)off, cb__nbd_last_error(v->nbd));
         if (n < 0 || (n == 0 && v->by_caller))
             return cb_error_set_sys(err, CB_ESOURCE, n < 0 && n >= -4095 ? (int)-n : EIO,
                                     "reading volume '%s' at offset %llu%s", v->path,
@@ -311,6 +386,8 @@ int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb
         p += n;
         len -= (size_t)n;
         off += (uint64_t)n;
+        if (v->read_count != NULL)
+            atomic_fetch_add(v->read_count, (uint64_t)n);
     }
     return 0;
 }
@@ -320,6 +397,13 @@ int cb__volume_next_data(const cb_volume *v, uint64_t off, uint64_t *data_out, c
     *data_out = off;
     if (v->stream != NULL) {
         *data_out = cb__stream_next_data(v->stream, off);
+        return 0;
+    }
+    if (v->nbd != NULL) { /* the server's zeros (clean blocks are data: they hold some) */
+        uint64_t end;
+        while (off < v->size && cb__nbd_extent(v->nbd, off, &end) == CB_EXTENT_ZERO)
+            off = end;
+        *data_out = off < v->size ? off : v->size;
         return 0;
     }
     if (v->is_block || v->no_seek || off >= v->size)
@@ -346,6 +430,12 @@ uint64_t cb__volume_data_end(const cb_volume *v, uint64_t off)
 {
     if (v->stream != NULL)
         return v->size; /* streams: whole zero objects only (cb__volume_read_sparse) */
+    if (v->nbd != NULL) {
+        uint64_t end;
+        while (off < v->size && cb__nbd_extent(v->nbd, off, &end) != CB_EXTENT_ZERO)
+            off = end;
+        return off < v->size ? off : v->size;
+    }
     if (v->is_block || v->no_seek || off >= v->size)
         return v->size;
     off_t h = lseek(v->fd, (off_t)off, SEEK_HOLE);

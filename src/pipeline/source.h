@@ -3,9 +3,11 @@
 #ifndef CB_PIPELINE_SOURCE_H
 #define CB_PIPELINE_SOURCE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cinderblock/common.h"
+#include "source_nbd.h"
 
 #define CB_VOLUME_SIZE_UNKNOWN UINT64_MAX /* a stream read to its end: size known at EOF */
 
@@ -38,9 +40,17 @@ typedef struct cb_volume {
      * it (a volume that knows, and whose reads cost more when they jump: a consolidate's) */
     int (*raw_hint)(void *payload, uint64_t off, uint64_t len);
     void *raw_hint_payload;
-    int in_order; /* read it in order, one object after the other, by the pipeline's reader
-                     (its pieces still compressed in parallel): a volume whose reads cost more
-                     when they jump, such as a consolidate's, which decodes as it goes */
+    int in_order;        /* read it in order, one object after the other, by the pipeline's reader
+                            (its pieces still compressed in parallel): a volume whose reads cost more
+                            when they jump, such as a consolidate's, which decodes as it goes */
+    cb_nbd *nbd;         /* an NBD export (source_nbd.h): its map says where the holes are and, with
+                            a dirty bitmap, which blocks are unchanged since the parent */
+    int has_clean;       /* some of it is said unchanged since the parent (a dirty bitmap) */
+    uint32_t sample_ppm; /* of those blocks, the share read all the same to check them, in
+                            millionths (--verify-unchanged) */
+    uint64_t sample_seed;         /* which ones: a new choice every run */
+    const char *bitmap;           /* the dirty bitmap's name, for messages */
+    _Atomic uint64_t *read_count; /* or NULL: bytes cb__volume_pread read, added up */
 } cb_volume;
 
 /* Open a regular file or block device for reading. Anything else (a named pipe, a
@@ -83,7 +93,30 @@ int cb__volume_open_fd(cb_volume *v, int fd, uint64_t size, cb_error *err);
  */
 int cb__volume_open_pread(
     cb_volume *v, cb_volume_pread_fn fn, void *payload, uint64_t size, cb_error *err);
+/*
+ * An NBD export (cb__nbd_is_uri): `connections` at most (0: the default), and with `bitmap`
+ * its dirty bitmap (blocks it does not mark are unchanged since the parent: not read), of
+ * which `sample_ppm` millionths are read all the same, to be checked. `block`: the sha block.
+ * v->canonical is the URI (the volume id derived from it names the export).
+ */
+int cb__volume_open_nbd(cb_volume *v,
+                        const char *uri,
+                        const char *bitmap,
+                        uint32_t sample_ppm,
+                        int connections,
+                        uint32_t block,
+                        cb_error *err);
 int cb__volume_is_stream(const cb_volume *v);
+/* Bytes read from the volume's source so far: from an NBD server (its cache's hits not
+ * counted), a stream's bytes, or what cb__volume_pread read (v->read_count: a file's, holes
+ * not counted, a range read twice counted twice). */
+uint64_t cb__volume_bytes_read(const cb_volume *v);
+/* A dirty bitmap's volume: 1 when some blocks are said unchanged since the parent. */
+int cb__volume_has_clean(const cb_volume *v);
+/* The end of the range from `off` said unchanged since the parent, or `off` if it is not. */
+uint64_t cb__volume_clean_end(const cb_volume *v, uint64_t off);
+/* 1 if sha block `index`, said unchanged, is to be read all the same (the sample). */
+int cb__volume_sampled(const cb_volume *v, uint64_t index);
 /* Streams: accept at most `limit` bytes (an incremental without a size: its parent's),
  * naming `what` in the error when more come. Before cb__volume_start. */
 void cb__volume_set_limit(const cb_volume *v, uint64_t limit, const char *what);

@@ -401,3 +401,11 @@ void cb__stream_free(cb_stream *s)
     pthread_cond_destroy(&s->cond);
     free(s);
 }
+
+uint64_t cb__stream_bytes_read(cb_stream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t n = s->total;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}

@@ -28,5 +28,7 @@ void cb__stream_release(cb_stream *s, uint64_t off);
 void cb__stream_abort(cb_stream *s);
 int cb__stream_finish(cb_stream *s, uint64_t *size_out, cb_error *err);
 void cb__stream_free(cb_stream *s);
+/* Bytes read from the stream so far. */
+uint64_t cb__stream_bytes_read(cb_stream *s);
 
 #endif

@@ -25,6 +25,9 @@ enum {
     BK_RESUME,
     BK_SIZE,
     BK_DRY_RUN,
+    BK_DIRTY_BITMAP,
+    BK_VERIFY_UNCHANGED,
+    BK_NBD_CONNECTIONS,
 };
 
 static const struct option backup_opts[] = {
@@ -43,6 +46,9 @@ static const struct option backup_opts[] = {
     { "resume", required_argument, NULL, BK_RESUME },
     { "size", required_argument, NULL, BK_SIZE },
     { "dry-run", no_argument, NULL, BK_DRY_RUN },
+    { "dirty-bitmap", required_argument, NULL, BK_DIRTY_BITMAP },
+    { "verify-unchanged", required_argument, NULL, BK_VERIFY_UNCHANGED },
+    { "nbd-connections", required_argument, NULL, BK_NBD_CONNECTIONS },
     { NULL, 0, NULL, 0 },
 };
 
@@ -60,6 +66,32 @@ static int backup_size_opt(
         return cli_usage_error(c, backup_usage, "%s: '%s' is not a size (bytes, or with K, M, G)",
                                name, arg);
     return 0;
+}
+
+/* The options of an NBD volume (nbd://, nbd+unix://...). */
+static int backup_nbd_opt(cli *c, int opt, const char *arg, backup_args *a)
+{
+    char *end = NULL;
+    unsigned long long n;
+    switch (opt) {
+    case BK_DIRTY_BITMAP:
+        a->o.dirty_bitmap = arg;
+        return 0;
+    case BK_VERIFY_UNCHANGED:
+        a->o.verify_unchanged = strtod(arg, &end);
+        if (end == arg || *end != '\0' || !(a->o.verify_unchanged >= 0.0) ||
+            a->o.verify_unchanged > 100.0)
+            return cli_usage_error(
+                c, backup_usage, "--verify-unchanged: '%s' is not a percentage from 0 to 100", arg);
+        return 0;
+    case BK_NBD_CONNECTIONS:
+        if (cli_parse_size(arg, &n) < 0 || n == 0 || n > 16)
+            return cli_usage_error(c, backup_usage,
+                                   "--nbd-connections: '%s' is not a number from 1 to 16", arg);
+        a->o.nbd_connections = (int)n;
+        return 0;
+    }
+    return CLI_EXIT_USAGE;
 }
 
 static int backup_opt(cli *c, int opt, const char *arg, void *payload)
@@ -135,6 +167,8 @@ static int backup_opt(cli *c, int opt, const char *arg, void *payload)
     case BK_DRY_RUN:
         a->o.dry_run = 1;
         return 0;
+    default:
+        return backup_nbd_opt(c, opt, arg, a);
     }
     return CLI_EXIT_USAGE;
 }
@@ -230,6 +264,8 @@ int cmd_backup(cli *c, int argc, char **argv)
     /* the volume file's base name is the default name: `list` shows it, and an incremental
      * of a disk that was moved finds its old backups by it (backup_incr.c) */
     const char *slash = strrchr(argv[first], '/');
+    if (cb_volume_is_nbd(argv[first])) /* an NBD export: its URI names it */
+        slash = NULL;
     if (a.o.name == NULL && a.o.resume_id == NULL && !backup_is_stream(argv[first]))
         a.o.name = slash && slash[1] ? slash + 1 : argv[first];
     a.o.metadata = a.metadata;
@@ -255,6 +291,7 @@ int cmd_backup(cli *c, int argc, char **argv)
         json_object_set_new(sum, "bytes_zero", json_integer((json_int_t)prog.cur.bytes_zero));
         json_object_set_new(sum, "bytes_unchanged",
                             json_integer((json_int_t)prog.cur.bytes_unchanged));
+        json_object_set_new(sum, "bytes_read", json_integer((json_int_t)prog.cur.bytes_read));
         json_object_set_new(sum, "elapsed_seconds", out_seconds(cli_progress_elapsed(&prog)));
         out_summary(sum);
     } else {
