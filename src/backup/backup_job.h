@@ -50,12 +50,12 @@ typedef struct cb_bk {
     int want_info;        /* the caller wants a cb_backup_info ... */
     cb_backup_info *info; /* ... made before the commit (bk_result) */
     /* incremental backups */
-    cb_chain parent;    /* the parent and its ancestors, checked (n == 0: full) */
-    cb_hashes pshas;    /* the parent's hash list, streamed in step with the volume */
-    int in_run;         /* a run of changed blocks is open ... */
-    uint64_t run_start; /* ... since this volume offset */
+    cb_chain parent;             /* the parent and its ancestors, checked (n == 0: full) */
+    cb_hashes pshas;             /* the parent's hash list, streamed in step with the volume */
+    int in_run;                  /* a run of changed blocks is open ... */
+    uint64_t run_start;          /* ... since this volume offset */
     _Atomic uint64_t read_bytes; /* what the volume's pread read (cb_volume.read_count) */
-    unsigned char *digs; /* a piece's digests with the parent's for its unchanged blocks */
+    unsigned char *digs;         /* a piece's digests with the parent's for its unchanged blocks */
     size_t digs_cap;
     /* all-zero objects (holes of sparse volumes): computed once per length */
     uint64_t zero_len;
