@@ -32,10 +32,9 @@ cb=${CINDERBLOCK:-$build/tools/cinderblock/cinderblock}
 mkvolume=${MKVOLUME:-$build/bench/cb-mkvolume}
 command_line="BENCH_SIZE=$size BENCH_SEED=$seed BENCH_REPEAT=$repeat bench/consolidate.sh $build"
 
-die() {
-    echo "bench-consolidate: $*" >&2
-    exit 1
-}
+BENCH_TAG=bench-consolidate
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer"
 [ -x "$cb" ] || die "$cb is missing: build first (make bench-consolidate builds it)"
 [ -x "$mkvolume" ] || die "$mkvolume is missing: build first"
@@ -77,53 +76,9 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-mkdir -p "$runs/log"
 volume_id=6b3a52f0-0c9f-4c1e-9d8b-5e3a1d2c4b02
 
-declare -A WALL CPU RSS RANGE
-# measure KEY CMD...: one run under /usr/bin/time -v, followed by sync inside the timing;
-# pending writeback flushed and the volume read into the page cache first.
-measure() {
-    local key=$1
-    shift
-    sync
-    cat "$last" >/dev/null
-    echo "bench-consolidate: $key: $*" >&2
-    if ! /usr/bin/time -v -o "$runs/log/$key.time" sh -c '"$@"; rc=$?; sync; exit $rc' sh "$@" \
-        >"$runs/log/$key.out" 2>"$runs/log/$key.err"; then
-        cat "$runs/log/$key.err" >&2
-        die "$key failed: $*"
-    fi
-    local wall cpu rss
-    read -r wall cpu rss < <(awk -F': ' '
-        /Elapsed \(wall clock\)/ { n = split($2, t, ":"); w = 0
-            for (i = 1; i <= n; i++) w = w * 60 + t[i] }
-        /User time/ { u = $2 } /System time/ { s = $2 }
-        /Maximum resident set size/ { r = $2 }
-        END { printf "%.2f %.2f %.0f\n", w, u + s, r / 1024 }' "$runs/log/$key.time")
-    WALL[$key]=$wall
-    CPU[$key]=$cpu
-    RSS[$key]=$rss
-}
-# measure_median KEY PREP POST CMD...: BENCH_REPEAT runs, PREP before and POST after each
-# (untimed); KEY gets the figures of the run with the median wall time.
-measure_median() {
-    local key=$1 prep=$2 post=$3 i mid
-    shift 3
-    for ((i = 1; i <= repeat; i++)); do
-        eval "$prep"
-        measure "$key.$i" "$@"
-        eval "$post"
-    done
-    mid=$(for ((i = 1; i <= repeat; i++)); do echo "${WALL[$key.$i]} $i"; done |
-        sort -n | awk -v m=$(((repeat + 1) / 2)) 'NR == m { print $2 }')
-    WALL[$key]=${WALL[$key.$mid]}
-    CPU[$key]=${CPU[$key.$mid]}
-    RSS[$key]=${RSS[$key.$mid]}
-    RANGE[$key]=$(for ((i = 1; i <= repeat; i++)); do echo "${WALL[$key.$i]}"; done |
-        sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s", lo, hi }')
-    cp "$runs/log/$key.$mid.out" "$runs/log/$key.out"
-}
+BENCH_WARM=$last
 same() {
     cmp "$1" "$2" || die "RESTORE MISMATCH: $2 differs from $1"
     rm -f "$2"
@@ -191,8 +146,7 @@ run_config "--object-size 50M" m50 --object-size 50M
 run_config "posix default (1999994880 B)" pdef
 
 bench_secs=$(awk -v a="$bench_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
-cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
-machine="$(nproc) CPUs, $cpu_model, Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), load average at the start $load_start, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+machine="$(bench_machine) at the end, $load_start at the start"
 section=$(
     echo "Command: \`$command_line\` (\`make bench-consolidate\` runs it with the defaults)"
     echo
@@ -212,14 +166,4 @@ section=$(
 )
 printf '\n%s\n' "$section"
 
-if ! grep -q '^<!-- bench-consolidate:begin -->' "$doc"; then
-    printf '\n<!-- bench-consolidate:begin -->\n<!-- bench-consolidate:end -->\n' >>"$doc"
-fi
-tmp=$runs/doc.md
-SECTION=$section awk '
-    /^<!-- bench-consolidate:begin -->/ { print; print ENVIRON["SECTION"]; skip = 1; next }
-    /^<!-- bench-consolidate:end -->/ { skip = 0 }
-    !skip { print }
-' "$doc" >"$tmp"
-cat "$tmp" >"$doc"
-echo "bench-consolidate: results written to $doc" >&2
+bench_write_doc "$doc" bench-consolidate "$section"
