@@ -19,7 +19,8 @@
 #
 # Environment [defaults]: BENCH_DIR [BUILD/bench], BENCH_SEED [1], BENCH_REPEAT [3],
 # BENCH_SLICE [1G] (4 slices: the data held), BENCH_DISK [16G], BENCH_DOC
-# [docs/performance.md], CINDERBLOCK, MKVOLUME.
+# [docs/performance.md], BENCH_KEEP (set: keep the image and the store), CINDERBLOCK,
+# MKVOLUME.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,6 +64,8 @@ cleanup() {
     stop_nbd
     if [ "$status" -ne 0 ]; then
         echo "$BENCH_TAG: FAILED; kept $runs" >&2
+    elif [ -n "${BENCH_KEEP:-}" ]; then
+        echo "$BENCH_TAG: kept $runs (BENCH_KEEP)" >&2
     else
         rm -rf "$runs"
     fi

@@ -169,7 +169,8 @@ static int pl_commit_scan(cb_pl *pl, cb_error *err)
         s->done = 0;
         s->seq = UINT64_MAX;
         pl->committed = seq + 1;
-        pthread_cond_broadcast(&pl->cond_free); /* the reader may wait for a slot */
+        if (pl->committed >= pl->scan.wake_at)      /* the reader may wait for room: woken once */
+            pthread_cond_broadcast(&pl->cond_free); /* half the ring is free, not per slot */
         pthread_mutex_unlock(&pl->lock);
     }
     return cb__pl_runs_end(pl, err); /* the last changed runs are recorded */

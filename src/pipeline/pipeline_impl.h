@@ -102,6 +102,7 @@ typedef struct pl_worker {
      * resumed backup must store after all), made when first needed */
     unsigned char *run_buf; /* pl->piece bytes */
     cb_encoder *run_enc;    /* NULL for "none" */
+    cb_buf run_packed;      /* a one-piece run compressed whole by `coder` (zlib, bz2) */
     cb_objw run_w;
     int run_ready;
 } pl_worker;
@@ -131,6 +132,8 @@ typedef struct pl_scan {
     int runs_closed;                 /* no more runs will come */
     uint64_t run_next, run_recorded; /* the committer's own */
     uint64_t n_objects;              /* objects recorded so far (the committer's) */
+    uint64_t wake_at; /* the reader waits for room in the ring until this many pieces are
+                         committed (guarded by the lock) */
 } pl_scan;
 
 struct cb_pl {
@@ -166,6 +169,10 @@ int cb__pl_failed(cb_pl *pl);
 void cb__pl_release(cb_pl *pl, pl_piece *p);
 void cb__pl_obj_done(cb_pl *pl, pl_obj *o);
 void cb__pl_progress(cb_pl *pl, size_t len);
+/* CB_PL_SCAN: a CB_PL_CLEAN_* into clean[] for each sha block of [off, off+len), from what
+ * the volume says (a dirty bitmap); 2 if every block is unchanged and unsampled (nothing
+ * to read), 1 if some are said unchanged, 0 if none. */
+int cb__pl_scan_clean(cb_pl *pl, uint64_t off, size_t len, unsigned char *clean);
 void cb__pl_obj_free(cb_pl *pl, pl_obj *o);
 int cb__pl_deliver(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);
 int cb__pl_prepare(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err);

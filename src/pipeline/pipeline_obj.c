@@ -461,8 +461,11 @@ static int pl_read_group(cb_pl *pl, uint64_t first, size_t n, cb_error *err)
 static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len, int range_end)
 {
     pthread_mutex_lock(&pl->lock);
-    while (!pl->failed && seq - pl->committed >= pl->scan.n_slots)
-        pthread_cond_wait(&pl->cond_free, &pl->lock);
+    if (seq - pl->committed >= pl->scan.n_slots) { /* full: wait until half of it is free */
+        pl->scan.wake_at = seq - pl->scan.n_slots / 2;
+        while (!pl->failed && pl->committed < pl->scan.wake_at)
+            pthread_cond_wait(&pl->cond_free, &pl->lock);
+    }
     int failed = pl->failed;
     pl_slot *slot = &pl->scan.slots[seq % pl->scan.n_slots];
     if (!failed) {
@@ -475,6 +478,17 @@ static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len, int 
     pthread_mutex_unlock(&pl->lock);
     if (failed)
         return failed;
+    int clean =
+        cb__volume_has_clean(pl->job->vol) ? cb__pl_scan_clean(pl, off, len, slot->clean) : 0;
+    slot->any_clean = clean > 0;
+    if (clean == 2) { /* a dirty bitmap says none of it changed: nothing to read or hash */
+        pthread_mutex_lock(&pl->lock);
+        slot->done = 1;
+        pl->bytes_done += len;
+        pthread_cond_broadcast(&pl->cond_done);
+        pthread_mutex_unlock(&pl->lock);
+        return 0;
+    }
     pl_piece *p = pl_take_piece(pl);
     if (p == NULL)
         return CB_ECANCELED;

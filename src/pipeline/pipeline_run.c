@@ -165,6 +165,37 @@ static int pl_run_kept(cb_pl *pl,
     return 0;
 }
 
+/* A run of one piece, with a codec of pieces (zlib, bz2): compressed whole by the worker's
+ * piece coder (igzip or libdeflate, as a full backup's pieces; the streaming zlib encoder
+ * took three times as long), into one complete stream of the codec, stored as it is when
+ * it is smaller, else raw (Cinder's rule), without a writer opened for nothing. */
+static int pl_store_packed(cb_pl *pl,
+                           pl_worker *wk,
+                           const char *name,
+                           uint64_t off,
+                           size_t len,
+                           cb_objw_result *res,
+                           cb_error *err)
+{
+    cb_codec_id codec = pl->job->objw.codec;
+    cb_buf *out = &wk->run_packed;
+    int rc = pl_run_read(pl, wk, off, len, err);
+    cb_buf_reset(out);
+    if (rc == 0 && (rc = cb_piece_object_begin(codec, out, err)) == 0 &&
+        (rc = cb_piece_compress(wk->coder, wk->run_buf, len, out, name, err)) == 0)
+        rc = cb_piece_object_end(codec, cb_piece_adler32(1, wk->run_buf, len), out, err);
+    if (rc < 0)
+        return rc;
+    pl_reread rr = { .vol = pl->job->vol, .off = off, .held = wk->run_buf };
+    rc = cb__objw_open(&wk->run_w, &pl->job->objw, name, len,
+                       out->len < len ? CB_OBJW_PACKED : CB_OBJW_RAW, 0, NULL, NULL, err);
+    if (rc == 0 && (rc = cb__objw_feed(&wk->run_w, wk->run_buf, len, out, err)) == 0)
+        return cb__objw_close(&wk->run_w, NULL, cb__pl_reread, &rr, wk->run_buf, pl->piece, res,
+                              err);
+    cb__objw_abandon(&wk->run_w);
+    return rc;
+}
+
 int cb__pl_store_range(cb_pl *pl,
                        pl_worker *wk,
                        const char *name,
@@ -182,17 +213,23 @@ int cb__pl_store_range(cb_pl *pl,
         return rc;
     if (*reused)
         return 0;
+    if (len <= pl->piece && wk->coder != NULL)
+        return pl_store_packed(pl, wk, name, off, (size_t)len, res, err);
     /* one piece (most changed runs): compressed in memory, then written once, compressed
-     * or raw, from the bytes still in the buffer */
+     * or raw, from the bytes still in the buffer; longer runs: in pieces by the piece
+     * coder (zlib, bz2) or the streaming encoder (zstd) */
     int small = len <= pl->piece;
+    cb_objw_form form = small ? CB_OBJW_SMALL : wk->coder ? CB_OBJW_PIECES : CB_OBJW_STREAM;
     pl_reread rr = { .vol = pl->job->vol, .off = off, .held = small ? wk->run_buf : NULL };
-    rc = cb__objw_open(&wk->run_w, &pl->job->objw, name, len,
-                       small ? CB_OBJW_SMALL : CB_OBJW_STREAM, 0, wk->run_enc, NULL, err);
+    rc = cb__objw_open(&wk->run_w, &pl->job->objw, name, len, form, 0, wk->run_enc, NULL, err);
     for (uint64_t pos = 0; rc == 0 && pos < len; pos += pl->piece) {
         size_t n = len - pos < pl->piece ? (size_t)(len - pos) : pl->piece;
+        cb_buf_reset(&wk->run_packed);
         if ((rc = cb__pl_failed(pl) ? cb_error_set(err, CB_ECANCELED, "backup stopped") : 0) == 0 &&
-            (rc = pl_run_read(pl, wk, off + pos, n, err)) == 0)
-            rc = cb__objw_feed(&wk->run_w, wk->run_buf, n, NULL, err);
+            (rc = pl_run_read(pl, wk, off + pos, n, err)) == 0 &&
+            (form != CB_OBJW_PIECES ||
+             (rc = cb_piece_compress(wk->coder, wk->run_buf, n, &wk->run_packed, name, err)) == 0))
+            rc = cb__objw_feed(&wk->run_w, wk->run_buf, n, &wk->run_packed, err);
     }
     if (rc == 0)
         return cb__objw_close(&wk->run_w, NULL, cb__pl_reread, &rr, wk->run_buf, pl->piece, res,
@@ -236,6 +273,7 @@ void cb__pl_runs_dispose(cb_pl *pl)
         pl_worker *wk = &pl->workers[i];
         cb__objw_dispose(&wk->run_w);
         cb_encoder_free(wk->run_enc);
+        cb_buf_dispose(&wk->run_packed);
         free(wk->run_buf);
     }
 }

@@ -139,7 +139,8 @@ static int pl_init_worker(cb_pl *pl, pl_worker *wk, cb_error *err)
         } else if ((wk->lane_data[j] = cb__malloc(pl->chunk, err)) == NULL) {
             return CB_ENOMEM;
         }
-    if (pl->mode == CB_PL_FULL && cb_piece_supported(b->objw.codec) &&
+    /* pieces of full backups, and the one-piece changed runs of incrementals */
+    if (cb_piece_supported(b->objw.codec) &&
         (rc = cb_piece_coder_new(&wk->coder, b->objw.codec, err)) < 0)
         return rc;
     return 0;

@@ -87,36 +87,34 @@ static void pl_hash(cb_pl *pl, pl_worker *wk, const pl_piece *p)
                    p->obj->digests + (p->off - p->obj->off) / pl->job->sha_block * 32);
 }
 
-/* A piece's blocks as the volume knows them: the ones a dirty bitmap says are unchanged
- * are not read (a sample of them is, to check it); 1 if any is said unchanged. */
-static int pl_scan_clean(cb_pl *pl, const pl_piece *p, unsigned char *clean)
+int cb__pl_scan_clean(cb_pl *pl, uint64_t off, size_t len, unsigned char *clean)
 {
     uint32_t blk = pl->job->sha_block;
-    size_t n = (p->len + blk - 1) / blk;
-    int any = 0;
+    size_t n = (len + blk - 1) / blk, n_yes = 0, n_any = 0;
     for (size_t k = 0; k < n; k++) {
-        uint64_t at = p->off + (uint64_t)k * blk;
-        uint64_t len = p->off + p->len - at < blk ? p->off + p->len - at : blk;
+        uint64_t at = off + (uint64_t)k * blk;
+        uint64_t bl = off + len - at < blk ? off + len - at : blk;
         clean[k] = CB_PL_CLEAN_NO;
-        if (cb__volume_clean_end(pl->job->vol, at) >= at + len)
+        if (cb__volume_clean_end(pl->job->vol, at) >= at + bl)
             clean[k] =
                 cb__volume_sampled(pl->job->vol, at / blk) ? CB_PL_CLEAN_SAMPLE : CB_PL_CLEAN_YES;
-        any |= clean[k] != CB_PL_CLEAN_NO;
+        n_yes += clean[k] == CB_PL_CLEAN_YES;
+        n_any += clean[k] != CB_PL_CLEAN_NO;
     }
-    return any;
+    return n_yes == n ? 2 : n_any > 0;
 }
 
 /*
  * CB_PL_SCAN: the worker reads its own piece, a cache-sized chunk at a time, and hashes
  * each chunk while it is still in this core's cache. Read by the reader thread into
  * piece-sized buffers, the copy out of the page cache cost more than the hashing. Blocks a
- * dirty bitmap says are unchanged are skipped: their digests are the parent's.
+ * dirty bitmap says are unchanged are skipped (the reader marked them): their digests are
+ * the parent's.
  */
 int cb__pl_scan_hash(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
 {
     uint32_t blk = pl->job->sha_block;
-    unsigned char *d = p->slot->digests, *clean = p->slot->clean;
-    p->slot->any_clean = cb__volume_has_clean(pl->job->vol) && pl_scan_clean(pl, p, clean);
+    unsigned char *d = p->slot->digests, *clean = p->slot->clean; /* the reader's */
     for (size_t at = 0; at < p->len;) {
         size_t n = p->len - at < pl->chunk ? p->len - at : pl->chunk;
         size_t k = at / blk, skip = 0;

@@ -400,10 +400,8 @@ int cb__volume_next_data(const cb_volume *v, uint64_t off, uint64_t *data_out, c
         return 0;
     }
     if (v->nbd != NULL) { /* the server's zeros (clean blocks are data: they hold some) */
-        uint64_t end;
-        while (off < v->size && cb__nbd_extent(v->nbd, off, &end) == CB_EXTENT_ZERO)
-            off = end;
-        *data_out = off < v->size ? off : v->size;
+        uint64_t end = cb__nbd_run_end(v->nbd, off, 1);
+        *data_out = end < v->size ? end : v->size;
         return 0;
     }
     if (v->is_block || v->no_seek || off >= v->size)
@@ -431,10 +429,8 @@ uint64_t cb__volume_data_end(const cb_volume *v, uint64_t off)
     if (v->stream != NULL)
         return v->size; /* streams: whole zero objects only (cb__volume_read_sparse) */
     if (v->nbd != NULL) {
-        uint64_t end;
-        while (off < v->size && cb__nbd_extent(v->nbd, off, &end) != CB_EXTENT_ZERO)
-            off = end;
-        return off < v->size ? off : v->size;
+        uint64_t end = cb__nbd_run_end(v->nbd, off, 0);
+        return end < v->size ? end : v->size;
     }
     if (v->is_block || v->no_seek || off >= v->size)
         return v->size;

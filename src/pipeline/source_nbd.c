@@ -53,6 +53,12 @@ cb_extent_kind cb__nbd_extent(const cb_nbd *n, uint64_t off, uint64_t *end_out)
     return CB_EXTENT_DATA;
 }
 
+uint64_t cb__nbd_run_end(const cb_nbd *n, uint64_t off, int zero)
+{
+    (void)n;
+    return zero ? off : UINT64_MAX;
+}
+
 uint64_t cb__nbd_bytes_read(const cb_nbd *n)
 {
     (void)n;
@@ -82,6 +88,9 @@ const char *cb__nbd_last_error(const cb_nbd *n)
 typedef struct nbd_extent {
     uint64_t off; /* it ends where the next one begins (the last: at the size) */
     cb_extent_kind kind;
+    uint64_t zero_at; /* where the next zero extent (this one, or one after) begins, or the
+                         size: the end of a data run is one lookup, however many clean and
+                         dirty extents alternate in it */
 } nbd_extent;
 
 /* The block cache: direct-mapped (block i in slot i % n): a changed run is re-read soon
@@ -257,8 +266,26 @@ static int nbd_map(cb_nbd *n, const char *bitmap_ctx, cb_error *err)
     }
     if (rc == 0 && nbd_merge(n, &st, bitmap_ctx != NULL) < 0)
         rc = cb_error_set(err, CB_ENOMEM, "out of memory for the map of NBD volume '%s'", n->uri);
+    for (size_t i = n->n_ext; rc == 0 && i-- > 0;)
+        n->ext[i].zero_at = n->ext[i].kind == CB_EXTENT_ZERO ? n->ext[i].off
+                            : i + 1 < n->n_ext               ? n->ext[i + 1].zero_at
+                                                             : n->size;
     free(st.alloc.off), free(st.alloc.flags), free(st.dirty.off), free(st.dirty.flags);
     return rc;
+}
+
+/* The last extent that starts at or before `off` (the map has one at 0). */
+static size_t nbd_find(const cb_nbd *n, uint64_t off)
+{
+    size_t lo = 0, hi = n->n_ext;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (n->ext[mid].off <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 cb_extent_kind cb__nbd_extent(const cb_nbd *n, uint64_t off, uint64_t *end_out)
@@ -267,16 +294,23 @@ cb_extent_kind cb__nbd_extent(const cb_nbd *n, uint64_t off, uint64_t *end_out)
         *end_out = n->size;
         return CB_EXTENT_DATA;
     }
-    size_t lo = 0, hi = n->n_ext; /* the last extent that starts at or before off */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (n->ext[mid].off <= off)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    *end_out = lo + 1 < n->n_ext ? n->ext[lo + 1].off : n->size;
-    return n->ext[lo].kind;
+    size_t i = nbd_find(n, off);
+    *end_out = i + 1 < n->n_ext ? n->ext[i + 1].off : n->size;
+    return n->ext[i].kind;
+}
+
+uint64_t cb__nbd_run_end(const cb_nbd *n, uint64_t off, int zero)
+{
+    if (off >= n->size)
+        return off;
+    if (n->n_ext == 0)
+        return zero ? off : n->size;
+    size_t i = nbd_find(n, off);
+    if ((n->ext[i].kind == CB_EXTENT_ZERO) != zero)
+        return off;
+    if (!zero)
+        return n->ext[i].zero_at;
+    return i + 1 < n->n_ext ? n->ext[i + 1].off : n->size; /* zeros are one merged extent */
 }
 
 /* ---- connections ---- */

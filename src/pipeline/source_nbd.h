@@ -51,6 +51,10 @@ long long cb__nbd_pread(void *payload, void *buf, size_t len, uint64_t off);
 /* What the server said of byte `off` (below the size), and where that kind of range ends. */
 cb_extent_kind cb__nbd_extent(const cb_nbd *n, uint64_t off, uint64_t *end_out);
 
+/* Where the run of bytes from `off` that read as zeros (zero 1) or not (zero 0, data and
+ * clean alike) ends: `off` itself when byte `off` is not of that kind. One lookup. */
+uint64_t cb__nbd_run_end(const cb_nbd *n, uint64_t off, int zero);
+
 /* Bytes read from the server so far (a read served from the cache is not counted). */
 uint64_t cb__nbd_bytes_read(const cb_nbd *n);
 
