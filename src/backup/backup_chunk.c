@@ -234,7 +234,7 @@ int cb__bk_emit_digests(cb_bk *b, const unsigned char *digests, size_t n, cb_err
         return rc;
     for (size_t k = 0; k < n; k++) {
         cb__hex(hex, digests + k * 32, 32);
-        cb_pyjson_stringn(&b->sha_json, hex, 64, err);
+        cb_pyjson_plain_stringn(&b->sha_json, hex, 64, err);
     }
     return cb_pyjson_status(&b->sha_json, err);
 }

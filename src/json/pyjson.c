@@ -269,6 +269,18 @@ int cb_pyjson_stringn(cb_pyjson *j, const char *s, size_t len, cb_error *err)
     return cb_pyjson_status(j, err);
 }
 
+int cb_pyjson_plain_stringn(cb_pyjson *j, const char *s, size_t len, cb_error *err)
+{
+    char text[256];
+    if (len > sizeof(text) - 2)
+        return cb_pyjson_stringn(j, s, len, err);
+    text[0] = '"';
+    memcpy(text + 1, s, len);
+    text[len + 1] = '"';
+    pyjson_raw_value(j, text, len + 2);
+    return cb_pyjson_status(j, err);
+}
+
 int cb_pyjson_string(cb_pyjson *j, const char *s, cb_error *err)
 {
     if (s == NULL)

@@ -93,6 +93,9 @@ int cb_pyjson_keyn(cb_pyjson *j, const char *key, size_t len, cb_error *err);
 /** A string value (UTF-8); a NULL `s` writes null, handy for optional fields. */
 int cb_pyjson_string(cb_pyjson *j, const char *s, cb_error *err);
 int cb_pyjson_stringn(cb_pyjson *j, const char *s, size_t len, cb_error *err);
+/** A string the caller knows needs no escape (hex digits: a hash list's 500,000 digests
+ *  are not each checked for quotes and UTF-8), at most 254 bytes. */
+int cb_pyjson_plain_stringn(cb_pyjson *j, const char *s, size_t len, cb_error *err);
 
 int cb_pyjson_int(cb_pyjson *j, int64_t v, cb_error *err);
 int cb_pyjson_uint(cb_pyjson *j, uint64_t v, cb_error *err);

@@ -144,7 +144,9 @@ struct cb_pl {
                    * of each object of a batch (whole sha blocks; a piece for zlib, bzip2) */
     int n_workers;
     pl_worker *workers;
-    unsigned char *zeros;     /* one sha block of zeros */
+    unsigned char *zeros; /* one sha block of zeros */
+    cb_digest zdg;        /* CB_PL_SCAN, the reader's: the digests of a hole's blocks */
+    int zdg_ready;
     uint64_t n_ranges;        /* a stream's: UINT64_MAX until its end is found, then set by the
                                  reader under the lock */
     pthread_mutex_t lock;     /* guards everything below */

@@ -456,6 +456,27 @@ static int pl_read_group(cb_pl *pl, uint64_t first, size_t n, cb_error *err)
     return rc == 0 && last ? CB_ITEROVER : rc;
 }
 
+/* CB_PL_SCAN: 1 if the piece lies in a hole of a file or an NBD export (its digests are
+ * then the zero block's, set here: a worker would only copy them, at the cost of two
+ * wake-ups per piece), 0 if it must be read. */
+static int pl_scan_hole(cb_pl *pl, pl_slot *slot, uint64_t off, size_t len)
+{
+    uint32_t blk = pl->job->sha_block;
+    uint64_t data;
+    cb_error e = { 0 };
+    if (cb__volume_is_stream(pl->job->vol) ||
+        cb__volume_next_data(pl->job->vol, off, &data, &e) < 0 || data < off + len)
+        return 0; /* (a failure is the worker's to report) */
+    for (size_t k = 0; k * blk < len; k++) {
+        size_t n = len - k * blk < blk ? len - k * blk : blk;
+        if (n == blk)
+            memcpy(slot->digests + 32 * k, pl->zdg.zero_sha, 32);
+        else
+            cb__digest_sha256(&pl->zdg, pl->zeros, n, slot->digests + 32 * k);
+    }
+    return 1;
+}
+
 /* CB_PL_SCAN: pieces in volume order (never across an object boundary), each with the slot
  * its hashes go to; waits while the committer is a ring behind. The workers read them. */
 static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len, int range_end)
@@ -481,7 +502,8 @@ static int pl_scan_piece(cb_pl *pl, uint64_t seq, uint64_t off, size_t len, int 
     int clean =
         cb__volume_has_clean(pl->job->vol) ? cb__pl_scan_clean(pl, off, len, slot->clean) : 0;
     slot->any_clean = clean > 0;
-    if (clean == 2) { /* a dirty bitmap says none of it changed: nothing to read or hash */
+    /* nothing to read or hash: a dirty bitmap says none of it changed, or it is a hole */
+    if (clean == 2 || pl_scan_hole(pl, slot, off, len)) {
         pthread_mutex_lock(&pl->lock);
         slot->done = 1;
         pl->bytes_done += len;

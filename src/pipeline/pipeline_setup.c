@@ -162,6 +162,9 @@ int cb__pl_init(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode, cb_error *err)
         (pl->zeros = cb__calloc(1, b->sha_block, err)) == NULL ||
         (pl->workers = cb__calloc((size_t)pl->n_workers, sizeof(*pl->workers), err)) == NULL)
         return CB_ENOMEM;
+    if (mode == CB_PL_SCAN && (rc = cb__digest_init(&pl->zdg, b->sha_block, err)) < 0)
+        return rc;
+    pl->zdg_ready = mode == CB_PL_SCAN;
     if ((mode == CB_PL_SCAN && (rc = pl_init_slots(pl, b, err)) < 0) ||
         (rc = pl_init_pool(pl, err)) < 0 || (rc = cb__pl_runs_init(pl, err)) < 0)
         return rc;
@@ -214,6 +217,8 @@ void cb__pl_dispose(cb_pl *pl)
     free(pl->workers);
     free(pl->full.objs);
     free(pl->zeros);
+    if (pl->zdg_ready)
+        cb__digest_dispose(&pl->zdg);
     pthread_mutex_destroy(&pl->lock);
     pthread_cond_destroy(&pl->cond_free);
     pthread_cond_destroy(&pl->cond_work);
