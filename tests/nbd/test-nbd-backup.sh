@@ -159,6 +159,33 @@ start=$(date +%s)
 [ $(($(date +%s) - start)) -le 20 ] || fail "a one-client server made the backup wait"
 restores_as "$(json_of "$WORK/one.json" backup.id)"
 
+# ---- nbdkit (another server) serving a raw file: parallel connections, logged by its log
+# filter, and the file's holes (the file plugin's extents) not read
+if command -v nbdkit >/dev/null; then
+    KSOCK=$WORK/nbdkit.sock
+    truncate -s 96M "$WORK/raw.img"
+    python3 -c 'import os,sys
+with open(sys.argv[1], "r+b") as f:
+    for at in (0, 40, 80):
+        f.seek(at << 20); f.write(os.urandom(8 << 20))' "$WORK/raw.img"
+    nbdkit -f -U "$KSOCK" --filter=log file "$WORK/raw.img" logfile="$WORK/nbdkit.log" &
+    KPID=$!
+    for _ in $(seq 100); do [ -S "$KSOCK" ] && break; sleep 0.05; done
+    "$CB" --json backup --volume-id "$VID" --threads 4 --nbd-connections 4 --object-size 8M \
+        "nbd+unix:///?socket=$KSOCK" >"$WORK/k.json"
+    kill "$KPID"
+    wait "$KPID" 2>/dev/null || true
+    kread=$(json_of "$WORK/k.json" bytes_read) # (the compressibility samples read a little)
+    [ "$kread" -ge $((24 * M)) ] && [ "$kread" -lt $((25 * M)) ] ||
+        fail "from nbdkit: $kread bytes read of a file holding 24 MiB"
+    [ "$(grep -c ' Connect ' "$WORK/nbdkit.log")" -eq 4 ] ||
+        fail "$(grep -c ' Connect ' "$WORK/nbdkit.log") connections to nbdkit, not 4"
+    readers=$(grep ' Read ' "$WORK/nbdkit.log" | sed 's/.*connection=\([0-9]*\) .*/\1/' | sort -u | wc -l)
+    [ "$readers" -ge 2 ] || fail "only $readers of nbdkit's connections were read from"
+    "$CB" restore "$(json_of "$WORK/k.json" backup.id)" "$WORK/k.out" >/dev/null
+    cmp "$WORK/k.out" "$WORK/raw.img" || fail "the backup from nbdkit does not restore as the file"
+fi
+
 # ---- the options' errors
 expect_fail 1 "--dirty-bitmap nightly needs --incremental or --parent" \
     "$CB" backup --dirty-bitmap nightly --volume-id "$VID" "$URI"
