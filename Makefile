@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all build demo check fuzz format format-check clean deps bench bench-cinder \
-	bench-consolidate bench-nbd-backup install
+	bench-consolidate bench-nbd-backup install soak
 
 all: build
 
@@ -33,6 +33,12 @@ demo: build
 
 check:
 	scripts/check.sh
+
+# the fault campaigns for far longer, then the fuzz targets for 10 minutes each
+# (scripts/soak.sh: SOAK_FAULT_RUNS, SOAK_KILL_RUNS, SOAK_FUZZ_SECONDS)
+soak: build
+	scripts/deps.sh build fuzz
+	scripts/soak.sh
 
 fuzz:
 	scripts/deps.sh build fuzz
