@@ -33,6 +33,7 @@ typedef struct cr_stream {
     int held;      /* the last step filled its window: more may come without input */
     int eof;       /* the store's object ended */
     int busy;      /* a read uses it */
+    uint64_t goal; /* busy: the object offset where that read stops */
     uint64_t used; /* when it was last used: the oldest idle one is reused first */
 } cr_stream;
 
@@ -49,6 +50,7 @@ struct cb_chainread {
     size_t n_pool;
     uint64_t clock;
     cb_error failed; /* the first failure */
+    uint64_t opens;  /* objects opened (fetches begun), atomically: cb__chainread_opens */
 };
 
 static int cr_seg_cmp(const void *a, const void *b)
@@ -169,6 +171,22 @@ const cb_task *cb__chainread_task_at(const cb_chainread *r, uint64_t off)
     return g != NULL ? g->task : NULL;
 }
 
+const cb_task *
+cb__chainread_segment(const cb_chainread *r, uint64_t off, uint64_t *start, uint64_t *end)
+{
+    const cr_seg *g = cr_seg_at(r, off);
+    if (g == NULL)
+        return NULL;
+    *start = g->off;
+    *end = g->off + g->len;
+    return g->task;
+}
+
+uint64_t cb__chainread_opens(const cb_chainread *r)
+{
+    return __atomic_load_n(&r->opens, __ATOMIC_RELAXED);
+}
+
 int cb__chainread_failure(cb_chainread *r, cb_error *err)
 {
     pthread_mutex_lock(&r->lock);
@@ -183,15 +201,22 @@ int cb__chainread_failure(cb_chainread *r, cb_error *err)
 /*
  * A stream for object `t` at object offset `pos`: an idle one of that object stopped at or
  * before it (the nearest), else one to open anew: an unused one, else one read to its end
- * (a newer backup's small object, done with), else the least recently used.
+ * (a newer backup's small object, done with), else the least recently used. NULL: wait,
+ * either because every stream is busy or because a busy stream of `t` will stop at or
+ * before `pos`, nearer than any idle one: readers that arrive nearly in order (nbdcopy's
+ * requests on several connections, the backup's workers) then take turns on one stream
+ * instead of each decoding the object again from its start.
  */
 static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos)
 {
-    cr_stream *near = NULL, *fresh = NULL, *spent = NULL, *oldest = NULL;
+    cr_stream *near = NULL, *fresh = NULL, *spent = NULL, *oldest = NULL, *ahead = NULL;
     for (size_t i = 0; i < r->n_pool; i++) {
         cr_stream *s = &r->pool[i];
-        if (s->busy)
+        if (s->busy) {
+            if (s->task == t && s->goal <= pos && (ahead == NULL || s->goal > ahead->goal))
+                ahead = s;
             continue;
+        }
         if (s->task == t && s->pos <= pos && (near == NULL || s->pos > near->pos))
             near = s;
         if (s->task == NULL && fresh == NULL)
@@ -202,16 +227,19 @@ static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos)
         if (oldest == NULL || s->used < oldest->used)
             oldest = s;
     }
+    if (ahead != NULL && (near == NULL || near->pos < ahead->goal))
+        return NULL;
     return near ? near : fresh ? fresh : spent ? spent : oldest;
 }
 
-static cr_stream *cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos)
+static cr_stream *cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos, uint64_t goal)
 {
     pthread_mutex_lock(&r->lock);
     cr_stream *s;
     while ((s = cr_pick(r, t, pos)) == NULL)
-        pthread_cond_wait(&r->idle, &r->lock); /* more readers than streams: wait for one */
+        pthread_cond_wait(&r->idle, &r->lock); /* wait for a stream (see cr_pick) */
     s->busy = 1;
+    s->goal = goal;
     s->used = ++r->clock;
     pthread_mutex_unlock(&r->lock);
     return s;
@@ -221,7 +249,7 @@ static void cr_release(cb_chainread *r, cr_stream *s)
 {
     pthread_mutex_lock(&r->lock);
     s->busy = 0;
-    pthread_cond_signal(&r->idle);
+    pthread_cond_broadcast(&r->idle); /* waiters wait for different streams */
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -250,6 +278,7 @@ static int cr_open(cb_chainread *r, cr_stream *s, const cb_task *t, cb_error *er
     }
     if (rc < 0)
         return rc;
+    __atomic_add_fetch(&r->opens, 1, __ATOMIC_RELAXED);
     s->cur = s->dec[id];
     if ((rc = cb_decoder_begin(s->cur, o->has_length ? o->length : UINT64_MAX, o->name, err)) < 0)
         return rc;
@@ -268,7 +297,7 @@ static int cr_fill(cb_chainread *r, cr_stream *s, cb_error *err)
     int rc;
     while (s->out_len == 0) {
         if (r->cancel != NULL && r->cancel(r->cancel_payload))
-            return cb_error_set(err, CB_ECANCELED, "consolidate cancelled");
+            return cb_error_set(err, CB_ECANCELED, "read cancelled");
         if (s->in_len == 0 && !s->held) {
             size_t n = 0;
             if (!s->eof && (rc = cb_reader_read(s->rd, s->io, CR_FETCH, &n, err)) < 0)
@@ -327,7 +356,7 @@ static int
 cr_read_seg(cb_chainread *r, const cb_task *t, char *buf, size_t len, uint64_t off, cb_error *err)
 {
     uint64_t pos = off - t->obj->offset;
-    cr_stream *s = cr_acquire(r, t, pos);
+    cr_stream *s = cr_acquire(r, t, pos, pos + len);
     int rc = 0;
     if (s->task != t || s->pos > pos)
         rc = cr_open(r, s, t, err);
@@ -339,8 +368,9 @@ cr_read_seg(cb_chainread *r, const cb_task *t, char *buf, size_t len, uint64_t o
     return rc;
 }
 
-static int cr_read(cb_chainread *r, char *buf, size_t len, uint64_t off, cb_error *err)
+int cb__chainread_read(cb_chainread *r, void *out, size_t len, uint64_t off, cb_error *err)
 {
+    char *buf = out;
     while (len > 0) {
         const cr_seg *g = cr_seg_at(r, off);
         if (g == NULL)
@@ -366,7 +396,7 @@ long long cb__chainread_pread(void *payload, void *buf, size_t len, uint64_t off
         return 0;
     if (len > r->size - off)
         len = (size_t)(r->size - off);
-    int rc = cr_read(r, buf, len, off, &err);
+    int rc = cb__chainread_read(r, buf, len, off, &err);
     if (rc == 0)
         return (long long)len;
     pthread_mutex_lock(&r->lock);

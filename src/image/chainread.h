@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * chainread.h: the volume as a backup holds it, read at any offset straight from its chain's
- * objects, as the restore plan lays them out (the newest layer wins): what a consolidate backs
- * up as a new full backup (cb_backup_opts.volume_pread). Several threads read at once.
+ * chainread.h: the interface of src/image/. The volume as a backup holds it, read at any
+ * offset straight from its chain's objects, as the restore plan lays them out (the newest
+ * layer wins): what a consolidate backs up as a new full backup (cb_backup_opts.volume_pread),
+ * and what the public read-only image (cinderblock/image.h, image.c) serves through its
+ * cache of verified segments. Several threads read at once.
  *
  * An object is decoded as it is read, never held whole: each read continues one of a pool
  * of open object streams (fetch + decoder) that stopped at or before the wanted byte,
@@ -13,8 +15,13 @@
  * object size; side by side lanes had cost up to 17 times). Memory: the streams in use (each
  * a 128 KiB fetch buffer and a decoder), whatever the object size.
  *
+ * Readers that arrive nearly in order take turns on one stream (a reader waits for a busy
+ * stream of its object that will stop at or before its byte) rather than decode the object
+ * again from its start: that is what keeps nbdcopy's parallel sequential requests linear.
+ *
  * Nothing is checked here but what decoding checks: the consolidate compares the SHA-256
- * of every sha block the backup hashes with the consolidated backup's _sha256file.
+ * of every sha block the backup hashes with the consolidated backup's _sha256file, and the
+ * image checks every sha block against its backup's list before it serves one (image.c).
  */
 #ifndef CB_CONSOLIDATE_CHAINREAD_H
 #define CB_CONSOLIDATE_CHAINREAD_H
@@ -37,6 +44,10 @@ int cb__chainread_new(cb_store *store,
 /* cb_backup_opts.volume_pread: len bytes at off, or -1 (the failure is kept: see below). */
 long long cb__chainread_pread(void *payload, void *buf, size_t len, uint64_t off);
 
+/* The same with the failure into err (and not kept): `len` bytes at `off`, all inside the
+ * volume. */
+int cb__chainread_read(cb_chainread *r, void *buf, size_t len, uint64_t off, cb_error *err);
+
 /* cb_volume.raw_hint: 1 if every byte of [off, off+len) comes from an object stored raw
  * ("none": the backup that wrote it found it incompressible, or was told not to compress). */
 int cb__chainread_raw(void *payload, uint64_t off, uint64_t len);
@@ -47,6 +58,17 @@ int cb__chainread_failure(cb_chainread *r, cb_error *err);
 /* The object that supplies volume byte `off` (NULL beyond the volume). */
 const cb_task *cb__chainread_task_at(const cb_chainread *r, uint64_t off);
 
+/* The same, with the volume range [*start, *end) of the plan's segment that holds `off`
+ * (one object's part): a read inside it costs at most one object fetch. */
+const cb_task *
+cb__chainread_segment(const cb_chainread *r, uint64_t off, uint64_t *start, uint64_t *end);
+
+/* How many times an object was opened (a fetch begun) so far. */
+uint64_t cb__chainread_opens(const cb_chainread *r);
+
 void cb__chainread_free(cb_chainread *r);
+
+/* The public image (cinderblock/image.h) lives in this folder too; nothing else of the
+ * library uses it. */
 
 #endif
