@@ -10,15 +10,15 @@ BUILD=${BUILD:-build}
 step() { printf '\n=== %s\n' "$*"; }
 
 step "dependencies"
-scripts/deps.sh build compat services fuzz
+scripts/deps.sh build compat services fuzz nbd
 
 step "build ($BUILD, -Werror, every store)"
-# the object stores are 'auto' features: make check insists on them, so a missing library
-# fails the build instead of silently dropping their tests
+# the object stores and the nbdkit plugin are 'auto' features: make check insists on them,
+# so a missing library fails the build instead of silently dropping their tests
 if [ -f "$BUILD/build.ninja" ]; then
-    meson configure "$BUILD" -Dwerror=true -Dswift=enabled -Ds3=enabled
+    meson configure "$BUILD" -Dwerror=true -Dswift=enabled -Ds3=enabled -Dnbdkit=enabled
 else
-    meson setup "$BUILD" -Dwerror=true -Dswift=enabled -Ds3=enabled
+    meson setup "$BUILD" -Dwerror=true -Dswift=enabled -Ds3=enabled -Dnbdkit=enabled
 fi
 ninja -C "$BUILD"
 

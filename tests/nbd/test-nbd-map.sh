@@ -1,0 +1,3 @@
+#!/bin/sh
+. "$(dirname "$0")/functions.sh"
+skip "map: not yet"
