@@ -44,6 +44,12 @@ m = json.load(sys.stdin)
 assert m["uri"] == "nbd+unix:///?socket=" + sys.argv[1] and m["socket"] == sys.argv[1], m
 assert m["backup_id"] == sys.argv[2] and m["device"] is None, m
 ' "$sock2" "$id" || fail "map --json printed $j"
+echo "$j" >"$WORK/map.json"
+/usr/bin/python3 "$(dirname "$0")/../json/validate.py" "$(dirname "$0")/../../docs/schema/cinderblock.schema.json" \
+    map "$WORK/map.json" >/dev/null || fail "map --json is not a valid map object: $j"
+"$CB" --json map >"$WORK/maps.json"
+/usr/bin/python3 "$(dirname "$0")/../json/validate.py" "$(dirname "$0")/../../docs/schema/cinderblock.schema.json" \
+    map_list "$WORK/maps.json" >/dev/null || fail "map --json (list) is not a valid map_list"
 nbdinfo --size "nbd+unix:///?socket=$sock2" | grep -qx "$(stat -c %s "$vol")" || fail "nbdinfo --size"
 "$CB" unmap "$sock2" 2>"$WORK/err" || fail "unmap by socket failed"
 [ ! -e "$sock2" ] || fail "unmap left $sock2"
