@@ -37,6 +37,13 @@ typedef struct cr_stream {
     uint64_t used; /* when it was last used: the oldest idle one is reused first */
 } cr_stream;
 
+/* A reader waiting for a stream (on its own stack while it waits). */
+typedef struct cr_waiter {
+    const cb_task *task;
+    uint64_t pos;
+    struct cr_waiter *next;
+} cr_waiter;
+
 struct cb_chainread {
     cb_store *store;
     uint64_t size;
@@ -44,13 +51,14 @@ struct cb_chainread {
     size_t n_segs;
     cb_cancel_fn cancel;
     void *cancel_payload;
-    pthread_mutex_t lock; /* guards the pool, clock, failed */
+    pthread_mutex_t lock; /* guards the pool, clock, failed, waiting */
     pthread_cond_t idle;  /* a stream was released */
     cr_stream *pool;
     size_t n_pool;
     uint64_t clock;
     cb_error failed; /* the first failure */
     uint64_t opens;  /* objects opened (fetches begun), atomically: cb__chainread_opens */
+    cr_waiter *waiting;
 };
 
 static int cr_seg_cmp(const void *a, const void *b)
@@ -203,11 +211,13 @@ int cb__chainread_failure(cb_chainread *r, cb_error *err)
  * before it (the nearest), else one to open anew: an unused one, else one read to its end
  * (a newer backup's small object, done with), else the least recently used. NULL: wait,
  * either because every stream is busy or because a busy stream of `t` will stop at or
- * before `pos`, nearer than any idle one: readers that arrive nearly in order (nbdcopy's
- * requests on several connections, the backup's workers) then take turns on one stream
- * instead of each decoding the object again from its start.
+ * before `pos`, nearer than any idle one, or because another waiting reader wants a byte
+ * between the idle stream's position and `pos` (it goes first: taken by us, the stream would
+ * pass its byte and it would have to decode the object again from its start). Readers that
+ * arrive nearly in order (nbdcopy's requests on several connections, the backup's workers)
+ * then take turns on one stream, lowest offset first.
  */
-static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos)
+static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, const cr_waiter *me)
 {
     cr_stream *near = NULL, *fresh = NULL, *spent = NULL, *oldest = NULL, *ahead = NULL;
     for (size_t i = 0; i < r->n_pool; i++) {
@@ -229,15 +239,27 @@ static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos)
     }
     if (ahead != NULL && (near == NULL || near->pos < ahead->goal))
         return NULL;
+    for (const cr_waiter *w = r->waiting; near != NULL && w != NULL; w = w->next)
+        if (w != me && w->task == t && w->pos >= near->pos && w->pos < pos)
+            return NULL;
     return near ? near : fresh ? fresh : spent ? spent : oldest;
 }
 
 static cr_stream *cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos, uint64_t goal)
 {
+    cr_waiter me = { .task = t, .pos = pos };
     pthread_mutex_lock(&r->lock);
-    cr_stream *s;
-    while ((s = cr_pick(r, t, pos)) == NULL)
-        pthread_cond_wait(&r->idle, &r->lock); /* wait for a stream (see cr_pick) */
+    cr_stream *s = cr_pick(r, t, pos, &me);
+    if (s == NULL) {
+        me.next = r->waiting;
+        r->waiting = &me;
+        while ((s = cr_pick(r, t, pos, &me)) == NULL)
+            pthread_cond_wait(&r->idle, &r->lock); /* wait for a stream (see cr_pick) */
+        cr_waiter **p = &r->waiting;
+        while (*p != &me)
+            p = &(*p)->next;
+        *p = me.next;
+    }
     s->busy = 1;
     s->goal = goal;
     s->used = ++r->clock;
@@ -324,9 +346,15 @@ static int cr_fill(cb_chainread *r, cr_stream *s, cb_error *err)
     return 0;
 }
 
-/* `len` bytes of the stream's object from object offset `pos` into buf. */
-static int
-cr_stream_read(cb_chainread *r, cr_stream *s, char *buf, size_t len, uint64_t pos, cb_error *err)
+/* `len` bytes of the stream's object from object offset `pos` into buf; the bytes decoded
+ * on the way there go to the skip sink, if any. */
+static int cr_stream_read(cb_chainread *r,
+                          cr_stream *s,
+                          char *buf,
+                          size_t len,
+                          uint64_t pos,
+                          const cb_chainread_skip *skip,
+                          cb_error *err)
 {
     int rc;
     while (len > 0) {
@@ -336,6 +364,8 @@ cr_stream_read(cb_chainread *r, cr_stream *s, char *buf, size_t len, uint64_t po
         if (s->pos < pos) { /* before the wanted byte: skip */
             if (n > pos - s->pos)
                 n = (size_t)(pos - s->pos);
+            if (skip != NULL)
+                skip->fn(skip->payload, s->task, s->task->obj->offset + s->pos, s->out, n);
         } else {
             if (n > len)
                 n = len;
@@ -352,8 +382,13 @@ cr_stream_read(cb_chainread *r, cr_stream *s, char *buf, size_t len, uint64_t po
 }
 
 /* One segment's part [off, off+len) through a stream of its object. */
-static int
-cr_read_seg(cb_chainread *r, const cb_task *t, char *buf, size_t len, uint64_t off, cb_error *err)
+static int cr_read_seg(cb_chainread *r,
+                       const cb_task *t,
+                       char *buf,
+                       size_t len,
+                       uint64_t off,
+                       const cb_chainread_skip *skip,
+                       cb_error *err)
 {
     uint64_t pos = off - t->obj->offset;
     cr_stream *s = cr_acquire(r, t, pos, pos + len);
@@ -361,14 +396,19 @@ cr_read_seg(cb_chainread *r, const cb_task *t, char *buf, size_t len, uint64_t o
     if (s->task != t || s->pos > pos)
         rc = cr_open(r, s, t, err);
     if (rc == 0)
-        rc = cr_stream_read(r, s, buf, len, pos, err);
+        rc = cr_stream_read(r, s, buf, len, pos, skip, err);
     if (rc < 0)
         cr_stream_close(s); /* in an unknown state: open it afresh next time */
     cr_release(r, s);
     return rc;
 }
 
-int cb__chainread_read(cb_chainread *r, void *out, size_t len, uint64_t off, cb_error *err)
+int cb__chainread_read_ex(cb_chainread *r,
+                          void *out,
+                          size_t len,
+                          uint64_t off,
+                          const cb_chainread_skip *skip,
+                          cb_error *err)
 {
     char *buf = out;
     while (len > 0) {
@@ -378,7 +418,7 @@ int cb__chainread_read(cb_chainread *r, void *out, size_t len, uint64_t off, cb_
                                 (unsigned long long)off);
         uint64_t end = g->off + g->len;
         size_t n = end - off < len ? (size_t)(end - off) : len;
-        int rc = cr_read_seg(r, g->task, buf, n, off, err);
+        int rc = cr_read_seg(r, g->task, buf, n, off, skip, err);
         if (rc < 0)
             return rc;
         buf += n;
@@ -386,6 +426,11 @@ int cb__chainread_read(cb_chainread *r, void *out, size_t len, uint64_t off, cb_
         off += n;
     }
     return 0;
+}
+
+int cb__chainread_read(cb_chainread *r, void *buf, size_t len, uint64_t off, cb_error *err)
+{
+    return cb__chainread_read_ex(r, buf, len, off, NULL, err);
 }
 
 long long cb__chainread_pread(void *payload, void *buf, size_t len, uint64_t off)

@@ -48,6 +48,23 @@ long long cb__chainread_pread(void *payload, void *buf, size_t len, uint64_t off
  * volume. */
 int cb__chainread_read(cb_chainread *r, void *buf, size_t len, uint64_t off, cb_error *err);
 
+/* Where the bytes a read decodes on its way to its first byte go (a stream that stopped
+ * before it skips them): `vol_off` is their volume offset as object `t` would place them
+ * (parts of it may be overwritten by a newer layer: the sink checks with
+ * cb__chainread_segment). Called on the reading thread, while it holds the stream. */
+typedef struct cb_chainread_skip {
+    void (*fn)(void *payload, const cb_task *t, uint64_t vol_off, const void *data, size_t len);
+    void *payload;
+} cb_chainread_skip;
+
+/* cb__chainread_read, the skipped bytes into `skip` (NULL: dropped). */
+int cb__chainread_read_ex(cb_chainread *r,
+                          void *buf,
+                          size_t len,
+                          uint64_t off,
+                          const cb_chainread_skip *skip,
+                          cb_error *err);
+
 /* cb_volume.raw_hint: 1 if every byte of [off, off+len) comes from an object stored raw
  * ("none": the backup that wrote it found it incompressible, or was told not to compress). */
 int cb__chainread_raw(void *payload, uint64_t off, uint64_t len);

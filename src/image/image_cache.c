@@ -75,19 +75,18 @@ static void img_unlist(img_cache *c, img_seg *g)
     c->bytes -= g->len;
 }
 
-/* Drop the least recently used segment nobody holds; 0 if every one is held. */
-static int img_evict(img_cache *c)
+/* Unlist the least recently used segment nobody holds, for its memory to be used again
+ * (a fresh 1 MiB buffer costs 256 page faults); NULL if every one is held. */
+static img_seg *img_evict(img_cache *c)
 {
     img_seg *lru = NULL;
     for (size_t i = 0; i < c->n_table; i++)
         for (img_seg *g = c->table[i]; g != NULL; g = g->next)
             if (g->refs == 0 && (lru == NULL || g->used < lru->used))
                 lru = g;
-    if (lru == NULL)
-        return 0;
-    img_unlist(c, lru);
-    img_seg_free(lru);
-    return 1;
+    if (lru != NULL)
+        img_unlist(c, lru);
+    return lru;
 }
 
 /* The range of the segment that holds `off`: whole sha blocks inside its window, from the
@@ -107,45 +106,18 @@ static void img_range(const cb_image *img, uint64_t off, uint64_t *start, uint64
     *len = (hi < img->size ? hi : img->size) - lo;
 }
 
-/* Decode and verify a listed segment (outside the lock: only its filler touches it). */
-static int img_fill(cb_image *img, img_seg *g, uint64_t *n_bad, cb_error *err)
-{
-    uint64_t nb = (g->len + img->shas.blk - 1) / img->shas.blk;
-    if ((g->data = cb__malloc((size_t)g->len, err)) == NULL ||
-        (g->bad = cb__calloc(1, (size_t)nb, err)) == NULL)
-        return CB_ENOMEM;
-    cb_error rerr = { 0 };
-    int rc = cb__chainread_read(img->rd, g->data, (size_t)g->len, g->off, &rerr);
-    if (rc < 0)
-        return cb_error_set(err, rc, "backup %s: reading volume bytes %llu-%llu: %s",
-                            img->backup_id, (unsigned long long)g->off,
-                            (unsigned long long)(g->off + g->len - 1), rerr.msg);
-    return cb__img_shas_check(&img->shas, g->data, g->off, g->len, g->bad, n_bad, err);
-}
-
-/* The segment holding `off`, held (refs) and filled, or failed; NULL only for a failure to
- * allocate (err set). */
-static img_seg *img_get(cb_image *img, uint64_t off, cb_error *err)
+/* A new segment for the range at `off`, listed as being filled and held (under the lock),
+ * in `old`'s memory (an evicted segment) or new memory; NULL (err set) if none. */
+static img_seg *img_list_new(cb_image *img, img_seg *old, uint64_t off, cb_error *err)
 {
     img_cache *c = &img->cache;
-    img_seg *g;
-    pthread_mutex_lock(&c->lock);
-    for (;;) {
-        if ((g = img_find(c, off)) != NULL) {
-            g->refs++;
-            while (g->state == IMG_FILLING)
-                pthread_cond_wait(&c->cond, &c->lock);
-            g->used = ++c->clock;
-            c->hits++;
-            pthread_mutex_unlock(&c->lock);
-            return g;
-        }
-        if (c->n < c->max || img_evict(c))
-            break;
-        pthread_cond_wait(&c->cond, &c->lock); /* every segment is held: wait for one */
-    }
-    if ((g = cb__calloc(1, sizeof(*g), err)) == NULL) {
-        pthread_mutex_unlock(&c->lock);
+    img_seg *g = old;
+    if (old != NULL) { /* its buffers, the window's size, are used again */
+        unsigned char *data = g->data, *bad = g->bad;
+        memset(g, 0, sizeof(*g));
+        g->data = data;
+        g->bad = bad;
+    } else if ((g = cb__calloc(1, sizeof(*g), err)) == NULL) {
         return NULL;
     }
     img_range(img, off, &g->off, &g->len);
@@ -158,7 +130,161 @@ static img_seg *img_get(cb_image *img, uint64_t off, cb_error *err)
     c->table[slot] = g;
     c->n++;
     c->bytes += g->len;
+    return g;
+}
+
+/* The buffers of a segment about to be filled (kept when it is evicted and reused). */
+static int img_buffers(const cb_image *img, img_seg *g, cb_error *err)
+{
+    uint64_t w = img->cache.window, nb = (w + img->shas.blk - 1) / img->shas.blk;
+    if ((g->data == NULL && (g->data = cb__malloc((size_t)w, err)) == NULL) ||
+        (g->bad == NULL && (g->bad = cb__malloc((size_t)nb, err)) == NULL))
+        return CB_ENOMEM;
+    memset(g->bad, 0, (size_t)nb);
+    return 0;
+}
+
+/*
+ * The bytes a fill decodes on its way to its segment (its stream stopped before it) are
+ * kept as segments too, when whole ranges of them belong to the plan's object and memory
+ * allows without waiting: readers of those ranges that arrive a little late (nbdcopy's
+ * requests are served by several threads, not quite in order) then find them instead of
+ * decoding the object again from its start.
+ */
+typedef struct img_stage {
+    cb_image *img;
+    img_seg *g;    /* being filled from skipped bytes (listed, held), or NULL */
+    uint64_t have; /* its bytes so far */
+} img_stage;
+
+/* Give up the stage's segment: unlisted, and its waiters look again. */
+static void img_stage_drop(img_stage *st, int state, uint64_t n_bad)
+{
+    img_cache *c = &st->img->cache;
+    img_seg *g = st->g;
+    pthread_mutex_lock(&c->lock);
+    g->state = state;
+    if (state == IMG_ABANDONED)
+        img_unlist(c, g);
+    else {
+        c->filled++;
+        c->bad_blocks += n_bad;
+    }
+    if (--g->refs == 0 && !g->listed)
+        img_seg_free(g);
+    if (c->waiting > 0)
+        pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
+    st->g = NULL;
+}
+
+/* A segment to stage at `v`, if it is worth one and memory allows; else how far to skip. */
+static uint64_t img_stage_begin(img_stage *st, const cb_task *t, uint64_t v)
+{
+    cb_image *img = st->img;
+    img_cache *c = &img->cache;
+    uint64_t s0 = 0, s1 = 0, start = 0, len = 0;
+    if (cb__chainread_segment(img->rd, v, &s0, &s1) != t)
+        return s1 > v ? s1 : v + 1; /* a newer layer's bytes there: not these */
+    img_range(img, v, &start, &len);
+    /* begun before, needs two objects, or all zeros (nbdcopy and most readers skip holes) */
+    if (start != v || start + len > s1 || cb_image_is_zero(img, start, len))
+        return start + len > v ? start + len : v + 1;
+    pthread_mutex_lock(&c->lock);
+    img_seg *old = NULL;
+    if (img_find(c, v) == NULL && (c->n < c->max || (old = img_evict(c)) != NULL))
+        st->g = img_list_new(img, old, v, NULL);
+    pthread_mutex_unlock(&c->lock);
+    if (st->g != NULL && img_buffers(img, st->g, NULL) < 0)
+        img_stage_drop(st, IMG_ABANDONED, 0);
+    st->have = 0;
+    return st->g != NULL ? v : start + len;
+}
+
+static void img_stage_bytes(void *payload, const cb_task *t, uint64_t v, const void *data, size_t n)
+{
+    img_stage *st = payload;
+    const unsigned char *p = data;
+    while (n > 0) {
+        uint64_t to = v;
+        if (st->g != NULL && st->g->off + st->have != v)
+            img_stage_drop(st, IMG_ABANDONED, 0); /* not contiguous (never expected) */
+        if (st->g == NULL && (to = img_stage_begin(st, t, v)) > v) {
+            size_t k = to - v < n ? (size_t)(to - v) : n;
+            p += k;
+            v += k;
+            n -= k;
+            continue;
+        }
+        img_seg *g = st->g;
+        size_t k = g->len - st->have < n ? (size_t)(g->len - st->have) : n;
+        memcpy(g->data + st->have, p, k);
+        st->have += k;
+        p += k;
+        v += k;
+        n -= k;
+        if (st->have == g->len) {
+            uint64_t n_bad = 0;
+            int rc =
+                cb__img_shas_check(&st->img->shas, g->data, g->off, g->len, g->bad, &n_bad, NULL);
+            img_stage_drop(st, rc == 0 ? IMG_READY : IMG_ABANDONED, n_bad);
+        }
+    }
+}
+
+/* Decode and verify a listed segment (outside the lock: only its filler touches it). */
+static int img_fill(cb_image *img, img_seg *g, uint64_t *n_bad, cb_error *err)
+{
+    if (img_buffers(img, g, err) < 0)
+        return CB_ENOMEM;
+    cb_error rerr = { 0 };
+    img_stage st = { .img = img };
+    cb_chainread_skip skip = { .fn = img_stage_bytes, .payload = &st };
+    int rc = cb__chainread_read_ex(img->rd, g->data, (size_t)g->len, g->off, &skip, &rerr);
+    if (st.g != NULL)
+        img_stage_drop(&st, IMG_ABANDONED, 0);
+    if (rc < 0)
+        return cb_error_set(err, rc, "backup %s: reading volume bytes %llu-%llu: %s",
+                            img->backup_id, (unsigned long long)g->off,
+                            (unsigned long long)(g->off + g->len - 1), rerr.msg);
+    return cb__img_shas_check(&img->shas, g->data, g->off, g->len, g->bad, n_bad, err);
+}
+
+/* The segment holding `off`, held (refs) and filled, or failed; NULL only for a failure to
+ * allocate (err set). */
+static img_seg *img_get(cb_image *img, uint64_t off, cb_error *err)
+{
+    img_cache *c = &img->cache;
+    img_seg *g, *old = NULL;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        if ((g = img_find(c, off)) != NULL) {
+            g->refs++;
+            while (g->state == IMG_FILLING) {
+                c->waiting++;
+                pthread_cond_wait(&c->cond, &c->lock);
+                c->waiting--;
+            }
+            if (g->state == IMG_ABANDONED) { /* a skip's segment left half: look again */
+                if (--g->refs == 0)
+                    img_seg_free(g);
+                continue;
+            }
+            g->used = ++c->clock;
+            c->hits++;
+            pthread_mutex_unlock(&c->lock);
+            return g;
+        }
+        if (c->n < c->max || (old = img_evict(c)) != NULL)
+            break;
+        c->waiting++;
+        pthread_cond_wait(&c->cond, &c->lock); /* every segment is held: wait for one */
+        c->waiting--;
+    }
+    g = img_list_new(img, old, off, err);
+    pthread_mutex_unlock(&c->lock);
+    if (g == NULL)
+        return NULL;
 
     uint64_t n_bad = 0;
     int rc = img_fill(img, g, &n_bad, &g->err);
@@ -169,7 +295,8 @@ static img_seg *img_get(cb_image *img, uint64_t off, cb_error *err)
     c->bad_blocks += n_bad;
     if (rc < 0)
         img_unlist(c, g); /* the next reader tries again (a network error may pass) */
-    pthread_cond_broadcast(&c->cond);
+    if (c->waiting > 0)
+        pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
     return g;
 }
@@ -179,7 +306,8 @@ static void img_put(img_cache *c, img_seg *g)
     pthread_mutex_lock(&c->lock);
     if (--g->refs == 0 && !g->listed)
         img_seg_free(g);
-    pthread_cond_broadcast(&c->cond); /* one more segment may be evicted */
+    else if (g->refs == 0 && c->waiting > 0)
+        pthread_cond_broadcast(&c->cond); /* one more segment may be evicted */
     pthread_mutex_unlock(&c->lock);
 }
 

@@ -24,17 +24,17 @@ typedef struct img_shas {
  * plan segment supplies, inside one IMG_SEGMENT-aligned window. */
 typedef struct img_seg {
     uint64_t off, len;
-    unsigned char *data;
-    unsigned char *bad; /* per sha block of the range: 1 if it differs from the list */
-    int state;          /* IMG_FILLING, IMG_READY, IMG_FAILED */
-    cb_error err;       /* IMG_FAILED: why */
-    int refs;           /* readers holding it (the filler included) */
-    int listed;         /* in the table */
-    uint64_t used;      /* clock at the last use: the least recently used goes first */
+    unsigned char *data; /* the window's size (reused when the segment is evicted) */
+    unsigned char *bad;  /* per sha block of the window: 1 if it differs from the list */
+    int state;           /* IMG_FILLING, IMG_READY, IMG_FAILED */
+    cb_error err;        /* IMG_FAILED: why */
+    int refs;            /* readers holding it (the filler included) */
+    int listed;          /* in the table */
+    uint64_t used;       /* clock at the last use: the least recently used goes first */
     struct img_seg *next;
 } img_seg;
 
-enum { IMG_FILLING, IMG_READY, IMG_FAILED };
+enum { IMG_FILLING, IMG_READY, IMG_FAILED, IMG_ABANDONED };
 
 typedef struct img_cache {
     pthread_mutex_t lock; /* guards the table, n, clock, the counters, and every listed
@@ -45,6 +45,7 @@ typedef struct img_cache {
     size_t n, max;   /* segments listed; the most kept */
     uint64_t window; /* IMG_SEGMENT rounded down to sha blocks */
     uint64_t clock;
+    size_t waiting; /* readers waiting on cond: only then is it signalled */
     uint64_t filled, hits, bad_blocks, bytes;
 } img_cache;
 

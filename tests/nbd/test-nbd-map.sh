@@ -16,7 +16,7 @@ mkvol "$vol" 3 7
 id=$(backup_id "$vol" --compression zstd --object-size 1M)
 short=$(echo "$id" | cut -c1-8)
 
-uri=$("$CB" map "$short") || fail "map failed"
+uri=$("$CB" map "$short" 2>"$WORK/err") || fail "map failed: $(cat "$WORK/err")"
 case $uri in "nbd+unix:///?socket=$WORK/run/$id.sock") ;; *) fail "map printed '$uri'" ;; esac
 nbdcopy "$uri" "$WORK/out" || fail "nbdcopy $uri failed"
 cmp -s "$WORK/out" "$vol" || fail "nbdcopy of the map copied other bytes"
@@ -37,7 +37,7 @@ expect_fail 1 "served already" "$CB" map "$id"
 
 # a second map on a socket of our choosing, and one on a port, --json
 sock2="$WORK/two.sock"
-j=$("$CB" --json map "$id" --socket "$sock2" --cache 4M) || fail "map --socket failed"
+j=$("$CB" --json map "$id" --socket "$sock2" --cache 4M 2>"$WORK/err") || fail "map --socket failed: $(cat "$WORK/err")"
 echo "$j" | python3 -c '
 import json, sys
 m = json.load(sys.stdin)
@@ -59,7 +59,7 @@ grep -qF "unmapped $uri" "$WORK/err" || fail "unmap said $(cat "$WORK/err")"
 nbdinfo "$uri" >/dev/null 2>&1 && fail "the URI still serves after unmap"
 # the lock went with it
 "$CB" --json map "$short" --port 0 >/dev/null 2>&1 && fail "--port 0 was taken"
-uri=$("$CB" map "$id") || fail "map again failed"
+uri=$("$CB" map "$id" 2>"$WORK/err") || fail "map again failed: $(cat "$WORK/err")"
 "$CB" unmap "$short" 2>/dev/null || fail "unmap by id prefix failed"
 
 # errors

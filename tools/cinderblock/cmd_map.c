@@ -224,8 +224,8 @@ static int mp_wait(pid_t pid, const char *pidfile, const char *log, cb_error *er
         if (!mp_alive(pid)) {
             char tail[1024];
             mp_log_tail(log, tail, sizeof(tail));
-            return cb_error_set(err, CB_ERROR, "nbdkit stopped: %s",
-                                tail[0] ? tail : "(no message)");
+            return cb_error_set(err, CB_ERROR, "nbdkit stopped: %s (its log: %s)",
+                                tail[0] ? tail : "no message", log);
         }
         struct timespec ts = { 0, 50 * 1000 * 1000 };
         nanosleep(&ts, NULL);
@@ -237,8 +237,10 @@ static int mp_wait(pid_t pid, const char *pidfile, const char *log, cb_error *er
 
 /*
  * nbdkit, detached: nbdkit asks for SIGTERM when its parent dies (PR_SET_PDEATHSIG, seen with
- * -f), so its parent is a short-lived middle process that has exited before nbdkit starts
- * (nbdkit waits for the end of a pipe that only the middle process holds). Its PID, or -1.
+ * -f), so its parent is a short-lived middle process, and nbdkit starts only once it has been
+ * handed to another parent (getppid changes: the kernel sends the death signal when it
+ * reparents, after the middle process's descriptors are closed, so a pipe's end is too early).
+ * Its PID, or -1.
  */
 static pid_t
 mp_spawn(cli *c, const map_opts *o, const char *id, const char *pidfile, const char *log)
@@ -249,19 +251,16 @@ mp_spawn(cli *c, const map_opts *o, const char *id, const char *pidfile, const c
         return -1;
     pid_t mid = fork();
     if (mid == 0) {
-        int p[2];
         close(q[0]);
         setsid();
-        if (pipe(p) < 0)
-            _exit(1);
         pid_t nbd = fork();
         if (nbd == 0) {
-            char b;
+            pid_t parent = getppid();
             close(q[1]);
-            close(p[1]);
-            while (read(p[0], &b, 1) > 0) /* EOF: the middle process is gone */
-                ;
-            close(p[0]);
+            for (int i = 0; i < 10000 && getppid() == parent; i++) {
+                struct timespec ts = { 0, 1000 * 1000 };
+                nanosleep(&ts, NULL);
+            }
             mp_exec(c, o, id, pidfile, log);
         }
         ssize_t w = write(q[1], &nbd, sizeof(nbd));
@@ -309,10 +308,8 @@ static int mp_start(cli *c, const map_opts *o, const char *id, map_record *r, cb
         return cb_error_set_sys(err, CB_ERROR, errno, "cannot start nbdkit (fork)");
     rc = mp_wait(child, pidfile, log, err);
     unlink(pidfile);
-    if (rc < 0) {
-        unlink(log);
-        return rc;
-    }
+    if (rc < 0)
+        return rc; /* the log is kept: the message names it */
     if (o->port > 0)
         snprintf(uri, sizeof(uri), "nbd://127.0.0.1:%d", o->port);
     else
