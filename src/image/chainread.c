@@ -29,12 +29,13 @@ typedef struct cr_stream {
     size_t in_len;
     const unsigned char *out; /* decoded, not yet consumed */
     size_t out_len;
-    uint64_t pos;  /* object-relative offset of out[0] */
-    int held;      /* the last step filled its window: more may come without input */
-    int eof;       /* the store's object ended */
-    int busy;      /* a read uses it */
-    uint64_t goal; /* busy: the object offset where that read stops */
-    uint64_t used; /* when it was last used: the oldest idle one is reused first */
+    uint64_t pos;   /* object-relative offset of out[0] */
+    int held;       /* the last step filled its window: more may come without input */
+    int eof;        /* the store's object ended */
+    int busy;       /* a read uses it */
+    uint64_t goal;  /* busy: the object offset where that read stops */
+    uint64_t start; /* busy: where it starts from (0: from the object's start) */
+    uint64_t used;  /* when it was last used: the oldest idle one is reused first */
 } cr_stream;
 
 /* A reader waiting for a stream (on its own stack while it waits). */
@@ -190,6 +191,13 @@ cb__chainread_segment(const cb_chainread *r, uint64_t off, uint64_t *start, uint
     return g->task;
 }
 
+void cb__chainread_wake(cb_chainread *r)
+{
+    pthread_mutex_lock(&r->lock);
+    pthread_cond_broadcast(&r->idle);
+    pthread_mutex_unlock(&r->lock);
+}
+
 uint64_t cb__chainread_opens(const cb_chainread *r)
 {
     return __atomic_load_n(&r->opens, __ATOMIC_RELAXED);
@@ -217,7 +225,8 @@ int cb__chainread_failure(cb_chainread *r, cb_error *err)
  * arrive nearly in order (nbdcopy's requests on several connections, the backup's workers)
  * then take turns on one stream, lowest offset first.
  */
-static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, const cr_waiter *me)
+static cr_stream *
+cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, const cr_waiter *me, int passing)
 {
     cr_stream *near = NULL, *fresh = NULL, *spent = NULL, *oldest = NULL, *ahead = NULL;
     for (size_t i = 0; i < r->n_pool; i++) {
@@ -225,6 +234,8 @@ static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, const
         if (s->busy) {
             if (s->task == t && s->goal <= pos && (ahead == NULL || s->goal > ahead->goal))
                 ahead = s;
+            if (passing && s->task == t && s->start <= pos && pos < s->goal)
+                return NULL; /* it decodes our bytes on its way: its sink may take them */
             continue;
         }
         if (s->task == t && s->pos <= pos && (near == NULL || s->pos > near->pos))
@@ -245,24 +256,47 @@ static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, const
     return near ? near : fresh ? fresh : spent ? spent : oldest;
 }
 
-static cr_stream *cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos, uint64_t goal)
+/* A stream for [pos, goal) of `t`, or NULL when `claim` says another read's sink filled it. */
+static cr_stream *
+cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos, uint64_t goal, int *claim)
 {
     cr_waiter me = { .task = t, .pos = pos };
+    int listed = 0;
+    cr_stream *s = NULL;
     pthread_mutex_lock(&r->lock);
-    cr_stream *s = cr_pick(r, t, pos, &me);
-    if (s == NULL) {
-        me.next = r->waiting;
-        r->waiting = &me;
-        while ((s = cr_pick(r, t, pos, &me)) == NULL)
-            pthread_cond_wait(&r->idle, &r->lock); /* wait for a stream (see cr_pick) */
+    for (;;) {
+        int v = claim != NULL ? __atomic_load_n(claim, __ATOMIC_ACQUIRE) : CB_CLAIM_READER;
+        if (v == CB_CLAIM_STAGED)
+            break;
+        if (v != CB_CLAIM_STAGING &&
+            (s = cr_pick(r, t, pos, listed ? &me : NULL,
+                         claim != NULL && v != CB_CLAIM_ABANDONED)) != NULL) {
+            if (claim == NULL || v == CB_CLAIM_READER ||
+                __atomic_compare_exchange_n(claim, &v, CB_CLAIM_READER, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE))
+                break;
+            s = NULL;
+            continue; /* a sink took it meanwhile */
+        }
+        if (!listed) {
+            me.next = r->waiting;
+            r->waiting = &me;
+            listed = 1;
+        }
+        pthread_cond_wait(&r->idle, &r->lock); /* wait for a stream (see cr_pick) */
+    }
+    if (listed) {
         cr_waiter **p = &r->waiting;
         while (*p != &me)
             p = &(*p)->next;
         *p = me.next;
     }
-    s->busy = 1;
-    s->goal = goal;
-    s->used = ++r->clock;
+    if (s != NULL) {
+        s->busy = 1;
+        s->goal = goal;
+        s->start = s->task == t && s->pos <= pos ? s->pos : 0;
+        s->used = ++r->clock;
+    }
     pthread_mutex_unlock(&r->lock);
     return s;
 }
@@ -391,8 +425,10 @@ static int cr_read_seg(cb_chainread *r,
                        cb_error *err)
 {
     uint64_t pos = off - t->obj->offset;
-    cr_stream *s = cr_acquire(r, t, pos, pos + len);
+    cr_stream *s = cr_acquire(r, t, pos, pos + len, skip != NULL ? skip->claim : NULL);
     int rc = 0;
+    if (s == NULL)
+        return 1; /* filled by another read's sink */
     if (s->task != t || s->pos > pos)
         rc = cr_open(r, s, t, err);
     if (rc == 0)
@@ -411,6 +447,7 @@ int cb__chainread_read_ex(cb_chainread *r,
                           cb_error *err)
 {
     char *buf = out;
+    cb_chainread_skip local;
     while (len > 0) {
         const cr_seg *g = cr_seg_at(r, off);
         if (g == NULL)
@@ -419,8 +456,13 @@ int cb__chainread_read_ex(cb_chainread *r,
         uint64_t end = g->off + g->len;
         size_t n = end - off < len ? (size_t)(end - off) : len;
         int rc = cr_read_seg(r, g->task, buf, n, off, skip, err);
-        if (rc < 0)
+        if (rc != 0)
             return rc;
+        if (skip != NULL && skip->claim != NULL) { /* the claim is about the first part only */
+            local = *skip;
+            local.claim = NULL;
+            skip = &local;
+        }
         buf += n;
         len -= n;
         off += n;

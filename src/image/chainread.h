@@ -55,9 +55,24 @@ int cb__chainread_read(cb_chainread *r, void *buf, size_t len, uint64_t off, cb_
 typedef struct cb_chainread_skip {
     void (*fn)(void *payload, const cb_task *t, uint64_t vol_off, const void *data, size_t len);
     void *payload;
+    int *claim; /* or NULL: who fills the read's bytes, shared with other readers' sinks
+                   (atomic, CB_CLAIM_*): a read that finds another stream passing through its
+                   first byte waits instead of opening the object again, and that stream's
+                   sink may take the read over (STAGING, then STAGED: the read returns 1,
+                   its buffer filled by the sink) */
 } cb_chainread_skip;
 
-/* cb__chainread_read, the skipped bytes into `skip` (NULL: dropped). */
+enum {
+    CB_CLAIM_FREE = 0,      /* a sink may take the read over */
+    CB_CLAIM_READER = 1,    /* the read got a stream: it reads for itself */
+    CB_CLAIM_STAGED = 2,    /* a sink filled the read's buffer */
+    CB_CLAIM_STAGING = 3,   /* a sink is filling it */
+    CB_CLAIM_ABANDONED = 4, /* a sink gave up: the read reads for itself */
+    CB_CLAIM_NOT_YET = 5    /* its buffer is not there yet: no sink may take it */
+};
+
+/* cb__chainread_read, the skipped bytes into `skip` (NULL: dropped); 1 when skip->claim was
+ * taken over and filled by another read's sink. */
 int cb__chainread_read_ex(cb_chainread *r,
                           void *buf,
                           size_t len,
@@ -79,6 +94,9 @@ const cb_task *cb__chainread_task_at(const cb_chainread *r, uint64_t off);
  * (one object's part): a read inside it costs at most one object fetch. */
 const cb_task *
 cb__chainread_segment(const cb_chainread *r, uint64_t off, uint64_t *start, uint64_t *end);
+
+/* Wake the reads waiting for a stream: a sink changed a claim (CB_CLAIM_STAGED). */
+void cb__chainread_wake(cb_chainread *r);
 
 /* How many times an object was opened (a fetch begun) so far. */
 uint64_t cb__chainread_opens(const cb_chainread *r);

@@ -122,6 +122,7 @@ static img_seg *img_list_new(cb_image *img, img_seg *old, uint64_t off, cb_error
     }
     img_range(img, off, &g->off, &g->len);
     g->state = IMG_FILLING;
+    g->claim = CB_CLAIM_NOT_YET;
     g->refs = 1;
     g->listed = 1;
     g->used = ++c->clock;
@@ -151,17 +152,35 @@ static int img_buffers(const cb_image *img, img_seg *g, cb_error *err)
  * requests are served by several threads, not quite in order) then find them instead of
  * decoding the object again from its start.
  */
+#define IMG_STAGE_NEAR (128u << 20) /* only the skipped bytes this close to the fill's segment */
+
 typedef struct img_stage {
     cb_image *img;
-    img_seg *g;    /* being filled from skipped bytes (listed, held), or NULL */
-    uint64_t have; /* its bytes so far */
+    int foreign;     /* st->g is another fill's segment, taken over (its claim) */
+    uint64_t target; /* the fill's segment: bytes far before it are a random read's way there,
+                        not worth hashing and keeping */
+    img_seg *g;      /* being filled from skipped bytes (listed, held), or NULL */
+    uint64_t have;   /* its bytes so far */
 } img_stage;
 
-/* Give up the stage's segment: unlisted, and its waiters look again. */
+/* Give up the stage's segment: unlisted, and its waiters look again; or done. Another fill's
+ * segment is handed back to it (which verifies it) through its claim. */
 static void img_stage_drop(img_stage *st, int state, uint64_t n_bad)
 {
     img_cache *c = &st->img->cache;
     img_seg *g = st->g;
+    if (st->foreign) {
+        __atomic_store_n(&g->claim, state == IMG_READY ? CB_CLAIM_STAGED : CB_CLAIM_ABANDONED,
+                         __ATOMIC_RELEASE);
+        cb__chainread_wake(st->img->rd); /* its fill waits there */
+        pthread_mutex_lock(&c->lock);
+        if (--g->refs == 0 && !g->listed)
+            img_seg_free(g);
+        pthread_mutex_unlock(&c->lock);
+        st->g = NULL;
+        st->foreign = 0;
+        return;
+    }
     pthread_mutex_lock(&c->lock);
     g->state = state;
     if (state == IMG_ABANDONED)
@@ -186,18 +205,34 @@ static uint64_t img_stage_begin(img_stage *st, const cb_task *t, uint64_t v)
     uint64_t s0 = 0, s1 = 0, start = 0, len = 0;
     if (cb__chainread_segment(img->rd, v, &s0, &s1) != t)
         return s1 > v ? s1 : v + 1; /* a newer layer's bytes there: not these */
+    if (v + IMG_STAGE_NEAR < st->target)
+        return st->target - IMG_STAGE_NEAR < s1 ? st->target - IMG_STAGE_NEAR : s1;
     img_range(img, v, &start, &len);
     /* begun before, needs two objects, or all zeros (nbdcopy and most readers skip holes) */
     if (start != v || start + len > s1 || cb_image_is_zero(img, start, len))
         return start + len > v ? start + len : v + 1;
     pthread_mutex_lock(&c->lock);
-    img_seg *old = NULL;
-    if (img_find(c, v) == NULL && (c->n < c->max || (old = img_evict(c)) != NULL))
+    img_seg *old = NULL, *f = img_find(c, v);
+    int free_claim = CB_CLAIM_FREE, abandoned = CB_CLAIM_ABANDONED;
+    st->have = 0;
+    if (f != NULL) { /* another fill's, waiting for a stream: fill it for it */
+        if (f->state == IMG_FILLING && f->off == v && f->len == len &&
+            (__atomic_compare_exchange_n(&f->claim, &free_claim, CB_CLAIM_STAGING, 0,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+             __atomic_compare_exchange_n(&f->claim, &abandoned, CB_CLAIM_STAGING, 0,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))) {
+            f->refs++;
+            st->g = f;
+            st->foreign = 1;
+        }
+        pthread_mutex_unlock(&c->lock);
+        return st->g != NULL ? v : start + len;
+    }
+    if (c->n < c->max || (old = img_evict(c)) != NULL)
         st->g = img_list_new(img, old, v, NULL);
     pthread_mutex_unlock(&c->lock);
     if (st->g != NULL && img_buffers(img, st->g, NULL) < 0)
         img_stage_drop(st, IMG_ABANDONED, 0);
-    st->have = 0;
     return st->g != NULL ? v : start + len;
 }
 
@@ -223,7 +258,9 @@ static void img_stage_bytes(void *payload, const cb_task *t, uint64_t v, const v
         p += k;
         v += k;
         n -= k;
-        if (st->have == g->len) {
+        if (st->have == g->len && st->foreign) {
+            img_stage_drop(st, IMG_READY, 0); /* its own fill verifies it */
+        } else if (st->have == g->len) {
             uint64_t n_bad = 0;
             int rc =
                 cb__img_shas_check(&st->img->shas, g->data, g->off, g->len, g->bad, &n_bad, NULL);
@@ -238,11 +275,14 @@ static int img_fill(cb_image *img, img_seg *g, uint64_t *n_bad, cb_error *err)
     if (img_buffers(img, g, err) < 0)
         return CB_ENOMEM;
     cb_error rerr = { 0 };
-    img_stage st = { .img = img };
-    cb_chainread_skip skip = { .fn = img_stage_bytes, .payload = &st };
+    img_stage st = { .img = img, .target = g->off };
+    cb_chainread_skip skip = { .fn = img_stage_bytes, .payload = &st, .claim = &g->claim };
+    __atomic_store_n(&g->claim, CB_CLAIM_FREE, __ATOMIC_RELEASE); /* buffers there: takeable */
     int rc = cb__chainread_read_ex(img->rd, g->data, (size_t)g->len, g->off, &skip, &rerr);
     if (st.g != NULL)
         img_stage_drop(&st, IMG_ABANDONED, 0);
+    if (rc > 0)
+        rc = 0; /* another fill's stage decoded it for us; verified below all the same */
     if (rc < 0)
         return cb_error_set(err, rc, "backup %s: reading volume bytes %llu-%llu: %s",
                             img->backup_id, (unsigned long long)g->off,

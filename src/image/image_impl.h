@@ -31,6 +31,8 @@ typedef struct img_seg {
     int refs;            /* readers holding it (the filler included) */
     int listed;          /* in the table */
     uint64_t used;       /* clock at the last use: the least recently used goes first */
+    int claim;           /* FILLING: who fills it (atomic, CB_CLAIM_*: its own fill, or another
+                            fill's stage on the way to its own segment) */
     struct img_seg *next;
 } img_seg;
 
