@@ -29,13 +29,15 @@ typedef struct cr_stream {
     size_t in_len;
     const unsigned char *out; /* decoded, not yet consumed */
     size_t out_len;
-    uint64_t pos;   /* object-relative offset of out[0] */
-    int held;       /* the last step filled its window: more may come without input */
-    int eof;        /* the store's object ended */
-    int busy;       /* a read uses it */
-    uint64_t goal;  /* busy: the object offset where that read stops */
-    uint64_t start; /* busy: where it starts from (0: from the object's start) */
-    uint64_t used;  /* when it was last used: the oldest idle one is reused first */
+    uint64_t pos;            /* object-relative offset of out[0] */
+    int held;                /* the last step filled its window: more may come without input */
+    int eof;                 /* the store's object ended */
+    int busy;                /* a read uses it */
+    uint64_t goal;           /* busy: the object offset where that read stops */
+    uint64_t start;          /* busy: where it starts from (0: from the object's start) */
+    const cb_task *for_task; /* busy: the object it reads (set under the lock: `task` is the
+                                reader's while it is busy) */
+    uint64_t used;           /* when it was last used: the oldest idle one is reused first */
 } cr_stream;
 
 /* A reader waiting for a stream (on its own stack while it waits). */
@@ -232,9 +234,9 @@ cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, const cr_waiter *me, in
     for (size_t i = 0; i < r->n_pool; i++) {
         cr_stream *s = &r->pool[i];
         if (s->busy) {
-            if (s->task == t && s->goal <= pos && (ahead == NULL || s->goal > ahead->goal))
+            if (s->for_task == t && s->goal <= pos && (ahead == NULL || s->goal > ahead->goal))
                 ahead = s;
-            if (passing && s->task == t && s->start <= pos && pos < s->goal)
+            if (passing && s->for_task == t && s->start <= pos && pos < s->goal)
                 return NULL; /* it decodes our bytes on its way: its sink may take them */
             continue;
         }
@@ -293,6 +295,7 @@ cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos, uint64_t goal, int *
     }
     if (s != NULL) {
         s->busy = 1;
+        s->for_task = t;
         s->goal = goal;
         s->start = s->task == t && s->pos <= pos ? s->pos : 0;
         s->used = ++r->clock;
