@@ -253,9 +253,9 @@ mp_spawn(cli *c, const map_opts *o, const char *id, const char *pidfile, const c
     if (mid == 0) {
         close(q[0]);
         setsid();
+        pid_t parent = getpid(); /* not getppid() in the child: we may be gone already */
         pid_t nbd = fork();
         if (nbd == 0) {
-            pid_t parent = getppid();
             close(q[1]);
             for (int i = 0; i < 10000 && getppid() == parent; i++) {
                 struct timespec ts = { 0, 1000 * 1000 };
