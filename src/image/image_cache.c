@@ -209,7 +209,7 @@ static uint64_t img_stage_begin(img_stage *st, const cb_task *t, uint64_t v)
         return st->target - IMG_STAGE_NEAR < s1 ? st->target - IMG_STAGE_NEAR : s1;
     img_range(img, v, &start, &len);
     /* begun before, needs two objects, or all zeros (nbdcopy and most readers skip holes) */
-    if (start != v || start + len > s1 || cb_image_is_zero(img, start, len))
+    if (start != v || start + len > s1 || cb__img_shas_all_zero(&img->shas, start, len))
         return start + len > v ? start + len : v + 1;
     pthread_mutex_lock(&c->lock);
     img_seg *old = NULL, *f = img_find(c, v);

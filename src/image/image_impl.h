@@ -67,6 +67,8 @@ struct cb_image {
 int cb__img_shas_load(img_shas *s, cb_store *store, const cb_chain *chain, cb_error *err);
 void cb__img_shas_dispose(img_shas *s);
 int cb__img_shas_is_zero(const img_shas *s, uint64_t i);
+/* 1 if every sha block of [off, off+len) is all zeros by its hash. */
+int cb__img_shas_all_zero(const img_shas *s, uint64_t off, uint64_t len);
 /* Verify `len` bytes of volume at `off` (sha block aligned) block by block: bad[k] = 1 where
  * block k differs, *n_bad_out of them. Fails only to allocate. */
 int cb__img_shas_check(const img_shas *s,

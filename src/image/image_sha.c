@@ -143,3 +143,11 @@ int cb__img_shas_check(const img_shas *s,
     *n_bad_out = n_bad;
     return 0;
 }
+
+int cb__img_shas_all_zero(const img_shas *s, uint64_t off, uint64_t len)
+{
+    for (uint64_t i = off / s->blk; len > 0 && i * s->blk < off + len; i++)
+        if (i >= s->n || !cb__img_shas_is_zero(s, i))
+            return 0;
+    return len > 0;
+}
