@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all build demo check fuzz format format-check clean deps bench bench-cinder \
-	bench-consolidate bench-nbd-backup install soak
+	bench-consolidate bench-nbd-backup bench-nbd-serve install soak
 
 all: build
 
@@ -70,6 +70,13 @@ bench-nbd-backup:
 	scripts/deps.sh build bench nbd
 	$(MAKE) build
 	bench/nbd-backup.sh $(BUILD)
+
+# a backup served by the nbdkit plugin (nbdcopy) against a restore, and the objects one 4 KiB
+# read fetches (docs/performance.md, issue 18's goal)
+bench-nbd-serve:
+	scripts/deps.sh build bench nbd
+	$(MAKE) build
+	bench/nbd-serve.sh $(BUILD)
 
 format:
 	find include src tools tests bench examples -name '*.[ch]' | xargs clang-format -i

@@ -26,12 +26,13 @@ LAYERS = {
     'readback': ['util', 'hash', 'json', 'codec', 'format'],
     'catalog': ['util', 'hash', 'json', 'codec', 'format', 'readback'],
     'lock': ['util', 'hash', 'format'],
+    'image': ['util', 'hash', 'codec', 'format', 'readback', 'catalog', 'lock'],
     'pipeline': ['util', 'hash', 'codec', 'piece', 'format'],
     'backup': ['util', 'hash', 'json', 'codec', 'piece', 'format', 'readback', 'catalog',
                'lock', 'pipeline'],
     'restore': ['util', 'hash', 'codec', 'format', 'readback', 'catalog', 'lock'],
     'verify': ['util', 'hash', 'codec', 'format', 'readback', 'catalog', 'lock'],
-    'consolidate': ['util', 'codec', 'format', 'readback', 'catalog', 'lock', 'backup'],
+    'consolidate': ['util', 'codec', 'format', 'readback', 'catalog', 'lock', 'image', 'backup'],
     'maintain': ['util', 'format', 'catalog', 'lock', 'consolidate'],
 }
 
@@ -39,7 +40,7 @@ LAYERS = {
 INTERFACE = {
     'util': 'util.h', 'hash': 'hash.h', 'json': 'json.h', 'codec': 'codec.h', 'piece': 'piece.h',
     'format': 'format.h', 'readback': 'readback.h', 'catalog': 'catalog.h', 'lock': 'lock.h',
-    'pipeline': 'pipeline.h', 'backup': 'backup.h', 'consolidate': 'consolidate.h', 'store/http': 'http.h', 'store/posix': 'posix.h',
+    'image': 'chainread.h', 'pipeline': 'pipeline.h', 'backup': 'backup.h', 'consolidate': 'consolidate.h', 'store/http': 'http.h', 'store/posix': 'posix.h',
     'store/swift': 'swift.h', 'store/s3': 's3.h',
 }
 

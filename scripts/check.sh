@@ -13,12 +13,14 @@ step "dependencies"
 scripts/deps.sh build compat services fuzz nbd
 
 step "build ($BUILD, -Werror, every store)"
-# the object stores and NBD are 'auto' features: make check insists on them, so a missing library
-# fails the build instead of silently dropping their tests
+# the object stores, NBD volumes and the nbdkit plugin are 'auto' features: make check
+# insists on them, so a missing library fails the build instead of silently dropping tests
 if [ -f "$BUILD/build.ninja" ]; then
-    meson configure "$BUILD" -Dwerror=true -Dswift=enabled -Ds3=enabled -Dnbd=enabled
+    meson configure "$BUILD" -Dwerror=true -Dswift=enabled -Ds3=enabled -Dnbd=enabled \
+        -Dnbdkit=enabled
 else
-    meson setup "$BUILD" -Dwerror=true -Dswift=enabled -Ds3=enabled -Dnbd=enabled
+    meson setup "$BUILD" -Dwerror=true -Dswift=enabled -Ds3=enabled -Dnbd=enabled \
+        -Dnbdkit=enabled
 fi
 ninja -C "$BUILD"
 

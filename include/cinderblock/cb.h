@@ -7,6 +7,7 @@
  *   common.h   status codes and the cb_error record
  *   store.h    object stores chosen by URL (posix directory, Swift, S3)
  *   backup.h   backup, restore, list, show, delete, export and import records
+ *   image.h    a backup read as a disk image at any offset, verified (the nbdkit plugin's)
  */
 #ifndef CINDERBLOCK_CB_H
 #define CINDERBLOCK_CB_H
@@ -14,6 +15,7 @@
 #include "common.h"
 #include "store.h"
 #include "backup.h"
+#include "image.h"
 
 #ifdef __cplusplus
 extern "C" {

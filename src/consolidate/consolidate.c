@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "consolidate.h"
-#include "chainread.h"
+#include "../image/chainread.h"
 #include "../backup/backup.h"
 #include "../lock/lock.h"
 #include "../util/util.h"

@@ -61,6 +61,25 @@ if [ -x /usr/bin/python3 ]; then
     [ "cinderblock $pv" = "$("$CB" --version | head -1)" ] || fail "the package's library says $pv"
 fi
 
+# the nbdkit plugin (built when nbdkit-plugin-dev is there): in nbdkit's plugin directory, under
+# the prefix when nbdkit's is another, and nbdkit loads it with the installed library
+if [ -f "$build/tools/nbdkit-plugin/nbdkit-cinderblock-plugin.so" ]; then
+    nbdprefix=$(pkg-config --variable=prefix nbdkit)
+    if [ "$prefix" = "$nbdprefix" ]; then
+        nbddir=$(pkg-config --variable=plugindir nbdkit)
+    else
+        nbddir=$libdir/nbdkit/plugins
+    fi
+    plugin="$dest$nbddir/nbdkit-cinderblock-plugin.so"
+    [ -f "$plugin" ] || fail "not installed: $nbddir/nbdkit-cinderblock-plugin.so"
+    if command -v nbdkit >/dev/null; then
+        LD_LIBRARY_PATH="$dest$libdir" nbdkit --dump-plugin "$plugin" >"$WORK/dump" 2>&1 ||
+            fail "nbdkit cannot load the installed plugin: $(cat "$WORK/dump")"
+        grep -qx "name=cinderblock" "$WORK/dump" || fail "the installed plugin: $(cat "$WORK/dump")"
+        grep -qx "thread_model=parallel" "$WORK/dump" || fail "the plugin is not PARALLEL"
+    fi
+fi
+
 # make install: meson install with PREFIX (default /usr/local) and DESTDIR
 command -v make >/dev/null || skip "no make"
 make -s -n -C "$src" install BUILD="$build" PREFIX=/opt/cbtest DESTDIR=/tmp/cbdest >"$WORK/make" ||

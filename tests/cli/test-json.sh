@@ -167,6 +167,15 @@ err 10 -- "$CB" --json delete "$full"
 ok list -- "$CB" --json list
 [ "$(field 'len(v["backups"])')" = 0 ] || fail "backups left after delete --cascade"
 
+# ---- map, unmap (serving: tests/nbd/test-nbd-map.sh validates the map object too) ----
+export CINDERBLOCK_RUNTIME_DIR="$WORK/run"
+ok map_list -- "$CB" --json map
+[ "$(field 'v["maps"]')" = "[]" ] || fail "map: maps listed: $(cat "$WORK/out")"
+ok unmap -- "$CB" --json unmap --all
+err 10 -- "$CB" --json map 00000000-0000-4000-8000-000000000000
+err 10 -- "$CB" --json unmap 00000000-0000-4000-8000-000000000000
+err 2 -- "$CB" --json map "$full" --port 99999
+
 # the text form says what --cascade deleted too
 id1=$("$CB" -q backup "$WORK/vol" --object-size 1M)
 id2=$("$CB" -q backup "$WORK/vol" --incremental --object-size 1M)

@@ -157,5 +157,35 @@ int cmd_prune(cli *c, int argc, char **argv);
 int cmd_consolidate(cli *c, int argc, char **argv);
 int cmd_verify(cli *c, int argc, char **argv);
 int cmd_init(cli *c, int argc, char **argv); /* the one command that may create a store */
+int cmd_map(cli *c, int argc, char **argv);
+int cmd_unmap(cli *c, int argc, char **argv);
+
+/* ---- map_state.c: the running maps, one record each in the maps' directory ---- */
+
+typedef struct map_record {
+    char *backup_id;
+    char *uri;    /* nbd+unix:///?socket=PATH or nbd://127.0.0.1:PORT */
+    char *socket; /* or NULL */
+    int port;     /* or 0 */
+    char *device; /* /dev/nbdN attached, or NULL */
+    char *log;    /* nbdkit's log */
+    long pid;     /* nbdkit's */
+    char *path;   /* the record: DIR/PID.json */
+} map_record;
+
+/* The maps' directory (docs/cinderblock.1.md, FILES), made (0700) if missing. */
+int map_dir(char *out, size_t cap, cb_error *err);
+/* 1 if `pid` is a live nbdkit. */
+int map_pid_is_nbdkit(long pid);
+/* Every readable record (stale ones too: map_pid_is_nbdkit tells). */
+int map_records(map_record **out, size_t *n_out, cb_error *err);
+void map_records_free(map_record *v, size_t n);
+int map_record_write(const map_record *r, cb_error *err);
+void map_record_dispose(map_record *r);
+/* Remove the record, the log and a socket no nbdkit serves any more. */
+void map_forget(const map_record *r);
+/* The record as docs/json.md's map object (new reference). */
+struct json_t;
+struct json_t *map_record_json(const map_record *r);
 
 #endif

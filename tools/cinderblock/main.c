@@ -81,6 +81,8 @@ static const command main_commands[] = {
     { "cleanup", cmd_cleanup },
     { "prune", cmd_prune },
     { "consolidate", cmd_consolidate },
+    { "map", cmd_map },
+    { "unmap", cmd_unmap },
     { "init", cmd_init },
     { "help", cmd_help },
     { "version", cmd_version },

@@ -29,12 +29,23 @@ typedef struct cr_stream {
     size_t in_len;
     const unsigned char *out; /* decoded, not yet consumed */
     size_t out_len;
-    uint64_t pos;  /* object-relative offset of out[0] */
-    int held;      /* the last step filled its window: more may come without input */
-    int eof;       /* the store's object ended */
-    int busy;      /* a read uses it */
-    uint64_t used; /* when it was last used: the oldest idle one is reused first */
+    uint64_t pos;            /* object-relative offset of out[0] */
+    int held;                /* the last step filled its window: more may come without input */
+    int eof;                 /* the store's object ended */
+    int busy;                /* a read uses it */
+    uint64_t goal;           /* busy: the object offset where that read stops */
+    uint64_t start;          /* busy: where it starts from (0: from the object's start) */
+    const cb_task *for_task; /* busy: the object it reads (set under the lock: `task` is the
+                                reader's while it is busy) */
+    uint64_t used;           /* when it was last used: the oldest idle one is reused first */
 } cr_stream;
+
+/* A reader waiting for a stream (on its own stack while it waits). */
+typedef struct cr_waiter {
+    const cb_task *task;
+    uint64_t pos;
+    struct cr_waiter *next;
+} cr_waiter;
 
 struct cb_chainread {
     cb_store *store;
@@ -43,12 +54,14 @@ struct cb_chainread {
     size_t n_segs;
     cb_cancel_fn cancel;
     void *cancel_payload;
-    pthread_mutex_t lock; /* guards the pool, clock, failed */
+    pthread_mutex_t lock; /* guards the pool, clock, failed, waiting */
     pthread_cond_t idle;  /* a stream was released */
     cr_stream *pool;
     size_t n_pool;
     uint64_t clock;
     cb_error failed; /* the first failure */
+    uint64_t opens;  /* objects opened (fetches begun), atomically: cb__chainread_opens */
+    cr_waiter *waiting;
 };
 
 static int cr_seg_cmp(const void *a, const void *b)
@@ -169,6 +182,29 @@ const cb_task *cb__chainread_task_at(const cb_chainread *r, uint64_t off)
     return g != NULL ? g->task : NULL;
 }
 
+const cb_task *
+cb__chainread_segment(const cb_chainread *r, uint64_t off, uint64_t *start, uint64_t *end)
+{
+    const cr_seg *g = cr_seg_at(r, off);
+    if (g == NULL)
+        return NULL;
+    *start = g->off;
+    *end = g->off + g->len;
+    return g->task;
+}
+
+void cb__chainread_wake(cb_chainread *r)
+{
+    pthread_mutex_lock(&r->lock);
+    pthread_cond_broadcast(&r->idle);
+    pthread_mutex_unlock(&r->lock);
+}
+
+uint64_t cb__chainread_opens(const cb_chainread *r)
+{
+    return __atomic_load_n(&r->opens, __ATOMIC_RELAXED);
+}
+
 int cb__chainread_failure(cb_chainread *r, cb_error *err)
 {
     pthread_mutex_lock(&r->lock);
@@ -183,15 +219,27 @@ int cb__chainread_failure(cb_chainread *r, cb_error *err)
 /*
  * A stream for object `t` at object offset `pos`: an idle one of that object stopped at or
  * before it (the nearest), else one to open anew: an unused one, else one read to its end
- * (a newer backup's small object, done with), else the least recently used.
+ * (a newer backup's small object, done with), else the least recently used. NULL: wait,
+ * either because every stream is busy or because a busy stream of `t` will stop at or
+ * before `pos`, nearer than any idle one, or because another waiting reader wants a byte
+ * between the idle stream's position and `pos` (it goes first: taken by us, the stream would
+ * pass its byte and it would have to decode the object again from its start). Readers that
+ * arrive nearly in order (nbdcopy's requests on several connections, the backup's workers)
+ * then take turns on one stream, lowest offset first.
  */
-static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos)
+static cr_stream *
+cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos, const cr_waiter *me, int passing)
 {
-    cr_stream *near = NULL, *fresh = NULL, *spent = NULL, *oldest = NULL;
+    cr_stream *near = NULL, *fresh = NULL, *spent = NULL, *oldest = NULL, *ahead = NULL;
     for (size_t i = 0; i < r->n_pool; i++) {
         cr_stream *s = &r->pool[i];
-        if (s->busy)
+        if (s->busy) {
+            if (s->for_task == t && s->goal <= pos && (ahead == NULL || s->goal > ahead->goal))
+                ahead = s;
+            if (passing && s->for_task == t && s->start <= pos && pos < s->goal)
+                return NULL; /* it decodes our bytes on its way: its sink may take them */
             continue;
+        }
         if (s->task == t && s->pos <= pos && (near == NULL || s->pos > near->pos))
             near = s;
         if (s->task == NULL && fresh == NULL)
@@ -202,17 +250,56 @@ static cr_stream *cr_pick(cb_chainread *r, const cb_task *t, uint64_t pos)
         if (oldest == NULL || s->used < oldest->used)
             oldest = s;
     }
+    if (ahead != NULL && (near == NULL || near->pos < ahead->goal))
+        return NULL;
+    for (const cr_waiter *w = r->waiting; near != NULL && w != NULL; w = w->next)
+        if (w != me && w->task == t && w->pos >= near->pos && w->pos < pos)
+            return NULL;
     return near ? near : fresh ? fresh : spent ? spent : oldest;
 }
 
-static cr_stream *cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos)
+/* A stream for [pos, goal) of `t`, or NULL when `claim` says another read's sink filled it. */
+static cr_stream *
+cr_acquire(cb_chainread *r, const cb_task *t, uint64_t pos, uint64_t goal, int *claim)
 {
+    cr_waiter me = { .task = t, .pos = pos };
+    int listed = 0;
+    cr_stream *s = NULL;
     pthread_mutex_lock(&r->lock);
-    cr_stream *s;
-    while ((s = cr_pick(r, t, pos)) == NULL)
-        pthread_cond_wait(&r->idle, &r->lock); /* more readers than streams: wait for one */
-    s->busy = 1;
-    s->used = ++r->clock;
+    for (;;) {
+        int v = claim != NULL ? __atomic_load_n(claim, __ATOMIC_ACQUIRE) : CB_CLAIM_READER;
+        if (v == CB_CLAIM_STAGED)
+            break;
+        if (v != CB_CLAIM_STAGING &&
+            (s = cr_pick(r, t, pos, listed ? &me : NULL,
+                         claim != NULL && v != CB_CLAIM_ABANDONED)) != NULL) {
+            if (claim == NULL || v == CB_CLAIM_READER ||
+                __atomic_compare_exchange_n(claim, &v, CB_CLAIM_READER, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE))
+                break;
+            s = NULL;
+            continue; /* a sink took it meanwhile */
+        }
+        if (!listed) {
+            me.next = r->waiting;
+            r->waiting = &me;
+            listed = 1;
+        }
+        pthread_cond_wait(&r->idle, &r->lock); /* wait for a stream (see cr_pick) */
+    }
+    if (listed) {
+        cr_waiter **p = &r->waiting;
+        while (*p != &me)
+            p = &(*p)->next;
+        *p = me.next;
+    }
+    if (s != NULL) {
+        s->busy = 1;
+        s->for_task = t;
+        s->goal = goal;
+        s->start = s->task == t && s->pos <= pos ? s->pos : 0;
+        s->used = ++r->clock;
+    }
     pthread_mutex_unlock(&r->lock);
     return s;
 }
@@ -221,7 +308,7 @@ static void cr_release(cb_chainread *r, cr_stream *s)
 {
     pthread_mutex_lock(&r->lock);
     s->busy = 0;
-    pthread_cond_signal(&r->idle);
+    pthread_cond_broadcast(&r->idle); /* waiters wait for different streams */
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -250,6 +337,7 @@ static int cr_open(cb_chainread *r, cr_stream *s, const cb_task *t, cb_error *er
     }
     if (rc < 0)
         return rc;
+    __atomic_add_fetch(&r->opens, 1, __ATOMIC_RELAXED);
     s->cur = s->dec[id];
     if ((rc = cb_decoder_begin(s->cur, o->has_length ? o->length : UINT64_MAX, o->name, err)) < 0)
         return rc;
@@ -268,7 +356,7 @@ static int cr_fill(cb_chainread *r, cr_stream *s, cb_error *err)
     int rc;
     while (s->out_len == 0) {
         if (r->cancel != NULL && r->cancel(r->cancel_payload))
-            return cb_error_set(err, CB_ECANCELED, "consolidate cancelled");
+            return cb_error_set(err, CB_ECANCELED, "read cancelled");
         if (s->in_len == 0 && !s->held) {
             size_t n = 0;
             if (!s->eof && (rc = cb_reader_read(s->rd, s->io, CR_FETCH, &n, err)) < 0)
@@ -295,9 +383,15 @@ static int cr_fill(cb_chainread *r, cr_stream *s, cb_error *err)
     return 0;
 }
 
-/* `len` bytes of the stream's object from object offset `pos` into buf. */
-static int
-cr_stream_read(cb_chainread *r, cr_stream *s, char *buf, size_t len, uint64_t pos, cb_error *err)
+/* `len` bytes of the stream's object from object offset `pos` into buf; the bytes decoded
+ * on the way there go to the skip sink, if any. */
+static int cr_stream_read(cb_chainread *r,
+                          cr_stream *s,
+                          char *buf,
+                          size_t len,
+                          uint64_t pos,
+                          const cb_chainread_skip *skip,
+                          cb_error *err)
 {
     int rc;
     while (len > 0) {
@@ -307,6 +401,8 @@ cr_stream_read(cb_chainread *r, cr_stream *s, char *buf, size_t len, uint64_t po
         if (s->pos < pos) { /* before the wanted byte: skip */
             if (n > pos - s->pos)
                 n = (size_t)(pos - s->pos);
+            if (skip != NULL)
+                skip->fn(skip->payload, s->task, s->task->obj->offset + s->pos, s->out, n);
         } else {
             if (n > len)
                 n = len;
@@ -323,24 +419,38 @@ cr_stream_read(cb_chainread *r, cr_stream *s, char *buf, size_t len, uint64_t po
 }
 
 /* One segment's part [off, off+len) through a stream of its object. */
-static int
-cr_read_seg(cb_chainread *r, const cb_task *t, char *buf, size_t len, uint64_t off, cb_error *err)
+static int cr_read_seg(cb_chainread *r,
+                       const cb_task *t,
+                       char *buf,
+                       size_t len,
+                       uint64_t off,
+                       const cb_chainread_skip *skip,
+                       cb_error *err)
 {
     uint64_t pos = off - t->obj->offset;
-    cr_stream *s = cr_acquire(r, t, pos);
+    cr_stream *s = cr_acquire(r, t, pos, pos + len, skip != NULL ? skip->claim : NULL);
     int rc = 0;
+    if (s == NULL)
+        return 1; /* filled by another read's sink */
     if (s->task != t || s->pos > pos)
         rc = cr_open(r, s, t, err);
     if (rc == 0)
-        rc = cr_stream_read(r, s, buf, len, pos, err);
+        rc = cr_stream_read(r, s, buf, len, pos, skip, err);
     if (rc < 0)
         cr_stream_close(s); /* in an unknown state: open it afresh next time */
     cr_release(r, s);
     return rc;
 }
 
-static int cr_read(cb_chainread *r, char *buf, size_t len, uint64_t off, cb_error *err)
+int cb__chainread_read_ex(cb_chainread *r,
+                          void *out,
+                          size_t len,
+                          uint64_t off,
+                          const cb_chainread_skip *skip,
+                          cb_error *err)
 {
+    char *buf = out;
+    cb_chainread_skip local;
     while (len > 0) {
         const cr_seg *g = cr_seg_at(r, off);
         if (g == NULL)
@@ -348,14 +458,24 @@ static int cr_read(cb_chainread *r, char *buf, size_t len, uint64_t off, cb_erro
                                 (unsigned long long)off);
         uint64_t end = g->off + g->len;
         size_t n = end - off < len ? (size_t)(end - off) : len;
-        int rc = cr_read_seg(r, g->task, buf, n, off, err);
-        if (rc < 0)
+        int rc = cr_read_seg(r, g->task, buf, n, off, skip, err);
+        if (rc != 0)
             return rc;
+        if (skip != NULL && skip->claim != NULL) { /* the claim is about the first part only */
+            local = *skip;
+            local.claim = NULL;
+            skip = &local;
+        }
         buf += n;
         len -= n;
         off += n;
     }
     return 0;
+}
+
+int cb__chainread_read(cb_chainread *r, void *buf, size_t len, uint64_t off, cb_error *err)
+{
+    return cb__chainread_read_ex(r, buf, len, off, NULL, err);
 }
 
 long long cb__chainread_pread(void *payload, void *buf, size_t len, uint64_t off)
@@ -366,7 +486,7 @@ long long cb__chainread_pread(void *payload, void *buf, size_t len, uint64_t off
         return 0;
     if (len > r->size - off)
         len = (size_t)(r->size - off);
-    int rc = cr_read(r, buf, len, off, &err);
+    int rc = cb__chainread_read(r, buf, len, off, &err);
     if (rc == 0)
         return (long long)len;
     pthread_mutex_lock(&r->lock);

@@ -1,0 +1,187 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# `make bench-nbd-serve`: a backup served by the nbdkit plugin against a restore of it.
+# On bench/run.sh's mixed volume (BENCH_SIZE, 2 GiB), one full backup with zstd on a posix
+# store at the posix default object size (1999994880 B: the volume is two objects), then
+#   R  `cinderblock restore` of it into a file,
+#   N  `nbdkit -U - cinderblock ... --run 'nbdcopy "$uri" FILE'`: the same bytes over NBD,
+# each BENCH_REPEAT times (the median's figures), under /usr/bin/time -v, timed until the
+# file is on disk, and compared with the volume. Issue 18's goal: N's speed >= half of R's.
+# Then BENCH_PROBES reads of one 4 KiB block at random offsets, each from a fresh nbdkit
+# (nbdkit's offset filter, nbdcopy of 4096 bytes): the objects each one fetched, from the
+# plugin's counters (-D cinderblock.stats=1); goal <= 1. Writes the table into
+# docs/performance.md between its bench-nbd-serve markers.
+#
+#   bench/nbd-serve.sh [BUILD]   BUILD: the meson build directory (default: build)
+#
+# Environment [defaults]: BENCH_DIR [BUILD/bench], BENCH_SIZE [2G], BENCH_SEED [1],
+# BENCH_REPEAT [3], BENCH_PROBES [5], BENCH_DOC [docs/performance.md], CINDERBLOCK,
+# MKVOLUME, NBDKIT_PLUGIN (the binaries).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build=${1:-build}
+work=${BENCH_DIR:-$build/bench}
+size=${BENCH_SIZE:-2G}
+seed=${BENCH_SEED:-1}
+repeat=${BENCH_REPEAT:-3}
+probes=${BENCH_PROBES:-5}
+doc=${BENCH_DOC:-docs/performance.md}
+cb=${CINDERBLOCK:-$build/tools/cinderblock/cinderblock}
+mkvolume=${MKVOLUME:-$build/bench/cb-mkvolume}
+plugin=${NBDKIT_PLUGIN:-$build/tools/nbdkit-plugin/nbdkit-cinderblock-plugin.so}
+command_line="BENCH_SIZE=$size BENCH_SEED=$seed BENCH_REPEAT=$repeat BENCH_PROBES=$probes bench/nbd-serve.sh $build"
+
+die() {
+    echo "bench-nbd-serve: $*" >&2
+    exit 1
+}
+[[ "$repeat" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer"
+for f in "$cb" "$mkvolume" /usr/bin/time; do
+    [ -x "$f" ] || die "$f is missing: build first (make bench-nbd-serve builds it)"
+done
+[ -f "$plugin" ] || die "$plugin is missing: build with -Dnbdkit=enabled"
+command -v nbdkit >/dev/null && command -v nbdcopy >/dev/null || die "nbdkit, nbdcopy: scripts/deps.sh nbd"
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+cb=$(cd "$(dirname "$cb")" && pwd)/$(basename "$cb")
+plugin=$(cd "$(dirname "$plugin")" && pwd)/$(basename "$plugin")
+bench_start=$(date +%s.%N)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- the volume, cached (key: the generator's source, size, seed)
+key=$(sha256sum <bench/mkvolume.c | cut -c1-12)-$size-s$seed
+vol=$work/nbd-vol-$key.img
+for old in "$work"/nbd-vol-*.img; do
+    [ "$old" = "$vol" ] || [ ! -f "$old" ] || rm -f "$old"
+done
+[ -f "$vol" ] || "$mkvolume" --size "$size" --seed "$seed" "$vol"
+vol_bytes=$(stat -c %s "$vol")
+
+runs=$(mktemp -d "$work/nbd-runs.XXXXXX")
+cleanup() {
+    local status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "bench-nbd-serve: FAILED; kept $runs" >&2
+    else
+        rm -rf "$runs"
+    fi
+}
+trap cleanup EXIT
+mkdir -p "$runs/log" "$runs/store"
+store=$runs/store
+echo "bench-nbd-serve: the backup (zstd, posix default object size)" >&2
+id=$("$cb" -q --store "$store" backup "$vol" --compression zstd) || die "the backup failed"
+objects=$("$cb" --json --store "$store" show "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["backup"]["object_count"])')
+
+declare -A WALL CPU RSS RANGE
+# measure KEY CMD...: one run under /usr/bin/time -v, sync inside the timing; the page
+# cache holds the store's objects (both read them the same way).
+measure() {
+    local key=$1
+    shift
+    sync
+    echo "bench-nbd-serve: $key: $*" >&2
+    if ! /usr/bin/time -v -o "$runs/log/$key.time" sh -c '"$@"; rc=$?; sync; exit $rc' sh "$@" \
+        >"$runs/log/$key.out" 2>"$runs/log/$key.err"; then
+        cat "$runs/log/$key.err" >&2
+        die "$key failed: $*"
+    fi
+    local wall cpu rss
+    read -r wall cpu rss < <(awk -F': ' '
+        /Elapsed \(wall clock\)/ { n = split($2, t, ":"); w = 0
+            for (i = 1; i <= n; i++) w = w * 60 + t[i] }
+        /User time/ { u = $2 } /System time/ { s = $2 }
+        /Maximum resident set size/ { r = $2 }
+        END { printf "%.2f %.2f %.0f\n", w, u + s, r / 1024 }' "$runs/log/$key.time")
+    WALL[$key]=$wall
+    CPU[$key]=$cpu
+    RSS[$key]=$rss
+}
+measure_median() {
+    local key=$1 post=$2 i mid
+    shift 2
+    for ((i = 1; i <= repeat; i++)); do
+        measure "$key.$i" "$@"
+        eval "$post"
+    done
+    mid=$(for ((i = 1; i <= repeat; i++)); do echo "${WALL[$key.$i]} $i"; done |
+        sort -n | awk -v m=$(((repeat + 1) / 2)) 'NR == m { print $2 }')
+    WALL[$key]=${WALL[$key.$mid]}
+    CPU[$key]=${CPU[$key.$mid]}
+    RSS[$key]=${RSS[$key.$mid]}
+    RANGE[$key]=$(for ((i = 1; i <= repeat; i++)); do echo "${WALL[$key.$i]}"; done |
+        sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s", lo, hi }')
+}
+same() {
+    cmp "$vol" "$1" || die "MISMATCH: $1 differs from the volume"
+    rm -f "$1"
+}
+cat "$store"/*/*/*/* >/dev/null 2>&1 || true
+measure_median R 'same "$runs/out.img"' "$cb" -q --store "$store" restore --force "$id" "$runs/out.img"
+measure_median N 'same "$runs/out.img"' nbdkit -U - "$plugin" store="$store" backup="$id" \
+    --run "nbdcopy \"\$uri\" $runs/out.img"
+
+# ---- one 4 KiB block at random offsets, each from a fresh nbdkit: objects fetched
+probe_rows=()
+max_fetch=0
+for ((p = 1; p <= probes; p++)); do
+    off=$(python3 -c "import random; r = random.Random($p); print(r.randrange($vol_bytes // 4096) * 4096)")
+    t0=$(date +%s.%N)
+    nbdkit -v -D cinderblock.stats=1 -U - --filter=offset "$plugin" offset="$off" range=4096 \
+        store="$store" backup="$id" --run "nbdcopy \"\$uri\" $runs/block" 2>"$runs/log/probe$p.err" ||
+        die "probe at $off failed: $(tail -3 "$runs/log/probe$p.err")"
+    t1=$(date +%s.%N)
+    dd if="$vol" of="$runs/want" bs=4096 skip=$((off / 4096)) count=1 status=none
+    cmp -s "$runs/block" "$runs/want" || die "probe at $off: other bytes"
+    stats=$(grep -o 'objects_opened=[0-9]* segments_filled=[0-9]*' "$runs/log/probe$p.err" | tail -1)
+    n=${stats#objects_opened=}
+    n=${n%% *}
+    [ -n "$n" ] || die "probe at $off: no stats line in nbdkit's log"
+    [ "$n" -gt "$max_fetch" ] && max_fetch=$n
+    probe_rows+=("$(printf '| %s | %s | %s | %s |' "$off" "$n" "${stats#* }" \
+        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')")")
+done
+
+mibs() { awk -v b="$vol_bytes" -v s="$1" 'BEGIN { printf "%.0f", b / 1048576 / s }'; }
+ratio=$(awk -v n="${WALL[N]}" -v r="${WALL[R]}" 'BEGIN { printf "%.2f", r / n }')
+bench_secs=$(awk -v a="$bench_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+machine="$(nproc) CPUs, $cpu_model, Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), load average at the start $load_start, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+section=$(
+    echo "Command: \`$command_line\` (\`make bench-nbd-serve\` runs it with the defaults)"
+    echo
+    echo "Machine: $machine"
+    echo
+    echo "Workload: $(awk -v b="$vol_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB volume (seed $seed), one full backup, zstd, posix store, default object size ($objects objects); the whole bench took $bench_secs s."
+    echo
+    echo "| operation | wall s | wall range s | MiB/s | CPU s | peak RSS MiB |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    printf '| restore (R) | %s | %s | %s | %s | %s |\n' "${WALL[R]}" "${RANGE[R]}" "$(mibs "${WALL[R]}")" "${CPU[R]}" "${RSS[R]}"
+    printf '| nbdcopy from the plugin (N) | %s | %s | %s | %s | %s |\n' "${WALL[N]}" "${RANGE[N]}" "$(mibs "${WALL[N]}")" "${CPU[N]}" "${RSS[N]}"
+    echo
+    echo "- N's speed / R's = R / N = ${WALL[R]} / ${WALL[N]} = **$ratio** (goal ≥ 0.5)"
+    echo
+    echo "One 4 KiB block at a random offset, each from a fresh nbdkit (goal: ≤ 1 object fetched; most: **$max_fetch**):"
+    echo
+    echo "| offset | objects fetched | cache segments | wall s (nbdkit start to exit) |"
+    echo "|---:|---:|---|---:|"
+    printf '%s\n' "${probe_rows[@]}"
+    echo
+    echo "Median of $repeat runs (wall range: the fastest and slowest), each under"
+    echo "\`/usr/bin/time -v\` (N: nbdkit and nbdcopy together), timed until the file is on disk."
+)
+printf '\n%s\n' "$section"
+
+if ! grep -q '^<!-- bench-nbd-serve:begin -->' "$doc"; then
+    printf '\n<!-- bench-nbd-serve:begin -->\n<!-- bench-nbd-serve:end -->\n' >>"$doc"
+fi
+tmp=$runs/doc.md
+SECTION=$section awk '
+    /^<!-- bench-nbd-serve:begin -->/ { print; print ENVIRON["SECTION"]; skip = 1; next }
+    /^<!-- bench-nbd-serve:end -->/ { skip = 0 }
+    !skip { print }
+' "$doc" >"$tmp"
+cat "$tmp" >"$doc"
+echo "bench-nbd-serve: results written to $doc" >&2
