@@ -33,10 +33,9 @@ mkvolume=${MKVOLUME:-$build/bench/cb-mkvolume}
 plugin=${NBDKIT_PLUGIN:-$build/tools/nbdkit-plugin/nbdkit-cinderblock-plugin.so}
 command_line="BENCH_SIZE=$size BENCH_SEED=$seed BENCH_REPEAT=$repeat BENCH_PROBES=$probes bench/nbd-serve.sh $build"
 
-die() {
-    echo "bench-nbd-serve: $*" >&2
-    exit 1
-}
+BENCH_TAG=bench-nbd-serve
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer"
 for f in "$cb" "$mkvolume" /usr/bin/time; do
     [ -x "$f" ] || die "$f is missing: build first (make bench-nbd-serve builds it)"
@@ -75,52 +74,15 @@ echo "bench-nbd-serve: the backup (zstd, posix default object size)" >&2
 id=$("$cb" -q --store "$store" backup "$vol" --compression zstd) || die "the backup failed"
 objects=$("$cb" --json --store "$store" show "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["backup"]["object_count"])')
 
-declare -A WALL CPU RSS RANGE
-# measure KEY CMD...: one run under /usr/bin/time -v, sync inside the timing; the page
-# cache holds the store's objects (both read them the same way).
-measure() {
-    local key=$1
-    shift
-    sync
-    echo "bench-nbd-serve: $key: $*" >&2
-    if ! /usr/bin/time -v -o "$runs/log/$key.time" sh -c '"$@"; rc=$?; sync; exit $rc' sh "$@" \
-        >"$runs/log/$key.out" 2>"$runs/log/$key.err"; then
-        cat "$runs/log/$key.err" >&2
-        die "$key failed: $*"
-    fi
-    local wall cpu rss
-    read -r wall cpu rss < <(awk -F': ' '
-        /Elapsed \(wall clock\)/ { n = split($2, t, ":"); w = 0
-            for (i = 1; i <= n; i++) w = w * 60 + t[i] }
-        /User time/ { u = $2 } /System time/ { s = $2 }
-        /Maximum resident set size/ { r = $2 }
-        END { printf "%.2f %.2f %.0f\n", w, u + s, r / 1024 }' "$runs/log/$key.time")
-    WALL[$key]=$wall
-    CPU[$key]=$cpu
-    RSS[$key]=$rss
-}
-measure_median() {
-    local key=$1 post=$2 i mid
-    shift 2
-    for ((i = 1; i <= repeat; i++)); do
-        measure "$key.$i" "$@"
-        eval "$post"
-    done
-    mid=$(for ((i = 1; i <= repeat; i++)); do echo "${WALL[$key.$i]} $i"; done |
-        sort -n | awk -v m=$(((repeat + 1) / 2)) 'NR == m { print $2 }')
-    WALL[$key]=${WALL[$key.$mid]}
-    CPU[$key]=${CPU[$key.$mid]}
-    RSS[$key]=${RSS[$key.$mid]}
-    RANGE[$key]=$(for ((i = 1; i <= repeat; i++)); do echo "${WALL[$key.$i]}"; done |
-        sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s", lo, hi }')
-}
+# (measure and measure_median: bench/lib.sh; the page cache holds the store's objects,
+# which both read the same way)
 same() {
     cmp "$vol" "$1" || die "MISMATCH: $1 differs from the volume"
     rm -f "$1"
 }
 cat "$store"/*/*/*/* >/dev/null 2>&1 || true
-measure_median R 'same "$runs/out.img"' "$cb" -q --store "$store" restore --force "$id" "$runs/out.img"
-measure_median N 'same "$runs/out.img"' nbdkit -U - "$plugin" store="$store" backup="$id" \
+measure_median R : 'same "$runs/out.img"' "$cb" -q --store "$store" restore --force "$id" "$runs/out.img"
+measure_median N : 'same "$runs/out.img"' nbdkit -U - "$plugin" store="$store" backup="$id" \
     --run "nbdcopy \"\$uri\" $runs/out.img"
 
 # ---- one 4 KiB block at random offsets, each from a fresh nbdkit: objects fetched
@@ -174,14 +136,4 @@ section=$(
 )
 printf '\n%s\n' "$section"
 
-if ! grep -q '^<!-- bench-nbd-serve:begin -->' "$doc"; then
-    printf '\n<!-- bench-nbd-serve:begin -->\n<!-- bench-nbd-serve:end -->\n' >>"$doc"
-fi
-tmp=$runs/doc.md
-SECTION=$section awk '
-    /^<!-- bench-nbd-serve:begin -->/ { print; print ENVIRON["SECTION"]; skip = 1; next }
-    /^<!-- bench-nbd-serve:end -->/ { skip = 0 }
-    !skip { print }
-' "$doc" >"$tmp"
-cat "$tmp" >"$doc"
-echo "bench-nbd-serve: results written to $doc" >&2
+bench_write_doc "$doc" bench-nbd-serve "$section"
