@@ -359,6 +359,15 @@ void cb__volume_close(cb_volume *v)
     v->path = v->canonical = NULL;
 }
 
+/* A failed read of an NBD export: libnbd's message (which ends with the system's error). */
+static int volume_nbd_failed(const cb_volume *v, uint64_t off, cb_error *err)
+{
+    char why[256];
+    cb__nbd_last_error(v->nbd, why, sizeof(why));
+    return cb_error_set(err, CB_ESOURCE, "reading NBD volume '%s' at offset %llu: %s", v->path,
+                        (unsigned long long)off, why[0] ? why : "the read failed");
+}
+
 int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb_error *err)
 {
     char *p = buf;
@@ -367,9 +376,7 @@ int cb__volume_pread(const cb_volume *v, void *buf, size_t len, uint64_t off, cb
     while (len > 0) { /* one path: a descriptor's pread(2) or the caller's function */
         long long n = v->pread_fn(v->pread_payload, p, len, off);
         if (n < 0 && v->nbd != NULL)
-            return cb_error_set_sys(err, CB_ESOURCE, n >= -4095 ? (int)-n : EIO,
-                                    "reading NBD volume '%s' at offset %llu: %s", v->path,
-                                    (unsigned long long)off, cb__nbd_last_error(v->nbd));
+            return volume_nbd_failed(v, off, err);
         if (n < 0 || (n == 0 && v->by_caller))
             return cb_error_set_sys(err, CB_ESOURCE, n < 0 && n >= -4095 ? (int)-n : EIO,
                                     "reading volume '%s' at offset %llu%s", v->path,

@@ -65,10 +65,11 @@ uint64_t cb__nbd_bytes_read(const cb_nbd *n)
     return 0;
 }
 
-const char *cb__nbd_last_error(const cb_nbd *n)
+void cb__nbd_last_error(cb_nbd *n, char *buf, size_t cap)
 {
     (void)n;
-    return "";
+    if (cap > 0)
+        buf[0] = '\0';
 }
 
 #else
@@ -563,9 +564,11 @@ uint64_t cb__nbd_bytes_read(const cb_nbd *n)
     return atomic_load(&n->bytes_read);
 }
 
-const char *cb__nbd_last_error(const cb_nbd *n)
+void cb__nbd_last_error(cb_nbd *n, char *buf, size_t cap)
 {
-    return n->last_error;
+    pthread_mutex_lock(&n->lock);
+    snprintf(buf, cap, "%s", n->last_error);
+    pthread_mutex_unlock(&n->lock);
 }
 
 #endif

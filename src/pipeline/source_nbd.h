@@ -58,7 +58,8 @@ uint64_t cb__nbd_run_end(const cb_nbd *n, uint64_t off, int zero);
 /* Bytes read from the server so far (a read served from the cache is not counted). */
 uint64_t cb__nbd_bytes_read(const cb_nbd *n);
 
-/* The message of the last failed read (for the error that names the offset), or "". */
-const char *cb__nbd_last_error(const cb_nbd *n);
+/* The message of the last failed read (for the error that names the offset), or "",
+ * copied into buf (another thread's read may fail meanwhile). */
+void cb__nbd_last_error(cb_nbd *n, char *buf, size_t cap);
 
 #endif

@@ -58,6 +58,13 @@ count_backups() {
     find "$STORE" -name '*_metadata' | wc -l
 }
 
+# nothing_left WHAT: a failed backup left no object and no record of a run in progress
+nothing_left() {
+    "$CB" --json list --incomplete >"$WORK/inc.json"
+    python3 -c 'import json,sys; sys.exit(len(json.load(open(sys.argv[1]))["incomplete"]))' \
+        "$WORK/inc.json" || fail "$1 left something behind: $(cat "$WORK/inc.json")"
+}
+
 K=1024
 M=$((1024 * 1024))
 # a 64 MiB disk holding 12 MiB: 8 MiB at 0, 4 MiB at 40 MiB; the rest was never written
@@ -81,6 +88,7 @@ before=$(count_backups)
 expect_fail 3 "does not offer dirty bitmap 'weekly'" \
     "$CB" backup --incremental --dirty-bitmap weekly --volume-id "$VID" "$URI"
 [ "$(count_backups)" -eq "$before" ] || fail "a refused backup committed something"
+nothing_left "a backup refused for its bitmap"
 serve -e 4 # no -B: the export has no bitmap at all
 expect_fail 3 "qemu-nbd -B nightly" \
     "$CB" backup --incremental --dirty-bitmap nightly --volume-id "$VID" "$URI"
@@ -134,6 +142,7 @@ expect_fail 3 "says the block at offset $((50 * M)) is unchanged since backup $I
     --volume-id "$VID" "$URI"
 grep -qF "Nothing was committed" "$WORK/err" || fail "the refusal does not say nothing was committed"
 [ "$(count_backups)" -eq "$before" ] || fail "the refused backup committed something"
+nothing_left "a backup refused for a wrong bitmap"
 # a sample reads about that share of the clean blocks: here ~390 blocks hold data (the
 # holes are zeros, known without reading), so 20 % is ~2.5 MiB
 "$CB" --json backup --parent "$INC2" --dirty-bitmap nightly --verify-unchanged 20 \
@@ -184,6 +193,19 @@ with open(sys.argv[1], "r+b") as f:
     [ "$readers" -ge 2 ] || fail "only $readers of nbdkit's connections were read from"
     "$CB" restore "$(json_of "$WORK/k.json" backup.id)" "$WORK/k.out" >/dev/null
     cmp "$WORK/k.out" "$WORK/raw.img" || fail "the backup from nbdkit does not restore as the file"
+    # a server whose reads fail (nbdkit's error filter): exit 3 naming the export and the
+    # offset, nothing committed, nothing left behind
+    rm -f "$KSOCK"
+    nbdkit -f -U "$KSOCK" --filter=error file "$WORK/raw.img" error=EIO error-pread-rate=1 &
+    KPID=$!
+    for _ in $(seq 100); do [ -S "$KSOCK" ] && break; sleep 0.05; done
+    before=$(count_backups)
+    expect_fail 3 "reading NBD volume 'nbd+unix:///?socket=$KSOCK' at offset" \
+        "$CB" backup --volume-id "$VID" --object-size 8M "nbd+unix:///?socket=$KSOCK"
+    kill "$KPID"
+    wait "$KPID" 2>/dev/null || true
+    [ "$(count_backups)" -eq "$before" ] || fail "a backup whose reads failed committed"
+    nothing_left "a backup whose reads failed"
 fi
 
 # ---- the options' errors
