@@ -66,16 +66,7 @@ fi
 last=$voldir/day6.img
 vol_bytes=$(stat -c %s "$last")
 
-runs=$(mktemp -d "$work/cons-runs.XXXXXX")
-cleanup() {
-    local status=$?
-    if [ "$status" -ne 0 ]; then
-        echo "bench-consolidate: FAILED; kept $runs" >&2
-    else
-        rm -rf "$runs"
-    fi
-}
-trap cleanup EXIT
+bench_runs cons-runs
 volume_id=6b3a52f0-0c9f-4c1e-9d8b-5e3a1d2c4b02
 
 BENCH_WARM=$last

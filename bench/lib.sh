@@ -85,3 +85,23 @@ bench_write_doc() {
     rm -f "$tmp"
     echo "$BENCH_TAG: results written to $doc" >&2
 }
+
+# bench_runs PREFIX: a fresh directory $runs under $work for this run's files, removed at
+# exit unless the run failed or BENCH_KEEP is set (then it is named); bench_on_exit, if the
+# script defines it, runs first (servers to stop).
+bench_runs() {
+    runs=$(mktemp -d "$work/$1.XXXXXX")
+    mkdir -p "$runs/log"
+    trap bench_exit EXIT
+}
+bench_exit() {
+    local status=$?
+    if declare -F bench_on_exit >/dev/null; then bench_on_exit || true; fi
+    if [ "$status" -ne 0 ]; then
+        echo "$BENCH_TAG: FAILED; kept $runs" >&2
+    elif [ -n "${BENCH_KEEP:-}" ]; then
+        echo "$BENCH_TAG: kept $runs (BENCH_KEEP)" >&2
+    else
+        rm -rf "$runs"
+    fi
+}

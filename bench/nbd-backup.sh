@@ -52,25 +52,14 @@ cb=$(cd "$(dirname "$cb")" && pwd)/$(basename "$cb")
 bench_start=$(date +%s.%N)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-runs=$(mktemp -d "$work/nbd-runs.XXXXXX")
+bench_runs nbd-runs
 nbd_pid=""
 stop_nbd() {
     [ -z "$nbd_pid" ] || { kill "$nbd_pid" 2>/dev/null || true; wait "$nbd_pid" 2>/dev/null || true; }
     nbd_pid=""
     rm -f "$runs/nbd.sock"
 }
-cleanup() {
-    local status=$?
-    stop_nbd
-    if [ "$status" -ne 0 ]; then
-        echo "$BENCH_TAG: FAILED; kept $runs" >&2
-    elif [ -n "${BENCH_KEEP:-}" ]; then
-        echo "$BENCH_TAG: kept $runs (BENCH_KEEP)" >&2
-    else
-        rm -rf "$runs"
-    fi
-}
-trap cleanup EXIT
+bench_on_exit() { stop_nbd; }
 img=$runs/disk.qcow2
 sock=$runs/nbd.sock
 uri="nbd+unix:///?socket=$sock"

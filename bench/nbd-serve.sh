@@ -58,16 +58,7 @@ done
 [ -f "$vol" ] || "$mkvolume" --size "$size" --seed "$seed" "$vol"
 vol_bytes=$(stat -c %s "$vol")
 
-runs=$(mktemp -d "$work/nbd-runs.XXXXXX")
-cleanup() {
-    local status=$?
-    if [ "$status" -ne 0 ]; then
-        echo "bench-nbd-serve: FAILED; kept $runs" >&2
-    else
-        rm -rf "$runs"
-    fi
-}
-trap cleanup EXIT
+bench_runs nbd-serve-runs
 mkdir -p "$runs/log" "$runs/store"
 store=$runs/store
 echo "bench-nbd-serve: the backup (zstd, posix default object size)" >&2
