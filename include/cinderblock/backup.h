@@ -43,9 +43,12 @@ typedef struct cb_progress {
     const char *step;         /* what the operation does now ("taking the lock", "reading the
                                  volume", ...), or NULL; changes only with a call */
     /* added in 0.3: */
-    uint64_t bytes_read; /* backup: bytes read from the volume's source (an NBD server's,
-                            a stream's; a file's through pread, holes not read); blocks a
-                            dirty bitmap says are unchanged are not read */
+    uint64_t bytes_read;      /* backup: bytes read from the volume's source (an NBD server's,
+                                 a stream's; a file's through pread, holes not read); blocks a
+                                 dirty bitmap says are unchanged are not read */
+    uint64_t bytes_coalesced; /* incremental backup: unchanged bytes stored all the same, in
+                                 the gaps of coalesced runs (cb_backup_opts.coalesce); they
+                                 count in bytes_unchanged too */
 } cb_progress;
 
 /** Progress report; `p` is borrowed for the call. Called from the caller's thread. */
@@ -83,9 +86,9 @@ typedef struct cb_backup_info {
 CB_EXTERN void cb_backup_info_free(cb_backup_info *info);
 
 #define CB_BACKUP_OPTS_VERSION                                                                     \
-    5 /* 5: dirty_bitmap, verify_unchanged, nbd_connections; 4: volume_pread, volume_size; 3:      \
-         volume_fd, volume_read, prefix, created_at, volume_meta; 2: stream_size, stream_fd,       \
-         dry_run; versions 1 to 4 are still accepted */
+    6 /* 6: coalesce; 5: dirty_bitmap, verify_unchanged, nbd_connections; 4: volume_pread,         \
+         volume_size; 3: volume_fd, volume_read, prefix, created_at, volume_meta; 2: stream_size,  \
+         stream_fd, dry_run; versions 1 to 5 are still accepted */
 
 typedef struct cb_backup_opts {
     unsigned int version;        /* CB_BACKUP_OPTS_VERSION */
@@ -177,11 +180,19 @@ typedef struct cb_backup_opts {
                                  run; one that differs from the parent's hash is CB_ESOURCE
                                  (a wrong bitmap), and nothing is committed */
     int nbd_connections;      /* connections to the NBD server (0: 4; at most 16) */
+    /* version 6 */
+    int64_t coalesce; /* incremental: changed runs of one object-sized range separated by at
+                         most this many bytes of unchanged blocks are stored as one object
+                         that covers the gap (its bytes are read from the volume: they are
+                         the parent's). Fewer objects, more bytes stored
+                         (cb_progress.bytes_coalesced); Cinder restores them as any other.
+                         -1 (CB_BACKUP_OPTS_INIT): the store's default
+                         (cb_store_info.default_coalesce); 0: none, Cinder's own layout */
 } cb_backup_opts;
 
 #define CB_BACKUP_OPTS_INIT                                                                        \
     {                                                                                              \
-        .version = CB_BACKUP_OPTS_VERSION, .volume_fd = -1                                         \
+        .version = CB_BACKUP_OPTS_VERSION, .volume_fd = -1, .coalesce = -1                         \
     }
 
 /**

@@ -82,8 +82,9 @@ typedef int (*cb_entry_fn)(const cb_entry *entry, void *payload);
 /** Reads a setting (environment variable) for a store; NULL when unset. */
 typedef const char *(*cb_getenv_fn)(const char *name, void *payload);
 
-/* 2 added limit_upload and limit_download; version 1 is still accepted (without them) */
-#define CB_STORE_OPTS_VERSION 2
+/* 3 added connections; 2 added limit_upload and limit_download; versions 1 and 2 are still
+ * accepted (without them) */
+#define CB_STORE_OPTS_VERSION 3
 
 /** Options common to every store. Initialise with CB_STORE_OPTS_INIT. */
 typedef struct cb_store_opts {
@@ -108,6 +109,11 @@ typedef struct cb_store_opts {
      * every reader hands back (download) */
     double limit_upload;
     double limit_download;
+    /* version 3: requests in flight at once, where an operation has that many independent
+     * objects to move (an incremental's changed runs, a restore's objects): each holds a
+     * connection and a buffer of at most one piece or object segment, so memory grows with
+     * it. 0: the store's default (cb_store_connections()); never fewer than the threads */
+    int connections;
 } cb_store_opts;
 
 #define CB_STORE_OPTS_INIT                                                                         \
@@ -123,6 +129,8 @@ typedef struct cb_store_info {
     uint64_t default_object_size; /* Cinder's default object (chunk) size for this driver */
     uint32_t default_sha_block;   /* Cinder's default sha block size */
     int flat_prefix;              /* 1: posix-style object prefixes (no '/') */
+    uint64_t default_coalesce;    /* since 0.3: an incremental's default gap of coalesced runs
+                                     (cb_backup_opts.coalesce), in bytes */
 } cb_store_info;
 
 /**
@@ -140,6 +148,11 @@ CB_EXTERN void cb_store_free(cb_store *store);
 
 /** Facts about the store's kind. Borrowed; valid while the store lives. */
 CB_EXTERN const cb_store_info *cb_store_get_info(const cb_store *store);
+
+/** Requests the store takes in flight at once (cb_store_opts.connections, else the store's
+ *  default: 8 for Swift and S3, 0 for posix and stores that name none: as many as the
+ *  operation's threads). */
+CB_EXTERN int cb_store_connections(const cb_store *store);
 
 /** The availability zone used in object-store prefixes ("nova" unless set). Borrowed. */
 CB_EXTERN const char *cb_store_availability_zone(const cb_store *store);

@@ -184,6 +184,7 @@ static int bk_run(cb_bk *b, cb_error *err)
         .object_size = b->object_size,
         .sha_block = b->sha_block,
         .threads = b->opts->threads,
+        .connections = cb_store_connections(b->store),
         .objw = b->objw,
         .prefix = b->prefix,
         .ctx = b,
@@ -375,13 +376,14 @@ int cb__backup_ex(cb_store *store,
     b.store = store;
     b.extra = extra;
     b.opts = opts ? opts : &defaults;
-    if (b.opts->version >= 1 && b.opts->version <= 4) { /* the fields it has; the newer
+    if (b.opts->version >= 1 && b.opts->version <= 5) { /* the fields it has; the newer
                                                            ones keep their defaults */
         memcpy(&current, b.opts,
                b.opts->version == 1   ? offsetof(cb_backup_opts, stream_size)
                : b.opts->version == 2 ? offsetof(cb_backup_opts, volume_fd)
                : b.opts->version == 3 ? offsetof(cb_backup_opts, volume_pread)
-                                      : offsetof(cb_backup_opts, dirty_bitmap));
+               : b.opts->version == 4 ? offsetof(cb_backup_opts, dirty_bitmap)
+                                      : offsetof(cb_backup_opts, coalesce));
         if (b.opts->version < 3)
             current.volume_fd = -1;
         current.version = CB_BACKUP_OPTS_VERSION;

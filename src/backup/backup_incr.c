@@ -2,7 +2,9 @@
 /*
  * backup_incr.c: incremental backups (spec §2.3). Every sha block of the volume is hashed
  * and compared with the parent's hash of the same block; each maximal run of changed blocks
- * inside one object-sized range becomes one object, so unchanged data is not stored. The
+ * inside one object-sized range becomes one object, so unchanged data is not stored, except
+ * that runs separated by at most `coalesce` bytes of unchanged blocks are stored as one
+ * object covering the gap: one request fewer for those bytes (the store's choice). The
  * new _sha256file still covers the whole volume. Holes of a sparse volume hash to a
  * constant without being read.
  *
@@ -19,13 +21,28 @@
 #include "../format/format.h"
 #include "../catalog/catalog.h"
 
-/* Store the pending run of changed blocks [run_start, end) as one object. */
-static int bk_flush_run(cb_bk *b, cb_pl *pl, uint64_t end, cb_error *err)
+/* Store the pending run [run_start, run_end) as one object, with the unchanged blocks
+ * between its changed ones (the coalesced gaps: the volume's bytes, equal to the parent's). */
+static int bk_flush_run(cb_bk *b, cb_pl *pl, cb_error *err)
 {
     if (!b->in_run)
         return 0;
     b->in_run = 0;
-    return cb__pl_store_run(pl, b->run_start, end - b->run_start, err);
+    b->progress.bytes_coalesced += b->run_gaps;
+    return cb__pl_store_run(pl, b->run_start, b->run_end - b->run_start, err);
+}
+
+/* A changed block [at, end): it opens a run, or extends the open one over the gap since its
+ * last changed block (never longer than `coalesce`: the run was stored before it grew so). */
+static void bk_changed(cb_bk *b, uint64_t at, uint64_t end)
+{
+    if (!b->in_run) {
+        b->in_run = 1;
+        b->run_start = at;
+        b->run_gaps = 0;
+    } else
+        b->run_gaps += at - b->run_end;
+    b->run_end = end;
 }
 
 /* A block a dirty bitmap said unchanged and that was read all the same: it must be. */
@@ -90,21 +107,19 @@ int cb__bk_commit_incremental(void *ctx, cb_pl *pl, const cb_pl_range *r, cb_err
             return rc;
         if (r->clean != NULL)
             memcpy(b->digs + k * 32, cur, 32);
-        if (memcmp(cur, old, 32) != 0) {
-            if (!b->in_run) {
-                b->in_run = 1;
-                b->run_start = at;
-            }
-        } else {
-            uint64_t end = r->off + r->len;
-            b->progress.bytes_unchanged += end - at < b->sha_block ? end - at : b->sha_block;
-            if ((rc = bk_flush_run(b, pl, at, err)) < 0)
+        uint64_t end = r->off + r->len - at < b->sha_block ? r->off + r->len : at + b->sha_block;
+        if (memcmp(cur, old, 32) != 0)
+            bk_changed(b, at, end);
+        else {
+            b->progress.bytes_unchanged += end - at;
+            /* the gap grew past what one more object costs: the run ends where it changed */
+            if (b->in_run && end - b->run_end > b->coalesce && (rc = bk_flush_run(b, pl, err)) < 0)
                 return rc;
         }
     }
     if ((rc = cb__bk_emit_digests(b, r->clean ? b->digs : r->digests, r->n_digests, err)) < 0)
         return rc;
-    return r->range_end ? bk_flush_run(b, pl, r->off + r->len, err) : 0;
+    return r->range_end ? bk_flush_run(b, pl, err) : 0;
 }
 
 /* ---- choosing and checking the parent ---- */

@@ -53,7 +53,10 @@ typedef struct cb_bk {
     cb_chain parent;             /* the parent and its ancestors, checked (n == 0: full) */
     cb_hashes pshas;             /* the parent's hash list, streamed in step with the volume */
     int in_run;                  /* a run of changed blocks is open ... */
-    uint64_t run_start;          /* ... since this volume offset */
+    uint64_t run_start;          /* ... since this volume offset, */
+    uint64_t run_end;            /* ... its last changed block ending here, */
+    uint64_t run_gaps;           /* ... with this many unchanged bytes inside it */
+    uint64_t coalesce;           /* unchanged bytes a run may take in to join the next one */
     _Atomic uint64_t read_bytes; /* what the volume's pread read (cb_volume.read_count) */
     unsigned char *digs;         /* a piece's digests with the parent's for its unchanged blocks */
     size_t digs_cap;

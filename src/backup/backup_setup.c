@@ -74,6 +74,10 @@ int cb__bk_options(cb_bk *b, cb_error *err)
                        ? o->sha_block
                        : (info->default_sha_block ? info->default_sha_block : CB_DEFAULT_SHA_BLOCK);
     b->object_size = o->object_size ? o->object_size : info->default_object_size;
+    if (o->coalesce < -1)
+        return cb_error_set(err, CB_EINVAL, "coalesce %lld is negative (-1: the store's default)",
+                            (long long)o->coalesce);
+    b->coalesce = o->coalesce < 0 ? info->default_coalesce : (uint64_t)o->coalesce;
     return bk_nbd_options(o, err);
 }
 

@@ -14,16 +14,17 @@
 
 /* ---- workers ---- */
 
-/* The next job: a changed run to store (first: the committer waits for those), or a piece.
- * Both NULL once the reader is done, no more runs will come and both queues are empty. */
-static void pl_next_work(cb_pl *pl, pl_piece **piece, pl_run **run)
+/* The next job: a changed run to store (first: the committer waits for those), or a piece
+ * (never for a runs_only worker). Both NULL once no more runs will come, the queues are
+ * empty and (for the others) the reader is done. */
+static void pl_next_work(cb_pl *pl, const pl_worker *wk, pl_piece **piece, pl_run **run)
 {
     pthread_mutex_lock(&pl->lock);
-    while (pl->work_head == NULL && pl->scan.run_head == NULL && !pl->failed &&
-           !(pl->reader_done && pl->scan.runs_closed))
-        pthread_cond_wait(&pl->cond_work, &pl->lock);
+    while ((wk->runs_only || pl->work_head == NULL) && pl->scan.run_head == NULL && !pl->failed &&
+           !((pl->reader_done || wk->runs_only) && pl->scan.runs_closed))
+        pthread_cond_wait(wk->runs_only ? &pl->cond_runs : &pl->cond_work, &pl->lock);
     *run = pl->scan.run_head;
-    *piece = *run != NULL ? NULL : pl->work_head;
+    *piece = *run != NULL || wk->runs_only ? NULL : pl->work_head;
     if (*run != NULL && (pl->scan.run_head = (*run)->next) == NULL)
         pl->scan.run_tail = NULL;
     if (*piece != NULL && (pl->work_head = (*piece)->next) == NULL)
@@ -84,7 +85,7 @@ static void *pl_worker_main(void *arg)
     }
     for (pl_run *r;;) {
         cb_error err = { 0 };
-        pl_next_work(pl, &p, &r);
+        pl_next_work(pl, wk, &p, &r);
         if (p == NULL && r == NULL)
             break;
         if (cb__pl_failed(pl)) { /* drain: give the buffer back, do nothing */
@@ -213,11 +214,11 @@ int cb__pl_run(const cb_pl_job *job, cb_pl_mode mode, cb_error *err)
     int started = 0, reader_started = 0;
     int rc = cb__pl_init(&pl, job, mode, err);
     if (rc == 0) {
-        for (; started < pl.n_workers; started++)
+        for (; started < pl.n_all; started++)
             if (pthread_create(&pl.workers[started].thread, NULL, pl_worker_main,
                                &pl.workers[started]) != 0)
                 break;
-        if (started < pl.n_workers)
+        if (started < pl.n_all)
             rc = cb_error_set(err, CB_ERROR, "cannot start worker threads");
         /* whole objects: every worker reads for itself, and reader_done is already set */
         else if (!pl.full.whole &&
@@ -234,14 +235,14 @@ int cb__pl_run(const cb_pl_job *job, cb_pl_mode mode, cb_error *err)
         cb__pl_fail(&pl, rc, err);
     pthread_mutex_lock(&pl.lock);
     pl.reader_done = pl.reader_done || !reader_started;
-    pthread_cond_broadcast(&pl.cond_work);
+    cb__pl_wake_all(&pl);
     pthread_mutex_unlock(&pl.lock);
     if (reader_started)
         pthread_join(reader, NULL);
     pthread_mutex_lock(&pl.lock);
     pl.reader_done = 1;
     pl.scan.runs_closed = 1;
-    pthread_cond_broadcast(&pl.cond_work);
+    cb__pl_wake_all(&pl);
     pthread_mutex_unlock(&pl.lock);
     for (int i = 0; i < started; i++)
         pthread_join(pl.workers[i].thread, NULL);

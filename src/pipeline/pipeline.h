@@ -93,6 +93,8 @@ typedef struct cb_pl_job {
     uint64_t object_size;
     uint32_t sha_block;
     int threads;        /* 0: online CPUs */
+    int connections;    /* SCAN: changed runs stored at once, when more than the threads (the
+                           rest wait on the store, not on a CPU: cb_store_connections) */
     cb_objw_spec objw;  /* how objects are stored */
     const char *prefix; /* object names: <prefix>-NNNNN */
     void *ctx;          /* for every callback */

@@ -39,7 +39,8 @@ typedef struct pl_slot {
 } pl_slot;
 
 enum { PL_RUN_FREE, PL_RUN_QUEUED, PL_RUN_DONE };
-#define PL_RUNS_PER_WORKER 4 /* changed runs in flight (CB_PL_SCAN) */
+#define PL_RUNS_PER_WORKER 4  /* changed runs in flight (CB_PL_SCAN) */
+#define PL_CONNECTIONS_MAX 64 /* workers at most, with those that only store runs */
 
 /* CB_PL_SCAN: a changed run stored by a worker, recorded by the committer in order. */
 typedef struct pl_run {
@@ -91,7 +92,8 @@ struct pl_obj {
 typedef struct pl_worker {
     cb_pl *pl;
     pthread_t thread;
-    cb_digest dg;                            /* SHA-256 context */
+    int runs_only; /* takes changed runs, never pieces: waits on the store more than a CPU */
+    cb_digest dg;  /* SHA-256 context */
     cb_piece_coder *coder;                   /* zlib or bz2 pieces, or NULL */
     unsigned char *scratch;                  /* CB_PL_SCAN: pl->chunk bytes to read into */
     pl_piece *own;                           /* whole objects: the piece this worker reads into */
@@ -140,9 +142,10 @@ struct cb_pl {
     const cb_pl_job *job;
     cb_pl_mode mode;
     size_t piece;
-    size_t chunk; /* what a worker reads at a time when it reads for itself: in a scan, and
-                   * of each object of a batch (whole sha blocks; a piece for zlib, bzip2) */
-    int n_workers;
+    size_t chunk;  /* what a worker reads at a time when it reads for itself: in a scan, and
+                    * of each object of a batch (whole sha blocks; a piece for zlib, bzip2) */
+    int n_workers; /* threads that hash and compress pieces (and store runs) */
+    int n_all;     /* with those that only store changed runs (SCAN, connections) */
     pl_worker *workers;
     unsigned char *zeros; /* one sha block of zeros */
     cb_digest zdg;        /* CB_PL_SCAN, the reader's: the digests of a hole's blocks */
@@ -152,6 +155,8 @@ struct cb_pl {
     pthread_mutex_t lock;     /* guards everything below */
     pthread_cond_t cond_free; /* a piece came back to the pool, or an object was committed */
     pthread_cond_t cond_work; /* work queued, or the reader is done, or failure */
+    pthread_cond_t cond_runs; /* the same, for the runs_only workers (a piece queued must
+                                 not spend its signal on one that cannot take it) */
     pthread_cond_t cond_done; /* an object is finished */
     pl_piece *pool;           /* pieces to read into (a scan's carry no data) */
     pl_piece *work_head, *work_tail;
@@ -167,6 +172,8 @@ struct cb_pl {
 int cb__pl_init(cb_pl *pl, const cb_pl_job *job, cb_pl_mode mode, cb_error *err);
 void cb__pl_dispose(cb_pl *pl);
 void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err);
+/* Wake every worker, of both kinds, to look again (pl->lock held). */
+void cb__pl_wake_all(cb_pl *pl);
 int cb__pl_failed(cb_pl *pl);
 void cb__pl_release(cb_pl *pl, pl_piece *p);
 void cb__pl_obj_done(cb_pl *pl, pl_obj *o);

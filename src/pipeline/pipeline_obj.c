@@ -548,7 +548,7 @@ void *cb__pl_scan_reader_main(void *arg)
     pl->scan.n_pieces = seq; /* what was queued: all of it, unless the pipeline failed */
     pthread_cond_broadcast(&pl->cond_done);
     pl->reader_done = 1;
-    pthread_cond_broadcast(&pl->cond_work);
+    cb__pl_wake_all(pl);
     pthread_mutex_unlock(&pl->lock);
     return NULL;
 }
@@ -569,7 +569,7 @@ void *cb__pl_reader_main(void *arg)
         cb__pl_fail(pl, rc, &err);
     pthread_mutex_lock(&pl->lock);
     pl->reader_done = 1;
-    pthread_cond_broadcast(&pl->cond_work);
+    cb__pl_wake_all(pl);
     pthread_mutex_unlock(&pl->lock);
     return NULL;
 }

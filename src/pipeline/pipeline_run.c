@@ -90,7 +90,8 @@ int cb__pl_store_run(cb_pl *pl, uint64_t off, uint64_t len, cb_error *err)
     else
         pl->scan.run_head = r;
     pl->scan.run_tail = r;
-    pthread_cond_signal(&pl->cond_work);
+    pthread_cond_signal(&pl->cond_work); /* either kind of worker may take it */
+    pthread_cond_signal(&pl->cond_runs);
     pthread_mutex_unlock(&pl->lock);
     pl->scan.run_next++;
     return 0;
@@ -106,7 +107,7 @@ int cb__pl_runs_end(cb_pl *pl, cb_error *err)
     int rc = pl_runs_record(pl, 0, err);
     pthread_mutex_lock(&pl->lock);
     pl->scan.runs_closed = 1; /* the workers may leave once the queues are empty */
-    pthread_cond_broadcast(&pl->cond_work);
+    cb__pl_wake_all(pl);
     pthread_mutex_unlock(&pl->lock);
     return rc;
 }
@@ -258,7 +259,7 @@ int cb__pl_runs_init(cb_pl *pl, cb_error *err)
         pl->scan.runs_closed = 1;
         return 0;
     }
-    pl->scan.n_runs = (size_t)pl->n_workers * PL_RUNS_PER_WORKER;
+    pl->scan.n_runs = (size_t)pl->n_all * PL_RUNS_PER_WORKER;
     if ((pl->scan.runs = cb__calloc(pl->scan.n_runs, sizeof(*pl->scan.runs), err)) == NULL)
         return CB_ENOMEM;
     return 0;
@@ -269,7 +270,7 @@ void cb__pl_runs_dispose(cb_pl *pl)
     for (size_t i = 0; pl->scan.runs != NULL && i < pl->scan.n_runs; i++)
         free(pl->scan.runs[i].name);
     free(pl->scan.runs);
-    for (int i = 0; pl->workers != NULL && i < pl->n_workers; i++) {
+    for (int i = 0; pl->workers != NULL && i < pl->n_all; i++) {
         pl_worker *wk = &pl->workers[i];
         cb__objw_dispose(&wk->run_w);
         cb_encoder_free(wk->run_enc);

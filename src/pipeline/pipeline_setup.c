@@ -26,6 +26,11 @@ static void pl_init_shape(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode)
     if (pl->chunk > pl->piece)
         pl->chunk = pl->piece;
     pl->n_workers = cb__threads(b->threads);
+    /* a changed run is a request to the store more than CPU work: an object store keeps
+     * more of them in flight than there are CPUs (each such worker holds one piece) */
+    pl->n_all = pl->n_workers;
+    if (mode == CB_PL_SCAN && b->connections > pl->n_workers)
+        pl->n_all = b->connections > PL_CONNECTIONS_MAX ? PL_CONNECTIONS_MAX : b->connections;
     /* a stream of unknown size: the reader finds the last range at EOF and sets it */
     pl->n_ranges = b->vol->size == CB_VOLUME_SIZE_UNKNOWN
                        ? UINT64_MAX
@@ -157,10 +162,11 @@ int cb__pl_init(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode, cb_error *err)
     pthread_mutex_init(&pl->lock, NULL);
     pthread_cond_init(&pl->cond_free, NULL);
     pthread_cond_init(&pl->cond_work, NULL);
+    pthread_cond_init(&pl->cond_runs, NULL);
     pthread_cond_init(&pl->cond_done, NULL);
     if ((pl->full.objs = cb__calloc(pl->full.max_objs, sizeof(*pl->full.objs), err)) == NULL ||
         (pl->zeros = cb__calloc(1, b->sha_block, err)) == NULL ||
-        (pl->workers = cb__calloc((size_t)pl->n_workers, sizeof(*pl->workers), err)) == NULL)
+        (pl->workers = cb__calloc((size_t)pl->n_all, sizeof(*pl->workers), err)) == NULL)
         return CB_ENOMEM;
     if (mode == CB_PL_SCAN && (rc = cb__digest_init(&pl->zdg, b->sha_block, err)) < 0)
         return rc;
@@ -168,9 +174,11 @@ int cb__pl_init(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode, cb_error *err)
     if ((mode == CB_PL_SCAN && (rc = pl_init_slots(pl, b, err)) < 0) ||
         (rc = pl_init_pool(pl, err)) < 0 || (rc = cb__pl_runs_init(pl, err)) < 0)
         return rc;
-    for (int i = 0; i < pl->n_workers; i++)
+    for (int i = 0; i < pl->n_all; i++) {
+        pl->workers[i].runs_only = i >= pl->n_workers;
         if ((rc = pl_init_worker(pl, &pl->workers[i], err)) < 0)
             return rc;
+    }
     /* a stream's window: the objects a full backup's reader reads side by side, and one
      * more to read ahead into; a scan needs one object at a time, two read ahead */
     size_t window = mode == CB_PL_FULL ? pl->full.group + 1 : 3;
@@ -193,7 +201,7 @@ void cb__pl_dispose(cb_pl *pl)
         cb__pl_obj_free(pl, pl->full.objs[i]);
     pl_free_pieces(pl->pool);
     pl_free_pieces(pl->work_head); /* queued after the workers left, on failure */
-    for (int i = 0; pl->workers != NULL && i < pl->n_workers; i++) {
+    for (int i = 0; pl->workers != NULL && i < pl->n_all; i++) {
         if (pl->workers[i].dg.sha != NULL)
             cb__digest_dispose(&pl->workers[i].dg);
         cb_piece_coder_free(pl->workers[i].coder);
@@ -222,5 +230,6 @@ void cb__pl_dispose(cb_pl *pl)
     pthread_mutex_destroy(&pl->lock);
     pthread_cond_destroy(&pl->cond_free);
     pthread_cond_destroy(&pl->cond_work);
+    pthread_cond_destroy(&pl->cond_runs);
     pthread_cond_destroy(&pl->cond_done);
 }

@@ -16,6 +16,12 @@
 #include "../codec/codec.h"
 
 /* Record the first failure and wake everybody. Call without pl->lock. */
+void cb__pl_wake_all(cb_pl *pl)
+{
+    pthread_cond_broadcast(&pl->cond_work);
+    pthread_cond_broadcast(&pl->cond_runs);
+}
+
 void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err)
 {
     pthread_mutex_lock(&pl->lock);
@@ -26,7 +32,7 @@ void cb__pl_fail(cb_pl *pl, int rc, const cb_error *err)
             cb_error_set(&pl->err, rc, "backup pipeline failed (%s)", cb_status_name(rc));
     }
     pthread_cond_broadcast(&pl->cond_free);
-    pthread_cond_broadcast(&pl->cond_work);
+    cb__pl_wake_all(pl);
     pthread_cond_broadcast(&pl->cond_done);
     pthread_mutex_unlock(&pl->lock);
     cb__volume_abort(pl->job->vol); /* a stream's filler stops waiting for room */

@@ -29,6 +29,7 @@
 #define RS_BUFFER_MIN (8ull << 20)
 #define RS_SPARSE_GRAIN (64u << 10) /* all-zero pieces this size: not written to a new file */
 #define RS_WRITE_STEP (4u << 20)    /* bytes written between two looks at a stop */
+#define RS_WORKERS_MAX 64           /* objects in flight at most */
 
 typedef enum rs_mode {
     RS_VERIFY_ONLY, /* pass one of a large object on a device: check, write nothing */
@@ -453,6 +454,13 @@ static int rs_stream(rs_shared *sh, int fd, int n, cb_progress *progress, cb_err
     for (size_t i = 0; i < sh->plan->n_tasks; i++)
         if (sh->plan->tasks[i].obj->length > largest)
             largest = sh->plan->tasks[i].obj->length;
+    /* each worker holds a whole object here: the workers beyond the threads (connections)
+     * only while they fit in the buffer budget */
+    int threads = cb__threads(o->threads);
+    if (n > threads && largest > 0 && ((uint64_t)n + 1) * largest > RS_BUFFER_BUDGET) {
+        uint64_t fit = RS_BUFFER_BUDGET / largest;
+        n = fit > (uint64_t)threads + 1 ? (int)(fit - 1) : threads;
+    }
     if ((rc = cb__rstream_new(&sh->stream, fd, cb ? o->target_write : NULL,
                               cb ? o->target_write_payload : NULL, cb && o->target_zeroed, sh->plan,
                               ((uint64_t)n + 1) * largest, err)) < 0)
@@ -546,7 +554,12 @@ int cb_restore(cb_store *store,
         (rc = rs_step(&sh, &progress, "reading the _sha256file")) < 0 ||
         (rc = cb__rsha_load(&sh.sha, store, &chain, err)) < 0)
         goto done;
+    /* an object store's requests wait on the network more than on a CPU: as many objects
+     * in flight as the store takes (each worker holds its share of the buffer budget) */
     int n = cb__threads(sh.opts->threads), sfd = cb__rstream_fd(target);
+    if (cb_store_connections(store) > n)
+        n = cb_store_connections(store) > RS_WORKERS_MAX ? RS_WORKERS_MAX
+                                                         : cb_store_connections(store);
     if ((rc = rs_step(&sh, &progress, "opening the target")) < 0 ||
         (target == NULL && (rc = rs_open_nopath(&sh, chain.size, &sfd, err)) < 0))
         goto done;

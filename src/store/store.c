@@ -105,6 +105,8 @@ static size_t store_opts_size(unsigned version)
 {
     if (version == 1)
         return offsetof(cb_store_opts, limit_upload);
+    if (version == 2)
+        return offsetof(cb_store_opts, connections);
     return version == CB_STORE_OPTS_VERSION ? sizeof(cb_store_opts) : 0;
 }
 
@@ -159,6 +161,7 @@ int cb_store_new(
     s->info.default_object_size = ops->default_object_size ? ops->default_object_size : 52428800;
     s->info.default_sha_block = ops->default_sha_block ? ops->default_sha_block : 32768;
     s->info.flat_prefix = (ops->flags & CB_STORE_FLAT_PREFIX) != 0;
+    s->info.default_coalesce = ops->default_coalesce;
     const char *az = s->opts.availability_zone ? s->opts.availability_zone : "nova";
     if (store_copy_opt(&s->az, az, err) < 0 ||
         store_copy_opt(&s->ca_file, s->opts.ca_file, err) < 0 ||
@@ -244,6 +247,11 @@ void cb_store_free(cb_store *s)
 const cb_store_info *cb_store_get_info(const cb_store *s)
 {
     return &s->info;
+}
+
+int cb_store_connections(const cb_store *s)
+{
+    return s->opts.connections > 0 ? s->opts.connections : s->ops->default_connections;
 }
 
 const char *cb_store_availability_zone(const cb_store *s)

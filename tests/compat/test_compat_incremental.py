@@ -37,10 +37,10 @@ class IncrementalCompat(CinderTestCase):
         self.assertTrue(got['ok'], got)
         return bid
 
-    def by_us(self, root, n, vid, parent=None, incremental=False):
+    def by_us(self, root, n, vid, parent=None, incremental=False, extra=()):
         bid = uuid_for(0xd, n)
         args = ['backup', self.work('vol'), '--backup-id', bid, '--volume-id', vid,
-                '--object-size', str(OBJ), '--compression', 'zstd']
+                '--object-size', str(OBJ), '--compression', 'zstd', *extra]
         if parent:
             args += ['--parent', parent]
         if incremental:
@@ -97,6 +97,27 @@ class IncrementalCompat(CinderTestCase):
         self.assertEqual(by_id[chain[2][0]]['parent_id'], chain[1][0])
         self.assertEqual(by_id[chain[2][0]]['chain_length'], 3)
         self.assertEqual(by_id[chain[1][0]]['size'], SIZE)
+
+    def test_coalesced_incremental(self):
+        """Changed runs joined over their gaps (--coalesce): fewer, longer objects holding the
+        parent's bytes in between, which Cinder restores as any other, and then continues
+        the chain on."""
+        root, vid = self.work('store-c'), uuid_for(0xa, 3)
+        v0 = make_volume(self.work('vol'), SIZE, seed=31)
+        chain = [(self.by_cinder(root, 30, vid), v0)]
+        v1 = scattered(v0, 32)
+        self.write_volume(v1)
+        plain = self.by_us(root, 31, vid, parent=chain[0][0], extra=['--coalesce', '0'])
+        joined = self.by_us(root, 32, vid, parent=chain[0][0], extra=['--coalesce', '1M'])
+        n_plain, objs = len(self.objects_of(root, plain)), self.objects_of(root, joined)
+        self.assertLess(len(objs), n_plain)
+        stored = sum(list(o.values())[0]['length'] for o in objs)
+        self.assertGreater(stored, SHA * n_plain)    # the gaps are in the objects too
+        chain.append((joined, v1))
+        v2 = contiguous(v1, 33)
+        self.write_volume(v2)
+        chain.append((self.by_cinder(root, 31, vid, parent=joined), v2))
+        self.check_restores(root, chain)
 
 
 if __name__ == '__main__':

@@ -23,6 +23,7 @@ typedef struct ov {
 } ov;
 
 static const unsigned bad_versions[] = { 0, 3, 0xffffffffu }; /* 1 and 2 are known */
+static const unsigned bad_store[] = { 0, CB_STORE_OPTS_VERSION + 1, 0xffffffffu };
 
 static int ov_setup(void **state)
 {
@@ -80,11 +81,11 @@ static size_t ov_count_backups(ov *t)
 static void test_opts_version__store_open(void **state)
 {
     ov *t = *state;
-    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+    for (size_t i = 0; i < sizeof(bad_store) / sizeof(bad_store[0]); i++) {
         cb_store_opts o = CB_STORE_OPTS_INIT;
         cb_store *s = (cb_store *)&o; /* must be set to NULL */
         cb_error err = { 0 };
-        o.version = bad_versions[i];
+        o.version = bad_store[i];
         expect_refused(cb_store_open(&s, t->url, &o, &err), &err, "cb_store_opts", o.version);
         assert_null(s);
     }
@@ -109,6 +110,14 @@ static void test_opts_version__store_open(void **state)
     assert_true(cb_store_get_opts(s)->limit_download == 0);
     assert_cb_ok(cb_store_put_container(s, "c", 0, &err), &err);
     assert_cb_ok(cb_store_write_all(s, "c", "o", "abc", 3, &err), &err);
+    cb_store_free(s);
+    /* version 2 ends before connections: garbage beyond it is not a connection count */
+    memset(v1.bytes, 0xff, sizeof(v1.bytes));
+    memcpy(&v1.o, &init, offsetof(cb_store_opts, connections));
+    v1.o.version = 2;
+    v1.o.getenv = NULL;
+    assert_cb_ok(cb_store_open(&s, t->url, &v1.o, &err), &err);
+    assert_int_equal(cb_store_connections(s), 0); /* posix: one per thread */
     cb_store_free(s);
 }
 
@@ -168,12 +177,12 @@ static void test_opts_version__store_new(void **state)
                          .put_container = ov_put,    .list = ov_list,
                          .open_writer = ov_writer,   .open_reader = ov_reader,
                          .delete_object = ov_delete, .destroy = ov_destroy };
-    for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+    for (size_t i = 0; i < sizeof(bad_store) / sizeof(bad_store[0]); i++) {
         cb_store_opts o = CB_STORE_OPTS_INIT;
         cb_store *s = (cb_store *)&o;
         cb_error err = { 0 };
         int destroyed = 0;
-        o.version = bad_versions[i];
+        o.version = bad_store[i];
         expect_refused(cb_store_new(&s, &ops, &destroyed, &o, &err), &err, "cb_store_opts",
                        o.version);
         assert_null(s);

@@ -23,6 +23,7 @@ enum {
     OPT_NO_LOCK,
     OPT_LIMIT_UPLOAD,
     OPT_LIMIT_DOWNLOAD,
+    OPT_CONNECTIONS,
     OPT_HELP,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
@@ -46,6 +47,7 @@ static const struct option cli_global_opts[] = {
     { "no-lock", no_argument, NULL, OPT_NO_LOCK },
     { "limit-upload", required_argument, NULL, OPT_LIMIT_UPLOAD },
     { "limit-download", required_argument, NULL, OPT_LIMIT_DOWNLOAD },
+    { "connections", required_argument, NULL, OPT_CONNECTIONS },
     { "help", no_argument, NULL, OPT_HELP },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
@@ -175,6 +177,12 @@ static int cli_global(cli *c, int opt, const char *arg, const char *usage)
         if (cli_parse_size(arg, &n) < 0 || n < 1 || n > 100)
             return cli_usage_error(c, usage, "--retries: '%s' is not a number from 1 to 100", arg);
         c->store_opts.retries = (int)n;
+        return 0;
+    case OPT_CONNECTIONS:
+        if (cli_parse_size(arg, &n) < 0 || n < 1 || n > 64)
+            return cli_usage_error(c, usage, "--connections: '%s' is not a number from 1 to 64",
+                                   arg);
+        c->store_opts.connections = (int)n;
         return 0;
     case OPT_RETRY_BACKOFF:
         if (cli_parse_double(arg, &c->store_opts.retry_backoff) < 0)

@@ -28,6 +28,7 @@ enum {
     BK_DIRTY_BITMAP,
     BK_VERIFY_UNCHANGED,
     BK_NBD_CONNECTIONS,
+    BK_COALESCE,
 };
 
 static const struct option backup_opts[] = {
@@ -49,6 +50,7 @@ static const struct option backup_opts[] = {
     { "dirty-bitmap", required_argument, NULL, BK_DIRTY_BITMAP },
     { "verify-unchanged", required_argument, NULL, BK_VERIFY_UNCHANGED },
     { "nbd-connections", required_argument, NULL, BK_NBD_CONNECTIONS },
+    { "coalesce", required_argument, NULL, BK_COALESCE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -128,6 +130,12 @@ static int backup_opt(cli *c, int opt, const char *arg, void *payload)
         if ((rc = backup_size_opt(c, "--object-size", arg, 1ULL << 40, &n)) != 0)
             return rc;
         a->o.object_size = n;
+        return 0;
+    case BK_COALESCE: /* 0 is a size here: no coalescing */
+        if (cli_parse_size(arg, &n) < 0 || n > (1ULL << 40))
+            return cli_usage_error(c, backup_usage,
+                                   "--coalesce: '%s' is not a size (bytes, or with K, M, G)", arg);
+        a->o.coalesce = (int64_t)n;
         return 0;
     case BK_SHA_BLOCK:
         if ((rc = backup_size_opt(c, "--sha-block", arg, 1ULL << 30, &n)) != 0)
@@ -292,6 +300,8 @@ int cmd_backup(cli *c, int argc, char **argv)
         json_object_set_new(sum, "bytes_unchanged",
                             json_integer((json_int_t)prog.cur.bytes_unchanged));
         json_object_set_new(sum, "bytes_read", json_integer((json_int_t)prog.cur.bytes_read));
+        json_object_set_new(sum, "bytes_coalesced",
+                            json_integer((json_int_t)prog.cur.bytes_coalesced));
         json_object_set_new(sum, "elapsed_seconds", out_seconds(cli_progress_elapsed(&prog)));
         out_summary(sum);
     } else {

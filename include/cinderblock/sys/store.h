@@ -150,6 +150,13 @@ typedef struct cb_store_ops {
                           cb_error *err);      /* [update_container_name(nil UUID, NULL)] */
     int (*exists)(void *state, cb_error *err); /* 0 if the store exists, CB_ENOTFOUND naming
                                                   what is missing [0: taken to exist] */
+    /* the default gap of an incremental's coalesced runs (cb_backup_opts.coalesce): about
+     * the bytes that cost as much to store as one more object does (its request's round
+     * trip and the server's work per object) [0: none, Cinder's layout] */
+    uint64_t default_coalesce;
+    /* requests in flight that make good use of the store (cb_store_opts.connections), for a
+     * store whose requests wait on a network more than on the CPU [0: one per thread] */
+    int default_connections;
     /* new optional slots go here, at the end, with their defaults */
 } cb_store_ops;
 

@@ -130,6 +130,7 @@ static const cb_store_ops posix_store_ops = {
     .list_entries = cb__posix_list_entries,
     .home_container = posix_home_container,
     .exists = posix_exists,
+    .default_coalesce = 32768, /* one sha block: local files cost little (docs/cinderblock.1.md) */
 };
 
 int cb__posix_store_ctor(const char *location,
