@@ -105,7 +105,7 @@ export CB_STORES_WORK=$WORK
 "$services/keystone.sh" env "$WORK/keystone" >"$KS_ENV" || exit 1
 
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(conformance roundtrip failures locks secrets creds bandwidth)
+[ ${#tests[@]} -gt 0 ] || tests=(conformance roundtrip failures locks secrets creds bandwidth hosts)
 # CB_STORES_TESTS_DIR: where the test-NAME.sh scripts are (tests/cinder runs its own here)
 tests_dir=${CB_STORES_TESTS_DIR:-$here}
 passed=0
