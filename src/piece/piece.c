@@ -78,6 +78,27 @@ int cb_piece_compress(
     return piece_bzip2(in, len, out, label, err);
 }
 
+int cb_piece_compress_object(
+    cb_piece_coder *c, const void *in, size_t len, cb_buf *out, const char *label, cb_error *err)
+{
+    int rc, final = 0;
+    if ((rc = cb_piece_object_begin(c->id, out, err)) < 0)
+        return rc;
+    if (c->id != CB_CODEC_ZLIB) {
+        if ((rc = cb_piece_compress(c, in, len, out, label, err)) < 0)
+            return rc;
+        return cb_piece_object_end(c->id, 0, out, err);
+    }
+    uint32_t adler = cb_piece_adler32(1, in, len);
+    if (len > 0 && (rc = cb_deflater_only(c->zlib, in, len, out, &final, err)) < 0)
+        return rc;
+    if (!final)
+        return cb_piece_object_end(c->id, adler, out, err);
+    unsigned char t[4] = { (unsigned char)(adler >> 24), (unsigned char)(adler >> 16),
+                           (unsigned char)(adler >> 8), (unsigned char)adler };
+    return cb_buf_put(out, t, 4, err);
+}
+
 int cb_piece_object_begin(cb_codec_id id, cb_buf *out, cb_error *err)
 {
     /* CMF 0x78: deflate, 32 KiB window; FLG 0x5e: "fast" level, no dictionary, and

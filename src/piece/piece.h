@@ -45,6 +45,11 @@ int cb_piece_compress(
 int cb_piece_object_begin(cb_codec_id id, cb_buf *out, cb_error *err);
 int cb_piece_object_end(cb_codec_id id, uint32_t adler, cb_buf *out, cb_error *err);
 
+/* A whole object of one piece: begin, the piece and end in one, where zlib's libdeflate
+ * output keeps its own final block (no walk of its codes to make it joinable). */
+int cb_piece_compress_object(
+    cb_piece_coder *c, const void *in, size_t len, cb_buf *out, const char *label, cb_error *err);
+
 /* Adler-32 running value (start with 1). */
 uint32_t cb_piece_adler32(uint32_t adler, const void *data, size_t len);
 

@@ -135,19 +135,39 @@ static int pd_prefer_libdeflate(cb_deflater *d, const unsigned char *in, size_t 
     return a == 0 || (b * 100 <= a * (100 - CB_DEFLATE_GAIN_PCT) && a - b >= PD_GAIN_MIN);
 }
 
-int cb_deflater_piece(
-    cb_deflater *d, const unsigned char *in, size_t len, cb_buf *out, cb_error *err)
+/* A piece; `final` NULL: joinable, else the object's only piece, which libdeflate may end
+ * with its final block (*final = 1: no walk of its codes, no empty block after it). */
+static int pd_piece(
+    cb_deflater *d, const unsigned char *in, size_t len, cb_buf *out, int *final, cb_error *err)
 {
     if (cb_looks_incompressible(in, len))
         return pd_stored(in, len, out, err);
     if (cb_buf_reserve(out, len + 5, err) < 0)
         return CB_ENOMEM;
     unsigned char *p = (unsigned char *)out->data + out->len;
-    size_t n = pd_prefer_libdeflate(d, in, len) ? pd_libdeflate(d, in, len, p)
-                                                : pd_igzip(d, in, len, p, len);
+    size_t n;
+    if (!pd_prefer_libdeflate(d, in, len))
+        n = pd_igzip(d, in, len, p, len);
+    else if (final == NULL)
+        n = pd_libdeflate(d, in, len, p);
+    else if ((n = libdeflate_deflate_compress(d->ld, in, len, p, len)) != 0)
+        *final = 1;
     if (n == 0) /* bigger than the input: stored blocks are smaller */
         return pd_stored(in, len, out, err);
     out->len += n;
     out->data[out->len] = '\0';
     return 0;
+}
+
+int cb_deflater_piece(
+    cb_deflater *d, const unsigned char *in, size_t len, cb_buf *out, cb_error *err)
+{
+    return pd_piece(d, in, len, out, NULL, err);
+}
+
+int cb_deflater_only(
+    cb_deflater *d, const unsigned char *in, size_t len, cb_buf *out, int *final, cb_error *err)
+{
+    *final = 0;
+    return pd_piece(d, in, len, out, final, err);
 }

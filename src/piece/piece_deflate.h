@@ -34,5 +34,10 @@ void cb_deflater_free(cb_deflater *d);
 /* Append the piece's raw DEFLATE (non-final, byte-aligned) to `out`. */
 int cb_deflater_piece(
     cb_deflater *d, const unsigned char *in, size_t len, cb_buf *out, cb_error *err);
+/* The same for an object's only piece, which need not join another: *final = 1 when the
+ * stream ends with its final block already (libdeflate's, as it made it), 0 when it is a
+ * joinable piece that the object's end must close. */
+int cb_deflater_only(
+    cb_deflater *d, const unsigned char *in, size_t len, cb_buf *out, int *final, cb_error *err);
 
 #endif

@@ -178,13 +178,11 @@ static int pl_store_packed(cb_pl *pl,
                            cb_objw_result *res,
                            cb_error *err)
 {
-    cb_codec_id codec = pl->job->objw.codec;
     cb_buf *out = &wk->run_packed;
     int rc = pl_run_read(pl, wk, off, len, err);
     cb_buf_reset(out);
-    if (rc == 0 && (rc = cb_piece_object_begin(codec, out, err)) == 0 &&
-        (rc = cb_piece_compress(wk->coder, wk->run_buf, len, out, name, err)) == 0)
-        rc = cb_piece_object_end(codec, cb_piece_adler32(1, wk->run_buf, len), out, err);
+    if (rc == 0)
+        rc = cb_piece_compress_object(wk->coder, wk->run_buf, len, out, name, err);
     if (rc < 0)
         return rc;
     pl_reread rr = { .vol = pl->job->vol, .off = off, .held = wk->run_buf };

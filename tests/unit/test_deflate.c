@@ -323,6 +323,37 @@ static void test_deflate__trial_keeps_igzip_on_zeros(void **state)
     assert_true(trial < sizeof(in) / 500);
 }
 
+/* An object of one piece (an incremental's changed run) made whole at once: one zlib
+ * stream that zlib's uncompress() reads back to the input, for every kind of data, length
+ * and encoder; libdeflate's own final block is kept (no empty block after it). */
+static void test_deflate__one_piece_object(void **state)
+{
+    static const size_t lens[] = { 1, 100, 4096, 32768, 65537, BIG };
+    static unsigned char in[BIG], back[BIG];
+    (void)state;
+    int kept_final = 0;
+    for (int kind = 0; kind <= 4; kind++)
+        for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+            for (int force = -1; force <= 1; force++) {
+                cb_piece_coder *pc;
+                cb_buf out = CB_BUF_INIT;
+                cb_error err = { 0 };
+                fill(in, lens[l], kind, (unsigned)(kind * 10 + l));
+                assert_int_equal(cb__piece_coder_new_with(&pc, CB_CODEC_ZLIB, force, &err), 0);
+                assert_int_equal(cb_piece_compress_object(pc, in, lens[l], &out, "t", &err), 0);
+                uLongf n = sizeof(back);
+                assert_int_equal(uncompress(back, &n, (const Bytef *)out.data, out.len), Z_OK);
+                assert_int_equal(n, lens[l]);
+                assert_memory_equal(back, in, lens[l]);
+                /* the empty final block (03 00) before the Adler-32 is gone where kept */
+                kept_final += out.len >= 6 &&
+                              !(out.data[out.len - 6] == 0x03 && out.data[out.len - 5] == 0x00);
+                cb_buf_dispose(&out);
+                cb_piece_coder_free(pc);
+            }
+    assert_true(kept_final > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_deflate__pieces_join_into_one_stream),
         cmocka_unit_test(test_deflate__trial_picks_libdeflate_where_it_pays),
         cmocka_unit_test(test_deflate__trial_keeps_igzip_on_zeros),
+        cmocka_unit_test(test_deflate__one_piece_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
