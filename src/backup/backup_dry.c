@@ -210,6 +210,8 @@ int cb__bk_dry_store(cb_store *real, cb_store **out, cb_error *err)
         .cinder_driver = info->cinder_driver,
         .default_object_size = info->default_object_size,
         .default_sha_block = info->default_sha_block,
+        .default_coalesce = info->default_coalesce,
+        .default_connections = cb_store_connections(real),
         .put_container = dry_put_container,
         .list = dry_list,
         .open_writer = dry_open_writer,

@@ -41,6 +41,9 @@ check 0 4 0
 check 32K 3 $((32 * K))
 check 64K 2 $((96 * K))
 check default 3 $((32 * K))
+# a dry run coalesces as the real one does (the store's default reaches it)
+"$CB" --json backup "$WORK/vol" --parent "$full" --dry-run >"$WORK/j.dry"
+check dry 3 $((32 * K))
 # the stored data: the gaps are in the objects (2 blocks more with 64K than without)
 d0=$(sum "$WORK/j.0" 'd["backup"]["data_bytes"]')
 d64=$(sum "$WORK/j.64K" 'd["backup"]["data_bytes"]')
