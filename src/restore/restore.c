@@ -76,7 +76,12 @@ typedef struct rs_sink {
     cb_rsha_check *chk; /* check sha blocks against the hash list; NULL: the object's MD5 */
     uint64_t pos;       /* object-relative position of the next byte */
     size_t next;        /* first range that may still be reached */
+    uint64_t stop_at;   /* 0, or where the plan's last range in it ends: read no further */
 } rs_sink;
+
+/* What rs_on_bytes returns once it has stop_at bytes: not a failure (err stays clear); the
+ * fetch stops there, and the rest of the object is never downloaded. */
+#define RS_ENOUGH (-10000)
 
 /* Workers stop as soon as any of them failed or the caller cancelled. */
 static int rs_tick(void *arg, cb_error *err)
@@ -162,6 +167,8 @@ static int rs_on_bytes(const void *data, size_t len, void *payload, cb_error *er
 {
     rs_sink *s = payload;
     int rc = 0;
+    if (s->stop_at != 0 && len > s->stop_at - s->pos)
+        len = (size_t)(s->stop_at - s->pos);
     if (s->chk != NULL)
         cb__rsha_feed(s->chk, &s->rs->dg, s->task->obj->offset + s->pos, data, len);
     else
@@ -171,7 +178,20 @@ static int rs_on_bytes(const void *data, size_t len, void *payload, cb_error *er
     else if (s->mode == RS_BUFFER)
         rc = cb_buf_put(&s->rs->obj, data, len, err);
     s->pos += len;
-    return rc;
+    return rc == 0 && s->stop_at != 0 && s->pos == s->stop_at ? RS_ENOUGH : rc;
+}
+
+/* Where the plan's last range in the object ends, when that is before the object's end and
+ * its blocks are checked against the hash list (they verify without the rest, whose MD5
+ * is then not needed): a ranged read, from the object's start (an object superseded at
+ * its tail by a newer backup is not fetched whole). 0: the whole object. */
+static uint64_t rs_stop_at(const cb_task *t, int sha)
+{
+    if (!sha || t->n_ranges == 0)
+        return 0;
+    const cb_range *last = &t->ranges[t->n_ranges - 1];
+    uint64_t end = last->off + last->len - t->obj->offset;
+    return end < t->obj->length ? end : 0;
 }
 
 /* The object's length, and its MD5 unless md5 is NULL (its blocks were checked instead). */
@@ -208,12 +228,20 @@ static int rs_fetch(cb_rs *rs,
                     unsigned char md5[16],
                     cb_error *err)
 {
-    rs_sink s = { .rs = rs, .task = t, .mode = mode, .chk = chk };
+    rs_sink s = { .rs = rs,
+                  .task = t,
+                  .mode = mode,
+                  .chk = chk,
+                  .stop_at = rs->sh->stream == NULL ? rs_stop_at(t, chk != NULL) : 0 };
     cb__digest_md5_begin(&rs->dg);
     cb_buf_reset(&rs->obj);
     int rc = cb__objread_run(&rs->rd, rs->sh->store, t->layer->where.container, t->obj,
                              t->layer->meta.extra_json, max_out, rs_on_bytes, &s, rs_tick, rs,
                              got_out, err);
+    if (rc == RS_ENOUGH) { /* every range's bytes came, and were checked block by block */
+        *got_out = t->obj->length;
+        return 0;
+    }
     if (rc == 0 && chk == NULL)
         cb__digest_md5_end(&rs->dg, md5);
     return rc;

@@ -483,6 +483,55 @@ static void test_incremental__connections(void **state)
     cb_store_free(store);
 }
 
+/* The name of object `i` (0 first) of a backup: <prefix>-0000N. */
+static void inc_object_name(const cb_backup_info *b, int i, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s-%05d", b->prefix, i + 1);
+}
+
+/* A full backup's object whose tail a newer incremental replaced is read only as far as
+ * the restore needs it: the rest is never fetched. Shown with damage at the object's end
+ * (its zlib trailer): restoring the full fails on it, restoring the incremental does not
+ * get there, and restores the volume; without its hash list the incremental reads the
+ * whole object (its MD5 is then what checks it) and fails too. */
+static void test_incremental__ranged_restore(void **state)
+{
+    enum { LEN = 4 << 20 };
+    inc *t = *state;
+    unsigned char *v = malloc(LEN);
+    tu_fill_random(v, LEN / 2, 21);
+    memset(v + LEN / 2, 'x', LEN / 2); /* compressible: its compressed end is far in */
+    tu_write_file(t->vol, v, LEN);
+    cb_backup_info *full = inc_backup(t, NULL, 0, LEN, 32768);
+    tu_fill_random(v + LEN / 2, LEN / 2, 22); /* the second half changes */
+    tu_write_file(t->vol, v, LEN);
+    cb_backup_info *i1 = inc_backup(t, full->backup_id, 0, LEN, 32768);
+    assert_int_equal(i1->object_count, 1);
+    char name[300];
+    unsigned char *data;
+    size_t n;
+    inc_object_name(full, 0, name, sizeof(name));
+    assert_int_equal(cb_mem_store_object(t->store, full->container, name, &data, &n), 0);
+    for (size_t k = n - 8; k < n; k++)
+        data[k] ^= 0xff; /* the stream's end and Adler-32 */
+    cb_restore_opts ro = CB_RESTORE_OPTS_INIT;
+    ro.overwrite = 1;
+    cb_error err = { 0 };
+    assert_int_equal(cb_restore(t->store, full->backup_id, t->out, &ro, &err), CB_ECORRUPT);
+    inc_restore_equals(t, i1->backup_id, v, LEN, 0);
+    /* without the hash list: the whole object, and its damage */
+    snprintf(name, sizeof(name), "%s_sha256file", i1->prefix);
+    assert_int_equal(cb_mem_store_object(t->store, i1->container, name, &data, &n), 0);
+    char *first = strstr((char *)data, "\"sha256s\": [");
+    assert_non_null(first);
+    first[strlen("\"sha256s\": [") + 2] = 'z'; /* not hex: the list is not usable */
+    err = (cb_error){ 0 };
+    assert_int_equal(cb_restore(t->store, i1->backup_id, t->out, &ro, &err), CB_ECORRUPT);
+    free(v);
+    cb_backup_info_free(full);
+    cb_backup_info_free(i1);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, inc_setup, inc_teardown)
@@ -494,6 +543,7 @@ int main(void)
         T(test_incremental__sparse),
         T(test_incremental__coalesce),
         T(test_incremental__connections),
+        T(test_incremental__ranged_restore),
     };
     return cmocka_run_group_tests_name("incremental", tests, NULL, NULL);
 }
