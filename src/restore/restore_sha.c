@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* restore_sha.c: see restore_sha.h. */
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,12 +11,29 @@
 
 #define RSHA_BATCH 64 /* blocks hashed together at most */
 
+/* The hash of a block of `len` zero bytes. */
+static void rsha_zero_hash(uint64_t len, unsigned char out[32])
+{
+    static const unsigned char zeros[64u << 10];
+    cb_digest dg = { 0 };
+    if (cb__digest_init(&dg, 0, NULL) < 0) {
+        memset(out, 0, 32); /* no hash is all zeros: no block is taken for one */
+        return;
+    }
+    EVP_DigestInit_ex(dg.sha, EVP_sha256(), NULL);
+    for (uint64_t at = 0; at < len; at += sizeof(zeros))
+        EVP_DigestUpdate(dg.sha, zeros, len - at < sizeof(zeros) ? len - at : sizeof(zeros));
+    EVP_DigestFinal_ex(dg.sha, out, NULL);
+    cb__digest_dispose(&dg);
+}
+
 int cb__rsha_load(cb_rsha *h, cb_store *store, const cb_chain *chain, cb_error *err)
 {
     cb_hashes ps;
     cb_error lerr = { 0 };
     uint64_t block = 0;
     int rc = 0, have = 0;
+    unsigned char one[32], zero[32], zero_last[32];
     memset(h, 0, sizeof(*h));
     memset(&ps, 0, sizeof(ps));
     if (chain->n == 0 || chain->size == 0 ||
@@ -24,19 +42,25 @@ int cb__rsha_load(cb_rsha *h, cb_store *store, const cb_chain *chain, cb_error *
     if (block == 0 || block > (1u << 30))
         goto done;
     uint64_t n = (chain->size + block - 1) / block;
-    if (n > CB_RSHA_BUDGET / 32 || (h->hashes = cb__malloc((size_t)n * 32, NULL)) == NULL)
+    /* the hashes themselves within the budget; which blocks are zeros, whatever the size */
+    if (n <= CB_RSHA_BUDGET / 32)
+        h->hashes = cb__malloc((size_t)n * 32, NULL);
+    if ((h->zeros = calloc((size_t)(n + 7) / 8, 1)) == NULL && h->hashes == NULL)
         goto done;
+    rsha_zero_hash(block, zero);
+    rsha_zero_hash(chain->size - (n - 1) * block, zero_last);
     for (uint64_t i = 0; i < n; i++) {
-        if (cb__hashes_get(&ps, i, h->hashes + i * 32, &have, &lerr) < 0 || !have) {
-            free(h->hashes); /* a list shorter than the volume: not this volume's */
-            h->hashes = NULL;
+        unsigned char *to = h->hashes ? h->hashes + i * 32 : one;
+        if (cb__hashes_get(&ps, i, to, &have, &lerr) < 0 || !have) {
+            cb__rsha_dispose(h); /* a list shorter than the volume: not this volume's */
             goto done;
         }
+        if (h->zeros != NULL && memcmp(to, i + 1 < n ? zero : zero_last, 32) == 0)
+            h->zeros[i / 8] |= (unsigned char)(1u << (i % 8));
     }
     unsigned char extra[32];
     if (cb__hashes_get(&ps, n, extra, &have, &lerr) == 0 && have) {
-        free(h->hashes);
-        h->hashes = NULL;
+        cb__rsha_dispose(h);
         rc = cb_error_set(err, CB_ECORRUPT,
                           "backup %s is damaged: its objects hold %llu bytes of the volume, but "
                           "its '%s' describes more than %llu blocks of %llu bytes",
@@ -55,6 +79,7 @@ done:
 void cb__rsha_dispose(cb_rsha *h)
 {
     free(h->hashes);
+    free(h->zeros);
     memset(h, 0, sizeof(*h));
 }
 
@@ -157,4 +182,20 @@ void cb__rsha_feed(cb_rsha_check *c, cb_digest *dg, uint64_t off, const void *da
         p += n;
         len -= n;
     }
+}
+
+int cb__rsha_all_zero(const cb_rsha *h, const cb_task *t)
+{
+    if (h->zeros == NULL || h->n == 0)
+        return 0;
+    for (size_t i = 0; i < t->n_ranges; i++)
+        if (!rsha_boundary(h, t->ranges[i].off) ||
+            !rsha_boundary(h, t->ranges[i].off + t->ranges[i].len))
+            return 0;
+    for (size_t i = 0; i < t->n_ranges; i++)
+        for (uint64_t b = t->ranges[i].off / h->block;
+             b * h->block < t->ranges[i].off + t->ranges[i].len; b++)
+            if (b >= h->n || !(h->zeros[b / 8] & (1u << (b % 8))))
+                return 0;
+    return 1;
 }

@@ -24,6 +24,8 @@ typedef struct cb_rsha {
     uint64_t n;            /* blocks */
     uint32_t block;        /* the sha block size */
     uint64_t size;         /* the volume size */
+    unsigned char *zeros;  /* a bit per block: its hash is that of zeros; NULL: not known.
+                              Kept for lists too large to hold too (1 bit, not 32 bytes) */
 } cb_rsha;
 
 /*
@@ -35,6 +37,10 @@ typedef struct cb_rsha {
  */
 int cb__rsha_load(cb_rsha *h, cb_store *store, const cb_chain *chain, cb_error *err);
 void cb__rsha_dispose(cb_rsha *h);
+
+/* 1 if the list says every block of every range of the task holds zeros (the ranges are
+ * on block boundaries): a target that reads as zeros there needs nothing of the object. */
+int cb__rsha_all_zero(const cb_rsha *h, const cb_task *t);
 
 /* 1 if every range of the task starts and ends on a sha block boundary (or the volume's
  * end), so that each block written can be checked whole. */

@@ -532,6 +532,28 @@ static void test_incremental__ranged_restore(void **state)
     cb_backup_info_free(i1);
 }
 
+/* A restore fetches nothing of an object whose blocks the hash list says are all zeros
+ * (holes: Cinder's and cinderblock's zero objects) when the target reads as zeros there
+ * already; the data objects are fetched once; the volume comes back whole. */
+static void test_incremental__zero_objects_not_fetched(void **state)
+{
+    enum { LEN = 8 << 20, OBJ = 1 << 20 };
+    inc *t = *state;
+    unsigned char *v = calloc(1, LEN);
+    tu_fill_random(v + 2 * OBJ + 4096, OBJ / 2, 23); /* data in the third object only */
+    tu_write_file(t->vol, v, LEN);
+    cb_backup_info *full = inc_backup(t, NULL, 0, OBJ, 32768);
+    assert_int_equal(full->object_count, 8);
+    inc_restore_equals(t, full->backup_id, v, LEN, 0);
+    for (int i = 0; i < 8; i++) {
+        char name[300];
+        inc_object_name(full, i, name, sizeof(name));
+        assert_int_equal(cb_mem_store_object_reads(t->store, full->container, name), i == 2);
+    }
+    free(v);
+    cb_backup_info_free(full);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, inc_setup, inc_teardown)
@@ -544,6 +566,7 @@ int main(void)
         T(test_incremental__coalesce),
         T(test_incremental__connections),
         T(test_incremental__ranged_restore),
+        T(test_incremental__zero_objects_not_fetched),
     };
     return cmocka_run_group_tests_name("incremental", tests, NULL, NULL);
 }
