@@ -118,6 +118,38 @@ bench_free_ports() {
     die "no $n free ports in a row (tried $try times)"
 }
 
+# bench_paths: $cb and $mkvolume must be built; they and $work (made) become absolute
+bench_paths() {
+    [ -x "$cb" ] || die "$cb is missing: build first (make $BENCH_TAG builds it)"
+    [ -x "$mkvolume" ] || die "$mkvolume is missing: build first"
+    mkdir -p "$work"
+    work=$(cd "$work" && pwd)
+    cb=$(cd "$(dirname "$cb")" && pwd)/$(basename "$cb")
+    mkvolume=$(cd "$(dirname "$mkvolume")" && pwd)/$(basename "$mkvolume")
+}
+
+# bench_summary FILE FIELD: FIELD (dots for nesting: backup.id) of the summary line of
+# cinderblock --json output kept in FILE
+bench_summary() {
+    /usr/bin/python3 - "$@" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if d.get('message_type') == 'summary':
+        for k in sys.argv[2].split('.'):
+            d = d[k]
+        print(d)
+EOF
+}
+
+# bench_goal LABEL VALUE OP LIMIT: a target's table row (| label | value | goal | mark |),
+# OP ">=" or "<=", marked PASS or short
+bench_goal() {
+    awk -v l="$1" -v v="$2" -v op="$3" -v g="$4" 'BEGIN {
+        ok = (op == ">=") ? v >= g : v <= g
+        printf "| %s | %.2f | %s %s | %s |\n", l, v, (op == ">=") ? "≥" : "≤", g, ok ? "PASS" : "short" }'
+}
+
 # bench_machine: one line describing this machine and its load now
 bench_machine() {
     local cpu_model

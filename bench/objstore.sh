@@ -64,17 +64,12 @@ BENCH_TAG=bench-objstore
 . "$root/bench/lib.sh"
 
 [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer"
-[ -x "$cb" ] || die "$cb is missing: build first (make bench-objstore builds it)"
-[ -x "$mkvolume" ] || die "$mkvolume is missing: build first"
 for t in restic socat openssl curl /usr/bin/time swift-proxy-server memcached; do
     command -v "$t" >/dev/null || die "$t is missing: scripts/deps.sh bench services"
 done
 /usr/bin/python3 -c 'import cinder, boto3, swiftclient' 2>/dev/null ||
     die "python3-cinder, python3-boto3 or python3-swiftclient is missing: scripts/deps.sh compat"
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-cb=$(cd "$(dirname "$cb")" && pwd)/$(basename "$cb")
-mkvolume=$(cd "$(dirname "$mkvolume")" && pwd)/$(basename "$mkvolume")
+bench_paths
 bench_start=$(date +%s.%N)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -174,18 +169,6 @@ same() {
     cmp "$1" "$2" || die "RESTORE MISMATCH: $2 differs from $1"
     rm -f "$2"
 }
-# summary FILE FIELD: a field of cinderblock's --json summary (dots for nesting)
-summary() {
-    /usr/bin/python3 - "$@" <<'EOF'
-import json, sys
-for line in open(sys.argv[1]):
-    d = json.loads(line)
-    if d.get('message_type') == 'summary':
-        for k in sys.argv[2].split('.'):
-            d = d[k]
-        print(d)
-EOF
-}
 # object_size CONTAINER PREFIX: the largest data object's length in a backup's _metadata
 object_size() {
     curl -sf -H "X-Auth-Token: $token" "$SWIFT_STORAGE_URL/$1/$2_metadata" | /usr/bin/python3 -c '
@@ -240,11 +223,11 @@ cinderblock_runs() {
     for ((i = 1; i <= repeat; i++)); do
         measure "$s.cb_full.$i" "$cb" --json --store "$s://cb-$s-$i" backup "$stage" \
             --volume-id "$volume_id" --compression zlib
-        cb_full_ids[i]=$(summary "$runs/log/$s.cb_full.$i.out" backup.id)
+        cb_full_ids[i]=$(bench_summary "$runs/log/$s.cb_full.$i.out" backup.id)
     done
     bench_median "$s.cb_full"
     OUT[$s.cb_full]=$(container_stat "cb-$s-1" | cut -d' ' -f1)
-    CB_OBJECT_SIZE[$s]=$(object_size "cb-$s-1" "$(summary "$runs/log/$s.cb_full.1.out" backup.prefix)")
+    CB_OBJECT_SIZE[$s]=$(object_size "cb-$s-1" "$(bench_summary "$runs/log/$s.cb_full.1.out" backup.prefix)")
     measure_median "$s.cb_restore" : 'same "$vol" "$runs/restored.img"' \
         "$cb" -q --store "$s://cb-$s-1" restore --force "${cb_full_ids[1]}" "$runs/restored.img"
     use_volume "$vol2"
@@ -252,7 +235,7 @@ cinderblock_runs() {
     for ((i = 1; i <= repeat; i++)); do
         measure "$s.cb_incr.$i" "$cb" --json --store "$s://cb-$s-$i" backup "$stage" \
             --volume-id "$volume_id" --compression zlib --incremental
-        cb_incr_ids[i]=$(summary "$runs/log/$s.cb_incr.$i.out" backup.id)
+        cb_incr_ids[i]=$(bench_summary "$runs/log/$s.cb_incr.$i.out" backup.id)
     done
     bench_median "$s.cb_incr"
     grown "$s.cb_incr" "cb-$s-1" "$before"
@@ -338,12 +321,6 @@ row() { # STORE OPERATION TOOL KEY
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$3" "${WALL[$k]}" \
         "${RANGE[$k]:-1 run}" "${CPU[$k]}" "${RSS[$k]}" "$srv" "${REQ[$k]}" "$out"
 }
-# goal LABEL VALUE OP LIMIT: a target's row, PASS or short
-goal() {
-    awk -v l="$1" -v v="$2" -v op="$3" -v g="$4" 'BEGIN {
-        ok = (op == ">=") ? v >= g : v <= g
-        printf "| %s | %.2f | %s %s | %s |\n", l, v, (op == ">=") ? "≥" : "≤", g, ok ? "PASS" : "short" }'
-}
 speedup() { awk -v p="${WALL[$1]}" -v c="${WALL[$2]}" 'BEGIN { printf "%.3f", p / c }'; }
 section=$(
     echo "Command: \`$command_line\` (\`make bench-objstore\` runs it with the defaults; \`make bench\` after bench/run.sh)"
@@ -373,16 +350,16 @@ section=$(
         echo
         echo "| ${s/swift/Swift} target | figure | goal | mark |"
         echo "|---|---:|---|---|"
-        goal "full backup: restic / cinderblock" "$(speedup "$s.restic_full" "$s.cb_full")" ">=" 2.5
-        [ "$with_cinder" != 1 ] || goal "full backup: Cinder / cinderblock" "$(speedup "$s.cinder_full" "$s.cb_full")" ">=" 10
-        goal "full restore: restic / cinderblock" "$(speedup "$s.restic_restore" "$s.cb_restore")" ">=" 2
-        [ "$with_cinder" != 1 ] || goal "full restore: Cinder / cinderblock" "$(speedup "$s.cinder_restore" "$s.cb_restore")" ">=" 4
-        goal "incremental: restic / cinderblock" "$(speedup "$s.restic_incr" "$s.cb_incr")" ">=" 3
-        [ "$with_cinder" != 1 ] || goal "incremental: Cinder / cinderblock" "$(speedup "$s.cinder_incr" "$s.cb_incr")" ">=" 5
-        goal "restore of the incremental: restic / cinderblock" "$(speedup "$s.restic_restore_incr" "$s.cb_restore_incr")" ">=" 2
-        goal "full backup / raw upload of its $(mib "${OUT[$s.cb_full]}") MiB" "$(awk -v w="${WALL[$s.cb_full]}" -v b="${OUT[$s.cb_full]}" -v r="$up" 'BEGIN { printf "%.3f", w / (b / 1e6 / r) }')" "<=" 1.5
-        goal "full restore / raw download of those bytes" "$(awk -v w="${WALL[$s.cb_restore]}" -v b="${OUT[$s.cb_full]}" -v r="$down" 'BEGIN { printf "%.3f", w / (b / 1e6 / r) }')" "<=" 1.5
-        goal "cinderblock's largest peak RSS, MiB" "$(for k in cb_full cb_restore cb_incr cb_restore_incr; do echo "${RSS[$s.$k]}"; done | sort -n | tail -1)" "<=" 300
+        bench_goal "full backup: restic / cinderblock" "$(speedup "$s.restic_full" "$s.cb_full")" ">=" 2.5
+        [ "$with_cinder" != 1 ] || bench_goal "full backup: Cinder / cinderblock" "$(speedup "$s.cinder_full" "$s.cb_full")" ">=" 10
+        bench_goal "full restore: restic / cinderblock" "$(speedup "$s.restic_restore" "$s.cb_restore")" ">=" 2
+        [ "$with_cinder" != 1 ] || bench_goal "full restore: Cinder / cinderblock" "$(speedup "$s.cinder_restore" "$s.cb_restore")" ">=" 4
+        bench_goal "incremental: restic / cinderblock" "$(speedup "$s.restic_incr" "$s.cb_incr")" ">=" 3
+        [ "$with_cinder" != 1 ] || bench_goal "incremental: Cinder / cinderblock" "$(speedup "$s.cinder_incr" "$s.cb_incr")" ">=" 5
+        bench_goal "restore of the incremental: restic / cinderblock" "$(speedup "$s.restic_restore_incr" "$s.cb_restore_incr")" ">=" 2
+        bench_goal "full backup / raw upload of its $(mib "${OUT[$s.cb_full]}") MiB" "$(awk -v w="${WALL[$s.cb_full]}" -v b="${OUT[$s.cb_full]}" -v r="$up" 'BEGIN { printf "%.3f", w / (b / 1e6 / r) }')" "<=" 1.5
+        bench_goal "full restore / raw download of those bytes" "$(awk -v w="${WALL[$s.cb_restore]}" -v b="${OUT[$s.cb_full]}" -v r="$down" 'BEGIN { printf "%.3f", w / (b / 1e6 / r) }')" "<=" 1.5
+        bench_goal "cinderblock's largest peak RSS, MiB" "$(for k in cb_full cb_restore cb_incr cb_restore_incr; do echo "${RSS[$s.$k]}"; done | sort -n | tail -1)" "<=" 300
     done
     echo
     echo "Wall, CPU (user + system of the client process, its children included) and peak RSS: of the run"
