@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all build demo check fuzz format format-check clean deps bench bench-cinder \
-	bench-consolidate bench-nbd-backup bench-nbd-serve install soak
+	bench-consolidate bench-nbd-backup bench-nbd-serve bench-objstore bench-sparse install soak
 
 all: build
 
@@ -44,11 +44,27 @@ fuzz:
 	scripts/deps.sh build fuzz
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
-# The peers (restic, borg, Cinder's driver) come from Debian; see bench/run.sh.
+# The peers (restic, borg, Cinder's driver) come from Debian; see bench/run.sh. Then the
+# same on the project's local Swift and its S3 API (bench/objstore.sh, about 9 minutes).
 bench:
-	scripts/deps.sh build compat bench
+	scripts/deps.sh build compat services bench
 	$(MAKE) build
 	bench/run.sh $(BUILD)
+	bench/objstore.sh $(BUILD)
+
+# cinderblock, restic's swift and s3 backends and Cinder's Swift and S3 drivers on a local
+# Swift, against its raw capacity (docs/performance.md, issue 19's targets)
+bench-objstore:
+	scripts/deps.sh build compat services bench
+	$(MAKE) build
+	bench/objstore.sh $(BUILD)
+
+# a 256 GiB sparse file holding 2 GiB on posix with default options: full backup and a
+# 20 MiB incremental against cp --sparse=always (docs/performance.md, issue 19's targets)
+bench-sparse:
+	scripts/deps.sh build bench
+	$(MAKE) build
+	bench/sparse.sh $(BUILD)
 
 # cinderblock's Cinder driver against Cinder's stock ones, through Cinder's BackupManager:
 # posix and Swift, backup and restore (docs/cinder.md).

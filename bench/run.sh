@@ -48,6 +48,11 @@ command_line="BENCH_SIZE=$size BENCH_SEED=$seed BENCH_CHANGE_SEED=$change_seed B
 [ -z "${MKVOLUME:-}" ] || command_line="$command_line MKVOLUME=$MKVOLUME"
 command_line="$command_line bench/run.sh $build"
 
+# bench_volumes from the shared code; this script keeps its own measure (it also counts the
+# host's steal and I/O waits) and die, defined after it
+BENCH_TAG=bench
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 die() {
     echo "bench: $*" >&2
     exit 1
@@ -74,25 +79,8 @@ fi
 [ -x "$mkvolume" ] || die "$mkvolume is missing"
 mkvolume=$(cd "$(dirname "$mkvolume")" && pwd)/$(basename "$mkvolume")
 
-# ---- the volumes, cached: the key covers the generator's source, size and seeds, so a
-# changed generator never reuses stale files. Other keys' volumes are removed (4 GiB each).
-key=$(sha256sum <bench/mkvolume.c | cut -c1-12)-$size-s$seed-c$change_seed
-voldir=$work/vol-$key
-vol=$voldir/volume.img
-vol2=$voldir/volume-day2.img
-for old in "$work"/vol-*; do
-    [ "$old" = "$voldir" ] || [ ! -d "$old" ] || rm -rf "$old"
-done
-gen_note="cached"
-if [ ! -f "$vol2" ]; then
-    mkdir -p "$voldir"
-    t0=$(date +%s.%N)
-    "$mkvolume" --size "$size" --seed "$seed" --map "$voldir/volume.map" "$vol"
-    cp "$vol" "$vol2.tmp"
-    "$mkvolume" --change --seed "$change_seed" --map "$voldir/change.map" "$vol2.tmp"
-    mv "$vol2.tmp" "$vol2"
-    gen_note=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "generated in %.1f s", b - a }')
-fi
+# ---- the volumes, cached (bench/lib.sh; 4 GiB each, other keys' are removed)
+bench_volumes vol "$size" "$seed" "$change_seed"
 vol_bytes=$(stat -c %s "$vol")
 
 # ---- per-run state: fresh stores and repositories, removed after a successful run
