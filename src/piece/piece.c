@@ -125,3 +125,11 @@ uint32_t cb_piece_adler32(uint32_t adler, const void *data, size_t len)
 {
     return isal_adler32(adler, data, len);
 }
+
+uint32_t cb_piece_adler32_zeros(uint32_t adler, uint64_t n)
+{
+    const uint32_t mod = 65521; /* Adler-32's prime (RFC 1950) */
+    uint32_t a = adler & 0xffff, b = adler >> 16;
+    b = (uint32_t)((b + (n % mod) * a) % mod);
+    return b << 16 | a;
+}

@@ -53,6 +53,10 @@ int cb_piece_compress_object(
 /* Adler-32 running value (start with 1). */
 uint32_t cb_piece_adler32(uint32_t adler, const void *data, size_t len);
 
+/* The same over `n` zero bytes, without reading any: the sum of the bytes stays, the sum of
+ * the sums grows by n times it (a hole inside an object costs no pass over its zeros). */
+uint32_t cb_piece_adler32_zeros(uint32_t adler, uint64_t n);
+
 /* the interface of the folder: also zstd's ring, the form of a zstd object made a chunk at a
  * time (zstd_ring.h) */
 #include "zstd_ring.h"

@@ -161,6 +161,53 @@ static int zr_raw(
     return sink(in, n, payload, err);
 }
 
+/* The frame header, as libzstd writes it for no input yet, before the first block. */
+static int zr_header(cb_zring *z, const char *label, cb_sink_fn sink, void *payload, cb_error *err)
+{
+    if (!z->header_due)
+        return 0;
+    size_t n = ZSTD_compressContinue(z->cctx, z->out, z->out_cap, cb_zring_slot(z), 0);
+    if (ZSTD_isError(n))
+        return zr_fail(n, label, "cannot start a frame", err);
+    z->header_due = 0;
+    return sink(z->out, n, payload, err);
+}
+
+/* After the frame's last byte: an empty last block ends it. */
+static int zr_end(cb_sink_fn sink, void *payload, cb_error *err)
+{
+    unsigned char h[3];
+    zr_block_header(h, 1, 0, 0);
+    return sink(h, sizeof(h), payload, err);
+}
+
+int cb_zring_zeros(
+    cb_zring *z, uint64_t len, const char *label, cb_sink_fn sink, void *payload, cb_error *err)
+{
+    unsigned char rle[4] = { 0 }; /* a block header, then the byte repeated: 0 */
+    if (!z->open)
+        return cb_error_set(err, CB_EINVAL, "object '%s': zstd ring: no frame begun", label);
+    if (len == 0 || len > z->left)
+        return cb_error_set(err, CB_EINVAL,
+                            "object '%s': zstd ring: %llu zeros do not fit (%llu left)", label,
+                            (unsigned long long)len, (unsigned long long)z->left);
+    z->open = 0; /* until the zeros are through: a failed frame is abandoned */
+    int rc = zr_header(z, label, sink, payload, err);
+    for (uint64_t at = 0; rc == 0 && at < len;) {
+        size_t n = len - at < z->block ? (size_t)(len - at) : z->block;
+        zr_block_header(rle, 0, 1, n);
+        rc = sink(rle, sizeof(rle), payload, err);
+        at += n;
+    }
+    z->gap = 1; /* the compressor never saw these bytes: its history is cut (zr_compress) */
+    z->left -= len;
+    if (rc == 0 && z->left == 0)
+        rc = zr_end(sink, payload, err);
+    else if (rc == 0)
+        z->open = 1;
+    return rc;
+}
+
 int cb_zring_compress(
     cb_zring *z, size_t len, const char *label, cb_sink_fn sink, void *payload, cb_error *err)
 {
@@ -172,15 +219,9 @@ int cb_zring_compress(
                             label, len, z->chunk, (unsigned long long)z->left);
     const unsigned char *in = cb_zring_slot(z);
     int rc = 0;
-    z->open = 0;         /* until this chunk is through: a failed frame is abandoned */
-    if (z->header_due) { /* the frame header, as libzstd writes it for no input yet */
-        size_t n = ZSTD_compressContinue(z->cctx, z->out, z->out_cap, in, 0);
-        if (ZSTD_isError(n))
-            return zr_fail(n, label, "cannot start a frame", err);
-        if ((rc = sink(z->out, n, payload, err)) != 0)
-            return rc;
-        z->header_due = 0;
-    }
+    z->open = 0; /* until this chunk is through: a failed frame is abandoned */
+    if ((rc = zr_header(z, label, sink, payload, err)) != 0)
+        return rc;
     for (size_t at = 0, n; rc == 0 && at < len; at += n) {
         n = len - at < z->block ? len - at : z->block;
         rc = cb_looks_incompressible(in + at, n)
@@ -189,9 +230,7 @@ int cb_zring_compress(
     }
     z->left -= len;
     if (rc == 0 && z->left == 0) { /* the end: an empty last block */
-        unsigned char h[3];
-        zr_block_header(h, 1, 0, 0);
-        rc = sink(h, sizeof(h), payload, err);
+        rc = zr_end(sink, payload, err);
     } else if (rc == 0) {
         z->open = 1;
     }

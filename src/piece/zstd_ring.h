@@ -56,4 +56,11 @@ unsigned char *cb_zring_slot(const cb_zring *z);
 int cb_zring_compress(
     cb_zring *z, size_t len, const char *label, cb_sink_fn sink, void *payload, cb_error *err);
 
+/* `len` zero bytes (a hole of the volume) as the frame's next bytes, without the compressor
+ * and without touching a slot: RLE blocks of our own (3 bytes of header and the byte 0 for
+ * each block of zeros), its history then cut as after a raw block. Ends the frame when it
+ * completes the pledged size, as cb_zring_compress does. Same errors. */
+int cb_zring_zeros(
+    cb_zring *z, uint64_t len, const char *label, cb_sink_fn sink, void *payload, cb_error *err);
+
 #endif

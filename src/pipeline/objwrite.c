@@ -112,6 +112,64 @@ int cb__objw_feed(cb_objw *o, const void *data, size_t n, const cb_buf *packed, 
     return 0;
 }
 
+/* Zeros to read from, never written: what a hole's bytes are (cb__objw_feed_zeros). */
+static unsigned char objw_zeros[64u << 10];
+
+/* `n` zeros fed through `fn` (the MD5, an encoder, the store) in pieces of objw_zeros. */
+static int objw_zero_pieces(cb_objw *o,
+                            size_t n,
+                            int (*fn)(cb_objw *o, size_t k, cb_error *err),
+                            cb_error *err)
+{
+    int rc = 0;
+    for (size_t at = 0, k; rc == 0 && at < n; at += k) {
+        k = n - at < sizeof(objw_zeros) ? n - at : sizeof(objw_zeros);
+        rc = fn(o, k, err);
+    }
+    return rc;
+}
+
+static int objw_zero_md5(cb_objw *o, size_t k, cb_error *err)
+{
+    (void)err;
+    EVP_DigestUpdate(o->md5, objw_zeros, k);
+    return 0;
+}
+
+static int objw_zero_raw(cb_objw *o, size_t k, cb_error *err)
+{
+    return objw_write(objw_zeros, k, o, err);
+}
+
+static int objw_zero_stream(cb_objw *o, size_t k, cb_error *err)
+{
+    return o->form == CB_OBJW_SMALL
+               ? cb_encoder_feed(o->enc, objw_zeros, k, objw_keep, &o->small, err)
+               : cb_encoder_feed(o->enc, objw_zeros, k, objw_write, o, err);
+}
+
+int cb__objw_feed_zeros(cb_objw *o, size_t n, const cb_buf *packed, cb_error *err)
+{
+    if (!o->md5_given)
+        objw_zero_pieces(o, n, objw_zero_md5, err);
+    o->fed += n;
+    switch (o->form) {
+    case CB_OBJW_RAW:
+        return objw_zero_pieces(o, n, objw_zero_raw, err);
+    case CB_OBJW_STREAM:
+    case CB_OBJW_SMALL:
+        return objw_zero_pieces(o, n, objw_zero_stream, err);
+    case CB_OBJW_PIECES:
+        o->adler = cb_piece_adler32_zeros(o->adler, n);
+        return objw_write(packed->data, packed->len, o, err);
+    case CB_OBJW_RING:
+        return cb_zring_zeros(o->zr, n, o->name, objw_write, o, err);
+    case CB_OBJW_PACKED:
+        return objw_write(packed->data, packed->len, o, err);
+    }
+    return 0;
+}
+
 /* The end of the compressed stream: what the encoder still holds, or a pieces' trailer. */
 static int objw_finish_stream(cb_objw *o, cb_error *err)
 {

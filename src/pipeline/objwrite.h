@@ -93,6 +93,17 @@ int cb__objw_open(cb_objw *o,
 int cb__objw_feed(cb_objw *o, const void *data, size_t n, const cb_buf *packed, cb_error *err);
 
 /*
+ * The next `n` uncompressed bytes are zeros (a hole of the volume): nothing is read or
+ * compressed for them. The MD5 still runs over them (the format's MD5 is of the object's
+ * bytes), from a buffer of zeros of its own; RAW writes them, STREAM and SMALL feed them to
+ * the encoder; PIECES writes `packed`, the caller's compressed form of n zeros (computed
+ * once: it is the same for every such piece), its Adler-32 brought forward arithmetically;
+ * RING writes RLE blocks (cb_zring_zeros). The object's bytes are those of cb__objw_feed
+ * with n zeros, except RING's compressed form, which decodes to them.
+ */
+int cb__objw_feed_zeros(cb_objw *o, size_t n, const cb_buf *packed, cb_error *err);
+
+/*
  * Finish and commit: the end of the compressed stream, Cinder's rule (a compressed form not
  * smaller than the data is replaced by the raw bytes, read again through `reread` in
  * pieces of `scratch_len` into `scratch`, or into a buffer of its own if that is NULL),

@@ -123,7 +123,7 @@ static void pl_range_of(const cb_pl *pl, const pl_obj *o, cb_pl_range *r)
 /* Ready, or past the end of a stream (found by the reader). Called under the lock. */
 static int pl_object_ready(cb_pl *pl, uint64_t index)
 {
-    const pl_obj *o = pl->full.objs[index % pl->full.max_objs];
+    const pl_obj *o = pl->full.objs[index % pl->full.ring];
     return (o != NULL && o->index == index && o->done) || index >= pl->n_ranges;
 }
 
@@ -190,14 +190,15 @@ static int pl_commit_all(cb_pl *pl, cb_error *err)
         if (!pl_before(pl, &pl->n_ranges, i))
             break; /* a stream ended */
         pthread_mutex_lock(&pl->lock);
-        o = pl->full.objs[i % pl->full.max_objs];
+        o = pl->full.objs[i % pl->full.ring];
         pthread_mutex_unlock(&pl->lock);
         pl_range_of(pl, o, &r);
         if ((rc = pl->job->commit(pl->job->ctx, pl, &r, err)) < 0 ||
             (rc = cb__pl_tick(pl, err)) < 0)
             return rc;
         pthread_mutex_lock(&pl->lock);
-        pl->full.objs[i % pl->full.max_objs] = NULL;
+        pl->full.objs[i % pl->full.ring] = NULL;
+        pl->full.in_flight -= !o->zero;
         pl->committed++;
         pthread_cond_broadcast(&pl->cond_free); /* the reader may wait for an object slot */
         pthread_mutex_unlock(&pl->lock);

@@ -22,6 +22,10 @@
 #define PL_WHOLE_MIN 3                  /* objects per worker, at least, for whole objects */
 #define PL_LANES_TOTAL 16               /* whole objects open at once, all workers together */
 #define PL_STREAM_BUDGET (512ull << 20) /* a stream's window of objects, when they are small */
+/* Objects a full backup may run ahead of the committer when most are all zero (a sparse
+ * volume): a zero object costs its entry here (no digests of its own, no pieces), so the
+ * workers reach the next data past thousands of them while the committer stores them. */
+#define PL_ZERO_AHEAD 4096
 
 typedef struct pl_obj pl_obj;
 typedef struct cb_pl cb_pl;
@@ -70,6 +74,7 @@ struct pl_obj {
     char *name;
     unsigned char *digests; /* 32 bytes per sha block, filled by the workers */
     int zero;               /* wholly in a hole: no pieces, the committer stores it */
+    int shared_digests;     /* `digests` is the pipeline's zero_digests, not its own */
     int raw;                /* sampling said it will not compress: store it as "none" */
     int has_kept;           /* resuming: stored already, if its MD5 comes out the same */
     cb_pl_kept kept;        /* ... as this */
@@ -107,18 +112,26 @@ typedef struct pl_worker {
     cb_buf run_packed;      /* a one-piece run compressed whole by `coder` (zlib, bz2) */
     cb_objw run_w;
     int run_ready;
+    /* pieces wholly in a hole (zlib, bz2): their compressed form, the same for every piece
+     * of zero_len zeros, made once by `coder` */
+    cb_buf zero_packed;
+    size_t zero_len;
 } pl_worker;
 
 /* CB_PL_FULL: the objects in flight, read by the reader (pieces) or by the workers
  * themselves (whole objects). */
 typedef struct pl_full {
-    pl_obj **objs; /* ring of the objects in flight, by index % max_objs */
-    size_t max_objs;
-    size_t group;             /* pieces: objects read side by side */
-    int whole;                /* each worker takes whole objects (many objects) */
-    size_t lanes;             /* whole objects: how many a worker carries side by side */
-    uint64_t next_obj;        /* whole objects: the next one to take */
-    cb_encoder *free_enc[16]; /* streaming encoders to reuse */
+    pl_obj **objs;     /* ring of the objects in flight, by index % ring */
+    size_t ring;       /* objects published ahead of the committer, at most */
+    size_t max_objs;   /* of which holding data (not all zero), at most, beyond `frontier` */
+    size_t in_flight;  /* data objects published and not committed (the lock's) */
+    uint64_t frontier; /* 1 + the highest index of a data object published (the lock's) */
+    unsigned char *zero_digests; /* the digests of an object-sized hole, made once */
+    size_t group;                /* pieces: objects read side by side */
+    int whole;                   /* each worker takes whole objects (many objects) */
+    size_t lanes;                /* whole objects: how many a worker carries side by side */
+    uint64_t next_obj;           /* whole objects: the next one to take */
+    cb_encoder *free_enc[16];    /* streaming encoders to reuse */
     size_t n_free_enc;
 } pl_full;
 
@@ -147,7 +160,7 @@ struct cb_pl {
     int n_workers; /* threads that hash and compress pieces (and store runs) */
     int n_all;     /* with those that only store changed runs (SCAN, connections) */
     pl_worker *workers;
-    unsigned char *zeros; /* one sha block of zeros */
+    unsigned char *zeros; /* zeros, never written: a sha block, a piece or a chunk of them */
     cb_digest zdg;        /* CB_PL_SCAN, the reader's: the digests of a hole's blocks */
     int zdg_ready;
     uint64_t n_ranges;        /* a stream's: UINT64_MAX until its end is found, then set by the

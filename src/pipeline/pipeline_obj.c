@@ -37,7 +37,8 @@ void cb__pl_obj_free(cb_pl *pl, pl_obj *o)
     cb_encoder_free(spare);
     pthread_mutex_destroy(&o->lock);
     free(o->arrived);
-    free(o->digests);
+    if (!o->shared_digests)
+        free(o->digests);
     free(o->name);
     free(o);
 }
@@ -101,7 +102,8 @@ static int pl_begin_object(cb_pl *pl, pl_obj *o, cb_error *err)
 static int pl_sequence_piece(cb_pl *pl, pl_obj *o, pl_piece *p, cb_error *err)
 {
     int rc;
-    const unsigned char *data = p->data; /* holes were zeroed by the reader in this mode */
+    /* a hole's bytes were not read: they are zeros, and take the writer's zero path */
+    const unsigned char *data = p->hole ? pl->zeros : p->data;
     if (p->index == 0 && (rc = pl_begin_object(pl, o, err)) < 0)
         return rc;
     if (o->has_kept) {
@@ -109,6 +111,8 @@ static int pl_sequence_piece(cb_pl *pl, pl_obj *o, pl_piece *p, cb_error *err)
             EVP_DigestUpdate(o->md5ctx, data, p->len);
         return 0;
     }
+    if (p->hole)
+        return cb__objw_feed_zeros(&o->ow, p->len, &p->out, err);
     return cb__objw_feed(&o->ow, data, p->len, &p->out, err);
 }
 
@@ -191,6 +195,46 @@ static int pl_sample_raw(cb_pl *pl, uint64_t off, uint64_t len)
     return 1;
 }
 
+/* The digests of `len` bytes of a hole into d: the zero block's, and a short last one's. */
+static int pl_zero_digests(cb_pl *pl, uint64_t len, unsigned char *d, cb_error *err)
+{
+    uint32_t blk = pl->job->sha_block;
+    cb_digest dg;
+    int rc = cb__digest_init(&dg, blk, err);
+    if (rc < 0)
+        return rc;
+    for (uint64_t at = 0; at < len; at += blk, d += 32) {
+        if (len - at >= blk)
+            memcpy(d, dg.zero_sha, 32);
+        else
+            cb__digest_sha256(&dg, pl->zeros, (size_t)(len - at), d);
+    }
+    cb__digest_dispose(&dg);
+    return 0;
+}
+
+/* An object-sized hole's digests, shared by every such object: made by the first worker
+ * that meets one, under the lock (a zero object costs no digests of its own). */
+static int pl_shared_zero_digests(cb_pl *pl, pl_obj *o, cb_error *err)
+{
+    int rc = 0;
+    pthread_mutex_lock(&pl->lock);
+    if (pl->full.zero_digests == NULL) {
+        size_t blocks = (size_t)(pl->job->object_size / pl->job->sha_block);
+        unsigned char *d = cb__malloc(blocks * 32, err);
+        if (d == NULL)
+            rc = CB_ENOMEM;
+        else if ((rc = pl_zero_digests(pl, pl->job->object_size, d, err)) < 0)
+            free(d);
+        else
+            pl->full.zero_digests = d;
+    }
+    o->digests = pl->full.zero_digests;
+    o->shared_digests = rc == 0;
+    pthread_mutex_unlock(&pl->lock);
+    return rc;
+}
+
 /* An object of `size` bytes of volume (CB_VOLUME_SIZE_UNKNOWN: a stream's object, whole
  * unless the stream ended in it). */
 static int pl_new_object(cb_pl *pl, uint64_t index, uint64_t size, pl_obj **out, cb_error *err)
@@ -208,27 +252,20 @@ static int pl_new_object(cb_pl *pl, uint64_t index, uint64_t size, pl_obj **out,
     o->n_pieces = (size_t)((o->len + pl->piece - 1) / pl->piece);
     size_t blocks = (size_t)((o->len + j->sha_block - 1) / j->sha_block);
     *out = o;
-    if ((o->digests = cb__malloc(blocks * 32, err)) == NULL ||
-        (o->arrived = cb__calloc(o->n_pieces, sizeof(*o->arrived), err)) == NULL ||
-        (o->name = cb__name_object(j->prefix, index + 1, err)) == NULL)
+    if ((o->name = cb__name_object(j->prefix, index + 1, err)) == NULL)
         return CB_ENOMEM;
     if ((rc = cb__volume_next_data(j->vol, o->off, &data, err)) < 0)
         return rc;
     o->zero = data >= o->off + o->len;
-    if (o->zero) { /* every digest is the zero block's; the committer stores it */
-        cb_digest dg;
-        if ((rc = cb__digest_init(&dg, j->sha_block, err)) < 0)
-            return rc;
-        for (size_t i = 0; i < blocks; i++) {
-            uint64_t n = o->len - (uint64_t)i * j->sha_block;
-            if (n >= j->sha_block)
-                memcpy(o->digests + i * 32, dg.zero_sha, 32);
-            else
-                cb__digest_sha256(&dg, pl->zeros, (size_t)n, o->digests + i * 32);
-        }
-        cb__digest_dispose(&dg);
-        return 0;
-    }
+    /* every digest of a zero object is the zero block's; the committer stores it */
+    if (o->zero && o->len == j->object_size && j->object_size % j->sha_block == 0)
+        return pl_shared_zero_digests(pl, o, err);
+    if ((o->digests = cb__malloc(blocks * 32, err)) == NULL)
+        return CB_ENOMEM;
+    if (o->zero) /* the volume's short last object */
+        return pl_zero_digests(pl, o->len, o->digests, err);
+    if ((o->arrived = cb__calloc(o->n_pieces, sizeof(*o->arrived), err)) == NULL)
+        return CB_ENOMEM;
     if (j->kept != NULL && j->kept(j->ctx, o->name, o->len, &o->kept)) {
         o->has_kept = 1;
         o->raw = 1; /* nothing to compress: it is only read, hashed and summed */
@@ -238,16 +275,31 @@ static int pl_new_object(cb_pl *pl, uint64_t index, uint64_t size, pl_obj **out,
     return 0;
 }
 
-/* Publish an object once there is room for it among the objects in flight: objects are
- * taken in order, so the lowest one not committed always has room. */
+/* Whether an object must wait to be published: the ring is full from the committer's object
+ * on, or it would be one more data object in flight beyond the frontier than allowed. Zero
+ * objects never wait for data ones, so a sparse volume's workers run ahead to its data; an
+ * object below the frontier never waits for in_flight either: objects are taken in order,
+ * so the lowest one not committed (and its batch) always gets in. Under the lock. */
+static int pl_publish_waits(const cb_pl *pl, const pl_obj *o)
+{
+    if (o->index - pl->committed >= pl->full.ring)
+        return 1;
+    return !o->zero && o->index >= pl->full.frontier && pl->full.in_flight >= pl->full.max_objs;
+}
+
+/* Publish an object once there is room for it among the objects in flight. */
 static int pl_publish(cb_pl *pl, pl_obj *o)
 {
     pthread_mutex_lock(&pl->lock);
-    while (!pl->failed && o->index - pl->committed >= pl->full.max_objs)
+    while (!pl->failed && pl_publish_waits(pl, o))
         pthread_cond_wait(&pl->cond_free, &pl->lock);
     int failed = pl->failed;
     if (!failed) {
-        pl->full.objs[o->index % pl->full.max_objs] = o;
+        pl->full.objs[o->index % pl->full.ring] = o;
+        if (!o->zero) {
+            pl->full.in_flight++;
+            pl->full.frontier = o->index + 1 > pl->full.frontier ? o->index + 1 : pl->full.frontier;
+        }
         if (o->zero) {
             o->done = 1;
             pthread_cond_broadcast(&pl->cond_done);
@@ -289,9 +341,9 @@ static int pl_read_piece(cb_pl *pl, pl_obj *o, size_t i, pl_piece *p, cb_error *
     p->index = i;
     p->off = o->off + (uint64_t)i * pl->piece;
     p->len = o->off + o->len - p->off < pl->piece ? (size_t)(o->off + o->len - p->off) : pl->piece;
-    /* a hole's bytes matter only when they are stored (full backups) */
-    return cb__volume_read_sparse(pl->job->vol, p->data, p->len, p->off, pl->mode == CB_PL_FULL,
-                                  &p->hole, err);
+    /* a piece wholly in a hole is not read, nor its buffer zeroed: every stage takes it as
+     * zeros (pl_hash_blocks, cb__pl_prepare, pl_sequence_piece) */
+    return cb__volume_read_sparse(pl->job->vol, p->data, p->len, p->off, 0, &p->hole, err);
 }
 
 /* A stream ended before object `index`: there are no more ranges (the committer stops). */
@@ -345,7 +397,9 @@ static int pl_lane_chunk(cb_pl *pl, pl_worker *wk, pl_obj *o, size_t j, uint64_t
     p->off = o->off + at;
     p->len = o->len - at < pl->chunk ? (size_t)(o->len - at) : pl->chunk;
     p->data = wk->zring[j] != NULL ? cb_zring_slot(wk->zring[j]) : wk->lane_data[j];
-    int rc = cb__volume_read_sparse(pl->job->vol, p->data, p->len, p->off, 1, &p->hole, err);
+    int rc = cb__volume_read_sparse(pl->job->vol, p->data, p->len, p->off, 0, &p->hole, err);
+    if (rc == 0 && p->hole)
+        p->data = pl->zeros; /* for the MD5 lanes; nothing else reads a hole's bytes */
     if (rc == 0 && (rc = cb__pl_prepare(pl, wk, p, err)) == 0 &&
         (rc = pl_sequence_piece(pl, o, p, err)) == 0)
         cb__pl_progress(pl, p->len);

@@ -73,6 +73,10 @@ static void pl_init_shape(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode)
             pl->chunk = pl->piece;
         pl->full.max_objs = 2 * pl->full.lanes * (size_t)pl->n_workers + 1;
     }
+    /* a stream holds what it reads ahead (source_stream.c): its window decides, not holes */
+    pl->full.ring = pl->full.max_objs;
+    if (mode == CB_PL_FULL && !cb__volume_is_stream(b->vol) && pl->full.ring < PL_ZERO_AHEAD)
+        pl->full.ring = PL_ZERO_AHEAD;
 }
 
 /* CB_PL_SCAN: the ring of slots that holds hashes until the committer takes them. */
@@ -151,6 +155,15 @@ static int pl_init_worker(cb_pl *pl, pl_worker *wk, cb_error *err)
     return 0;
 }
 
+/* The longest run of zeros read from pl->zeros: a short sha block's, and a hole piece's or
+ * chunk's MD5 (the pages of a calloc this large are not touched until read). */
+static size_t pl_zeros_len(const cb_pl *pl)
+{
+    size_t n = pl->job->sha_block;
+    n = pl->piece > n ? pl->piece : n;
+    return pl->chunk > n ? pl->chunk : n;
+}
+
 int cb__pl_init(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode, cb_error *err)
 {
     int rc;
@@ -164,8 +177,8 @@ int cb__pl_init(cb_pl *pl, const cb_pl_job *b, cb_pl_mode mode, cb_error *err)
     pthread_cond_init(&pl->cond_work, NULL);
     pthread_cond_init(&pl->cond_runs, NULL);
     pthread_cond_init(&pl->cond_done, NULL);
-    if ((pl->full.objs = cb__calloc(pl->full.max_objs, sizeof(*pl->full.objs), err)) == NULL ||
-        (pl->zeros = cb__calloc(1, b->sha_block, err)) == NULL ||
+    if ((pl->full.objs = cb__calloc(pl->full.ring, sizeof(*pl->full.objs), err)) == NULL ||
+        (pl->zeros = cb__calloc(1, pl_zeros_len(pl), err)) == NULL ||
         (pl->workers = cb__calloc((size_t)pl->n_all, sizeof(*pl->workers), err)) == NULL)
         return CB_ENOMEM;
     if (mode == CB_PL_SCAN && (rc = cb__digest_init(&pl->zdg, b->sha_block, err)) < 0)
@@ -197,7 +210,7 @@ static void pl_free_pieces(pl_piece *p)
 
 void cb__pl_dispose(cb_pl *pl)
 {
-    for (size_t i = 0; pl->full.objs != NULL && i < pl->full.max_objs; i++)
+    for (size_t i = 0; pl->full.objs != NULL && i < pl->full.ring; i++)
         cb__pl_obj_free(pl, pl->full.objs[i]);
     pl_free_pieces(pl->pool);
     pl_free_pieces(pl->work_head); /* queued after the workers left, on failure */
@@ -205,6 +218,7 @@ void cb__pl_dispose(cb_pl *pl)
         if (pl->workers[i].dg.sha != NULL)
             cb__digest_dispose(&pl->workers[i].dg);
         cb_piece_coder_free(pl->workers[i].coder);
+        cb_buf_dispose(&pl->workers[i].zero_packed);
         free(pl->workers[i].scratch);
         if (pl->workers[i].own != NULL)
             pl->workers[i].own->data = NULL; /* a lane's buffer, freed below */
@@ -224,6 +238,7 @@ void cb__pl_dispose(cb_pl *pl)
     free(pl->scan.slots);
     free(pl->workers);
     free(pl->full.objs);
+    free(pl->full.zero_digests);
     free(pl->zeros);
     if (pl->zdg_ready)
         cb__digest_dispose(&pl->zdg);

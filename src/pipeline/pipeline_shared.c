@@ -144,13 +144,30 @@ int cb__pl_scan_hash(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
     return 0;
 }
 
+/* A piece wholly in a hole, compressed: every such piece of one length compresses to the
+ * same bytes, so the worker makes them once (from pl->zeros) and copies them. */
+static int pl_zero_piece(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
+{
+    int rc;
+    if (wk->zero_len != p->len || wk->zero_packed.len == 0) {
+        cb_buf_reset(&wk->zero_packed);
+        wk->zero_len = 0;
+        if ((rc = cb_piece_compress(wk->coder, pl->zeros, p->len, &wk->zero_packed, p->obj->name,
+                                    err)) < 0)
+            return rc;
+        wk->zero_len = p->len;
+    }
+    return cb_buf_put(&p->out, wk->zero_packed.data, wk->zero_packed.len, err);
+}
+
 int cb__pl_prepare(cb_pl *pl, pl_worker *wk, pl_piece *p, cb_error *err)
 {
     pl_hash(pl, wk, p);
     cb_buf_reset(&p->out);
     if (wk->coder == NULL || p->obj->raw)
         return 0;
-    /* holes were zeroed by the reader in this mode */
+    if (p->hole) /* its bytes were not read: they are zeros */
+        return pl_zero_piece(pl, wk, p, err);
     return cb_piece_compress(wk->coder, p->data, p->len, &p->out, p->obj->name, err);
 }
 

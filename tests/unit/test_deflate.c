@@ -231,6 +231,26 @@ static void check_object(const unsigned char *in, const size_t *cuts, size_t ncu
     cb_piece_coder_free(pc);
 }
 
+/* The Adler-32 of a hole, brought forward without its zeros, is that of its zeros: from
+ * any running value, for lengths around the modulus and far beyond it. */
+static void test_deflate__adler32_of_zeros(void **state)
+{
+    static unsigned char zeros[(5u << 20) + 3], text[1000];
+    static const size_t lens[] = { 0, 1, 2, 65520, 65521, 65522, 1u << 20, (5u << 20) + 3 };
+    (void)state;
+    fill(text, sizeof(text), 0, 5);
+    uint32_t starts[3] = { 1, cb_piece_adler32(1, text, sizeof(text)), 0xfff0fff0 % 65521 };
+    for (size_t s = 0; s < 3; s++)
+        for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+            assert_int_equal(cb_piece_adler32_zeros(starts[s], lens[i]),
+                             cb_piece_adler32(starts[s], zeros, lens[i]));
+    /* 2^40 zeros: one step of arithmetic, against 2^20 steps of 2^20 */
+    uint32_t a = 1, b = cb_piece_adler32_zeros(1, (uint64_t)1 << 40);
+    for (int k = 0; k < 1 << 20; k++)
+        a = cb_piece_adler32_zeros(a, 1u << 20);
+    assert_int_equal(a, b);
+}
+
 /* Pieces of many lengths, so that libdeflate's streams end on every bit of a byte (the
  * join differs when fewer than 3 bits are free); both encoders and the trial's choice. */
 static void test_deflate__pieces_join_into_one_stream(void **state)
@@ -360,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_deflate__walk_matches_zlib),
         cmocka_unit_test(test_deflate__walk_refuses_broken_streams),
         cmocka_unit_test(test_deflate__pieces_join_into_one_stream),
+        cmocka_unit_test(test_deflate__adler32_of_zeros),
         cmocka_unit_test(test_deflate__trial_picks_libdeflate_where_it_pays),
         cmocka_unit_test(test_deflate__trial_keeps_igzip_on_zeros),
         cmocka_unit_test(test_deflate__one_piece_object),

@@ -2,7 +2,8 @@
 /* test_zring.c: the in-place zstd encoder (codec/zstd_ring.h) writes, for every object, one
  * frame that declares its content size and decodes to exactly the bytes fed, whether the
  * ring holds more than zstd's window or less; it finds matches as far back as its ring
- * reaches; and it refuses misuse with a message instead of writing a bad frame. */
+ * reaches; holes written as RLE blocks cut its history; and it refuses misuse with a message
+ * instead of writing a bad frame. */
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,83 @@ static void test_zring__window_and_reach(void **state)
     free(data);
 }
 
+/* One frame from chunks and holes: `plan` alternates chunk lengths (> 0, compressed from
+ * `data`) and hole lengths (< 0, cb_zring_zeros); `data` holds the whole object, its holes
+ * zeroed. Checked as round_trip checks. */
+static void zeros_trip(cb_zring *z, const long *plan, size_t n, unsigned char *data, sink_buf *out)
+{
+    cb_error err = { 0 };
+    size_t len = 0, at = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)(plan[i] < 0 ? -plan[i] : plan[i]);
+    out->len = 0;
+    assert_int_equal(cb_zring_begin(z, len, "obj", &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)(plan[i] < 0 ? -plan[i] : plan[i]);
+        if (plan[i] < 0) {
+            memset(data + at, 0, k);
+            assert_int_equal(cb_zring_zeros(z, k, "obj", to_buf, out, &err), 0);
+        } else {
+            memcpy(cb_zring_slot(z), data + at, k);
+            assert_int_equal(cb_zring_compress(z, k, "obj", to_buf, out, &err), 0);
+        }
+        at += k;
+    }
+    assert_int_equal(ZSTD_findFrameCompressedSize(out->data, out->len), out->len);
+    assert_int_equal(ZSTD_getFrameContentSize(out->data, out->len), len);
+    unsigned char *back = malloc(len + 1);
+    assert_non_null(back);
+    size_t got = ZSTD_decompress(back, len + 1, out->data, out->len);
+    assert_false(ZSTD_isError(got));
+    assert_int_equal(got, len);
+    assert_memory_equal(back, data, len);
+    free(back);
+}
+
+/* Holes as RLE blocks between compressed chunks: the chunk after a hole repeats the one
+ * before it, so a compressor that kept its history across the hole (which it never saw)
+ * would reach back the hole's length short. Frames that start or end with a hole, or are
+ * one, and holes longer than a block; each hole costs 4 bytes a block, not its zeros. */
+static void test_zring__zeros_between_chunks(void **state)
+{
+    size_t seg = 256 << 10;
+    static const long plans[][5] = {
+        { 256 << 10, -(128 << 10), 256 << 10, 0, 0 },          /* repeat across a hole */
+        { 256 << 10, -(100000), 256 << 10, -(777), 5 },        /* odd sizes, ends in data */
+        { -(300 << 10), 256 << 10, -(1 << 20), 0, 0 },         /* starts and ends with holes */
+        { -(3 << 20) - 5, 0, 0, 0, 0 },                        /* nothing but a hole */
+        { 256 << 10, -(64 << 10), -(64 << 10), 256 << 10, 0 }, /* two holes in a row */
+    };
+    unsigned char *data = malloc(6 << 20);
+    sink_buf out = { 0 };
+    cb_zring *z = NULL;
+    cb_error err = { 0 };
+    (void)state;
+    assert_non_null(data);
+    assert_int_equal(cb_zring_new(&z, 0, 1 << 20, &err), 0);
+    for (size_t p = 0; p < sizeof(plans) / sizeof(plans[0]); p++) {
+        size_t n = 0, holes = 0;
+        while (n < 5 && plans[p][n] != 0)
+            holes += plans[p][n] < 0 ? (size_t)-plans[p][n] : 0, n++;
+        fill_6bit(data, 6 << 20, 40 + p);
+        if (p == 0 || p == 4) /* the chunk after the hole(s) repeats the chunk before */
+            memcpy(data + seg + (128 << 10), data, seg);
+        zeros_trip(z, plans[p], n, data, &out);
+        if (p == 3) /* a hole costs its blocks' headers only */
+            assert_true(out.len < holes / (128 << 10) * 4 + 64);
+    }
+    /* zeros need a frame, and room in it */
+    assert_int_equal(cb_zring_zeros(z, 10, "obj-z", to_buf, &out, &err), CB_EINVAL);
+    assert_non_null(strstr(err.msg, "obj-z"));
+    err = (cb_error){ 0 };
+    assert_int_equal(cb_zring_begin(z, 100, "obj-y", &err), 0);
+    assert_int_equal(cb_zring_zeros(z, 101, "obj-y", to_buf, &out, &err), CB_EINVAL);
+    assert_non_null(strstr(err.msg, "100 left"));
+    cb_zring_free(z);
+    free(out.data);
+    free(data);
+}
+
 static void test_zring__misuse_is_refused(void **state)
 {
     cb_zring *z = NULL;
@@ -233,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_zring__frames_decode_to_the_input),
         cmocka_unit_test(test_zring__window_and_reach),
         cmocka_unit_test(test_zring__raw_blocks_between),
+        cmocka_unit_test(test_zring__zeros_between_chunks),
         cmocka_unit_test(test_zring__misuse_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
