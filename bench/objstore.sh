@@ -26,7 +26,7 @@
 # restore is compared with its source (cmp): a difference fails the bench.
 #
 # Run time on the 2-core dev machine (main of issue 19's start): about 5 minutes with
-# BENCH_REPEAT=1, 9 with the default 3 (Cinder's 4 operations per store, once: 70 s each store).
+# BENCH_REPEAT=1, 10 with the default 3 (Cinder's 4 operations per store, once: 70 s each store).
 #
 #   bench/objstore.sh [BUILD]          BUILD: the meson build directory (default: build)
 #
