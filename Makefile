@@ -45,7 +45,7 @@ fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 # The peers (restic, borg, Cinder's driver) come from Debian; see bench/run.sh. Then the
-# same on the project's local Swift and its S3 API (bench/objstore.sh, about 9 minutes).
+# same on the project's local Swift and its S3 API (bench/objstore.sh, about 10 minutes).
 bench:
 	scripts/deps.sh build compat services bench
 	$(MAKE) build

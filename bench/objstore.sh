@@ -26,7 +26,7 @@
 # restore is compared with its source (cmp): a difference fails the bench.
 #
 # Run time on the 2-core dev machine (main of issue 19's start): about 5 minutes with
-# BENCH_REPEAT=1, 9 with the default 3 (Cinder's 4 operations per store, once: 70 s each store).
+# BENCH_REPEAT=1, 10 with the default 3 (Cinder's 4 operations per store, once: 70 s each store).
 #
 #   bench/objstore.sh [BUILD]          BUILD: the meson build directory (default: build)
 #
@@ -238,6 +238,12 @@ cinderblock_runs() {
         measure "$s.cb_incr.$i" "$cb" --json --store "$s://cb-$s-$i" backup "$stage" \
             --volume-id "$volume_id" --compression zlib --parent "${cb_full_ids[i]}"
         cb_incr_ids[i]=$(bench_summary "$runs/log/$s.cb_incr.$i.out" backup.id)
+        # every round measures the same work: the same parent's change, as many objects
+        [ "$(bench_summary "$runs/log/$s.cb_incr.$i.out" backup.parent_id)" = "${cb_full_ids[i]}" ] ||
+            die "round $i's incremental is not on round $i's full"
+        [ "$(bench_summary "$runs/log/$s.cb_incr.$i.out" backup.object_count)" = \
+            "$(bench_summary "$runs/log/$s.cb_incr.1.out" backup.object_count)" ] ||
+            die "round $i's incremental stored another number of objects than round 1's"
     done
     bench_median "$s.cb_incr"
     grown "$s.cb_incr" "cb-$s-1" "$before"

@@ -16,7 +16,7 @@
 # that incremental, compared with the file (every data extent of either file byte for
 # byte, the rest holes in both). Reports the object size used and the _sha256file sizes.
 #
-# Run time on the 2-core dev machine: about 8 minutes on main as of issue 19's start, 6.5 of
+# Run time on the 2-core dev machine: 5-8 minutes on main as of issue 19's start, 3.5-6.5 of
 # them the restore of the incremental (it costs the 256 GiB, not the 2 GiB); the 2 GiB mix is
 # generated once (about 10 s) and cached.
 #
